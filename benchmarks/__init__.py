@@ -1,0 +1,1 @@
+"""Benchmarks with peer figures in the same run: python -m benchmarks [--quick]."""

@@ -1,0 +1,68 @@
+"""The `daytape` command. Each group of commands lives in `daytape.commands.*`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from daytape import __version__
+from daytape.errors import CheckFailed, UserError
+
+app = typer.Typer(
+    name="daytape",
+    help="Run trading sessions day by day; every provisioning step is an event you can replay, audit and explain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"daytape {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """daytape: auditable, replayable backtest sessions."""
+
+
+def _register_commands() -> None:
+    from daytape.commands import register_all
+
+    register_all(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: map domain errors to exit codes and one-line messages, never a traceback."""
+    _register_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except (UserError, CheckFailed) as exc:
+        if str(exc):
+            print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        print("daytape: aborted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            print(f"daytape: {exc.format_message()}", file=sys.stderr)
+            return 2
+        if isinstance(exc, click.exceptions.ClickException):
+            print(f"daytape: {exc.format_message()}", file=sys.stderr)
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Reading a session file: YAML to `SessionConfig`, with errors as `FILE: field.path: problem`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from daytape.errors import UserError
+from specs.config import SessionConfig
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("function-after[_check_consistency()]",):
+            continue
+        else:
+            text = str(item)
+            if text.startswith(("function-", "tagged-union[", "union[")):
+                continue
+            parts.append(("." if parts else "") + text)
+    return "".join(parts) or "(file)"
+
+
+def _problem(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    return message
+
+
+def config_error_message(path: str, exc: ValidationError) -> str:
+    """One line per problem: `FILE: field.path: problem`."""
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        # the indicator union reports the model name; drop it for a clean path
+        loc = tuple(p for p in loc if p not in ("IndicatorSpec",))
+        lines.append(f"{path}: {_location(loc)}: {_problem(dict(error))}")
+    return "\n".join(lines)
+
+
+def parse_session_yaml(text: str, path: str = "<session>") -> SessionConfig:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(file)"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{path}: {where}: broken YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: (file): expected a mapping of session settings, got {type(data).__name__}")
+    try:
+        return SessionConfig.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(config_error_message(path, exc)) from None
+
+
+def load_session_file(path: str | Path) -> SessionConfig:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: (file): no such file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: (file): cannot read: {exc.strerror}") from None
+    return parse_session_yaml(text, str(path))
+
+
+def dump_session_yaml(config: SessionConfig) -> str:
+    return yaml.safe_dump(config.to_yaml_dict(), sort_keys=False)

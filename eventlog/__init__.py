@@ -1,0 +1,1 @@
+"""The append-only event log (SQLite by default, PostgreSQL for many workers): store, reading, replay, audit, explain and diff."""

@@ -1,0 +1,132 @@
+"""The session file: what a run loads every session (CONTRACT.md, "The session file")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from specs.indicators import IndicatorSpec
+from specs.intervals import Interval
+
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,15}$")
+PLUGIN_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def normalize_symbol(value: Any) -> str:
+    """Upper-case a ticker and check it; the message names the bad value."""
+    if not isinstance(value, str):
+        raise ValueError(f"symbol must be a string, got {value!r}")
+    symbol = value.upper()
+    if not SYMBOL_PATTERN.match(symbol):
+        raise ValueError(
+            f"invalid symbol {value!r}: letters, digits, '.', '_' or '-', no spaces, at most 16 characters"
+        )
+    return symbol
+
+
+class HistoricalConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    trailing_days: int = Field(default=0, ge=0)
+
+
+class PluginRef(BaseModel):
+    """A scanner or strategy named by import path, `package.module:ClassName`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    class_path: str = Field(alias="class")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("class_path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        if not PLUGIN_PATTERN.match(value):
+            raise ValueError(f"invalid class path {value!r}: expected 'package.module:ClassName'")
+        return value
+
+
+class SessionConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    exchange: str = "XNYS"
+    mode: Literal["backtest"] = "backtest"
+    start: dt.date
+    end: dt.date
+    store: str = "./data"
+    log: str | None = None
+    symbols: list[str] = Field(default_factory=list)
+    streams: list[Interval] = Field(default_factory=lambda: [Interval("1m")])
+    derived: list[Interval] = Field(default_factory=list)
+    historical: HistoricalConfig = Field(default_factory=HistoricalConfig)
+    indicators: list[IndicatorSpec] = Field(default_factory=list)
+    warmup_multiplier: float = Field(default=2.0, gt=0)
+    scanner: PluginRef | None = None
+    strategy: PluginRef | None = None
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _live_is_reserved(cls, value: Any) -> Any:
+        if value == "live":
+            raise ValueError("live mode is reserved and not yet supported; use backtest")
+        return value
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _normalize_symbols(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [normalize_symbol(v) for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        if len(set(self.symbols)) != len(self.symbols):
+            dupes = sorted({s for s in self.symbols if self.symbols.count(s) > 1})
+            raise ValueError(f"symbols listed twice: {', '.join(dupes)}")
+        if not self.streams:
+            raise ValueError("streams: at least one base interval is needed")
+        for stream in self.streams:
+            if not stream.is_base:
+                raise ValueError(f"streams: {stream} is not a base interval (derive it from {stream.base})")
+        for interval in self.derived:
+            if interval.base not in self.streams:
+                raise ValueError(f"derived: {interval} needs the base stream {interval.base}, which is not in streams")
+        for spec in self.indicators:
+            if spec.interval.base not in self.streams:
+                raise ValueError(
+                    f"indicators: {spec.key} needs the base stream {spec.interval.base}, which is not in streams"
+                )
+        keys = [spec.key for spec in self.indicators]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"indicators listed twice: {', '.join(sorted({k for k in keys if keys.count(k) > 1}))}")
+        return self
+
+    @property
+    def base_interval(self) -> Interval:
+        """The finest stream: what the clock steps by."""
+        return min(self.streams)
+
+    def full_intervals(self) -> list[Interval]:
+        """Every interval a full symbol carries: streams, derived and indicator intervals."""
+        seen: list[Interval] = []
+        for interval in [*self.streams, *self.derived, *(s.interval for s in self.indicators)]:
+            if interval not in seen:
+                seen.append(interval)
+        return sorted(seen)
+
+    @property
+    def trailing_days(self) -> int:
+        return self.historical.trailing_days if self.historical.enabled else 0
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """A plain dict that dumps to a session file this model reads back equal."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data["indicators"] = [spec.model_dump(mode="json", exclude_none=True) for spec in self.indicators]
+        return data
