@@ -51,15 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         print("daytape: aborted", file=sys.stderr)
         return 130
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            print(f"daytape: {exc.format_message()}", file=sys.stderr)
-            return 2
-        if isinstance(exc, click.exceptions.ClickException):
-            print(f"daytape: {exc.format_message()}", file=sys.stderr)
-            return exc.exit_code
+    except Exception as exc:
+        # typer bundles its own click; its usage errors carry format_message() and exit_code
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            message = exc.format_message()
+            if message:
+                print(f"daytape: {message}", file=sys.stderr)
+            return int(exc.exit_code)
         raise
     return 0
 
