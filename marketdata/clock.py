@@ -1,0 +1,65 @@
+"""The clock: the one place in daytape that says what time it is.
+
+A backtest runs on a `SimulatedClock` that its owner sets and advances (never backwards); a live run
+reads the wall clock through `WallClock`. `utc_now()` is for recording when something happened
+(`recorded_at`), never for deciding what the session sees.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+
+class ClockError(ValueError):
+    """A simulated clock asked to go backwards or given a naive time."""
+
+
+@runtime_checkable
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, tz-aware UTC."""
+        ...
+
+
+def _aware(t: datetime) -> datetime:
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ClockError(f"clock times must be tz-aware, got naive {t.isoformat()}")
+    return t.astimezone(UTC)
+
+
+class SimulatedClock:
+    """Time as the backtest says: starts at `start` and moves only when `set` or `advance` is called."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = _aware(start)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, t: datetime) -> None:
+        t = _aware(t)
+        if t < self._now:
+            raise ClockError(f"simulated clock cannot go back from {self._now.isoformat()} to {t.isoformat()}")
+        self._now = t
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ClockError(f"simulated clock cannot advance by a negative {delta}")
+        self._now = self._now + delta
+        return self._now
+
+    def __repr__(self) -> str:
+        return f"SimulatedClock({self._now.isoformat()})"
+
+
+class WallClock:
+    """The real time, for live sessions."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def utc_now() -> datetime:
+    """The wall-clock time, tz-aware UTC, for recording when something was written (`recorded_at`)."""
+    return datetime.now(UTC)

@@ -1,0 +1,120 @@
+"""The export shapes of CONTRACT.md: a session state as JSON (one date) and as CSV rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from statemachine.state import BarIntervalData, IndicatorData, SessionState, SymbolSessionData
+
+CSV_COLUMNS = (
+    "date",
+    "symbol",
+    "state",
+    "meets_session_config_requirements",
+    "added_by",
+    "auto_provisioned",
+    "added_at",
+    "upgraded_from_adhoc",
+    "intervals",
+    "indicators",
+    "quality",
+    "gaps",
+    "historical_rows",
+)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _bars_json(bars: BarIntervalData) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "derived": bars.derived,
+        "base": str(bars.base) if bars.base is not None else None,
+        "count": bars.count,
+    }
+    if bars.quality is not None:
+        out["quality"] = bars.quality
+        out["gaps"] = [{"start": _iso(g.start), "end": _iso(g.end), "missing": g.missing} for g in bars.gaps]
+    if bars.flagged:
+        out["flagged"] = dict(bars.flagged)
+    return out
+
+
+def _indicator_json(indicator: IndicatorData) -> dict[str, Any]:
+    return {
+        "name": indicator.name,
+        "type": indicator.type,
+        "interval": str(indicator.interval),
+        "current_value": indicator.current_value,
+        "last_updated": _iso(indicator.last_updated),
+        "valid": indicator.valid,
+    }
+
+
+def metadata_json(data: SymbolSessionData) -> dict[str, Any]:
+    return {
+        "meets_session_config_requirements": data.meets_session_config_requirements,
+        "added_by": data.added_by,
+        "auto_provisioned": data.auto_provisioned,
+        "added_at": _iso(data.added_at),
+        "upgraded_from_adhoc": data.upgraded_from_adhoc,
+    }
+
+
+def symbol_json(data: SymbolSessionData) -> dict[str, Any]:
+    historical = None
+    if data.historical is not None:
+        h = data.historical
+        historical = {"sessions": h.sessions, "start": _iso(h.start), "end": _iso(h.end), "rows": h.rows}
+    return {
+        "symbol": data.symbol,
+        "state": data.state,
+        "base_interval": str(data.base_interval),
+        "metadata": metadata_json(data),
+        "bars": {key: _bars_json(bars) for key, bars in sorted(data.bars.items(), key=lambda kv: kv[1].interval)},
+        "historical": historical,
+        "indicators": {key: _indicator_json(ind) for key, ind in sorted(data.indicators.items())},
+    }
+
+
+def state_json(state: SessionState, run_id: str | None = None) -> dict[str, Any]:
+    """The export shape of one session date (CONTRACT.md), plus `rejected` symbols with their reasons."""
+    return {
+        "run_id": run_id,
+        "date": _iso(state.session_date),
+        "session_state": state.state,
+        "symbols": {symbol: symbol_json(state.symbols[symbol]) for symbol in sorted(state.symbols)},
+        "rejected": dict(sorted(state.rejected.items())),
+    }
+
+
+def state_csv(state: SessionState) -> str:
+    """One row per symbol: date, symbol, state, the five metadata fields, intervals, indicators, quality, gaps, rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for symbol in sorted(state.symbols):
+        data = state.symbols[symbol]
+        meta = metadata_json(data)
+        quality = data.quality
+        writer.writerow(
+            [
+                _iso(state.session_date),
+                symbol,
+                data.state,
+                meta["meets_session_config_requirements"],
+                meta["added_by"],
+                meta["auto_provisioned"],
+                meta["added_at"] or "",
+                meta["upgraded_from_adhoc"],
+                ";".join(key for key, _ in sorted(data.bars.items(), key=lambda kv: kv[1].interval)),
+                ";".join(sorted(data.indicators)),
+                "" if quality is None else quality.quality,
+                "" if quality is None else len(quality.gaps),
+                data.historical.rows if data.historical is not None else 0,
+            ]
+        )
+    return buffer.getvalue()

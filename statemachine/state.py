@@ -1,0 +1,397 @@
+"""The session state of one day and the one function that changes it: `apply(event)`.
+
+The live run and the replay of its log both go through `SessionState.apply`,
+so a replay cannot disagree with the run that wrote it. The state holds
+metadata only (what exists, counts, digests, quality, last indicator values);
+the bar arrays live in the coordinator's runtime book.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from specs import events as ev
+from specs.indicators import IndicatorSpec
+from specs.intervals import Interval
+from specs.lifecycle import (
+    SESSION_INITIAL,
+    SYMBOL_ADDING_PHASES,
+    SYMBOL_INITIAL,
+    SYMBOL_TEARDOWN_PHASES,
+    symbol_trigger_for,
+)
+from statemachine.machines import fire_session, fire_symbol
+
+
+class InvalidEvent(Exception):
+    """An event that cannot apply to the state it meets (wrong phase, unknown symbol, ...)."""
+
+
+@dataclass
+class BarIntervalData:
+    interval: Interval
+    derived: bool
+    base: Interval | None = None
+    count: int = 0
+    digest: str | None = None
+    quality: float | None = None
+    gaps: list[ev.Gap] = field(default_factory=list)
+    flagged: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class IndicatorData:
+    """The seeds' IndicatorData: name, type, interval, current_value, last_updated, valid."""
+
+    name: str
+    type: str
+    interval: Interval
+    spec: IndicatorSpec
+    warmup_bars: int = 0
+    current_value: float | dict[str, float] | None = None
+    last_updated: dt.datetime | None = None
+    valid: bool = False
+
+
+@dataclass
+class HistoricalData:
+    interval: Interval
+    sessions: int
+    start: dt.date | None
+    end: dt.date | None
+    rows: int
+    digest: str
+
+
+@dataclass
+class QualityData:
+    interval: Interval
+    expected: int
+    present: int
+    quality: float
+    gaps: list[ev.Gap]
+    outside_session: int
+    historical_quality: float | None
+
+
+@dataclass
+class SymbolSessionData:
+    """One symbol in one session day; `state` is its lifecycle state (adhoc or full)."""
+
+    symbol: str
+    base_interval: Interval
+    state: str = SYMBOL_INITIAL
+    meets_session_config_requirements: bool = False
+    added_by: str = "config"
+    auto_provisioned: bool = False
+    added_at: dt.datetime | None = None
+    upgraded_from_adhoc: bool = False
+    bars: dict[str, BarIntervalData] = field(default_factory=dict)
+    indicators: dict[str, IndicatorData] = field(default_factory=dict)
+    historical: HistoricalData | None = None
+    quality: QualityData | None = None
+    requests: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RequestRecord:
+    request_id: str
+    symbol: str | None
+    operation: str
+    source: str
+    description: str
+    status: str = "received"
+    steps: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
+class SessionState:
+    """What one session day holds; changed only by `apply`."""
+
+    session_date: dt.date | None = None
+    state: str = SESSION_INITIAL
+    open: dt.datetime | None = None
+    close: dt.datetime | None = None
+    early_close: bool = False
+    config_symbols: list[str] = field(default_factory=list)
+    symbols: dict[str, SymbolSessionData] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+    requests: dict[str, RequestRecord] = field(default_factory=dict)
+    failure: str | None = None
+    sim_time: dt.datetime | None = None
+    events_applied: int = 0
+
+    @property
+    def phase(self) -> str:
+        return self.state
+
+    def symbol_state(self, symbol: str) -> str:
+        data = self.symbols.get(symbol)
+        return data.state if data is not None else SYMBOL_INITIAL
+
+    def apply(self, event: ev.EventBase) -> None:
+        """Change the state by one event; raise InvalidEvent or IllegalTransition if it cannot apply."""
+        handler = _HANDLERS.get(event.kind)  # type: ignore[attr-defined]
+        if handler is None:
+            raise InvalidEvent(f"unknown event kind {event.kind!r}")  # type: ignore[attr-defined]
+        handler(self, event)
+        if event.sim_time is not None:
+            self.sim_time = event.sim_time
+        self.events_applied += 1
+
+    def apply_all(self, events: list[Any]) -> SessionState:
+        for event in events:
+            self.apply(event)
+        return self
+
+    # --- helpers used by the handlers ------------------------------------
+
+    def _symbol(self, event: ev.EventBase) -> SymbolSessionData:
+        symbol = event.symbol
+        data = self.symbols.get(symbol or "")
+        if data is None:
+            raise InvalidEvent(f"{symbol}: {event.kind} for a symbol that is absent")  # type: ignore[attr-defined]
+        return data
+
+    def _require_adding_phase(self, event: ev.EventBase) -> None:
+        if self.state not in SYMBOL_ADDING_PHASES:
+            raise InvalidEvent(
+                f"{event.symbol}: {event.kind} while the session is {self.state}; "  # type: ignore[attr-defined]
+                f"symbols can be added only while {' or '.join(SYMBOL_ADDING_PHASES)}"
+            )
+
+    def _request(self, event: ev.EventBase) -> RequestRecord | None:
+        return self.requests.get(event.request_id or "")
+
+
+def _session(state: SessionState, event: ev.EventBase) -> None:
+    fire_session(state, event.kind, f"session {state.session_date or ''}".strip())  # type: ignore[attr-defined]
+
+
+def _teardown_started(state: SessionState, event: ev.TeardownStarted) -> None:
+    _session(state, event)
+    state.session_date = event.session_date
+
+
+def _loading_started(state: SessionState, event: ev.LoadingStarted) -> None:
+    _session(state, event)
+    if state.symbols:
+        raise InvalidEvent(f"loading started with symbols left from before: {', '.join(sorted(state.symbols))}")
+    state.session_date = event.session_date
+    state.open, state.close, state.early_close = event.open, event.close, event.early_close
+    state.config_symbols = list(event.config_symbols)
+    state.rejected = {}
+
+
+def _session_failed(state: SessionState, event: ev.SessionFailed) -> None:
+    _session(state, event)
+    state.failure = event.reason
+
+
+def _session_aborted(state: SessionState, event: ev.SessionAborted) -> None:
+    _session(state, event)
+    state.failure = event.error
+
+
+def _request_received(state: SessionState, event: ev.RequestReceived) -> None:
+    if not event.request_id:
+        raise InvalidEvent("RequestReceived without a request_id")
+    if event.request_id in state.requests:
+        raise InvalidEvent(f"request {event.request_id} received twice")
+    state.requests[event.request_id] = RequestRecord(
+        request_id=event.request_id,
+        symbol=event.symbol,
+        operation=event.operation.value,
+        source=event.source.value,
+        description=event.description,
+    )
+
+
+def _request_status(status: str) -> Callable[[SessionState, Any], None]:
+    def handler(state: SessionState, event: Any) -> None:
+        record = state._request(event)
+        if record is not None:
+            record.status = status
+            reason = getattr(event, "reason", None) or getattr(event, "error", None)
+            if reason:
+                record.reason = reason
+            if isinstance(event, ev.RequestPlanned):
+                record.steps = list(event.steps)
+        if isinstance(event, ev.SymbolRejected) and event.symbol:
+            state.rejected[event.symbol] = event.reason
+
+    return handler
+
+
+def _symbol_created(state: SessionState, event: ev.SymbolCreated) -> None:
+    state._require_adding_phase(event)
+    symbol = event.symbol or ""
+    if symbol in state.symbols:
+        raise InvalidEvent(f"{symbol}: created while it is {state.symbols[symbol].state}")
+    data = SymbolSessionData(
+        symbol=symbol,
+        base_interval=event.base_interval,
+        meets_session_config_requirements=event.meets_session_config_requirements,
+        added_by=event.added_by.value,
+        auto_provisioned=event.auto_provisioned,
+        added_at=event.added_at,
+    )
+    trigger = symbol_trigger_for(event.kind, event.mode)
+    assert trigger is not None
+    fire_symbol(data, trigger, symbol)
+    state.symbols[symbol] = data
+    state.rejected.pop(symbol, None)
+    _note_request(data, event)
+
+
+def _symbol_upgraded(state: SessionState, event: ev.SymbolUpgraded) -> None:
+    state._require_adding_phase(event)
+    data = state._symbol(event)
+    fire_symbol(data, "upgrade", data.symbol)
+    data.meets_session_config_requirements = True
+    data.upgraded_from_adhoc = True
+    data.added_by = event.added_by.value
+    _note_request(data, event)
+
+
+def _symbol_torn_down(state: SessionState, event: ev.SymbolTornDown) -> None:
+    if state.state not in SYMBOL_TEARDOWN_PHASES:
+        raise InvalidEvent(f"{event.symbol}: torn down while the session is {state.state}, not tearing_down")
+    data = state._symbol(event)
+    fire_symbol(data, "tear_down", data.symbol)
+    del state.symbols[data.symbol]
+
+
+def _extending(state: SessionState, event: ev.EventBase) -> SymbolSessionData:
+    state._require_adding_phase(event)
+    data = state._symbol(event)
+    _note_request(data, event)
+    return data
+
+
+def _note_request(data: SymbolSessionData, event: ev.EventBase) -> None:
+    if event.request_id and (not data.requests or data.requests[-1] != event.request_id):
+        data.requests.append(event.request_id)
+
+
+def _interval_added(state: SessionState, event: ev.IntervalAdded) -> None:
+    data = _extending(state, event)
+    key = str(event.interval)
+    if key in data.bars:
+        raise InvalidEvent(f"{data.symbol}: interval {key} added twice")
+    data.bars[key] = BarIntervalData(interval=event.interval, derived=event.derived, base=event.base)
+
+
+def _bars_of(data: SymbolSessionData, interval: Interval, kind: str) -> BarIntervalData:
+    bars = data.bars.get(str(interval))
+    if bars is None:
+        raise InvalidEvent(f"{data.symbol}: {kind} for interval {interval}, which was never added")
+    return bars
+
+
+def _historical_loaded(state: SessionState, event: ev.HistoricalLoaded) -> None:
+    data = _extending(state, event)
+    _bars_of(data, event.interval, event.kind)
+    data.historical = HistoricalData(
+        interval=event.interval,
+        sessions=event.sessions,
+        start=event.start,
+        end=event.end,
+        rows=event.rows,
+        digest=event.digest,
+    )
+
+
+def _session_bars_loaded(state: SessionState, event: ev.SessionBarsLoaded) -> None:
+    data = _extending(state, event)
+    bars = _bars_of(data, event.interval, event.kind)
+    bars.count = event.rows
+    bars.digest = event.digest
+    bars.flagged = dict(event.flagged)
+
+
+def _indicator_registered(state: SessionState, event: ev.IndicatorRegistered) -> None:
+    data = _extending(state, event)
+    spec = event.indicator
+    _bars_of(data, spec.interval, event.kind)
+    if spec.key in data.indicators:
+        raise InvalidEvent(f"{data.symbol}: indicator {spec.key} registered twice")
+    data.indicators[spec.key] = IndicatorData(
+        name=spec.key,
+        type=spec.type.value,
+        interval=spec.interval,
+        spec=spec,
+        warmup_bars=event.warmup_bars,
+        current_value=event.current_value,
+        last_updated=event.last_updated,
+        valid=event.valid,
+    )
+
+
+def _quality_calculated(state: SessionState, event: ev.QualityCalculated) -> None:
+    data = _extending(state, event)
+    bars = _bars_of(data, event.interval, event.kind)
+    bars.quality = event.quality
+    bars.gaps = list(event.gaps)
+    data.quality = QualityData(
+        interval=event.interval,
+        expected=event.expected,
+        present=event.present,
+        quality=event.quality,
+        gaps=list(event.gaps),
+        outside_session=event.outside_session,
+        historical_quality=event.historical_quality,
+    )
+
+
+def _symbol_streamed(state: SessionState, event: ev.SymbolStreamed) -> None:
+    data = state._symbol(event)
+    if state.state != "streaming":
+        raise InvalidEvent(f"{data.symbol}: SymbolStreamed while the session is {state.state}, not streaming")
+    for interval, count in event.bars.items():
+        if interval in data.bars:
+            data.bars[interval].count = count
+    for key, value in event.indicators.items():
+        indicator = data.indicators.get(key)
+        if indicator is None:
+            raise InvalidEvent(f"{data.symbol}: value for indicator {key}, which was never registered")
+        indicator.current_value = value.current_value
+        indicator.last_updated = value.last_updated
+        indicator.valid = value.valid
+
+
+_HANDLERS: dict[str, Callable[[SessionState, Any], None]] = {
+    "TeardownStarted": _teardown_started,
+    "LoadingStarted": _loading_started,
+    "StreamingStarted": _session,
+    "SessionEnded": _session,
+    "SessionFailed": _session_failed,
+    "SessionAborted": _session_aborted,
+    "RequestReceived": _request_received,
+    "RequestPlanned": _request_status("planned"),
+    "SymbolValidated": _request_status("validated"),
+    "SymbolRejected": _request_status("rejected"),
+    "RequestSkipped": _request_status("skipped"),
+    "RequestCompleted": _request_status("completed"),
+    "ProvisioningFailed": _request_status("failed"),
+    "SymbolCreated": _symbol_created,
+    "SymbolUpgraded": _symbol_upgraded,
+    "SymbolTornDown": _symbol_torn_down,
+    "IntervalAdded": _interval_added,
+    "HistoricalLoaded": _historical_loaded,
+    "SessionBarsLoaded": _session_bars_loaded,
+    "IndicatorRegistered": _indicator_registered,
+    "QualityCalculated": _quality_calculated,
+    "SymbolStreamed": _symbol_streamed,
+}
+
+assert set(_HANDLERS) == set(ev.EVENT_TYPES), "every event kind in specs needs exactly one case in apply"
+
+
+def replay(events: list[Any]) -> SessionState:
+    """A fresh state with every event applied in order."""
+    return SessionState().apply_all(events)
