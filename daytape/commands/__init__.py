@@ -9,6 +9,7 @@ import typer
 #: Modules that define `register(app)`; a module listed here that is missing is an error.
 COMMAND_MODULES = (
     "daytape.commands.config",
+    "daytape.commands.graph",
 )
 
 

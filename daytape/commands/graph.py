@@ -1,0 +1,19 @@
+"""`daytape graph [--format mermaid|dot]`: the lifecycle tables as diagrams."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from daytape.errors import UserError
+from statemachine.diagrams import render
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("graph")
+    def graph(fmt: str = typer.Option("mermaid", "--format", help="mermaid or dot")) -> None:
+        """Draw the symbol and session lifecycles from the tables in specs."""
+        if fmt not in ("mermaid", "dot"):
+            raise UserError(f"--format: unknown format {fmt!r}; use mermaid or dot")
+        sys.stdout.write(render(fmt))

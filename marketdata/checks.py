@@ -1,0 +1,103 @@
+"""Bad bars: counted, never silently passed as clean.
+
+`flag_bad_bars` counts what is wrong with a bar table; `clean_bars` returns the usable rows and those
+counts, for loading a session. Both are vectorised over whole columns.
+
+What the store keeps: import writes bars as the source gave them, only sorted by `ts` (stably, so among
+equal timestamps the source's order survives). Duplicates, NaN or non-positive prices, high < low and
+negative volumes stay in the files for `data check` to count; how many rows arrived out of order is
+recorded in each file's metadata by the store (`BarStore.recorded_unsorted`), since sorting erases it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import pyarrow as pa
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+
+
+@dataclass(frozen=True)
+class BadBarCounts:
+    """Rows found bad, by reason. A row can count under more than one reason; `total` is the sum."""
+
+    unsorted: int = 0
+    duplicate: int = 0
+    nan_price: int = 0
+    nonpositive_price: int = 0
+    high_below_low: int = 0
+    negative_volume: int = 0
+    nan_volume: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts by reason and their `total`, as `data check` prints them."""
+        return {**asdict(self), "total": self.total}
+
+    def __add__(self, other: BadBarCounts) -> BadBarCounts:
+        return BadBarCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    return table.column(name).to_numpy()
+
+
+def _ts_ns(table: pa.Table) -> np.ndarray:
+    return table.column("ts").cast(pa.int64()).to_numpy()
+
+
+def count_unsorted(ts_ns: np.ndarray) -> int:
+    """Rows whose timestamp is earlier than the row before them."""
+    return int(np.count_nonzero(ts_ns[1:] < ts_ns[:-1])) if len(ts_ns) > 1 else 0
+
+
+def _row_masks(table: pa.Table) -> dict[str, np.ndarray]:
+    prices = np.column_stack([_column(table, c).astype(np.float64, copy=False) for c in PRICE_COLUMNS])
+    volume = _column(table, "volume").astype(np.float64, copy=False)
+    with np.errstate(invalid="ignore"):
+        return {
+            "nan_price": np.isnan(prices).any(axis=1),
+            "nonpositive_price": (prices <= 0).any(axis=1),
+            "high_below_low": prices[:, 1] < prices[:, 2],
+            "negative_volume": volume < 0,
+            "nan_volume": np.isnan(volume),
+        }
+
+
+def flag_bad_bars(table: pa.Table) -> BadBarCounts:
+    """Count the bad rows of a bar table (columns ts, open, high, low, close, volume) in its current order."""
+    if table.num_rows == 0:
+        return BadBarCounts()
+    ts = _ts_ns(table)
+    masks = _row_masks(table)
+    return BadBarCounts(
+        unsorted=count_unsorted(ts),
+        duplicate=len(ts) - len(np.unique(ts)),
+        **{name: int(np.count_nonzero(mask)) for name, mask in masks.items()},
+    )
+
+
+def clean_bars(table: pa.Table) -> tuple[pa.Table, BadBarCounts]:
+    """The usable rows, sorted by ts, one per timestamp (the last given wins), and the counts of what was wrong.
+
+    Dropped: rows with a NaN or non-positive price, high < low, a negative or NaN volume, and all but the last
+    row of each duplicated timestamp.
+    """
+    counts = flag_bad_bars(table)
+    if table.num_rows == 0 or counts.total == 0:
+        return table, counts
+    ts = _ts_ns(table)
+    bad = np.zeros(len(ts), dtype=bool)
+    for mask in _row_masks(table).values():
+        bad |= mask
+    good = np.flatnonzero(~bad)
+    order = good[np.argsort(ts[good], kind="stable")]
+    ts_sorted = ts[order]
+    last_of_ts = np.ones(len(order), dtype=bool)
+    last_of_ts[:-1] = ts_sorted[1:] != ts_sorted[:-1]
+    return table.take(pa.array(order[last_of_ts])), counts

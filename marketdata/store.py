@@ -1,0 +1,350 @@
+"""The Parquet bar store.
+
+Layout under the root, one dataset per interval, partitioned by symbol, then by exchange-local day or year:
+
+    <root>/<interval>/symbol=<SYM>/<YYYY-MM-DD>.parquet     intraday intervals (1s, 1m, ...): one file per day
+    <root>/<interval>/symbol=<SYM>/<YYYY>.parquet           day and week intervals (1d, 1w): one file per year
+
+A day is the exchange's calendar date (America/New_York for XNYS), so a session's pre- and post-market
+bars live in the session's file. Reading a symbol's range opens only that symbol's files of those days,
+and the list of days is a directory listing. Daily bars have ts = the session date at 00:00 exchange
+time, in UTC; they are few, so a file per year keeps the file count down (listing their days reads the
+small ts column).
+
+Every file has exactly `BAR_SCHEMA`: ts (bar open time, UTC, ns), open, high, low, close, volume as float64,
+sorted by ts. Writes are atomic (a temporary file renamed into place). Bars are stored as given apart from
+the sort: bad bars are kept for `data check` to count (see `marketdata.checks`); the number of rows that
+arrived out of order is kept in the file's metadata under `daytape.unsorted_rows`.
+
+Symbols are upper case in the store.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from marketdata.calendar import TradingCalendar, get_calendar
+from marketdata.errors import CorruptDataError, MarketDataError, UnknownSymbolError
+from specs.config import normalize_symbol
+from specs.intervals import Interval, IntervalError
+
+BAR_SCHEMA = pa.schema(
+    [
+        ("ts", pa.timestamp("ns", tz="UTC")),
+        ("open", pa.float64()),
+        ("high", pa.float64()),
+        ("low", pa.float64()),
+        ("close", pa.float64()),
+        ("volume", pa.float64()),
+    ]
+)
+BAR_COLUMNS = tuple(BAR_SCHEMA.names)
+UNSORTED_KEY = b"daytape.unsorted_rows"
+
+_NS_PER_DAY = 86_400 * 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_READ_THREADS = min(8, os.cpu_count() or 1)
+
+
+class BarTableError(MarketDataError, ValueError):
+    """A table handed to the store that is not a bar table (missing or unconvertible columns)."""
+
+
+@dataclass(frozen=True)
+class BarRead:
+    """What a read found: the bars (sorted by ts), the sessions asked for that have no data, the files read."""
+
+    table: pa.Table
+    missing_days: list[date] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _ns(t: datetime) -> int:
+    return (_utc(t) - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+def conform_bars(table: pa.Table) -> pa.Table:
+    """`table` with exactly BAR_SCHEMA's columns and types; a naive ts is taken as UTC."""
+    missing = [name for name in BAR_COLUMNS if name not in table.column_names]
+    if missing:
+        raise BarTableError(f"bar table lacks column(s) {', '.join(missing)}; needs {', '.join(BAR_COLUMNS)}")
+    columns = []
+    for target in BAR_SCHEMA:
+        column = table.column(target.name)
+        if target.name == "ts" and pa.types.is_timestamp(column.type) and column.type.tz is None:
+            column = column.cast(pa.timestamp(column.type.unit, tz="UTC"))
+        try:
+            columns.append(column.cast(target.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise BarTableError(f"bar column {target.name!r} ({column.type}) is not {target.type}: {exc}") from None
+    return pa.Table.from_arrays(columns, schema=BAR_SCHEMA)
+
+
+def _read_file(path: Path) -> pa.Table:
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise CorruptDataError(f"{path}: unreadable Parquet file: {exc}") from None
+    if not table.schema.equals(BAR_SCHEMA, check_metadata=False):
+        got = ", ".join(f"{f.name} {f.type}" for f in table.schema)
+        raise CorruptDataError(
+            f"{path}: not a bar file: columns are ({got}), expected ts timestamp[ns, tz=UTC] "
+            "and float64 open, high, low, close, volume"
+        )
+    return table.replace_schema_metadata(None)
+
+
+def read_bar_files(paths: Sequence[Path]) -> pa.Table:
+    """Read bar files in the order given and concatenate them (no copy); CorruptDataError names a bad file."""
+    if not paths:
+        return BAR_SCHEMA.empty_table()
+    if len(paths) == 1:
+        return _read_file(paths[0])
+    with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
+        tables = list(pool.map(_read_file, paths))
+    return pa.concat_tables(tables)
+
+
+class BarStore:
+    """Bars by symbol, interval and time, in Parquet files under `root` (see the module docstring for the layout)."""
+
+    def __init__(self, root: str | Path, calendar: TradingCalendar | None = None) -> None:
+        self.root = Path(root)
+        self._calendar = calendar
+
+    def __repr__(self) -> str:
+        return f"BarStore({str(self.root)!r})"
+
+    @property
+    def calendar(self) -> TradingCalendar:
+        """The exchange whose local dates name the files and whose sessions define `missing_days` (XNYS)."""
+        if self._calendar is None:
+            self._calendar = get_calendar()
+        return self._calendar
+
+    # -- paths ---------------------------------------------------------------------------------------
+
+    def symbol_dir(self, symbol: str, interval: Interval | str) -> Path:
+        return self.root / str(Interval(interval)) / f"symbol={normalize_symbol(symbol)}"
+
+    def day_file(self, symbol: str, interval: Interval | str, day: date) -> Path:
+        """The file that holds (or would hold) `day`'s bars."""
+        interval = Interval(interval)
+        name = day.isoformat() if interval.is_intraday else f"{day.year:04d}"
+        return self.symbol_dir(symbol, interval) / f"{name}.parquet"
+
+    def _files(self, symbol: str, interval: Interval) -> list[Path]:
+        directory = self.symbol_dir(symbol, interval)
+        if not directory.is_dir():
+            return []
+        return sorted(p for p in directory.iterdir() if p.suffix == ".parquet" and p.is_file())
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def _local_days(self, ts_ns: np.ndarray) -> np.ndarray:
+        """The exchange-local date of each timestamp, as days since 1970-01-01."""
+        utc = pa.array(ts_ns.view("datetime64[ns]"), type=pa.timestamp("ns", tz=str(self.calendar.tz)))
+        local = pc.local_timestamp(utc).cast(pa.int64()).to_numpy()
+        return np.floor_divide(local, _NS_PER_DAY)
+
+    def write(self, symbol: str, interval: Interval | str, table: pa.Table, *, replace: bool = True) -> int:
+        """Write bars, merging them into the files of their days; returns the number of rows given.
+
+        With `replace` (the default) a new row replaces a stored row with the same ts; without it the stored
+        row stays. Rows within `table` are kept as given (duplicates included) and sorted stably by ts.
+        """
+        interval = Interval(interval)
+        symbol = normalize_symbol(symbol)
+        table = conform_bars(table)
+        if table.num_rows == 0:
+            return 0
+        ts = table.column("ts").cast(pa.int64()).to_numpy()
+        arrived_late = np.zeros(len(ts), dtype=bool)
+        arrived_late[1:] = ts[1:] < ts[:-1]
+        days = self._local_days(ts)
+        keys = days if interval.is_intraday else days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
+        order = np.argsort(ts, kind="stable")
+        keys_sorted = keys[order]
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(keys_sorted)) + 1, [len(order)]))
+        for lo, hi in itertools.pairwise(starts.tolist()):
+            rows = order[lo:hi]
+            key_day = np.datetime64(int(days[rows[0]]), "D").item()
+            path = self.day_file(symbol, interval, key_day)
+            self._merge_write(path, table.take(pa.array(rows)), int(np.count_nonzero(arrived_late[rows])), replace)
+        return table.num_rows
+
+    def _merge_write(self, path: Path, new: pa.Table, unsorted: int, replace: bool) -> None:
+        if path.exists():
+            try:
+                old = _read_file(path)
+                old_unsorted = self._recorded_unsorted(path)
+            except CorruptDataError:
+                if not replace:
+                    raise
+                old, old_unsorted = BAR_SCHEMA.empty_table(), 0
+            if old.num_rows:
+                old_ts = old.column("ts").cast(pa.int64()).to_numpy()
+                new_ts = new.column("ts").cast(pa.int64()).to_numpy()
+                if replace:
+                    old = old.filter(pa.array(~np.isin(old_ts, new_ts)))
+                else:
+                    new = new.filter(pa.array(~np.isin(new_ts, old_ts)))
+                if old.num_rows:
+                    unsorted += old_unsorted
+                    merged = pa.concat_tables([old, new])
+                    merged_ts = merged.column("ts").cast(pa.int64()).to_numpy()
+                    new = merged.take(pa.array(np.argsort(merged_ts, kind="stable")))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        new = new.combine_chunks().replace_schema_metadata({UNSORTED_KEY: str(unsorted).encode()})
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        pq.write_table(new, tmp, compression="snappy")
+        os.replace(tmp, path)
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def _recorded_unsorted(self, path: Path) -> int:
+        try:
+            metadata = pq.read_schema(path).metadata or {}
+        except (OSError, pa.ArrowException) as exc:
+            raise CorruptDataError(f"{path}: unreadable Parquet file: {exc}") from None
+        try:
+            return int(metadata.get(UNSORTED_KEY, b"0"))
+        except ValueError:
+            raise CorruptDataError(f"{path}: bad {UNSORTED_KEY.decode()} metadata {metadata[UNSORTED_KEY]!r}") from None
+
+    def recorded_unsorted(self, symbol: str, interval: Interval | str, day: date) -> int:
+        """How many rows of `day` arrived out of order when they were written (0 when there is no file)."""
+        path = self.day_file(symbol, interval, day)
+        return self._recorded_unsorted(path) if path.exists() else 0
+
+    def read(self, symbol: str, interval: Interval | str, start: datetime, end: datetime) -> BarRead:
+        """Bars with start <= ts < end (naive datetimes are UTC); `missing_days` lists the sessions without data."""
+        interval = Interval(interval)
+        start_ns, end_ns = _ns(start), _ns(end)
+        if end_ns <= start_ns:
+            return BarRead(BAR_SCHEMA.empty_table())
+        first = self.calendar.local_date(_utc(start))
+        last = self.calendar.local_date(_utc(end) - timedelta(microseconds=1))
+        wanted = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        result = self.read_days(symbol, interval, wanted)
+        table = result.table
+        if table.num_rows:
+            ts = table.column("ts").cast(pa.int64()).to_numpy()
+            lo, hi = np.searchsorted(ts, [start_ns, end_ns], "left")
+            if lo > 0 or hi < len(ts):
+                table = table.slice(int(lo), int(hi - lo))
+        sessions = set(self._sessions_between(first, last))
+        return BarRead(table, [d for d in result.missing_days if d in sessions], result.files)
+
+    def _sessions_between(self, first: date, last: date) -> list[date]:
+        calendar = self.calendar
+        first, last = max(first, calendar.first_session), min(last, calendar.last_session)
+        return calendar.sessions(first, last) if first <= last else []
+
+    def read_days(self, symbol: str, interval: Interval | str, days: Iterable[date]) -> BarRead:
+        """All bars of those exchange-local days (pre- and post-market included), ascending by ts."""
+        interval = Interval(interval)
+        days = sorted(set(days))
+        if not interval.is_intraday:
+            return self._read_daily(symbol, interval, days)
+        files: list[Path] = []
+        missing: list[date] = []
+        for day in days:
+            path = self.day_file(symbol, interval, day)
+            if path.exists():
+                files.append(path)
+            else:
+                missing.append(day)
+        return BarRead(read_bar_files(files), missing, files)
+
+    def _read_daily(self, symbol: str, interval: Interval, days: list[date]) -> BarRead:
+        years = sorted({d.year for d in days})
+        files = [p for p in (self.day_file(symbol, interval, date(y, 1, 1)) for y in years) if p.exists()]
+        table = read_bar_files(files)
+        if table.num_rows == 0:
+            return BarRead(table, list(days), files)
+        local = self._local_days(table.column("ts").cast(pa.int64()).to_numpy())
+        wanted = np.array([np.datetime64(d, "D").astype(np.int64) for d in days], dtype=np.int64)
+        table = table.filter(pa.array(np.isin(local, wanted)))
+        present = set(np.unique(local).tolist())
+        missing = [d for d, key in zip(days, wanted.tolist(), strict=True) if key not in present]
+        return BarRead(table, missing, files)
+
+    # -- listing -------------------------------------------------------------------------------------
+
+    def _interval_dirs(self) -> list[tuple[Interval, Path]]:
+        if not self.root.is_dir():
+            return []
+        found = []
+        for path in self.root.iterdir():
+            try:
+                found.append((Interval(path.name), path))
+            except IntervalError:
+                continue
+        return sorted(found, key=lambda item: item[0])
+
+    def symbols(self, interval: Interval | str | None = None) -> list[str]:
+        """Symbols with at least one file (of `interval`, if given), sorted."""
+        wanted = None if interval is None else Interval(interval)
+        found: set[str] = set()
+        for iv, directory in self._interval_dirs():
+            if wanted is not None and iv != wanted:
+                continue
+            for sub in directory.iterdir():
+                if not (sub.is_dir() and sub.name.startswith("symbol=")):
+                    continue
+                if any(p.suffix == ".parquet" for p in sub.iterdir()):
+                    found.add(sub.name.removeprefix("symbol="))
+        return sorted(found)
+
+    def intervals(self, symbol: str) -> list[Interval]:
+        return [iv for iv, _ in self._interval_dirs() if self._files(symbol, iv)]
+
+    def has_symbol(self, symbol: str) -> bool:
+        return bool(self.intervals(symbol))
+
+    def require_symbol(self, symbol: str) -> str:
+        """The store's spelling of `symbol`; UnknownSymbolError naming it and the store if it has no bars."""
+        normalized = normalize_symbol(symbol)
+        if not self.has_symbol(normalized):
+            raise UnknownSymbolError(f"unknown symbol {normalized}: no bars for it in the store {self.root}")
+        return normalized
+
+    def days(self, symbol: str, interval: Interval | str) -> list[date]:
+        """Days with data, ascending: file names for intraday intervals, the ts column of the year files otherwise."""
+        interval = Interval(interval)
+        files = self._files(symbol, interval)
+        if interval.is_intraday:
+            found = []
+            for path in files:
+                try:
+                    found.append(date.fromisoformat(path.stem))
+                except ValueError:
+                    continue
+            return found
+        ts = np.concatenate([_read_file(p).column("ts").cast(pa.int64()).to_numpy() for p in files] or [[]])
+        return [np.datetime64(int(d), "D").item() for d in np.unique(self._local_days(ts.astype(np.int64)))]
+
+    def coverage(self, symbol: str) -> dict[str, tuple[date, date, int]]:
+        """Per interval: first day, last day, number of days."""
+        result = {}
+        for interval in self.intervals(symbol):
+            days = self.days(symbol, interval)
+            if days:
+                result[str(interval)] = (days[0], days[-1], len(days))
+        return result
