@@ -31,7 +31,7 @@ def _requirements_digest() -> str:
 
 def ensure_environment() -> None:
     """Create `.venv/` and install the project with its dev extras, once per pyproject change."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
         sys.exit(f"daytape needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print("dev.py: creating .venv/", file=sys.stderr)

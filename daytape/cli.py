@@ -31,10 +31,17 @@ def _root(
     """daytape: auditable, replayable backtest sessions."""
 
 
+_registered = False
+
+
 def _register_commands() -> None:
+    global _registered
+    if _registered:
+        return
     from daytape.commands import register_all
 
     register_all(app)
+    _registered = True
 
 
 def main(argv: list[str] | None = None) -> int:

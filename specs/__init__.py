@@ -1,4 +1,4 @@
-"""What can be asked and said: intervals, indicator specs, the session config, plans, events and the lifecycle tables (pydantic, no I/O)."""
+"""What can be asked and said: intervals, indicators, the session config, plans, events, lifecycle tables."""
 
 from specs.config import HistoricalConfig, PluginRef, SessionConfig, normalize_symbol
 from specs.indicators import IndicatorSpec, IndicatorSpecError, IndicatorType

@@ -43,7 +43,8 @@ def mermaid(name: str) -> str:
 
 def dot(name: str) -> str:
     states, table, initial = MACHINES[name]
-    lines = [f'digraph "{name}" {{', "  rankdir=LR;", '  node [shape=box, style=rounded];', '  "__start" [shape=point];']
+    lines = [f'digraph "{name}" {{', "  rankdir=LR;", "  node [shape=box, style=rounded];"]
+    lines.append('  "__start" [shape=point];')
     lines += [f'  "{state}";' for state in states]
     lines.append(f'  "__start" -> "{initial}";')
     for row in table:

@@ -36,7 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def _find_shared_data() -> Path | None:
     """The real market data lives in ../shared/data beside the repository (never copied into it)."""
-    candidates = [os.environ.get("DAYTAPE_SHARED_DATA"), REPO_ROOT.parent / "shared" / "data", Path("/work/shared/data")]
+    candidates = [os.environ.get("DAYTAPE_SHARED_DATA"), REPO_ROOT.parent / "shared" / "data"]
     for candidate in candidates:
         if candidate and (Path(candidate) / "lean" / "equity" / "usa" / "minute").is_dir():
             return Path(candidate)
