@@ -1,0 +1,93 @@
+"""`python -m benchmarks [--quick] [--only NAME,...]`: every benchmark, peer figures beside ours.
+
+Writes `benchmarks/results.json` with the keys CONTRACT.md names, the
+machine (cpu, cores, python) and the date. Each benchmark module exposes
+`run(quick: bool) -> dict`; the figures are printed as they come.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+MODULES = (
+    "benchmarks.bench_bars",
+    "benchmarks.bench_indicators",
+    "benchmarks.bench_eventlog",
+    "benchmarks.bench_history",
+    "benchmarks.bench_stream",
+    "benchmarks.bench_parallel",
+)
+
+#: (our key, peer key or None, target text) for the summary table.
+SUMMARY = (
+    ("stream_bars_per_s", "backtrader_bars_per_s", ">= 1,000,000 bars/s; >= 30x backtrader"),
+    ("ratio_vs_backtrader", None, ">= 30"),
+    ("append_events_per_s", "append_events_per_s_postgres", ">= 200,000 events/s"),
+    ("replay_events_per_s", "replay_events_per_s_postgres", ">= 300,000 events/s"),
+    ("history_load_ratio_vs_pyarrow", None, "<= 1.5"),
+    ("history_peak_mem_ratio", None, "<= 1.5"),
+)
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "-" if value is None else str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small version for CI smoke tests")
+    parser.add_argument("--only", default="", help="comma-separated module names, e.g. bench_stream,bench_history")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
+    args = parser.parse_args(argv)
+    wanted = {name.strip() for name in args.only.split(",") if name.strip()}
+
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "cpu": _cpu(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    for name in MODULES:
+        if wanted and name.rsplit(".", 1)[1] not in wanted:
+            continue
+        print(f"== {name}", file=sys.stderr, flush=True)
+        module = importlib.import_module(name)
+        figures = module.run(quick=args.quick)
+        for key, value in figures.items():
+            print(f"   {key:<40} {_fmt(value)}", file=sys.stderr, flush=True)
+        results.update(figures)
+
+    print("\nsummary (ours | peer | target)")
+    for key, peer, target in SUMMARY:
+        if key in results:
+            print(f"  {key:<32} {_fmt(results.get(key)):>14} | {_fmt(results.get(peer)) if peer else '':>14} | {target}")
+    Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
