@@ -8,6 +8,9 @@ import typer
 
 from daytape import __version__
 from daytape.errors import CheckFailed, UserError
+from eventlog.errors import EventLogError
+from marketdata.errors import MarketDataError
+from statemachine.errors import StatemachineError
 
 app = typer.Typer(
     name="daytape",
@@ -53,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         if str(exc):
             print(str(exc), file=sys.stderr)
         return exc.exit_code
+    except (EventLogError, MarketDataError, StatemachineError) as exc:
+        print(f"daytape: {exc}", file=sys.stderr)
+        return 2
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

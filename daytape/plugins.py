@@ -24,20 +24,21 @@ from specs.plan import Source
 class Provisioner(Protocol):
     """What the coordinator offers plugins (statemachine.coordinator.SessionCoordinator)."""
 
-    def add_symbol(self, symbol: str, source: Source) -> Any: ...
+    def add_symbol(self, symbol: str, source: Source, plugin: str | None = None) -> Any: ...
 
-    def add_bar(self, symbol: str, interval: Interval, days: int, source: Source) -> Any: ...
+    def add_bar(self, symbol: str, interval: Interval, days: int, source: Source, plugin: str | None = None) -> Any: ...
 
-    def add_indicator(self, symbol: str, spec: IndicatorSpec, source: Source) -> Any: ...
+    def add_indicator(self, symbol: str, spec: IndicatorSpec, source: Source, plugin: str | None = None) -> Any: ...
 
 
 class PluginContext:
     """What a plugin sees at one step: `view` (read-only), `now`, `local_time` and the entry points."""
 
-    def __init__(self, coordinator: Provisioner, view: Any, source: Source, tz: dt.tzinfo) -> None:
+    def __init__(self, coordinator: Provisioner, view: Any, source: Source, tz: dt.tzinfo, plugin: str) -> None:
         self._coordinator = coordinator
         self._source = source
         self._tz = tz
+        self._plugin = plugin
         self.view = view
 
     @property
@@ -51,17 +52,17 @@ class PluginContext:
         return self.view.now.astimezone(self._tz).time().replace(tzinfo=None)  # type: ignore[no-any-return]
 
     def add_symbol(self, symbol: str) -> Any:
-        return self._coordinator.add_symbol(symbol.upper(), self._source)
+        return self._coordinator.add_symbol(symbol.upper(), self._source, plugin=self._plugin)
 
     def add_bar(self, symbol: str, interval: str | Interval, days: int = 0) -> Any:
-        return self._coordinator.add_bar(symbol.upper(), Interval(interval), days, self._source)
+        return self._coordinator.add_bar(symbol.upper(), Interval(interval), days, self._source, plugin=self._plugin)
 
     def add_indicator(self, symbol: str, spec: IndicatorSpec | dict[str, Any] | str) -> Any:
         if isinstance(spec, str):
             spec = IndicatorSpec.parse_key(spec)
         elif isinstance(spec, dict):
             spec = IndicatorSpec.model_validate(spec)
-        return self._coordinator.add_indicator(symbol.upper(), spec, self._source)
+        return self._coordinator.add_indicator(symbol.upper(), spec, self._source, plugin=self._plugin)
 
 
 class Plugin:

@@ -1,1 +1,1 @@
-"""The market: the Parquet bar store, importers, the exchange calendar and the clock, bar derivation, quality scoring and indicators."""
+"""The market: the Parquet bar store, importers, calendar and clock, bar derivation, quality and indicators."""

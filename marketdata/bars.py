@@ -375,7 +375,9 @@ def _derive_intraday(
     return _aggregate(bars, starts, bar_ts, bar_close)
 
 
-def _derive_daily(bars: SessionBars, interval: Interval, calendar: TradingCalendar, sessions: list[date]) -> SessionBars:
+def _derive_daily(
+    bars: SessionBars, interval: Interval, calendar: TradingCalendar, sessions: list[date]
+) -> SessionBars:
     days = local_days(bars.ts, calendar)
     session_days = np.array([np.datetime64(d, "D").astype(np.int64) for d in sessions], dtype=np.int64)
     keep = np.isin(days, session_days)
@@ -413,6 +415,13 @@ class DerivedBar(NamedTuple):
     volume: float
 
 
+def _nan_max(a: float, b: float) -> float:
+    """max() that propagates NaN like numpy's maximum, so bad bars derive the same in every form."""
+    if a != a or b != b:
+        return math.nan
+    return a if a >= b else b
+
+
 def _check_intraday(interval: Interval, what: str) -> None:
     if not interval.is_intraday:
         raise BarDataError(f"{what} derives intraday bars within one session; {interval} needs derive_sessions")
@@ -446,7 +455,9 @@ class IncrementalAggregator:
         self._bar = []
         return DerivedBar(self._open + slot * self._step, self._slot_close(slot), o, h, lo, c, v)
 
-    def push(self, ts: Any, open: float, high: float, low: float, close: float, volume: float) -> tuple[DerivedBar, ...]:
+    def push(
+        self, ts: Any, open: float, high: float, low: float, close: float, volume: float
+    ) -> tuple[DerivedBar, ...]:
         """Fold in one base bar (ts = its open); returns the bars that closed with it (none, one, or two when the
         previous bar lacked its last base bar and this one completes its own)."""
         t = as_ns(ts)
@@ -466,8 +477,8 @@ class IncrementalAggregator:
             self._bar = [float(open), float(high), float(low), float(close), float(volume)]
         else:
             bar = self._bar
-            bar[1] = max(bar[1], float(high)) if high == high and bar[1] == bar[1] else math.nan
-            bar[2] = min(bar[2], float(low)) if low == low and bar[2] == bar[2] else math.nan
+            bar[1] = _nan_max(bar[1], float(high))
+            bar[2] = -_nan_max(-bar[2], -float(low))
             bar[3] = float(close)
             bar[4] += float(volume)
         if t + self._base_step >= self._slot_close(slot):
@@ -510,7 +521,8 @@ class ColumnarAggregator:
     The state is the session's derived bars as (bars x symbols) arrays: row k is the bar opening at
     open + k * interval. `step(ts, ...)` folds in the base bars of all symbols at clock step `ts` (a mask says
     who has one) and returns the rows that closed with it. Row k of `open`, `high`, ... is final once
-    returned; `present[k, i]` says whether symbol i has that bar at all. Identical to `derive_bars` per symbol.
+    returned; `present[k, i]` says whether symbol i has that bar at all (an absent bar's cells are NaN once
+    closed; while open, its high and low hold -inf and +inf). Identical to `derive_bars` per symbol.
     """
 
     def __init__(self, interval: Interval | str, calendar: TradingCalendar, session: date, n_symbols: int) -> None:
@@ -526,8 +538,8 @@ class ColumnarAggregator:
         self.bar_close = np.minimum(self.bar_ts + self._step, self._close)
         shape = (n_bars, n_symbols)
         self.open = np.full(shape, np.nan)
-        self.high = np.full(shape, np.nan)
-        self.low = np.full(shape, np.nan)
+        self.high = np.full(shape, -np.inf)
+        self.low = np.full(shape, np.inf)
         self.close = np.full(shape, np.nan)
         self.volume = np.zeros(shape)
         self.present = np.zeros(shape, dtype=bool)
@@ -565,8 +577,8 @@ class ColumnarAggregator:
             mask = self._all if mask is None else mask
             np.greater(mask, present, out=self._new)
             np.copyto(self.open[k], open, where=self._new)
-            np.fmax(self.high[k], high, out=self.high[k], where=mask)
-            np.fmin(self.low[k], low, out=self.low[k], where=mask)
+            np.maximum(self.high[k], high, out=self.high[k], where=mask)
+            np.minimum(self.low[k], low, out=self.low[k], where=mask)
             np.copyto(self.close[k], close, where=mask)
             np.add(self.volume[k], volume, out=self.volume[k], where=mask)
             np.logical_or(present, mask, out=present)
@@ -575,8 +587,13 @@ class ColumnarAggregator:
     def advance(self, t: Any) -> range:
         """Close every row whose close is at or before `t`; returns the newly closed rows."""
         before = self.closed
-        self.closed = max(before, self._closed_by(as_ns(t)))
-        return range(before, self.closed)
+        now = max(before, self._closed_by(as_ns(t)))
+        if now > before:
+            absent = ~self.present[before:now]
+            self.high[before:now][absent] = np.nan
+            self.low[before:now][absent] = np.nan
+        self.closed = now
+        return range(before, now)
 
     def flush(self) -> range:
         """At the session close: every remaining row."""

@@ -12,6 +12,7 @@ tz-aware UTC; numpy arrays are `datetime64[ns]` without a zone, meaning UTC.
 from __future__ import annotations
 
 import math
+import warnings
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -46,6 +47,12 @@ def _to_ns(ts: datetime) -> int:
     return (ts - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
+def _utc_ns(column: object) -> np.ndarray:
+    """A tz-aware schedule column (pandas, from exchange_calendars) as int64 ns since the epoch."""
+    naive_utc = column.dt.tz_convert(None)  # type: ignore[attr-defined]
+    return np.asarray(naive_utc.to_numpy(dtype="datetime64[ns]")).astype(np.int64)
+
+
 def _as_date(day: date | datetime) -> date:
     if isinstance(day, datetime):
         return day.date()
@@ -59,7 +66,10 @@ class TradingCalendar:
 
     def __init__(self, exchange: str = "XNYS") -> None:
         try:
-            calendar = xcals.get_calendar(exchange, start=CALENDAR_START, end=CALENDAR_END)
+            with warnings.catch_warnings():
+                # exchange_calendars 4.x reads Series.values, which pandas 3.1 deprecates; nothing for us to fix
+                warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+                calendar = xcals.get_calendar(exchange, start=CALENDAR_START, end=CALENDAR_END)
         except xcals.errors.InvalidCalendarName:
             raise CalendarError(
                 f"unknown exchange {exchange!r}: use an exchange_calendars code such as XNYS, XNAS, XLON"
@@ -68,8 +78,8 @@ class TradingCalendar:
         self.tz = ZoneInfo(str(calendar.tz))
         schedule = calendar.schedule
         self._days = schedule.index.values.astype("datetime64[D]")
-        self._opens = schedule["open"].values.astype("datetime64[ns]").astype(np.int64)
-        self._closes = schedule["close"].values.astype("datetime64[ns]").astype(np.int64)
+        self._opens = _utc_ns(schedule["open"])
+        self._closes = _utc_ns(schedule["close"])
         self._early = np.isin(self._days, np.asarray(calendar.early_closes.values).astype("datetime64[D]"))
         self._first = self._days[0].item()
         self._last = self._days[-1].item()

@@ -12,9 +12,15 @@ recorded in each file's metadata by the store (`BarStore.recorded_unsorted`), si
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from datetime import date
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from marketdata.quality import Gap, session_quality
+from marketdata.store import BarStore
+from specs.intervals import Interval
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 
@@ -60,13 +66,14 @@ def _row_masks(table: pa.Table) -> dict[str, np.ndarray]:
     prices = np.column_stack([_column(table, c).astype(np.float64, copy=False) for c in PRICE_COLUMNS])
     volume = _column(table, "volume").astype(np.float64, copy=False)
     with np.errstate(invalid="ignore"):
-        return {
+        masks = {
             "nan_price": np.isnan(prices).any(axis=1),
             "nonpositive_price": (prices <= 0).any(axis=1),
             "high_below_low": prices[:, 1] < prices[:, 2],
             "negative_volume": volume < 0,
             "nan_volume": np.isnan(volume),
         }
+    return {name: np.asarray(mask, dtype=bool) for name, mask in masks.items()}
 
 
 def flag_bad_bars(table: pa.Table) -> BadBarCounts:
@@ -101,3 +108,54 @@ def clean_bars(table: pa.Table) -> tuple[pa.Table, BadBarCounts]:
     last_of_ts = np.ones(len(order), dtype=bool)
     last_of_ts[:-1] = ts_sorted[1:] != ts_sorted[:-1]
     return table.take(pa.array(order[last_of_ts])), counts
+
+
+@dataclass(frozen=True)
+class DayCheck:
+    """`data check`'s figures for one symbol and day of base (1m) bars.
+
+    rows counts every stored row of the day (pre- and post-market and bad rows included); session_rows the
+    rows inside the regular session; outside_session the rest. expected, quality and gaps measure the
+    usable bars (after `clean_bars`) against the calendar; quality is None on a day that is not a session.
+    """
+
+    symbol: str
+    day: date
+    rows: int
+    session_rows: int
+    expected: int
+    quality: float | None
+    gaps: tuple[Gap, ...]
+    outside_session: int
+    bad: BadBarCounts
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "date": self.day.isoformat(),
+            "rows": self.rows,
+            "session_rows": self.session_rows,
+            "expected": self.expected,
+            "quality": self.quality,
+            "gaps": [gap.as_dict() for gap in self.gaps],
+            "outside_session": self.outside_session,
+            "bad": self.bad.as_dict(),
+        }
+
+
+def check_day(store: BarStore, symbol: str, day: date, interval: Interval | str = "1m") -> DayCheck:
+    """Check one symbol-day of the store against its calendar (CorruptDataError if its file is unreadable)."""
+    calendar = store.calendar
+    table = store.read_days(symbol, interval, [day]).table
+    bad = flag_bad_bars(table)
+    bad = BadBarCounts(**{**asdict(bad), "unsorted": bad.unsorted + store.recorded_unsorted(symbol, interval, day)})
+    ts = _ts_ns(table) if table.num_rows else np.empty(0, np.int64)
+    if not calendar.is_session(day):
+        return DayCheck(symbol, day, len(ts), 0, 0, None, (), len(ts), bad)
+    open_ns, close_ns = calendar.open_close_ns(day)
+    session_rows = int(np.count_nonzero((ts >= open_ns) & (ts < close_ns)))
+    clean, _ = clean_bars(table)
+    report = session_quality(_ts_ns(clean) if clean.num_rows else ts[:0], calendar, day, interval)
+    return DayCheck(
+        symbol, day, len(ts), session_rows, report.expected, report.quality, report.gaps, len(ts) - session_rows, bad
+    )

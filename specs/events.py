@@ -79,15 +79,21 @@ class SessionAborted(EventBase):
 
 
 class RequestReceived(EventBase):
-    """Who asked for what: the root every `explain` walks back to."""
+    """Who asked for what: the root every `explain` walks back to.
+
+    Version 2 added `plugin`: the scanner or strategy class (`package.module:Class`) that asked;
+    None for config requests and for version-1 payloads, which the log upcasts on read.
+    """
 
     kind: Literal["RequestReceived"] = "RequestReceived"
+    schema_version: int = 2
     operation: Operation
     source: Source
     interval: Interval | None = None
     days: int = 0
     indicator: IndicatorSpec | None = None
     description: str = ""
+    plugin: str | None = None
 
 
 class RequestPlanned(EventBase):
@@ -275,7 +281,9 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
 }
 
 #: The current schema version of each kind; older payloads are upcast on read.
-CURRENT_SCHEMA_VERSION: dict[str, int] = {kind: 1 for kind in EVENT_TYPES}
+CURRENT_SCHEMA_VERSION: dict[str, int] = {
+    kind: cls.model_fields["schema_version"].default for kind, cls in EVENT_TYPES.items()
+}
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:

@@ -115,8 +115,20 @@ class Interval:
         if isinstance(value, Interval):
             return value
         if isinstance(value, str):
+            # Intervals are immutable, so one parsed instance per spelling serves every event read
+            # from a log (the replay parses millions of them).
+            parsed = _PARSED.get(value)
+            if parsed is not None:
+                return parsed
             try:
-                return cls(value)
+                parsed = cls(value)
             except IntervalError as exc:
                 raise ValueError(str(exc)) from None
+            if len(_PARSED) < _PARSED_MAX:
+                _PARSED[value] = parsed
+            return parsed
         raise ValueError(f"interval must be a string like '5m', got {value!r}")
+
+
+_PARSED: dict[str, Interval] = {}
+_PARSED_MAX = 4096

@@ -79,7 +79,11 @@ class QualityData:
 
 @dataclass
 class SymbolSessionData:
-    """One symbol in one session day; `state` is its lifecycle state (adhoc or full)."""
+    """One symbol in one session day; `state` is its lifecycle state (adhoc or full).
+
+    `histories` holds the history loaded per base interval; `historical` (the one exports show) is the
+    history of the symbol's own base interval, or the first one loaded while there is none.
+    """
 
     symbol: str
     base_interval: Interval
@@ -92,6 +96,7 @@ class SymbolSessionData:
     bars: dict[str, BarIntervalData] = field(default_factory=dict)
     indicators: dict[str, IndicatorData] = field(default_factory=dict)
     historical: HistoricalData | None = None
+    histories: dict[str, HistoricalData] = field(default_factory=dict)
     quality: QualityData | None = None
     requests: list[str] = field(default_factory=list)
 
@@ -296,7 +301,7 @@ def _bars_of(data: SymbolSessionData, interval: Interval, kind: str) -> BarInter
 def _historical_loaded(state: SessionState, event: ev.HistoricalLoaded) -> None:
     data = _extending(state, event)
     _bars_of(data, event.interval, event.kind)
-    data.historical = HistoricalData(
+    record = HistoricalData(
         interval=event.interval,
         sessions=event.sessions,
         start=event.start,
@@ -304,6 +309,9 @@ def _historical_loaded(state: SessionState, event: ev.HistoricalLoaded) -> None:
         rows=event.rows,
         digest=event.digest,
     )
+    data.histories[str(event.interval)] = record
+    if data.historical is None or event.interval in (data.base_interval, data.historical.interval):
+        data.historical = record
 
 
 def _session_bars_loaded(state: SessionState, event: ev.SessionBarsLoaded) -> None:

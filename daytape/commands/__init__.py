@@ -10,6 +10,10 @@ import typer
 COMMAND_MODULES = (
     "daytape.commands.config",
     "daytape.commands.graph",
+    "daytape.commands.calendar",
+    "daytape.commands.data",
+    "daytape.commands.run",
+    "daytape.commands.log",
 )
 
 

@@ -1,0 +1,144 @@
+"""`daytape run FILE [...]`: run the sessions of a session file, or `--resume` a killed run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from daytape.configfile import load_session_file
+from daytape.errors import CheckFailed, UserError
+from daytape.logurl import resolve_log_url
+from daytape.output import print_json, stderr
+from daytape.runner import DayResult, RunOptions, RunResult, effective_config, resume_run, run_session
+from eventlog.errors import EventLogError
+from eventlog.reading import resolve_run_id
+from eventlog.store import EventStore, open_store
+from specs.config import SessionConfig
+
+
+def parse_day(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{flag}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def anchor_paths(config: SessionConfig, session_file: Path) -> SessionConfig:
+    """Resolve a relative `store` and a relative SQLite `log` against the session file's folder."""
+    folder = session_file.resolve().parent
+    update: dict[str, str] = {}
+    store = Path(config.store)
+    if not store.is_absolute():
+        update["store"] = str((folder / store).resolve())
+    if config.log and config.log.startswith("sqlite:///") and not config.log.startswith("sqlite:////"):
+        relative = config.log[len("sqlite:///") :]
+        if relative and relative != ":memory:":
+            update["log"] = f"sqlite:///{(folder / relative).resolve()}"
+    return config.model_copy(update=update) if update else config
+
+
+def open_log(url: str, *, create: bool) -> EventStore:
+    try:
+        return open_store(url, create=create)
+    except EventLogError as exc:
+        raise UserError(str(exc)) from None
+
+
+@contextmanager
+def session_progress(enabled: bool) -> Iterator[tuple[RunOptions, Progress | None]]:
+    """A progress bar per session on stderr (steps of the clock), as RunOptions callbacks."""
+    if not enabled:
+        yield RunOptions(), None
+        return
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=False,
+    )
+    tasks: dict[dt.date, TaskID] = {}
+
+    def on_step(day: dt.date, done: int, total: int) -> None:
+        if day not in tasks:
+            tasks[day] = progress.add_task(f"session {day}", total=total)
+        if done == total or done % 10 == 0:
+            progress.update(tasks[day], completed=done)
+
+    def on_day_done(result: DayResult) -> None:
+        if result.date not in tasks:
+            tasks[result.date] = progress.add_task(f"session {result.date}", total=1)
+        task = progress.tasks[tasks[result.date]]
+        progress.update(
+            tasks[result.date],
+            completed=task.total,
+            description=f"session {result.date} {result.status}",
+        )
+
+    with progress:
+        yield RunOptions(progress=on_step, on_day_done=on_day_done), progress
+
+
+def report(result: RunResult, as_json: bool) -> None:
+    if as_json:
+        print_json(result.as_json())
+    else:
+        print(result.run_id)
+        for day in result.sessions:
+            detail = f"{len(day.symbols)} symbols"
+            if day.rejected:
+                detail += f", rejected: {', '.join(f'{s} ({why})' for s, why in day.rejected.items())}"
+            if day.error:
+                detail += f", {day.error}"
+            stderr.print(f"  {day.date} {day.status}: {detail}", markup=False)
+    if result.status != "completed":
+        raise CheckFailed(f"run {result.run_id} {result.status}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run(
+        file: Path = typer.Argument(..., help="The session YAML file."),
+        log: str | None = typer.Option(None, "--log", help="Event log URL (else $DAYTAPE_LOG_URL, the file's log)."),
+        start: str | None = typer.Option(None, "--from", help="First session date (overrides the file's start)."),
+        end: str | None = typer.Option(None, "--to", help="Last session date (overrides the file's end)."),
+        workers: int = typer.Option(1, "--workers", help="Parallel workers for process or dask executors."),
+        executor: str = typer.Option("serial", "--executor", help="serial, process or dask."),
+        scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (default: local)."),
+        resume: str | None = typer.Option(None, "--resume", help="Finish this run instead of starting a new one."),
+        as_json: bool = typer.Option(False, "--json", help="Print {run_id, status, sessions} as JSON."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    ) -> None:
+        """Run the sessions: teardown, load, stream and end each day; print the run id."""
+        config = anchor_paths(load_session_file(file), file)
+        config = effective_config(config, parse_day(start, "--from"), parse_day(end, "--to"))
+        url = resolve_log_url(log, config.log)
+        if executor not in ("serial", "process", "dask"):
+            raise UserError(f"--executor: unknown executor {executor!r}; use serial, process or dask")
+        log_store = open_log(url, create=resume is None)
+        try:
+            with session_progress(not quiet) as (options, _):
+                options.workers, options.executor, options.scheduler = workers, executor, scheduler
+                if resume is not None:
+                    run_id = _resolve(log_store, resume)
+                    result = resume_run(log_store, run_id, options)
+                else:
+                    result = run_session(log_store, config, options)
+        finally:
+            log_store.close()
+        report(result, as_json)
+
+
+def _resolve(log: EventStore, text: str) -> str:
+    try:
+        return resolve_run_id(log, text)
+    except EventLogError as exc:
+        raise UserError(str(exc)) from None

@@ -1,0 +1,359 @@
+"""The multi-day runner: one coordinator per session day, days in order or in parallel.
+
+Days share nothing: each one gets a fresh coordinator, fresh plugins, its
+own simulated clock and its own stream in the log. So a run can execute its
+days serially, in a process pool or on a Dask cluster and write the same
+events, and `--resume` can redo an unfinished day from its start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from daytape import __version__
+from daytape.errors import UserError
+from daytape.plugins import Plugin, PluginContext, Scanner, Strategy, load_plugin
+from eventlog.manifest import RunManifest
+from eventlog.reading import get_run, stream_payloads, streams
+from eventlog.replay import replay_rows
+from eventlog.sink import RunSink
+from eventlog.store import EventStore, open_store
+from marketdata.calendar import TradingCalendar, get_calendar
+from marketdata.clock import SimulatedClock
+from marketdata.store import BarStore
+from specs.config import SessionConfig
+from statemachine.coordinator import SessionCoordinator
+
+EXECUTORS = ("serial", "process", "dask")
+#: A step callback: (session date, steps done, steps in the day).
+StepProgress = Callable[[dt.date, int, int], None]
+
+
+@dataclass(frozen=True)
+class DayResult:
+    date: dt.date
+    status: str  # ended | failed | aborted
+    symbols: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+    events: int = 0
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["date"] = self.date.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    status: str  # completed | failed
+    sessions: list[DayResult]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "status": self.status, "sessions": [s.as_json() for s in self.sessions]}
+
+
+def session_dates(config: SessionConfig, calendar: TradingCalendar) -> list[dt.date]:
+    days = calendar.sessions(config.start, config.end)
+    if not days:
+        raise UserError(f"no {config.exchange} sessions between {config.start} and {config.end}")
+    return days
+
+
+def store_digest(root: Path) -> str:
+    """sha256 over every file of the bar store (relative path and bytes): changes when the data does."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def code_version() -> str:
+    return f"daytape {__version__} (python {platform.python_version()})"
+
+
+def build_plugins(config: SessionConfig) -> list[Plugin]:
+    """Fresh plugin instances for one day, scanner first (it runs before the strategy at each step)."""
+    plugins: list[Plugin] = []
+    if config.scanner is not None:
+        plugins.append(load_plugin(config.scanner, Scanner))
+    if config.strategy is not None:
+        plugins.append(load_plugin(config.strategy, Strategy))
+    return plugins
+
+
+def plugin_name(plugin: Plugin) -> str:
+    cls = type(plugin)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def run_day(
+    config: SessionConfig,
+    store: BarStore,
+    sink: Any,
+    day: dt.date,
+    progress: StepProgress | None = None,
+) -> DayResult:
+    """One session day: teardown → load config symbols → stream on the clock → end (and its teardown)."""
+    calendar = get_calendar(config.exchange)
+    clock = SimulatedClock(calendar.open(day) - dt.timedelta(seconds=1))
+    coordinator = SessionCoordinator(config, store, calendar, sink, clock)
+    try:
+        plugins = build_plugins(config)
+        coordinator.begin_day(day)
+        coordinator.load_config_symbols()
+        if coordinator.state.state == "failed":
+            return _result(coordinator, day, "failed", coordinator.state.failure)
+        coordinator.start_streaming()
+        contexts = [
+            (plugin, PluginContext(coordinator, coordinator.view, plugin.source, calendar.tz, plugin_name(plugin)))
+            for plugin in plugins
+        ]
+        for plugin, ctx in contexts:
+            plugin.on_session_start(ctx)
+        steps = coordinator.step_times()
+        for number, moment in enumerate(steps, start=1):
+            coordinator.advance_to(moment)
+            for plugin, ctx in contexts:
+                plugin.on_step(ctx)
+            if progress is not None:
+                progress(day, number, len(steps))
+        for plugin, ctx in contexts:
+            plugin.on_session_end(ctx)
+        result = _result(coordinator, day, "ended")
+        coordinator.end_day()
+        return replace(result, events=coordinator.state.events_applied)
+    except UserError:
+        raise
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        if coordinator.state.state not in ("aborted", "idle"):
+            coordinator.abort(error)
+        return _result(coordinator, day, "aborted", error)
+
+
+def _result(coordinator: SessionCoordinator, day: dt.date, status: str, error: str | None = None) -> DayResult:
+    state = coordinator.state
+    return DayResult(
+        date=day,
+        status=status,
+        symbols=sorted(state.symbols),
+        rejected=dict(sorted(state.rejected.items())),
+        events=state.events_applied,
+        error=error,
+    )
+
+
+# --- one day in a worker (process pool or Dask): open everything by name ------------------------------
+
+
+def run_day_in_worker(config_json: str, log_url: str, run_id: str, day_iso: str) -> dict[str, Any]:
+    """Run one day in a fresh process: open the store and the log by name, write the day's stream."""
+    config = SessionConfig.model_validate_json(config_json)
+    day = dt.date.fromisoformat(day_iso)
+    store = BarStore(config.store, get_calendar(config.exchange))
+    log = open_store(log_url, create=False)
+    try:
+        return run_day(config, store, RunSink(log, run_id), day).as_json()
+    finally:
+        log.close()
+
+
+def _day_from_json(data: dict[str, Any]) -> DayResult:
+    return DayResult(**{**data, "date": dt.date.fromisoformat(data["date"])})
+
+
+# --- a whole run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RunOptions:
+    workers: int = 1
+    executor: str = "serial"
+    scheduler: str | None = None
+    progress: StepProgress | None = None
+    on_day_done: Callable[[DayResult], None] | None = None
+
+
+def effective_config(config: SessionConfig, start: dt.date | None, end: dt.date | None) -> SessionConfig:
+    """The config with `--from/--to` applied: what the run records and what `verify` re-runs."""
+    update: dict[str, Any] = {}
+    if start is not None:
+        update["start"] = start
+    if end is not None:
+        update["end"] = end
+    if not update:
+        return config
+    try:
+        return SessionConfig.model_validate({**config.model_dump(), **update})
+    except ValueError as exc:
+        raise UserError(f"--from/--to: {exc}") from None
+
+
+def start_run(log: EventStore, config: SessionConfig, seed: int | None = None) -> str:
+    store_root = Path(config.store)
+    if not store_root.is_dir():
+        raise UserError(f"store: {config.store}: no such folder")
+    manifest = RunManifest(
+        name=config.name,
+        config_json=json.dumps(config.to_yaml_dict(), sort_keys=True),
+        data_digest=store_digest(store_root),
+        code_version=code_version(),
+        seed=seed,
+    )
+    return log.create_run(manifest)
+
+
+def execute_run(
+    log: EventStore, run_id: str, config: SessionConfig, days: list[dt.date], options: RunOptions
+) -> list[DayResult]:
+    """Run `days` of an existing run with the chosen executor; each day writes its own stream."""
+    if options.executor not in EXECUTORS:
+        raise UserError(f"--executor: unknown executor {options.executor!r}; use {', '.join(EXECUTORS)}")
+    if options.workers < 1:
+        raise UserError(f"--workers: must be at least 1, got {options.workers}")
+    if options.executor == "serial" or not days:
+        store = BarStore(config.store, get_calendar(config.exchange))
+        sink = RunSink(log, run_id)
+        results = []
+        for day in days:
+            result = run_day(config, store, sink, day, options.progress)
+            results.append(result)
+            if options.on_day_done is not None:
+                options.on_day_done(result)
+        return results
+    if options.executor == "process":
+        return _run_process_pool(log.url, run_id, config, days, options)
+    return _run_dask(log.url, run_id, config, days, options)
+
+
+def _run_process_pool(
+    log_url: str, run_id: str, config: SessionConfig, days: list[dt.date], options: RunOptions
+) -> list[DayResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    config_json = config.model_dump_json()
+    context = multiprocessing.get_context("spawn")
+    results: dict[dt.date, DayResult] = {}
+    with ProcessPoolExecutor(max_workers=options.workers, mp_context=context) as pool:
+        futures = {pool.submit(run_day_in_worker, config_json, log_url, run_id, d.isoformat()): d for d in days}
+        for future in as_completed(futures):
+            result = _day_from_json(future.result())
+            results[result.date] = result
+            if options.on_day_done is not None:
+                options.on_day_done(result)
+    return [results[d] for d in days]
+
+
+def _run_dask(
+    log_url: str, run_id: str, config: SessionConfig, days: list[dt.date], options: RunOptions
+) -> list[DayResult]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    config_json = config.model_dump_json()
+    cluster = None
+    if options.scheduler:
+        client = Client(options.scheduler)
+    else:
+        cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    results: dict[dt.date, DayResult] = {}
+    try:
+        futures = [
+            client.submit(run_day_in_worker, config_json, log_url, run_id, d.isoformat(), pure=False) for d in days
+        ]
+        for future in as_completed(futures):
+            result = _day_from_json(future.result())
+            results[result.date] = result
+            if options.on_day_done is not None:
+                options.on_day_done(result)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return [results[d] for d in days]
+
+
+def run_status(results: list[DayResult]) -> str:
+    return "completed" if results and all(r.status == "ended" for r in results) else "failed"
+
+
+def run_session(
+    log: EventStore, config: SessionConfig, options: RunOptions, on_started: Callable[[str], None] | None = None
+) -> RunResult:
+    """A new run of `config` over its sessions."""
+    calendar = get_calendar(config.exchange)
+    days = session_dates(config, calendar)
+    run_id = start_run(log, config)
+    if on_started is not None:
+        on_started(run_id)
+    try:
+        results = execute_run(log, run_id, config, days, options)
+    except BaseException:
+        log.finish_run(run_id, "aborted")
+        raise
+    status = run_status(results)
+    log.finish_run(run_id, status)
+    return RunResult(run_id, status, results)
+
+
+# --- resume ---------------------------------------------------------------------------------------
+
+
+def recorded_config(log: EventStore, run_id: str) -> SessionConfig:
+    info = get_run(log, run_id)
+    try:
+        return SessionConfig.model_validate(json.loads(info.config_json))
+    except ValueError as exc:
+        raise UserError(f"run {run_id}: its recorded config no longer validates: {exc}") from None
+
+
+def finished_days(log: EventStore, run_id: str) -> dict[dt.date, DayResult]:
+    """Days whose stream is complete: ended and torn down, or failed, or aborted."""
+    done: dict[dt.date, DayResult] = {}
+    for info in streams(log, run_id):
+        state = replay_rows(info.session_date, stream_payloads(log, run_id, info.session_date, None))
+        ended_and_torn_down = info.status == "ended" and state.state == "tearing_down" and not state.symbols
+        if ended_and_torn_down or state.state in ("failed", "aborted"):
+            status = "ended" if ended_and_torn_down else state.state
+            done[info.session_date] = DayResult(
+                date=info.session_date,
+                status=status,
+                symbols=[],
+                rejected=dict(sorted(state.rejected.items())),
+                events=info.events,
+                error=state.failure,
+            )
+    return done
+
+
+def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
+    """Finish a killed run: keep finished days, redo the unfinished one from its start, run the rest."""
+    config = recorded_config(log, run_id)
+    days = session_dates(config, get_calendar(config.exchange))
+    done = finished_days(log, run_id)
+    for info in streams(log, run_id):
+        if info.session_date not in done:
+            log.delete_stream(run_id, info.session_date)
+    todo = [d for d in days if d not in done]
+    log.finish_run(run_id, "running")
+    try:
+        results = {r.date: r for r in execute_run(log, run_id, config, todo, options)}
+    except BaseException:
+        log.finish_run(run_id, "aborted")
+        raise
+    ordered = [done.get(d) or results[d] for d in days]
+    status = run_status(ordered)
+    log.finish_run(run_id, status)
+    return RunResult(run_id, status, ordered)

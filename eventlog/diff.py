@@ -1,0 +1,120 @@
+"""The first divergent event between two runs, date stream by date stream.
+
+Two events are the same when their kind and payload are, with run ids and recorded times ignored
+(the payload never holds a recorded time; a run id inside a payload is read as `<run>`). Streams
+are compared hash by hash first, since the genesis hash depends on the date alone: equal hashes mean
+equal streams up to there, and only rows whose hashes differ are parsed and compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from eventlog.reading import dates, resolve_run_id
+from eventlog.store import EventStore
+
+RUN_PLACEHOLDER = "<run>"
+
+
+@dataclass(frozen=True)
+class Divergence:
+    session_date: dt.date
+    seq: int | None
+    why: str
+    a: dict[str, Any] | None = None
+    b: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"date": self.session_date.isoformat(), "seq": self.seq, "why": self.why, "a": self.a, "b": self.b}
+
+    def __str__(self) -> str:
+        where = f"{self.session_date.isoformat()}" + (f" seq {self.seq}" if self.seq is not None else "")
+        return f"{where}: {self.why}"
+
+
+@dataclass
+class DiffReport:
+    run_a: str
+    run_b: str
+    streams: int = 0
+    events: int = 0
+    first: Divergence | None = None
+
+    @property
+    def same(self) -> bool:
+        return self.first is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_a": self.run_a,
+            "run_b": self.run_b,
+            "same": self.same,
+            "streams": self.streams,
+            "events": self.events,
+            "first_divergence": self.first.as_dict() if self.first else None,
+        }
+
+
+def _rows(store: EventStore, run_id: str, session_date: dt.date) -> list[tuple[Any, ...]]:
+    return store.fetch(
+        "SELECT seq, kind, payload_json, hash FROM events WHERE run_id = ? AND session_date = ? ORDER BY seq",
+        (run_id, store.db_date(session_date)),
+    )
+
+
+def _normalized(payload: str, run_id: str) -> Any:
+    return json.loads(payload.replace(run_id, RUN_PLACEHOLDER))
+
+
+def _side(kind: str, payload: str, run_id: str) -> dict[str, Any]:
+    return {"kind": kind, "payload": _normalized(payload, run_id)}
+
+
+def diff_streams(
+    session_date: dt.date, rows_a: list[tuple[Any, ...]], rows_b: list[tuple[Any, ...]], run_a: str, run_b: str
+) -> tuple[int, Divergence | None]:
+    """(events compared, first divergence or None) of two streams of the same date."""
+    for index, (row_a, row_b) in enumerate(zip(rows_a, rows_b, strict=False)):
+        seq, kind_a, payload_a, hash_a = row_a
+        _seq_b, kind_b, payload_b, hash_b = row_b
+        if hash_a == hash_b:
+            continue
+        same = kind_a == kind_b and _normalized(payload_a, run_a) == _normalized(payload_b, run_b)
+        if not same:
+            why = f"{kind_a} in run A, {kind_b} in run B" if kind_a != kind_b else f"the {kind_a} payloads differ"
+            sides = _side(kind_a, payload_a, run_a), _side(kind_b, payload_b, run_b)
+            return index, Divergence(session_date, seq, why, *sides)
+    common = min(len(rows_a), len(rows_b))
+    if len(rows_a) == len(rows_b):
+        return common, None
+    longer, name, other = (rows_a, "A", "B") if len(rows_a) > len(rows_b) else (rows_b, "B", "A")
+    seq, kind, payload, _hash = longer[common]
+    why = f"run {other}'s stream ends at seq {common}; run {name} goes on with {kind}"
+    side = _side(kind, payload, run_a if name == "A" else run_b)
+    return common, Divergence(session_date, seq, why, side if name == "A" else None, side if name == "B" else None)
+
+
+def diff_runs(store: EventStore, run_a: str, run_b: str, store_b: EventStore | None = None) -> DiffReport:
+    """Compare run A (in `store`) with run B (in `store_b`, by default the same log)."""
+    store_b = store_b or store
+    run_a = resolve_run_id(store, run_a)
+    run_b = resolve_run_id(store_b, run_b)
+    report = DiffReport(run_a=run_a, run_b=run_b)
+    dates_a, dates_b = set(dates(store, run_a)), set(dates(store_b, run_b))
+    for session_date in sorted(dates_a | dates_b):
+        if session_date not in dates_b or session_date not in dates_a:
+            only = "A" if session_date in dates_a else "B"
+            report.first = Divergence(session_date, None, f"the date is only in run {only}")
+            return report
+        compared, divergence = diff_streams(
+            session_date, _rows(store, run_a, session_date), _rows(store_b, run_b, session_date), run_a, run_b
+        )
+        report.streams += 1
+        report.events += compared
+        if divergence is not None:
+            report.first = divergence
+            return report
+    return report

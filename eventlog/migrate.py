@@ -1,0 +1,120 @@
+"""Schema migrations of the log (Alembic, configured in code: no alembic.ini).
+
+The rule for opening a log to write: an empty database (a new SQLite file, a PostgreSQL database or
+schema without daytape's tables) is created at the head revision on the spot; a log at an older
+revision is refused with `SchemaBehind`, whose message prints `daytape db upgrade --log URL`, so a
+shared log is never migrated behind its users' backs; a log at an unknown (newer) revision is
+refused with `SchemaAhead`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import cache
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection, Engine
+
+from eventlog.engine import WRITE_TRANSACTION, make_engine, normalize_url, sqlite_path
+from eventlog.errors import LogNotFound, SchemaAhead, SchemaBehind
+
+#: The tables whose presence means "this database holds a daytape log".
+LOG_TABLES = frozenset({"runs", "events", "alembic_version"})
+
+
+def _script_location() -> str:
+    """The installed `migrations` package folder (found without importing it: eventlog must not)."""
+    spec = importlib.util.find_spec("migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the daytape `migrations` package is not installed")
+    return str(next(iter(spec.submodule_search_locations)))
+
+
+def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", _script_location())
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@cache
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("the migrations package has no revisions")
+    return head
+
+
+@cache
+def known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions())
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def current_revision(url: str) -> str | None:
+    """The revision the log at `url` is at (None for an empty database or a missing SQLite file)."""
+    parsed = normalize_url(url)
+    path = sqlite_path(parsed) if parsed.drivername.startswith("sqlite") else None
+    if path is not None and not path.exists():
+        return None
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return _current(connection)
+    finally:
+        engine.dispose()
+
+
+def is_empty(connection: Connection) -> bool:
+    return not (LOG_TABLES & set(inspect(connection).get_table_names()))
+
+
+def upgrade_engine(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Apply the migrations up to `revision`; return the revisions before and after."""
+    with engine.connect() as connection:
+        before = _current(connection)
+    with engine.connect().execution_options(**WRITE_TRANSACTION) as connection, connection.begin():
+        command.upgrade(alembic_config(connection), revision)
+    with engine.connect() as connection:
+        after = _current(connection)
+    return before, after
+
+
+def upgrade(url: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """`daytape db upgrade`: bring the log at `url` to `revision` (the head by default)."""
+    engine = make_engine(url)
+    try:
+        return upgrade_engine(engine, revision)
+    finally:
+        engine.dispose()
+
+
+def check_schema(engine: Engine, url: str, *, create: bool) -> None:
+    """Make sure the log at `url` is at the head revision (creating an empty one when `create`)."""
+    head = head_revision()
+    with engine.connect() as connection:
+        current = _current(connection)
+        empty = current is None and is_empty(connection)
+    if current == head:
+        return
+    if empty:
+        if not create:
+            raise LogNotFound(f"no event log at {url} (the database has no daytape tables)")
+        upgrade_engine(engine)
+        return
+    if current is not None and current not in known_revisions():
+        raise SchemaAhead(
+            f"the event log {url} has schema revision {current}, unknown to this daytape (head {head}); "
+            "it was written by a newer daytape: upgrade daytape"
+        )
+    raise SchemaBehind(url, current, head)

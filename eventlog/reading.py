@@ -1,0 +1,265 @@
+"""Reading the log: runs, the streams of a run, and events with filters.
+
+Every function takes an open `EventStore`. Event payloads are parsed (and upcast) only when asked:
+`StoredEvent.event()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from eventlog.errors import NoSuchStream, UnknownRun
+from eventlog.schema import events, runs, sessions
+from eventlog.store import EventStore
+from eventlog.upcast import parse_payload
+from specs.events import EventBase
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    name: str
+    status: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    config_json: str
+    config_hash: str
+    data_digest: str | None
+    code_version: str
+    seed: int | None
+    sessions: int
+
+    def summary(self) -> dict[str, Any]:
+        """The `daytape runs --json` shape."""
+        return {
+            "run_id": self.run_id,
+            "name": self.name,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "sessions": self.sessions,
+        }
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """One (run, date) stream: how many events, its status and the seq of its SessionEnded."""
+
+    session_date: dt.date
+    events: int
+    last_seq: int
+    status: str
+    end_seq: int | None
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    run_id: str
+    session_date: dt.date
+    seq: int
+    kind: str
+    schema_version: int
+    symbol: str | None
+    request_id: str | None
+    sim_time: dt.datetime | None
+    recorded_at: dt.datetime
+    payload_json: str
+    prev_hash: str
+    hash: str
+
+    def event(self) -> EventBase:
+        """The event model, upcast to its kind's current version."""
+        return parse_payload(self.kind, self.schema_version, self.payload_json)
+
+
+def _run_info(row: Any, session_count: int) -> RunInfo:
+    return RunInfo(
+        run_id=row.run_id,
+        name=row.name,
+        status=row.status,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        config_json=row.config_json,
+        config_hash=row.config_hash,
+        data_digest=row.data_digest,
+        code_version=row.code_version,
+        seed=row.seed,
+        sessions=session_count,
+    )
+
+
+def list_runs(store: EventStore) -> list[RunInfo]:
+    """Every run, oldest first, with its number of session streams."""
+    counts = (
+        select(events.c.run_id, func.count(func.distinct(events.c.session_date)).label("n"))
+        .group_by(events.c.run_id)
+        .subquery()
+    )
+    query = (
+        select(runs, func.coalesce(counts.c.n, 0).label("n"))
+        .select_from(runs.outerjoin(counts, counts.c.run_id == runs.c.run_id))
+        .order_by(runs.c.started_at, runs.c.run_id)
+    )
+    with store.engine.connect() as conn:
+        return [_run_info(row, int(row.n)) for row in conn.execute(query)]
+
+
+def resolve_run_id(store: EventStore, text: str) -> str:
+    """A full run id, given the id or a unique prefix of it; UnknownRun otherwise."""
+    text = text.strip()
+    with store.engine.connect() as conn:
+        exact = conn.execute(select(runs.c.run_id).where(runs.c.run_id == text)).first()
+        if exact is not None:
+            return exact.run_id
+        if not text:
+            raise UnknownRun(text, f" in {store.url}")
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matches = conn.execute(
+            select(runs.c.run_id).where(runs.c.run_id.like(escaped + "%", escape="\\")).limit(6)
+        ).all()
+    if len(matches) == 1:
+        return matches[0].run_id
+    if matches:
+        shown = ", ".join(m.run_id for m in matches[:5])
+        raise UnknownRun(text, f": the prefix matches several runs ({shown}); give more of the id")
+    raise UnknownRun(text, f" in {store.url}")
+
+
+def get_run(store: EventStore, run_id: str) -> RunInfo:
+    run_id = resolve_run_id(store, run_id)
+    with store.engine.connect() as conn:
+        row = conn.execute(select(runs).where(runs.c.run_id == run_id)).one()
+        count = conn.execute(
+            select(func.count(func.distinct(events.c.session_date))).where(events.c.run_id == run_id)
+        ).scalar_one()
+    return _run_info(row, int(count))
+
+
+def streams(store: EventStore, run_id: str) -> list[StreamInfo]:
+    """The run's streams by date, counted from the events (the status comes from `sessions`)."""
+    counted = (
+        select(
+            events.c.session_date,
+            func.count().label("n"),
+            func.max(events.c.seq).label("last_seq"),
+        )
+        .where(events.c.run_id == run_id)
+        .group_by(events.c.session_date)
+        .subquery()
+    )
+    query = (
+        select(counted, sessions.c.status, sessions.c.end_seq)
+        .select_from(
+            counted.outerjoin(
+                sessions,
+                (sessions.c.run_id == run_id) & (sessions.c.session_date == counted.c.session_date),
+            )
+        )
+        .order_by(counted.c.session_date)
+    )
+    with store.engine.connect() as conn:
+        return [
+            StreamInfo(
+                session_date=row.session_date,
+                events=int(row.n),
+                last_seq=int(row.last_seq),
+                status=row.status or "running",
+                end_seq=row.end_seq,
+            )
+            for row in conn.execute(query)
+        ]
+
+
+def dates(store: EventStore, run_id: str) -> list[dt.date]:
+    return [s.session_date for s in streams(store, run_id)]
+
+
+def pick_date(store: EventStore, run_id: str, session_date: dt.date | None) -> dt.date:
+    """The given date (which must have a stream) or the run's last date."""
+    known = dates(store, run_id)
+    if session_date is None:
+        if not known:
+            raise NoSuchStream(run_id, dt.date.min, known)
+        return known[-1]
+    if session_date not in known:
+        raise NoSuchStream(run_id, session_date, known)
+    return session_date
+
+
+def read_events(
+    store: EventStore,
+    run_id: str,
+    *,
+    session_date: dt.date | None = None,
+    kinds: Iterable[str] | None = None,
+    symbol: str | None = None,
+    request_id: str | None = None,
+    seq_from: int | None = None,
+    seq_to: int | None = None,
+    time_from: dt.datetime | None = None,
+    time_to: dt.datetime | None = None,
+) -> list[StoredEvent]:
+    """The run's events in (date, seq) order, filtered; every bound is inclusive."""
+    query = select(events).where(events.c.run_id == run_id)
+    if session_date is not None:
+        query = query.where(events.c.session_date == session_date)
+    if kinds is not None:
+        query = query.where(events.c.kind.in_(list(kinds)))
+    if symbol is not None:
+        query = query.where(events.c.symbol == symbol)
+    if request_id is not None:
+        query = query.where(events.c.request_id == request_id)
+    if seq_from is not None:
+        query = query.where(events.c.seq >= seq_from)
+    if seq_to is not None:
+        query = query.where(events.c.seq <= seq_to)
+    if time_from is not None:
+        query = query.where(events.c.sim_time >= time_from)
+    if time_to is not None:
+        query = query.where(events.c.sim_time <= time_to)
+    query = query.order_by(events.c.session_date, events.c.seq)
+    with store.engine.connect() as conn:
+        return [
+            StoredEvent(
+                run_id=row.run_id,
+                session_date=row.session_date,
+                seq=row.seq,
+                kind=row.kind,
+                schema_version=row.schema_version,
+                symbol=row.symbol,
+                request_id=row.request_id,
+                sim_time=row.sim_time,
+                recorded_at=row.recorded_at,
+                payload_json=row.payload_json,
+                prev_hash=row.prev_hash,
+                hash=row.hash,
+            )
+            for row in conn.execute(query)
+        ]
+
+
+def stream_payloads(
+    store: EventStore, run_id: str, session_date: dt.date, until_seq: int | None = None
+) -> Sequence[tuple[int, str]]:
+    """(seq, payload_json) of one stream in seq order: the replay's hot path reads nothing else."""
+    sql = "SELECT seq, payload_json FROM events WHERE run_id = ? AND session_date = ?"
+    params: list[Any] = [run_id, store.db_date(session_date)]
+    if until_seq is not None:
+        sql += " AND seq <= ?"
+        params.append(until_seq)
+    return store.fetch(sql + " ORDER BY seq", params)
+
+
+def stream_rows(store: EventStore, run_id: str, session_date: dt.date) -> Sequence[tuple[Any, ...]]:
+    """Every stored column the audit checks, in seq order:
+    (seq, kind, schema_version, symbol, request_id, sim_time, payload_json, prev_hash, hash)."""
+    return store.fetch(
+        "SELECT seq, kind, schema_version, symbol, request_id, sim_time, payload_json, prev_hash, hash "
+        "FROM events WHERE run_id = ? AND session_date = ? ORDER BY seq",
+        (run_id, store.db_date(session_date)),
+    )

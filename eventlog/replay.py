@@ -1,0 +1,131 @@
+"""Replay a day's stream into `SessionState` through statemachine's `apply`, the same function the live run used.
+
+The replay checks itself: each row's seq must be the one after the last (a gap is a ReplayError
+naming the missing seq), and an event that does not apply is a ReplayError naming the row. By
+default a day is replayed to its SessionEnded: "the session state of a day" is the state when the
+session closed, before its own teardown; `until_seq` / `until_time` stop anywhere, teardown included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+
+from eventlog.errors import ReplayError
+from eventlog.reading import stream_payloads
+from eventlog.store import EventStore
+from eventlog.upcast import PayloadError, parse_payload
+from specs.events import CURRENT_SCHEMA_VERSION, EVENT_ADAPTER, EventBase
+from statemachine.machines import IllegalTransition
+from statemachine.state import InvalidEvent, SessionState
+
+
+def read_payload(payload: str | bytes) -> EventBase:
+    """The event of a stored payload: pydantic's JSON parser first; an older version (or one the
+    current model rejects) goes through the upcasters."""
+    try:
+        event: EventBase = EVENT_ADAPTER.validate_json(payload)  # type: ignore[assignment]
+    except ValueError:
+        event = None  # type: ignore[assignment]
+    if event is not None and CURRENT_SCHEMA_VERSION[event.kind] == event.schema_version:  # type: ignore[attr-defined]
+        return event
+    try:
+        data = json.loads(payload)
+    except ValueError as exc:
+        raise PayloadError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PayloadError(f"payload is a JSON {type(data).__name__}, not an object")
+    return parse_payload(str(data.get("kind")), data.get("schema_version", 1), payload)
+
+
+def _kind_of(payload: str | bytes) -> str:
+    try:
+        return str(json.loads(payload).get("kind", "?"))
+    except (ValueError, AttributeError):
+        return "?"
+
+
+def replay_rows(
+    session_date: dt.date,
+    rows: Iterable[tuple[int, str | bytes]],
+    *,
+    until_time: dt.datetime | None = None,
+) -> SessionState:
+    """Apply (seq, payload_json) rows in order to a fresh state.
+
+    With `until_time`, stop before the first event whose simulated time is later; events without a
+    simulated time belong to the moment of the event before them.
+    """
+    state = SessionState()
+    apply = state.apply
+    validate_json = EVENT_ADAPTER.validate_json
+    current = CURRENT_SCHEMA_VERSION
+    expected = 1
+    for seq, payload in rows:
+        if seq != expected:
+            raise ReplayError(
+                session_date, expected, _kind_of(payload), f"seq {expected} is missing: the next row is seq {seq}"
+            )
+        expected += 1
+        try:
+            event = validate_json(payload)
+            if current[event.kind] != event.schema_version:
+                event = read_payload(payload)
+        except (ValueError, KeyError):
+            try:
+                event = read_payload(payload)
+            except PayloadError as exc:
+                raise ReplayError(session_date, seq, _kind_of(payload), f"unreadable payload: {exc}") from None
+        if until_time is not None and event.sim_time is not None and event.sim_time > until_time:
+            break
+        try:
+            apply(event)
+        except (IllegalTransition, InvalidEvent) as exc:
+            raise ReplayError(session_date, seq, event.kind, str(exc)) from None
+    return state
+
+
+def replay_day(
+    store: EventStore,
+    run_id: str,
+    session_date: dt.date,
+    until_seq: int | None = None,
+    until_time: dt.datetime | None = None,
+) -> SessionState:
+    """The session state of (run, date) after `until_seq` or at `until_time` (default: at SessionEnded)."""
+    if until_seq is None and until_time is None:
+        until_seq = default_until(store, run_id, session_date)
+    rows = stream_payloads(store, run_id, session_date, until_seq)
+    return replay_rows(session_date, rows, until_time=until_time)
+
+
+def session_end_seq(store: EventStore, run_id: str, session_date: dt.date) -> int | None:
+    """The seq of the stream's SessionEnded, or None if the session never ended."""
+    rows = store.fetch(
+        "SELECT MIN(seq) FROM events WHERE run_id = ? AND session_date = ? AND kind = 'SessionEnded'",
+        (run_id, store.db_date(session_date)),
+    )
+    return rows[0][0] if rows and rows[0][0] is not None else None
+
+
+def default_until(store: EventStore, run_id: str, session_date: dt.date) -> int | None:
+    """Where "the state of the day" is read: SessionEnded, else the last event (a failed or unfinished day)."""
+    return session_end_seq(store, run_id, session_date)
+
+
+def parse_until(text: str) -> int | dt.datetime:
+    """`--until SEQ|TIME`: a positive integer is a seq, anything else an ISO 8601 time (naive means UTC)."""
+    value = text.strip()
+    if value.isdigit():
+        seq = int(value)
+        if seq < 1:
+            raise ValueError(f"--until {text!r}: a seq starts at 1")
+        return seq
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"--until {text!r}: expected a seq (e.g. 42) or an ISO 8601 time (e.g. 2013-10-10T14:30:00+00:00)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)

@@ -1,0 +1,348 @@
+"""The append-only event store: one interface over SQLite and PostgreSQL.
+
+Writes:
+- `create_run` / `finish_run` keep the `runs` rows.
+- `append(run_id, date, events, expected_seq=None)` adds a batch to a (run, date) stream in ONE
+  transaction: it reads the stream's head (last seq and hash) inside the transaction, numbers the
+  batch from there, chains the hashes and inserts the rows with multi-row INSERTs. With
+  `expected_seq` it is optimistic: the writer says which seq it last saw, and if the stream moved
+  on (another writer appended) the append fails with `StreamConflict`; when two writers race past
+  that check, the unique (run_id, session_date, seq) constraint rejects the second one, which also
+  becomes `StreamConflict`. Writers on different streams never touch the same rows.
+
+The hot path talks to the DB-API cursor directly (SQLAlchemy's Core insert costs more per row than
+the rest of an append put together); everything else goes through SQLAlchemy. Times are recorded
+by the database clock (`recorded_at`, `started_at`), never read from the wall clock here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from hashlib import sha256
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from eventlog.engine import WRITE_TRANSACTION, make_engine, normalize_url, sqlite_path
+from eventlog.errors import LogNotFound, StreamConflict, UnknownRun
+from eventlog.hashing import genesis_hash, payload_bytes
+from eventlog.manifest import RunManifest
+from eventlog.migrate import check_schema
+from eventlog.schema import SESSION_STATUS_BY_KIND, runs, sqlite_time
+from specs.events import EventBase
+
+_SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+_POSTGRES_NOW = "now()"
+
+RUN_STATUSES = ("running", "completed", "failed", "aborted")
+
+_INSERT_COLUMNS = (
+    "run_id",
+    "session_date",
+    "seq",
+    "kind",
+    "schema_version",
+    "symbol",
+    "request_id",
+    "sim_time",
+    "recorded_at",
+    "payload_json",
+    "prev_hash",
+    "hash",
+)
+#: Rows per INSERT statement: a batch is cut into these sizes, largest first (256 x 12 binds stays
+#: under every SQLite build's variable limit and PostgreSQL's 65,535).
+_CHUNKS = (256, 64, 16, 4, 1)
+
+
+class EventStore:
+    """A log at one URL. Open it with `open_store(url)`; close it (or use `with`) when done."""
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._sqlite = self.dialect == "sqlite"
+        now = _SQLITE_NOW if self._sqlite else _POSTGRES_NOW
+        self._head_sql = self._sql(
+            f"SELECT (SELECT COUNT(*) FROM runs WHERE run_id = ?), e.seq, e.hash, {now} "
+            "FROM (SELECT 1 AS one) AS d LEFT JOIN "
+            "(SELECT seq, hash FROM events WHERE run_id = ? AND session_date = ? ORDER BY seq DESC LIMIT 1) AS e "
+            "ON 1 = 1"
+        )
+        self._insert_sql = {size: self._sql(_insert_statement(size)) for size in _CHUNKS}
+        self._session_sql = self._sql(
+            "INSERT INTO sessions (run_id, session_date, status, last_seq, end_seq, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, session_date) DO UPDATE SET "
+            "status = CASE WHEN excluded.status = 'running' THEN sessions.status ELSE excluded.status END, "
+            "last_seq = excluded.last_seq, end_seq = COALESCE(excluded.end_seq, sessions.end_seq), "
+            "updated_at = excluded.updated_at"
+        )
+        self._now_sql = f"SELECT {now}"
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _sql(self, text: str) -> str:
+        """SQL written with `?` placeholders, in the driver's own style."""
+        return text if self._sqlite else text.replace("?", "%s")
+
+    def db_date(self, value: dt.date) -> Any:
+        """A session date as the driver binds it (ISO text on SQLite)."""
+        return value.isoformat() if self._sqlite else value
+
+    def db_time(self, value: dt.datetime | None) -> Any:
+        if value is None:
+            return None
+        return sqlite_time(value) if self._sqlite else value
+
+    def py_date(self, value: Any) -> dt.date:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a `?`-style query, straight from the DB-API cursor (the read hot path)."""
+        with self.engine.connect() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(self._sql(sql), tuple(params))
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (`BEGIN IMMEDIATE` on SQLite)."""
+        with self.engine.connect().execution_options(**WRITE_TRANSACTION) as conn, conn.begin():
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EventStore({self.url!r})"
+
+    # --- runs ----------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        manifest: RunManifest,
+        *,
+        run_id: str | None = None,
+        started_at: dt.datetime | None = None,
+        status: str = "running",
+    ) -> str:
+        """Record a new run and return its id (a fresh uuid4 hex unless given)."""
+        run_id = run_id or uuid.uuid4().hex
+        with self.write() as conn:
+            when = started_at if started_at is not None else self._db_now(conn)
+            conn.execute(
+                insert(runs).values(
+                    run_id=run_id,
+                    name=manifest.name,
+                    config_json=manifest.config_json,
+                    config_hash=manifest.config_hash,
+                    data_digest=manifest.data_digest,
+                    code_version=manifest.code_version,
+                    seed=manifest.seed,
+                    started_at=when,
+                    status=status,
+                )
+            )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, *, finished_at: dt.datetime | None = None) -> None:
+        """Set a run's final status (completed, failed, aborted) and when it finished."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"run status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
+        with self.write() as conn:
+            when = finished_at if finished_at is not None else self._db_now(conn)
+            done = None if status == "running" else when
+            result = conn.execute(update(runs).where(runs.c.run_id == run_id).values(status=status, finished_at=done))
+            if result.rowcount == 0:
+                raise UnknownRun(run_id, f" in {self.url}")
+
+    def has_run(self, run_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
+
+    def _db_now(self, conn: Connection) -> dt.datetime:
+        value = conn.exec_driver_sql(self._now_sql).scalar_one()
+        if isinstance(value, str):
+            return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+        return value
+
+    # --- streams -------------------------------------------------------------------------------
+
+    def head(self, run_id: str, session_date: dt.date) -> tuple[int, str]:
+        """The stream's last seq and hash: (0, genesis) for a stream not yet written."""
+        rows = self.fetch(
+            "SELECT seq, hash FROM events WHERE run_id = ? AND session_date = ? ORDER BY seq DESC LIMIT 1",
+            (run_id, self.db_date(session_date)),
+        )
+        if not rows:
+            return 0, genesis_hash(session_date)
+        return int(rows[0][0]), rows[0][1]
+
+    def append(
+        self,
+        run_id: str,
+        session_date: dt.date,
+        events: Sequence[EventBase],
+        *,
+        expected_seq: int | None = None,
+    ) -> list[int]:
+        """Append a batch to the (run, date) stream atomically; return the seqs given to it.
+
+        `expected_seq` is the last seq the writer knows of (0 for a new stream); if the stream is
+        elsewhere the append fails with StreamConflict and writes nothing.
+        """
+        if not events:
+            return []
+        db_date = self.db_date(session_date)
+        prepared = self._prepare(events)
+        status, end_offset = _session_status(events)
+        with self.write() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(self._head_sql, (run_id, run_id, db_date))
+                run_count, head_seq, head_hash, now = cursor.fetchone()
+                if not run_count:
+                    raise UnknownRun(run_id, f" in {self.url}: create the run before appending")
+                head_seq = head_seq or 0
+                if head_seq == 0:
+                    head_hash = genesis_hash(session_date)
+                if expected_seq is not None and expected_seq != head_seq:
+                    raise StreamConflict(
+                        run_id,
+                        session_date,
+                        expected_seq + 1,
+                        f"the writer expected to append after seq {expected_seq} but the stream is at seq {head_seq}",
+                    )
+                rows = _rows(run_id, db_date, head_seq, head_hash, now, prepared)
+                try:
+                    self._insert(cursor, rows)
+                except Exception as exc:
+                    if _is_unique_violation(exc):
+                        raise StreamConflict(
+                            run_id, session_date, head_seq + 1, "another writer appended to this stream first"
+                        ) from None
+                    raise
+                last = head_seq + len(events)
+                end_seq = head_seq + end_offset if end_offset is not None else None
+                cursor.execute(self._session_sql, (run_id, db_date, status, last, end_seq, now))
+            finally:
+                cursor.close()
+        return list(range(head_seq + 1, head_seq + len(events) + 1))
+
+    def _insert(self, cursor: Any, values: list[Any]) -> None:
+        """Insert flat row values in multi-row INSERTs of fixed sizes (so the statements stay cached)."""
+        width = len(_INSERT_COLUMNS)
+        start, total = 0, len(values) // width
+        for size in _CHUNKS:
+            while total - start >= size:
+                cursor.execute(self._insert_sql[size], values[start * width : (start + size) * width])
+                start += size
+
+    def _prepare(self, events: Sequence[EventBase]) -> list[tuple[Any, ...]]:
+        """Envelope columns and canonical payload of each event, computed before the write lock is taken."""
+        times: dict[dt.datetime, Any] = {None: None}  # type: ignore[dict-item]
+        db_time = self.db_time
+        encode = payload_bytes
+        prepared = []
+        append = prepared.append
+        for e in events:
+            fields = e.__dict__
+            t = fields["sim_time"]
+            stored_time = times.get(t)
+            if stored_time is None and t is not None:
+                stored_time = times[t] = db_time(t)
+            payload = encode(e)
+            append(
+                (
+                    fields["kind"],
+                    fields["schema_version"],
+                    fields["symbol"],
+                    fields["request_id"],
+                    stored_time,
+                    payload,
+                    payload.decode(),
+                )
+            )
+        return prepared
+
+    def sink(self, run_id: str) -> Any:
+        """The statemachine EventSink that appends this run's batches (see eventlog.sink.RunSink)."""
+        from eventlog.sink import RunSink
+
+        return RunSink(self, run_id)
+
+
+def _rows(
+    run_id: str, db_date: Any, head_seq: int, prev: str, now: Any, prepared: list[tuple[Any, ...]]
+) -> list[Any]:
+    """The batch's insert values, flat: numbered after the head, each hash chained to the one before."""
+    values: list[Any] = []
+    extend = values.extend
+    seq = head_seq
+    for kind, version, symbol, request_id, sim_time, payload, text in prepared:
+        seq += 1
+        digest = sha256(prev.encode() + payload).hexdigest()
+        extend((run_id, db_date, seq, kind, version, symbol, request_id, sim_time, now, text, prev, digest))
+        prev = digest
+    return values
+
+
+def _insert_statement(rows: int) -> str:
+    placeholders = "(" + ", ".join("?" * len(_INSERT_COLUMNS)) + ")"
+    return f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES " + ", ".join([placeholders] * rows)
+
+
+def _session_status(events: Sequence[EventBase]) -> tuple[str, int | None]:
+    """The stream status a batch leaves behind and the 1-based offset of its SessionEnded, if any."""
+    status, end_offset = "running", None
+    for offset, event in enumerate(events, start=1):
+        kind = event.kind  # type: ignore[attr-defined]
+        if kind in SESSION_STATUS_BY_KIND:
+            status = SESSION_STATUS_BY_KIND[kind]
+            if kind == "SessionEnded":
+                end_offset = offset
+    return status, end_offset
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate == "23505"
+    return type(exc).__name__ == "IntegrityError" and "UNIQUE" in str(exc)
+
+
+def open_store(url: str, *, create: bool = True) -> EventStore:
+    """Open the log at `url` (sqlite:///PATH, postgresql+psycopg://..., postgresql://...).
+
+    With `create` (writing) a missing SQLite file or an empty database becomes a new log at the
+    head schema revision; without it (reading) a missing log is `LogNotFound`. A log whose schema
+    is behind is refused with `SchemaBehind` either way.
+    """
+    parsed = normalize_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        path = sqlite_path(parsed)
+        if path is not None and not create and not path.exists():
+            raise LogNotFound(f"no event log at {url} (no file {path})")
+        if path is not None and create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    try:
+        check_schema(engine, url, create=create)
+    except BaseException:
+        engine.dispose()
+        raise
+    return EventStore(url, engine)

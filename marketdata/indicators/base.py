@@ -1,0 +1,196 @@
+"""The three forms every indicator has, and the state they hand to each other.
+
+- batch: numpy over a whole history, one array per output with NaN before the first value (TA-Lib's
+  lookback, `IndicatorSpec.first_value_index`), plus the state an incremental form needs to carry on;
+- `Indicator`: one symbol, O(1) per bar, `update(o, h, l, c, v, ts)`;
+- `ColumnarIndicator`: N symbols per clock step, a fixed number of numpy calls whatever N is; a mask
+  says which symbols have a bar this step (the others keep their state).
+
+The state is a plain dict of numbers and small arrays with the same meaning in all three forms, so an
+indicator warmed by a batch over history continues bar by bar exactly where the batch stopped, in either
+incremental form. `value` exists from the first value index on; `ready` says the indicator has seen its
+`warmup_bars()` and so has converged.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from marketdata.bars import SessionBars
+from marketdata.calendar import TradingCalendar
+from marketdata.errors import MarketDataError
+from specs.indicators import IndicatorSpec, IndicatorSpecError
+
+State = dict[str, Any]
+Value = float | tuple[float, ...]
+
+
+class IndicatorError(MarketDataError, ValueError):
+    """An indicator that cannot be built or run (unknown type, no warm-up, missing calendar, bad state)."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A batch run: each output's values over the bars given, and the state after the last bar."""
+
+    outputs: dict[str, np.ndarray]
+    state: State
+
+    def columns(self, spec: IndicatorSpec) -> dict[str, np.ndarray]:
+        """The outputs under their table column names (`rsi_14_1m`, `bollinger_20_5m.upper`)."""
+        return dict(zip(spec.column_names, (self.outputs[name] for name in spec.outputs), strict=True))
+
+
+def warmup_of(spec: IndicatorSpec) -> int:
+    """The spec's warm-up in bars; an indicator that cannot state it is an error, never skipped."""
+    try:
+        bars = spec.warmup_bars()
+    except IndicatorSpecError as exc:
+        raise IndicatorError(str(exc)) from None
+    if not isinstance(bars, int) or bars < 1:
+        raise IndicatorError(f"indicator {spec.key} states no usable warm-up ({bars!r})")
+    return bars
+
+
+class Indicator(ABC):
+    """One symbol's indicator, updated bar by bar in O(1)."""
+
+    batch: ClassVar[Callable[..., BatchResult]]
+
+    def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
+        self.spec = spec
+        self.outputs = spec.outputs
+        self.warmup = warmup_of(spec)
+        self.calendar = calendar
+        self.count = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec.key}, count={self.count})"
+
+    @abstractmethod
+    def update(self, open: float, high: float, low: float, close: float, volume: float, ts: Any = None) -> Value:
+        """Fold in the bar that just closed; returns `value`."""
+
+    @property
+    @abstractmethod
+    def value(self) -> Value:
+        """The current value (a tuple in `outputs` order for several outputs); NaN before the first value."""
+
+    @property
+    def ready(self) -> bool:
+        return self.count >= self.warmup
+
+    @abstractmethod
+    def state(self) -> State:
+        """A copy of the state, in the form batch results and columnar rows share."""
+
+    @abstractmethod
+    def load_state(self, state: State) -> None:
+        """Continue from `state` (from a batch run, another indicator or a columnar row)."""
+
+    @classmethod
+    def from_history(
+        cls, spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None
+    ) -> Indicator:
+        """An indicator warmed by a batch run over `bars`, ready to continue with the next bar."""
+        indicator = cls(spec, calendar)
+        indicator.warm(bars)
+        return indicator
+
+    def warm(self, bars: SessionBars) -> BatchResult:
+        """Run the batch over `bars` (the history before the first incremental bar) and take over its state."""
+        if self.count:
+            raise IndicatorError(f"{self.spec.key}: warm() starts a fresh indicator; this one has seen {self.count}")
+        result = type(self).batch(self.spec, bars, self.calendar)
+        self.load_state(result.state)
+        return result
+
+
+class ColumnarIndicator(ABC):
+    """N symbols' indicator, updated per clock step with whole-array numpy calls."""
+
+    batch: ClassVar[Callable[..., BatchResult]]
+
+    def __init__(self, spec: IndicatorSpec, n_symbols: int, calendar: TradingCalendar | None = None) -> None:
+        self.spec = spec
+        self.outputs = spec.outputs
+        self.warmup = warmup_of(spec)
+        self.calendar = calendar
+        self.n_symbols = 0
+        self.count = np.zeros(0, dtype=np.int64)
+        self._allocate(0)
+        self.resize(n_symbols)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec.key}, n_symbols={self.n_symbols})"
+
+    @abstractmethod
+    def _allocate(self, n: int) -> None:
+        """Set up the state arrays for `n` symbols (called with 0 first, then grown by `resize`)."""
+
+    @abstractmethod
+    def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
+        """The per-symbol state arrays (first axis = symbol) and the fill value of a fresh row."""
+
+    def resize(self, n_symbols: int) -> None:
+        """Grow to `n_symbols` (new symbols start fresh); rows keep their positions."""
+        if n_symbols < self.n_symbols:
+            raise IndicatorError(f"{self.spec.key}: cannot shrink from {self.n_symbols} to {n_symbols} symbols")
+        extra = n_symbols - self.n_symbols
+        if extra == 0:
+            return
+        for name, (array, fill) in self._arrays().items():
+            grown = np.full((extra, *array.shape[1:]), fill, dtype=array.dtype)
+            setattr(self, name, np.concatenate([array, grown]))
+        self.n_symbols = n_symbols
+        self._on_resize()
+
+    @abstractmethod
+    def _on_resize(self) -> None:
+        """Rebuild scratch buffers after the state arrays changed size."""
+
+    @abstractmethod
+    def update(
+        self,
+        open: np.ndarray,
+        high: np.ndarray,
+        low: np.ndarray,
+        close: np.ndarray,
+        volume: np.ndarray,
+        ts: Any = None,
+        mask: np.ndarray | None = None,
+    ) -> np.ndarray | tuple[np.ndarray, ...]:
+        """Fold in this step's bars (arrays of length N); returns `value`. The arrays returned may be the
+        indicator's own buffers, overwritten by the next step: copy them to keep a step's values."""
+
+    @property
+    @abstractmethod
+    def value(self) -> np.ndarray | tuple[np.ndarray, ...]:
+        """Current values per symbol (a tuple in `outputs` order for several outputs); NaN before the first."""
+
+    @property
+    def ready(self) -> np.ndarray:
+        return self.count >= self.warmup
+
+    @abstractmethod
+    def row_state(self, i: int) -> State:
+        """Symbol i's state, in the shared form."""
+
+    @abstractmethod
+    def load_row(self, i: int, state: State) -> None:
+        """Set symbol i's state (from a batch run or a scalar indicator)."""
+
+    def warm_row(self, i: int, bars: SessionBars) -> BatchResult:
+        """Warm symbol i by a batch run over its history."""
+        result = type(self).batch(self.spec, bars, self.calendar)
+        self.load_row(i, result.state)
+        return result
+
+
+def nan_outputs(spec: IndicatorSpec, n: int) -> dict[str, np.ndarray]:
+    return {name: np.full(n, np.nan) for name in spec.outputs}

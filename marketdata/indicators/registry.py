@@ -1,0 +1,83 @@
+"""From an IndicatorSpec (or its key) to the indicator in the form asked for: batch, one symbol or N symbols.
+
+An unknown type, or a spec that cannot state its warm-up, raises IndicatorError: an indicator is never
+silently skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from marketdata.bars import SessionBars
+from marketdata.calendar import TradingCalendar
+from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, IndicatorError, warmup_of
+from marketdata.indicators.ema import EMA, MACD, ColumnarEMA, ColumnarMACD
+from marketdata.indicators.vwap import VWAP, ColumnarVWAP
+from marketdata.indicators.wilder import ATR, RSI, ColumnarATR, ColumnarRSI
+from marketdata.indicators.window import SMA, Bollinger, ColumnarBollinger, ColumnarSMA
+from specs.indicators import IndicatorSpec, IndicatorSpecError, IndicatorType
+
+#: Each type's one-symbol and N-symbol classes (both carry the batch form as `batch`).
+INDICATORS: dict[IndicatorType, tuple[type[Indicator], type[ColumnarIndicator]]] = {
+    IndicatorType.SMA: (SMA, ColumnarSMA),
+    IndicatorType.EMA: (EMA, ColumnarEMA),
+    IndicatorType.RSI: (RSI, ColumnarRSI),
+    IndicatorType.ATR: (ATR, ColumnarATR),
+    IndicatorType.BOLLINGER: (Bollinger, ColumnarBollinger),
+    IndicatorType.MACD: (MACD, ColumnarMACD),
+    IndicatorType.VWAP: (VWAP, ColumnarVWAP),
+}
+
+
+def as_spec(spec: IndicatorSpec | str) -> IndicatorSpec:
+    """A spec from a spec or a key (`rsi_14_1m`); IndicatorError naming the key when it is not one."""
+    if isinstance(spec, IndicatorSpec):
+        return spec
+    try:
+        return IndicatorSpec.parse_key(spec)
+    except IndicatorSpecError as exc:
+        raise IndicatorError(str(exc)) from None
+
+
+def _classes(spec: IndicatorSpec) -> tuple[type[Indicator], type[ColumnarIndicator]]:
+    classes = INDICATORS.get(spec.type)
+    if classes is None:
+        known = ", ".join(t.value for t in INDICATORS)
+        raise IndicatorError(f"indicator type {spec.type!r} has no implementation (known: {known})")
+    warmup_of(spec)
+    return classes
+
+
+def make_indicator(spec: IndicatorSpec | str, calendar: TradingCalendar | None = None) -> Indicator:
+    """The one-symbol incremental indicator of `spec` (VWAP uses `calendar`, XNYS when not given)."""
+    spec = as_spec(spec)
+    return _classes(spec)[0](spec, calendar)
+
+
+def make_columnar(
+    spec: IndicatorSpec | str, n_symbols: int, calendar: TradingCalendar | None = None
+) -> ColumnarIndicator:
+    """The N-symbol incremental indicator of `spec`."""
+    spec = as_spec(spec)
+    return _classes(spec)[1](spec, n_symbols, calendar)
+
+
+def compute(
+    spec: IndicatorSpec | str, bars: SessionBars, calendar: TradingCalendar | None = None
+) -> BatchResult:
+    """The batch form over `bars`: each output's values (NaN before the first) and the final state."""
+    spec = as_spec(spec)
+    return _classes(spec)[0].batch(spec, bars, calendar)
+
+
+def compute_columns(
+    specs: Iterable[IndicatorSpec | str], bars: SessionBars, calendar: TradingCalendar | None = None
+) -> dict[str, np.ndarray]:
+    """Every output of every spec over `bars`, under its column name (`sma_20_5m`, `macd_12_26_9_5m.hist`)."""
+    columns: dict[str, np.ndarray] = {}
+    for item in specs:
+        spec = as_spec(item)
+        columns.update(compute(spec, bars, calendar).columns(spec))
+    return columns

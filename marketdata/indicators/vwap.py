@@ -1,0 +1,208 @@
+"""VWAP: volume-weighted average of the typical price (h + l + c) / 3, reset at each session open.
+
+A bar belongs to the VWAP of the latest session open at or before its open time, so the sums restart with
+the first bar of every session (a pre-market bar, if any is fed, still counts toward the previous session's
+VWAP). The value is NaN until the session has traded some volume. The cumulative sums are sequential in all
+three forms, so they agree bit for bit. VWAP needs the calendar to know where sessions open.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from marketdata.bars import SessionBars, as_ns, session_bounds, utc_datetime
+from marketdata.calendar import TradingCalendar, get_calendar
+from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, IndicatorError, State
+from specs.indicators import IndicatorSpec
+
+
+def _calendar(calendar: TradingCalendar | None) -> TradingCalendar:
+    return calendar if calendar is not None else get_calendar()
+
+
+def _session_at_or_before(calendar: TradingCalendar, ts_ns: int) -> date:
+    """The latest session whose open is at or before ts."""
+    day = calendar.local_date(utc_datetime(ts_ns))
+    day = min(day, calendar.last_session)
+    if not calendar.is_session(day):
+        day = calendar.previous_session(day)
+    if calendar.open_close_ns(day)[0] > ts_ns:
+        day = calendar.previous_session(day)
+    return day
+
+
+def vwap_period(calendar: TradingCalendar, ts_ns: int) -> tuple[int, int]:
+    """The open (ns UTC) of the session whose VWAP a bar opening at ts belongs to, and the next session's open."""
+    day = _session_at_or_before(calendar, ts_ns)
+    return calendar.open_close_ns(day)[0], calendar.open_close_ns(calendar.next_session(day))[0]
+
+
+def _vwap(cum_pv: np.ndarray, cum_v: np.ndarray) -> np.ndarray:
+    out = np.full(len(cum_v), np.nan)
+    np.divide(cum_pv, cum_v, out=out, where=cum_v != 0)
+    return out
+
+
+def vwap_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
+    calendar = _calendar(calendar)
+    size = len(bars)
+    out = np.full(size, np.nan)
+    if size == 0:
+        return BatchResult({"value": out}, _fresh_state())
+    if np.any(np.diff(bars.ts) < 0):
+        raise IndicatorError(f"{spec.key}: bars are not sorted by ts")
+    first = _session_at_or_before(calendar, int(bars.ts[0]))
+    last = max(first, min(calendar.local_date(utc_datetime(int(bars.ts[-1]))), calendar.last_session))
+    opens, _ = session_bounds(calendar, calendar.sessions(first, last))
+    period = np.searchsorted(opens, bars.ts, "right") - 1
+    typical = (bars.high + bars.low + bars.close) / 3
+    pv = typical * bars.volume
+    starts = np.flatnonzero(np.concatenate(([True], period[1:] != period[:-1])))
+    ends = np.append(starts[1:], size)
+    cum_pv = cum_v = np.zeros(0)
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        cum_pv = np.cumsum(pv[lo:hi])
+        cum_v = np.cumsum(bars.volume[lo:hi])
+        out[lo:hi] = _vwap(cum_pv, cum_v)
+    period_open, next_open = vwap_period(calendar, int(bars.ts[starts[-1]]))
+    state = {
+        "count": int(ends[-1] - starts[-1]),
+        "period_open": period_open,
+        "next_open": next_open,
+        "cum_pv": float(cum_pv[-1]),
+        "cum_v": float(cum_v[-1]),
+    }
+    return BatchResult({"value": out}, state)
+
+
+def _fresh_state() -> State:
+    return {"count": 0, "period_open": -1, "next_open": -1, "cum_pv": 0.0, "cum_v": 0.0}
+
+
+def _need_ts(spec: IndicatorSpec, ts: Any) -> int:
+    if ts is None:
+        raise IndicatorError(f"{spec.key}: vwap needs each bar's ts to know when a session starts")
+    return as_ns(ts)
+
+
+class VWAP(Indicator):
+    """Session VWAP of the typical price."""
+
+    batch = staticmethod(vwap_batch)
+
+    def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
+        super().__init__(spec, _calendar(calendar))
+        self.period_open = -1
+        self.next_open = -1
+        self.cum_pv = 0.0
+        self.cum_v = 0.0
+
+    def update(self, open: float, high: float, low: float, close: float, volume: float, ts: Any = None) -> float:
+        t = _need_ts(self.spec, ts)
+        if t >= self.next_open or t < self.period_open:
+            assert self.calendar is not None
+            self.period_open, self.next_open = vwap_period(self.calendar, t)
+            self.count, self.cum_pv, self.cum_v = 0, 0.0, 0.0
+        self.count += 1
+        self.cum_pv += (high + low + close) / 3 * volume
+        self.cum_v += volume
+        return self.value
+
+    @property
+    def value(self) -> float:
+        return self.cum_pv / self.cum_v if self.cum_v != 0 else math.nan
+
+    def state(self) -> State:
+        return {"count": self.count, "period_open": self.period_open, "next_open": self.next_open,
+                "cum_pv": self.cum_pv, "cum_v": self.cum_v}
+
+    def load_state(self, state: State) -> None:
+        self.count = int(state["count"])
+        self.period_open, self.next_open = int(state["period_open"]), int(state["next_open"])
+        self.cum_pv, self.cum_v = float(state["cum_pv"]), float(state["cum_v"])
+
+
+class ColumnarVWAP(ColumnarIndicator):
+    """N symbols' session VWAP; all symbols share the clock, so the session reset is one decision per step.
+
+    A symbol warmed from a different session than the clock's is reset at its first update."""
+
+    batch = staticmethod(vwap_batch)
+
+    def __init__(self, spec: IndicatorSpec, n_symbols: int, calendar: TradingCalendar | None = None) -> None:
+        super().__init__(spec, n_symbols, _calendar(calendar))
+
+    def _allocate(self, n: int) -> None:
+        self.count = np.zeros(n, dtype=np.int64)
+        self.period_open = np.full(n, -1, dtype=np.int64)
+        self.cum_pv = np.zeros(n)
+        self.cum_v = np.zeros(n)
+        self.out = np.full(n, np.nan)
+        self._period = (-1, -1)
+
+    def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
+        return {"count": (self.count, 0), "period_open": (self.period_open, -1), "cum_pv": (self.cum_pv, 0.0),
+                "cum_v": (self.cum_v, 0.0), "out": (self.out, np.nan)}
+
+    def _on_resize(self) -> None:
+        self._all = np.ones(self.n_symbols, dtype=bool)
+
+    def _enter_period(self, t: int) -> None:
+        assert self.calendar is not None
+        self._period = vwap_period(self.calendar, t)
+        stale = self.period_open != self._period[0]
+        self.count[stale] = 0
+        self.cum_pv[stale] = 0.0
+        self.cum_v[stale] = 0.0
+        self.out[stale] = np.nan
+        self.period_open[:] = self._period[0]
+
+    def update(
+        self,
+        open: np.ndarray,
+        high: np.ndarray,
+        low: np.ndarray,
+        close: np.ndarray,
+        volume: np.ndarray,
+        ts: Any = None,
+        mask: np.ndarray | None = None,
+    ) -> np.ndarray:
+        t = _need_ts(self.spec, ts)
+        if t >= self._period[1] or t < self._period[0]:
+            self._enter_period(t)
+        pv = high + low
+        pv += close
+        pv /= 3
+        pv *= volume
+        if mask is None:
+            self.cum_pv += pv
+            self.cum_v += volume
+            self.count += 1
+            np.divide(self.cum_pv, self.cum_v, out=self.out, where=self.cum_v != 0)
+        else:
+            np.add(self.cum_pv, pv, out=self.cum_pv, where=mask)
+            np.add(self.cum_v, volume, out=self.cum_v, where=mask)
+            self.count += mask
+            np.divide(self.cum_pv, self.cum_v, out=self.out, where=mask & (self.cum_v != 0))
+        return self.out
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.out
+
+    def row_state(self, i: int) -> State:
+        return {"count": int(self.count[i]), "period_open": int(self.period_open[i]), "next_open": self._period[1],
+                "cum_pv": float(self.cum_pv[i]), "cum_v": float(self.cum_v[i])}
+
+    def load_row(self, i: int, state: State) -> None:
+        self.count[i] = int(state["count"])
+        self.period_open[i] = int(state["period_open"])
+        self.cum_pv[i] = float(state["cum_pv"])
+        self.cum_v[i] = float(state["cum_v"])
+        self.out[i] = self.cum_pv[i] / self.cum_v[i] if self.cum_v[i] != 0 else np.nan
+        if self._period[0] != int(state["period_open"]):
+            self._period = (-1, -1)

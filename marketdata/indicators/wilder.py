@@ -1,0 +1,335 @@
+"""RSI and ATR with Wilder's smoothing, as TA-Lib computes them (unstable period 0).
+
+Both look at the change from the previous close, so bar 0 only sets the previous close. The averages are
+seeded with the plain mean of the first n values (bars 1..n) and the first value is at bar n; after that
+avg = (avg * (n-1) + x) / n. RSI = 100 * gain / (gain + loss), and 0 when gain + loss (never negative) is
+under 1e-8 (TA-Lib's TA_IS_ZERO). The true range is max(high - low, |prev close - high|, |prev close - low|), computed
+as max(high, prev close) - min(low, prev close), which is the same number and cheaper.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from marketdata.bars import SessionBars
+from marketdata.calendar import TradingCalendar
+from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, State
+from marketdata.indicators.kernels import linear_filter, sequential_sum, work_buffer
+from specs.indicators import IndicatorSpec
+
+#: TA-Lib's TA_IS_ZERO: |gain + loss| below this gives an RSI of 0.
+ZERO = 1e-8
+
+
+def _wilder_into(x: np.ndarray, n: int) -> np.ndarray:
+    """In place: x[n-1] becomes the mean of x[:n] and every later x[i] Wilder's average up to it.
+
+    x holds one value per bar from bar 1 on (changes or true ranges), so x[n-1] is bar n."""
+    seed = sequential_sum(x[:n]) / n
+    x[n - 1] = seed
+    linear_filter(x[n:], (n - 1) / n, 1.0 / n, seed, out=x[n:])
+    return x[n - 1 :]
+
+
+def rsi_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
+    n = spec.period or 0
+    close = bars.close
+    size = len(close)
+    out = np.full(size, np.nan)
+    gain = np.subtract(close[1:], close[:-1], out=work_buffer(max(size - 1, 0), 0))
+    loss = np.minimum(gain, 0.0, out=work_buffer(max(size - 1, 0), 1))
+    np.negative(loss, out=loss)
+    np.maximum(gain, 0.0, out=gain)
+    state: State = {"count": size, "prev": float(close[-1]) if size else math.nan}
+    if size <= n:
+        state.update(gain=sequential_sum(gain), loss=sequential_sum(loss))
+        return BatchResult({"value": out}, state)
+    average_gain, average_loss = _wilder_into(gain, n), _wilder_into(loss, n)
+    state.update(gain=float(average_gain[-1]), loss=float(average_loss[-1]))
+    total = np.add(average_gain, average_loss, out=loss[: size - n])
+    rsi = out[n:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.divide(average_gain, total, out=rsi)
+    rsi[total < ZERO] = 0.0
+    rsi *= 100.0
+    return BatchResult({"value": out}, state)
+
+
+def true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """TA-Lib's TRANGE from bar 1 on: max(high, prev close) - min(low, prev close), which is bit for bit
+    max(high - low, |prev close - high|, |prev close - low|) when high >= low."""
+    prev = close[:-1]
+    tr = np.maximum(high[1:], prev, out=out)
+    tr -= np.minimum(low[1:], prev, out=work_buffer(len(prev), 0))
+    return tr
+
+
+def atr_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
+    n = spec.period or 0
+    size = len(bars)
+    state: State = {"count": size, "prev": float(bars.close[-1]) if size else math.nan}
+    out = np.empty(size)
+    if size:
+        tr = true_range(bars.high, bars.low, bars.close, out=out[1:])
+    if size > n:
+        state["atr"] = float(_wilder_into(tr, n)[-1])
+    else:
+        state["atr"] = sequential_sum(out[1:])
+    out[: min(n, size)] = np.nan
+    return BatchResult({"value": out}, state)
+
+
+# -- one symbol ------------------------------------------------------------------------------------------
+
+
+class RSI(Indicator):
+    """Relative strength index of the closes (TA-Lib RSI)."""
+
+    batch = staticmethod(rsi_batch)
+
+    def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
+        super().__init__(spec, calendar)
+        self.n = spec.period or 0
+        self.prev = math.nan
+        self.gain = 0.0
+        self.loss = 0.0
+
+    def update(self, open: float, high: float, low: float, close: float, volume: float, ts: Any = None) -> float:
+        i = self.count
+        self.count += 1
+        change = close - self.prev
+        self.prev = close
+        if i == 0:
+            return math.nan
+        n = self.n
+        if i > n:
+            self.gain *= n - 1
+            self.loss *= n - 1
+        if change < 0:
+            self.loss -= change
+        else:
+            self.gain += change
+        if i >= n:
+            self.gain /= n
+            self.loss /= n
+        return self.value
+
+    @property
+    def value(self) -> float:
+        if self.count <= self.n:
+            return math.nan
+        total = self.gain + self.loss
+        return 0.0 if total < ZERO else 100.0 * (self.gain / total)
+
+    def state(self) -> State:
+        return {"count": self.count, "prev": self.prev, "gain": self.gain, "loss": self.loss}
+
+    def load_state(self, state: State) -> None:
+        self.count = int(state["count"])
+        self.prev, self.gain, self.loss = float(state["prev"]), float(state["gain"]), float(state["loss"])
+
+
+class ATR(Indicator):
+    """Average true range (TA-Lib ATR)."""
+
+    batch = staticmethod(atr_batch)
+
+    def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
+        super().__init__(spec, calendar)
+        self.n = spec.period or 0
+        self.prev = math.nan
+        self.atr = 0.0
+
+    def update(self, open: float, high: float, low: float, close: float, volume: float, ts: Any = None) -> float:
+        i = self.count
+        self.count += 1
+        prev = self.prev
+        self.prev = close
+        if i == 0:
+            return math.nan
+        tr = (high if high > prev else prev) - (low if low < prev else prev)
+        n = self.n
+        if i > n:
+            self.atr = (self.atr * (n - 1) + tr) / n
+        else:
+            self.atr += tr
+            if i == n:
+                self.atr /= n
+        return self.value
+
+    @property
+    def value(self) -> float:
+        return self.atr if self.count > self.n else math.nan
+
+    def state(self) -> State:
+        return {"count": self.count, "prev": self.prev, "atr": self.atr}
+
+    def load_state(self, state: State) -> None:
+        self.count = int(state["count"])
+        self.prev, self.atr = float(state["prev"]), float(state["atr"])
+
+
+# -- N symbols -------------------------------------------------------------------------------------------
+
+
+class _ColumnarWilder(ColumnarIndicator):
+    _FIELDS: tuple[str, ...] = ()
+
+    def _allocate(self, n: int) -> None:
+        self.n = self.spec.period or 0
+        self.count = np.zeros(n, dtype=np.int64)
+        self.prev = np.full(n, np.nan)
+        for name in self._FIELDS:
+            setattr(self, name, np.zeros(n))
+        self.out = np.full(n, np.nan)
+
+    def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
+        arrays: dict[str, tuple[np.ndarray, float]] = {"count": (self.count, 0), "prev": (self.prev, np.nan)}
+        arrays.update({name: (getattr(self, name), 0.0) for name in self._FIELDS})
+        arrays["out"] = (self.out, np.nan)
+        return arrays
+
+    def _on_resize(self) -> None:
+        self._all = np.ones(self.n_symbols, dtype=bool)
+        self._seeding = True
+
+    def _smooth(self, average: np.ndarray, x: np.ndarray, m: np.ndarray | None) -> None:
+        """average = (average * (n-1) + x) / n where m (everywhere when m is None)."""
+        n = self.n
+        if m is None:
+            average *= n - 1
+            average += x
+            average /= n
+            return
+        new = average * (n - 1)
+        new += x
+        new /= n
+        np.copyto(average, new, where=m)
+
+    def _seed(self, total: np.ndarray, x: np.ndarray, m: np.ndarray) -> None:
+        """The seeding phase: sum x over bars 1..n, then divide by n at bar n; smooth after that."""
+        i = self.count
+        np.add(total, x, out=total, where=m & (i >= 1) & (i <= self.n))
+        np.divide(total, self.n, out=total, where=m & (i == self.n))
+        self._smooth(total, x, m & (i > self.n))
+
+    def _finish(self, m: np.ndarray | None) -> None:
+        if m is None:
+            self.count += 1
+        else:
+            self.count += m
+        if self._seeding:
+            self._seeding = bool(self.n_symbols) and int(self.count.min()) <= self.n
+
+    def row_state(self, i: int) -> State:
+        state: State = {"count": int(self.count[i]), "prev": float(self.prev[i])}
+        state.update({name: float(getattr(self, name)[i]) for name in self._FIELDS})
+        return state
+
+    def load_row(self, i: int, state: State) -> None:
+        self.count[i] = int(state["count"])
+        self.prev[i] = float(state["prev"])
+        for name in self._FIELDS:
+            getattr(self, name)[i] = float(state[name])
+        self.out[i] = self._row_value(i)
+        self._seeding = True
+
+    def _row_value(self, i: int) -> float:
+        raise NotImplementedError
+
+
+class ColumnarRSI(_ColumnarWilder):
+    batch = staticmethod(rsi_batch)
+    _FIELDS = ("gain", "loss")
+
+    def update(
+        self,
+        open: np.ndarray,
+        high: np.ndarray,
+        low: np.ndarray,
+        close: np.ndarray,
+        volume: np.ndarray,
+        ts: Any = None,
+        mask: np.ndarray | None = None,
+    ) -> np.ndarray:
+        change = close - self.prev
+        down = change < 0
+        gain = np.where(down, 0.0, change)
+        loss = np.where(down, -change, 0.0)
+        if self._seeding or mask is not None:
+            m = self._all if mask is None else mask
+            if self._seeding:
+                self._seed(self.gain, gain, m)
+                self._seed(self.loss, loss, m)
+            else:
+                self._smooth(self.gain, gain, m)
+                self._smooth(self.loss, loss, m)
+            np.copyto(self.prev, close, where=m)
+            valid = m & (self.count >= self.n)
+        else:
+            self._smooth(self.gain, gain, None)
+            self._smooth(self.loss, loss, None)
+            np.copyto(self.prev, close)
+            valid = None
+        total = self.gain + self.loss
+        rsi = np.zeros(self.n_symbols)
+        np.divide(self.gain, total, out=rsi, where=~(total < ZERO))
+        rsi *= 100.0
+        if valid is None:
+            np.copyto(self.out, rsi)
+        else:
+            np.copyto(self.out, rsi, where=valid)
+        self._finish(mask)
+        return self.out
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.out
+
+    def _row_value(self, i: int) -> float:
+        if self.count[i] <= self.n:
+            return math.nan
+        total = self.gain[i] + self.loss[i]
+        return 0.0 if total < ZERO else 100.0 * (self.gain[i] / total)
+
+
+class ColumnarATR(_ColumnarWilder):
+    batch = staticmethod(atr_batch)
+    _FIELDS = ("atr",)
+
+    def update(
+        self,
+        open: np.ndarray,
+        high: np.ndarray,
+        low: np.ndarray,
+        close: np.ndarray,
+        volume: np.ndarray,
+        ts: Any = None,
+        mask: np.ndarray | None = None,
+    ) -> np.ndarray:
+        tr = np.maximum(high, self.prev)
+        tr -= np.minimum(low, self.prev)
+        if self._seeding or mask is not None:
+            m = self._all if mask is None else mask
+            if self._seeding:
+                self._seed(self.atr, tr, m)
+            else:
+                self._smooth(self.atr, tr, m)
+            np.copyto(self.prev, close, where=m)
+            np.copyto(self.out, self.atr, where=m & (self.count >= self.n))
+        else:
+            self._smooth(self.atr, tr, None)
+            np.copyto(self.prev, close)
+            np.copyto(self.out, self.atr)
+        self._finish(mask)
+        return self.out
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.out
+
+    def _row_value(self, i: int) -> float:
+        return float(self.atr[i]) if self.count[i] > self.n else math.nan

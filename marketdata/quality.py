@@ -1,0 +1,177 @@
+"""Data quality: how many of the calendar's expected base bars a session has, and where the holes are.
+
+Quality is present / expected over the regular session, expected coming from the calendar (390 one-minute
+bars on a regular XNYS day, 210 on an early close). Bars outside the regular session (pre- and post-market)
+are counted apart and do not add to quality; duplicated timestamps count once. A gap is a run of missing
+expected bars, given by the open times of its first and last missing bar and how many are missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from marketdata.bars import NS_PER_SECOND, as_ns_array, local_days, utc_datetime
+from marketdata.calendar import TradingCalendar
+from marketdata.errors import MarketDataError
+from specs.intervals import Interval
+
+_ONE_MINUTE = Interval("1m")
+
+
+class QualityError(MarketDataError, ValueError):
+    """A quality question that has no answer (a non-intraday interval, an empty session list)."""
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A run of missing bars: the open times (UTC) of its first and last missing bar, and how many are missing."""
+
+    start: datetime
+    end: datetime
+    missing: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "missing": self.missing}
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """One symbol-session's coverage of its regular session by base bars of `interval`."""
+
+    session: date
+    interval: str
+    expected: int
+    present: int
+    gaps: tuple[Gap, ...]
+    outside_session: int
+
+    @property
+    def quality(self) -> float:
+        return self.present / self.expected if self.expected else 0.0
+
+    @property
+    def missing(self) -> int:
+        return self.expected - self.present
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.session.isoformat(),
+            "interval": self.interval,
+            "expected": self.expected,
+            "present": self.present,
+            "quality": self.quality,
+            "gaps": [gap.as_dict() for gap in self.gaps],
+            "outside_session": self.outside_session,
+        }
+
+
+@dataclass(frozen=True)
+class HistoricalQuality:
+    """Quality over several sessions: each session's report and the totals."""
+
+    reports: tuple[QualityReport, ...]
+
+    @property
+    def expected(self) -> int:
+        return sum(r.expected for r in self.reports)
+
+    @property
+    def present(self) -> int:
+        return sum(r.present for r in self.reports)
+
+    @property
+    def quality(self) -> float:
+        return self.present / self.expected if self.expected else 0.0
+
+    @property
+    def outside_session(self) -> int:
+        return sum(r.outside_session for r in self.reports)
+
+    @property
+    def worst(self) -> QualityReport | None:
+        return min(self.reports, key=lambda r: r.quality, default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sessions": len(self.reports),
+            "expected": self.expected,
+            "present": self.present,
+            "quality": self.quality,
+            "outside_session": self.outside_session,
+            "per_session": [r.as_dict() for r in self.reports],
+        }
+
+
+def _step_ns(interval: Interval) -> int:
+    if not interval.is_intraday:
+        raise QualityError(f"quality is measured on intraday base bars (1m, 1s), not {interval}")
+    return interval.seconds * NS_PER_SECOND
+
+
+def _gaps(have: np.ndarray, open_ns: int, step: int) -> tuple[Gap, ...]:
+    missing = np.concatenate(([0], (~have).astype(np.int8), [0]))
+    edges = np.diff(missing)
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1) - 1
+    return tuple(
+        Gap(utc_datetime(open_ns + s * step), utc_datetime(open_ns + e * step), e - s + 1)
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+    )
+
+
+def _report(ts: np.ndarray, open_ns: int, close_ns: int, session: date, interval: Interval) -> QualityReport:
+    step = _step_ns(interval)
+    expected = -(-(close_ns - open_ns) // step)
+    inside = (ts >= open_ns) & (ts < close_ns)
+    slots = (ts[inside] - open_ns) // step
+    have = np.zeros(expected, dtype=bool)
+    have[slots] = True
+    return QualityReport(
+        session=session,
+        interval=str(interval),
+        expected=int(expected),
+        present=int(np.count_nonzero(have)),
+        gaps=_gaps(have, open_ns, step),
+        outside_session=int(len(ts) - np.count_nonzero(inside)),
+    )
+
+
+def session_quality(
+    ts: Any, calendar: TradingCalendar, session: date, interval: Interval | str = _ONE_MINUTE
+) -> QualityReport:
+    """Quality of one session from the open times of its bars (UTC; arrow, datetime64 or int64 ns).
+
+    `ts` should hold that session's bars (the store's day file: pre- and post-market included); every bar
+    outside the regular session counts in `outside_session`. Order and duplicates do not matter.
+    """
+    interval = Interval(interval)
+    open_ns, close_ns = calendar.open_close_ns(session)
+    return _report(as_ns_array(ts), open_ns, close_ns, session, interval)
+
+
+def historical_quality(
+    ts: Any, calendar: TradingCalendar, sessions: Sequence[date], interval: Interval | str = _ONE_MINUTE
+) -> HistoricalQuality:
+    """Quality of several sessions from one array of bar open times spanning them.
+
+    Each bar belongs to the session of its exchange-local date (as the store files them), so a session's
+    pre- and post-market bars count as its `outside_session`; bars of other dates are ignored.
+    """
+    interval = Interval(interval)
+    sessions = sorted(set(sessions))
+    if not sessions:
+        raise QualityError("historical quality needs at least one session")
+    ts_ns = np.sort(as_ns_array(ts))
+    days = local_days(ts_ns, calendar)
+    reports = []
+    for session in sessions:
+        key = np.datetime64(session, "D").astype(np.int64)
+        lo, hi = np.searchsorted(days, [key, key + 1])
+        open_ns, close_ns = calendar.open_close_ns(session)
+        reports.append(_report(ts_ns[lo:hi], open_ns, close_ns, session, interval))
+    return HistoricalQuality(tuple(reports))

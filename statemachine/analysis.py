@@ -1,0 +1,288 @@
+"""Requirement analysis: one pure function turns any request into a typed provisioning plan.
+
+`analyze` reads the request, the session config, the day's state and the calendar; it does no I/O and
+has no clock, so the same inputs always give the same plan. It first says what the request *needs*
+(the target mode, the intervals with their bases, the history per base interval, the indicators, and
+whether quality is due), then subtracts what the symbol already has. What is left are the steps:
+
+    create or upgrade the symbol, add each missing interval (bases first), load history (only to extend
+    it: a history that already reaches back far enough is not loaded again), load the session's bars
+    (one LoadSession per newly added interval, the derived ones computed from their base), register the
+    missing indicators, calculate quality (full symbols, once).
+
+A plan with no steps is a duplicate request: the coordinator records it as a no-op.
+
+What each request needs:
+
+- symbol from config or strategy: the symbol in full — every interval of `config.full_intervals()`,
+  `trailing_days` sessions of history for each base stream (longer if a config indicator needs more to
+  warm up), every config indicator, quality;
+- symbol from scanner or adhoc: an adhoc symbol with the config's base interval and its session bars;
+- bar: the interval and its base, `days` sessions of base history;
+- indicator: its interval and its base, `ceil(warmup_bars × warmup_multiplier)` bars of its interval
+  as trading sessions through the calendar (early closes hold fewer bars, holidays none); no quality.
+
+A bar or indicator asked for an absent symbol creates it adhoc (auto-provisioned, added by the source);
+an adhoc symbol asked for in full is upgraded; a full symbol stays full and only gains what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from marketdata.calendar import TradingCalendar
+from marketdata.errors import CalendarError
+from specs.config import SessionConfig
+from specs.indicators import IndicatorSpec
+from specs.intervals import Interval
+from specs.lifecycle import SymbolState
+from specs.plan import (
+    AddInterval,
+    CalculateQuality,
+    CreateSymbol,
+    HistoryRequirement,
+    IntervalRequirement,
+    LoadHistorical,
+    LoadSession,
+    Operation,
+    ProvisioningRequirements,
+    ProvisioningStep,
+    RegisterIndicator,
+    Request,
+    Source,
+    UpgradeSymbol,
+)
+from statemachine.errors import AnalysisError
+from statemachine.state import SessionState, SymbolSessionData
+
+FULL_SOURCES: tuple[Source, ...] = (Source.CONFIG, Source.STRATEGY)
+
+ADHOC = SymbolState.ADHOC.value
+FULL = SymbolState.FULL.value
+ABSENT = SymbolState.ABSENT.value
+
+
+@dataclass
+class _Needs:
+    """What a request needs regardless of what exists."""
+
+    mode: str
+    intervals: list[Interval]
+    history: dict[Interval, HistoryRequirement] = field(default_factory=dict)
+    indicators: list[IndicatorSpec] = field(default_factory=list)
+    quality: Interval | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def analyze(
+    request: Request,
+    state: SessionState,
+    config: SessionConfig,
+    calendar: TradingCalendar,
+    session_date: dt.date,
+) -> ProvisioningRequirements:
+    """The plan for `request` on `session_date` given what `state` already holds.
+
+    Raises AnalysisError when the request is malformed or its history reaches outside the calendar.
+    """
+    existing = state.symbols.get(request.symbol)
+    current = existing.state if existing is not None else ABSENT
+    needs = _needs(request, config, calendar, session_date)
+    target = FULL if FULL in (current, needs.mode) else needs.mode
+    base = existing.base_interval if existing is not None else min(i.base for i in needs.intervals)
+    required = tuple(_interval_requirement(i) for i in _ordered(needs.intervals))
+    steps = _steps(needs, existing, current, target)
+    meets, added_by, auto = _metadata(request.source, existing, current, target)
+    primary = needs.history.get(base) or next(iter(needs.history.values()), None)
+    plan_reason = "; ".join([request.describe(), *needs.notes]) if steps else _noop_reason(request, current)
+    return ProvisioningRequirements(
+        request=request,
+        session_date=session_date,
+        symbol_exists=existing is not None,
+        current_state=current,  # type: ignore[arg-type]
+        target_state=target,  # type: ignore[arg-type]
+        base_interval=base,
+        required_intervals=required,
+        history=primary,
+        indicator=request.indicator if request.operation is Operation.INDICATOR else None,
+        steps=tuple(steps),
+        meets_session_config_requirements=meets,
+        added_by=added_by,
+        auto_provisioned=auto,
+        reason=plan_reason,
+    )
+
+
+# --- what a request needs ------------------------------------------------------------------------------
+
+
+def _needs(request: Request, config: SessionConfig, calendar: TradingCalendar, day: dt.date) -> _Needs:
+    if request.operation is Operation.SYMBOL:
+        if request.source in FULL_SOURCES:
+            return _full_needs(config, calendar, day)
+        return _Needs(mode=ADHOC, intervals=[config.base_interval], notes=[f"adhoc with {config.base_interval} bars"])
+    if request.operation is Operation.BAR:
+        if request.interval is None:
+            raise AnalysisError(f"{request.symbol}: a bar request needs an interval")
+        interval = request.interval
+        needs = _Needs(mode=ADHOC, intervals=_with_base(interval))
+        if request.days:
+            needs.history[interval.base] = _sessions_history(
+                calendar, day, interval.base, request.days, f"{request.days} sessions of {interval.base} asked for"
+            )
+            needs.notes.append(needs.history[interval.base].reason)
+        return needs
+    if request.indicator is None:
+        raise AnalysisError(f"{request.symbol}: an indicator request needs an indicator spec")
+    spec = request.indicator
+    needs = _Needs(mode=ADHOC, intervals=_with_base(spec.interval), indicators=[spec])
+    history = warmup_history(spec, config.warmup_multiplier, calendar, day)
+    if history.sessions:
+        needs.history[history.interval] = history
+    needs.notes.append(history.reason)
+    return needs
+
+
+def _full_needs(config: SessionConfig, calendar: TradingCalendar, day: dt.date) -> _Needs:
+    intervals: list[Interval] = []
+    for interval in config.full_intervals():
+        for needed in _with_base(interval):
+            if needed not in intervals:
+                intervals.append(needed)
+    needs = _Needs(mode=FULL, intervals=intervals, indicators=list(config.indicators), quality=config.base_interval)
+    trailing = config.trailing_days
+    for base in sorted({i.base for i in intervals}):
+        best = _sessions_history(calendar, day, base, trailing, f"{trailing} trailing sessions of {base}")
+        for spec in config.indicators:
+            if spec.interval.base == base:
+                warmup = warmup_history(spec, config.warmup_multiplier, calendar, day)
+                if warmup.sessions > best.sessions:
+                    best = warmup
+        if best.sessions:
+            needs.history[base] = best
+            needs.notes.append(best.reason)
+    needs.notes.append(f"full: {', '.join(str(i) for i in _ordered(intervals))}")
+    return needs
+
+
+def warmup_history(
+    spec: IndicatorSpec, multiplier: float, calendar: TradingCalendar, day: dt.date
+) -> HistoryRequirement:
+    """The base history an indicator needs: `ceil(warmup_bars × multiplier)` bars of its interval, as sessions.
+
+    The calendar turns bars into sessions, so a warm-up that spans an early close or a holiday reaches
+    further back than one over regular days.
+    """
+    bars = math.ceil(spec.warmup_bars() * multiplier)
+    try:
+        sessions = calendar.sessions_for_bars(day, spec.interval, bars)
+    except CalendarError as exc:
+        raise AnalysisError(f"{spec.key}: warm-up of {bars} bars of {spec.interval} before {day}: {exc}") from None
+    span = _span(sessions)
+    reason = (
+        f"{bars} bars of {spec.interval} to warm up {spec.key} "
+        f"({spec.warmup_bars()} x {multiplier:g}) = {len(sessions)} session{'s' if len(sessions) != 1 else ''}{span}"
+    )
+    return HistoryRequirement(
+        interval=spec.interval.base,
+        sessions=len(sessions),
+        start=sessions[0] if sessions else None,
+        end=sessions[-1] if sessions else None,
+        bars_needed=bars,
+        reason=reason,
+    )
+
+
+def _sessions_history(calendar: TradingCalendar, day: dt.date, base: Interval, n: int, why: str) -> HistoryRequirement:
+    try:
+        sessions = calendar.previous_sessions(day, n)
+    except CalendarError as exc:
+        raise AnalysisError(f"{n} sessions of history before {day}: {exc}") from None
+    return HistoryRequirement(
+        interval=base,
+        sessions=len(sessions),
+        start=sessions[0] if sessions else None,
+        end=sessions[-1] if sessions else None,
+        reason=f"{why}{_span(sessions)}" if sessions else why,
+    )
+
+
+def _span(sessions: list[dt.date]) -> str:
+    if not sessions:
+        return ""
+    if len(sessions) == 1:
+        return f" ({sessions[0]})"
+    return f" ({sessions[0]}..{sessions[-1]})"
+
+
+# --- what is missing -----------------------------------------------------------------------------------
+
+
+def _steps(needs: _Needs, existing: SymbolSessionData | None, current: str, target: str) -> list[ProvisioningStep]:
+    steps: list[ProvisioningStep] = []
+    if existing is None:
+        steps.append(CreateSymbol(mode=target))  # type: ignore[arg-type]
+    elif current == ADHOC and target == FULL:
+        steps.append(UpgradeSymbol())
+    have_bars = set(existing.bars) if existing is not None else set()
+    new_intervals = [i for i in _ordered(needs.intervals) if str(i) not in have_bars]
+    for interval in new_intervals:
+        spec = _interval_requirement(interval)
+        steps.append(AddInterval(interval=spec.interval, derived=spec.derived, base=spec.base))
+    for history_base in sorted(needs.history):
+        wanted = needs.history[history_base]
+        have = existing.histories.get(str(history_base)) if existing is not None else None
+        if not _covers(have.start if have else None, wanted):
+            steps.append(LoadHistorical(history=wanted))
+    steps.extend(LoadSession(interval=i) for i in new_intervals)
+    have_indicators = set(existing.indicators) if existing is not None else set()
+    steps.extend(RegisterIndicator(indicator=s) for s in needs.indicators if s.key not in have_indicators)
+    has_quality = existing is not None and existing.quality is not None
+    if needs.quality is not None and not has_quality:
+        steps.append(CalculateQuality(interval=needs.quality))
+    return steps
+
+
+def _covers(have_start: dt.date | None, wanted: HistoryRequirement) -> bool:
+    """History is only ever extended: what reaches back to the wanted start already covers it."""
+    if wanted.sessions == 0 or wanted.start is None:
+        return True
+    return have_start is not None and have_start <= wanted.start
+
+
+def _metadata(
+    source: Source, existing: SymbolSessionData | None, current: str, target: str
+) -> tuple[bool, Source, bool]:
+    """meets_session_config_requirements, added_by and auto_provisioned as the plan leaves them."""
+    if existing is None:
+        return (True, source, False) if target == FULL else (False, source, True)
+    if current == ADHOC and target == FULL:
+        return True, source, existing.auto_provisioned
+    return existing.meets_session_config_requirements, Source(existing.added_by), existing.auto_provisioned
+
+
+def _noop_reason(request: Request, current: str) -> str:
+    return f"{request.describe()}: already provisioned ({request.symbol} is {current}), nothing to do"
+
+
+# --- intervals -----------------------------------------------------------------------------------------
+
+
+def _with_base(interval: Interval) -> list[Interval]:
+    return [interval] if interval.is_base else [interval.base, interval]
+
+
+def _ordered(intervals: list[Interval]) -> list[Interval]:
+    """Bases first (a derived interval is computed from its base), then by length."""
+    unique: list[Interval] = []
+    for interval in intervals:
+        if interval not in unique:
+            unique.append(interval)
+    return sorted(unique, key=lambda i: (not i.is_base, i.seconds))
+
+
+def _interval_requirement(interval: Interval) -> IntervalRequirement:
+    derived = not interval.is_base
+    return IntervalRequirement(interval=interval, derived=derived, base=interval.base if derived else None)

@@ -1,0 +1,393 @@
+"""The session coordinator: one trading day, from teardown to teardown, and every request in between.
+
+    begin_day(d)          TeardownStarted, LoadingStarted         a fresh state and book: nothing survives a day
+    load_config_symbols() a request per config symbol             the day fails only if every one of them fails
+    start_streaming()     StreamingStarted
+    advance_to(t)         (the clock)                             streaming moves nothing but the clock
+    end_day()             SymbolStreamed.., SessionEnded, then TeardownStarted, SymbolTornDown..
+                          (`ended_state` keeps the day as it ended, for exports)
+    abort(error)          SessionAborted
+
+`add_symbol`, `add_bar` and `add_indicator` each make one request: analyze → validate → execute. The
+request's events go to the sink in ONE append, and only after every step succeeded on a staging copy:
+
+    completed  RequestReceived, RequestPlanned, SymbolValidated, <one event per step>, RequestCompleted
+    failed     RequestReceived, RequestPlanned, SymbolValidated, ProvisioningFailed   (symbol as it was)
+    rejected   RequestReceived, RequestPlanned, SymbolRejected                          (validation said no)
+    skipped    RequestReceived, RequestSkipped                                          (a duplicate)
+
+The same events are then applied to the live state (the one `apply` a replay uses) and the staged book
+entry is committed. Everything public takes one re-entrant lock, so plugins may call from several threads.
+Request ids are `YYYYMMDD-nnnn`, counted per day, and every event's sim_time is the clock's now, so a
+re-run writes identical events.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from marketdata.bars import NS_PER_SECOND, utc_datetime
+from marketdata.calendar import TradingCalendar
+from marketdata.clock import SimulatedClock
+from marketdata.store import BarStore
+from specs import events as ev
+from specs.config import SessionConfig, normalize_symbol
+from specs.indicators import IndicatorSpec
+from specs.intervals import Interval
+from specs.lifecycle import SESSION_TRANSITIONS, SYMBOL_ADDING_PHASES, SessionPhase
+from specs.plan import Operation, ProvisioningRequirements, Request, Source, SymbolValidationResult
+from statemachine.analysis import analyze
+from statemachine.book import Book
+from statemachine.errors import AnalysisError, SessionPhaseError, StatemachineError
+from statemachine.executor import Envelope, Executor, FaultHook, StepFailed
+from statemachine.machines import IllegalTransition, allowed_triggers
+from statemachine.sink import EventSink
+from statemachine.state import SessionState
+from statemachine.validation import validate
+from statemachine.view import SessionView
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one request."""
+
+    status: str  # completed | skipped | rejected | failed
+    request_id: str
+    symbol: str
+    reason: str = ""
+    plan: ProvisioningRequirements | None = None
+    validation: SymbolValidationResult | None = None
+    failed_step: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The request's ask is met: it completed or everything already existed."""
+        return self.status in ("completed", "skipped")
+
+
+class SessionCoordinator:
+    """Runs one session day at a time on a simulated clock; see the module docstring for the protocol."""
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        store: BarStore,
+        calendar: TradingCalendar,
+        sink: EventSink,
+        clock: SimulatedClock,
+        faults: FaultHook | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.calendar = calendar
+        self.sink = sink
+        self.clock = clock
+        self.executor = Executor(store, calendar, faults)
+        self.lock = threading.RLock()
+        self._state = SessionState()
+        self._book = Book()
+        self._requests = 0
+        self._steps = 0
+        self._ended_state: SessionState | None = None
+        self._view = SessionView(self)
+
+    @property
+    def state(self) -> SessionState:
+        """The live state of the current day."""
+        return self._state
+
+    @property
+    def ended_state(self) -> SessionState | None:
+        """The day's state at SessionEnded, before its teardown (what a day's export shows); None until then."""
+        return self._ended_state
+
+    @property
+    def book(self) -> Book:
+        return self._book
+
+    @property
+    def view(self) -> SessionView:
+        return self._view
+
+    @property
+    def session_date(self) -> dt.date | None:
+        return self._state.session_date
+
+    # --- the day's phases ----------------------------------------------------------------------------
+
+    def begin_day(self, session_date: dt.date) -> None:
+        """Start `session_date` with nothing from before: TeardownStarted, then LoadingStarted at the open."""
+        with self.lock:
+            if self._state.state in (SessionPhase.LOADING, SessionPhase.STREAMING):
+                raise SessionPhaseError(
+                    f"begin {session_date}", self._state.state, ("idle", "ended", "failed", "aborted", "tearing_down")
+                )
+            open_, close = self.calendar.open(session_date), self.calendar.close(session_date)
+            if self.clock.now() > open_:
+                raise StatemachineError(
+                    f"cannot begin {session_date}: the clock ({self.clock.now().isoformat()}) is past its open "
+                    f"({open_.isoformat()}); days run in order on one clock"
+                )
+            self.clock.set(open_)
+            self._state = SessionState()
+            self._book = Book()
+            self._requests = 0
+            self._steps = 0
+            self._ended_state = None
+            self._phase(ev.TeardownStarted(sim_time=open_, session_date=session_date))
+            self._phase(
+                ev.LoadingStarted(
+                    sim_time=open_,
+                    session_date=session_date,
+                    open=open_,
+                    close=close,
+                    early_close=self.calendar.is_early_close(session_date),
+                    config_symbols=list(self.config.symbols),
+                )
+            )
+
+    def load_config_symbols(self) -> list[Outcome]:
+        """Provision every config symbol in full; SessionFailed (and the day stops) only if all of them fail."""
+        with self.lock:
+            self._require_phase("load config symbols", (SessionPhase.LOADING,))
+            outcomes = [self.add_symbol(symbol, Source.CONFIG) for symbol in self.config.symbols]
+            if outcomes and not any(o.ok for o in outcomes):
+                reasons = "; ".join(o.reason for o in outcomes)
+                self._phase(
+                    ev.SessionFailed(sim_time=self.clock.now(), reason=f"every configured symbol failed: {reasons}")
+                )
+            return outcomes
+
+    def start_streaming(self) -> None:
+        with self.lock:
+            self._phase(ev.StreamingStarted(sim_time=self.clock.now(), symbols=sorted(self._state.symbols)))
+
+    def step_times(self) -> list[dt.datetime]:
+        """The close times of the session's base-interval bars, from the calendar: where the clock stops."""
+        day = self._current_day()
+        base = self.config.base_interval
+        step = base.seconds * NS_PER_SECOND
+        _, close_ns = self.calendar.open_close_ns(day)
+        opens = self.calendar.minutes(day, base.seconds).view("int64")
+        return [utc_datetime(min(t + step, close_ns)) for t in opens.tolist()]
+
+    def advance_to(self, t: dt.datetime) -> None:
+        """Move the clock to `t` (never backwards)."""
+        with self.lock:
+            self.clock.set(t)
+            if self._state.state == SessionPhase.STREAMING:
+                self._steps += 1
+
+    def end_day(self) -> None:
+        """At the close: what each symbol streamed, SessionEnded, then the teardown of every symbol."""
+        with self.lock:
+            self._check_trigger("SessionEnded")
+            day = self._current_day()
+            close = self.calendar.close(day)
+            if self.clock.now() < close:
+                self.clock.set(close)
+            now = self.clock.now()
+            batch: list[ev.EventBase] = [self._streamed(symbol, now) for symbol in sorted(self._state.symbols)]
+            states = {symbol: data.state for symbol, data in sorted(self._state.symbols.items())}
+            batch.append(ev.SessionEnded(sim_time=now, steps=self._steps, symbols=states))
+            self._ended_state = self._append(batch)
+            teardown: list[ev.EventBase] = [ev.TeardownStarted(sim_time=now, session_date=day)]
+            teardown += [ev.SymbolTornDown(symbol=s, sim_time=now, previous_state=state) for s, state in states.items()]
+            self._append(teardown)
+            self._book.clear()
+
+    def abort(self, error: str | BaseException) -> None:
+        """SessionAborted with the error, from any phase that allows it."""
+        with self.lock:
+            text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+            self._phase(ev.SessionAborted(sim_time=self.clock.now(), error=text))
+
+    # --- requests ------------------------------------------------------------------------------------
+
+    def add_symbol(self, symbol: str, source: Source | str = Source.STRATEGY, plugin: str | None = None) -> Outcome:
+        """The symbol in full (config, strategy) or adhoc with the base interval (scanner, adhoc).
+
+        `plugin` names the scanner or strategy class that asked (`package.module:Class`), for `explain`.
+        """
+        return self._request(Operation.SYMBOL, symbol, Source(source), plugin=plugin)
+
+    def add_bar(
+        self,
+        symbol: str,
+        interval: Interval | str,
+        days: int = 0,
+        source: Source | str = Source.ADHOC,
+        plugin: str | None = None,
+    ) -> Outcome:
+        """Bars of `interval` (and its base) for the session, with `days` sessions of history."""
+        return self._request(Operation.BAR, symbol, Source(source), Interval(interval), days, plugin=plugin)
+
+    def add_indicator(
+        self, symbol: str, spec: IndicatorSpec | str, source: Source | str = Source.ADHOC, plugin: str | None = None
+    ) -> Outcome:
+        """An indicator (a spec or a key like `sma_20_5m`), with its bars and the history to warm it up."""
+        spec = spec if isinstance(spec, IndicatorSpec) else IndicatorSpec.parse_key(spec)
+        return self._request(Operation.INDICATOR, symbol, Source(source), indicator=spec, plugin=plugin)
+
+    def _request(
+        self,
+        operation: Operation,
+        symbol: str,
+        source: Source,
+        interval: Interval | None = None,
+        days: int = 0,
+        indicator: IndicatorSpec | None = None,
+        plugin: str | None = None,
+    ) -> Outcome:
+        symbol = normalize_symbol(symbol)
+        with self.lock:
+            self._require_phase(f"add {symbol}", SYMBOL_ADDING_PHASES)
+            day = self._current_day()
+            request_id = f"{day:%Y%m%d}-{self._requests + 1:04d}"
+            request = Request(
+                request_id=request_id,
+                operation=operation,
+                symbol=symbol,
+                source=source,
+                interval=interval,
+                days=days,
+                indicator=indicator,
+            )
+            self._requests += 1
+            envelope = Envelope(symbol, request_id, self.clock.now())
+            env = envelope.fields()
+            received = ev.RequestReceived(
+                **env,
+                operation=operation,
+                source=source,
+                interval=interval,
+                days=days,
+                indicator=indicator,
+                description=request.describe(),
+                plugin=plugin,
+            )
+            return self._provision(request, envelope, received)
+
+    def _provision(self, request: Request, envelope: Envelope, received: ev.RequestReceived) -> Outcome:
+        """Analyze, validate and execute one request; every path ends in one append to the sink."""
+        symbol, request_id, env = request.symbol, request.request_id, envelope.fields()
+        day = self._current_day()
+        with self.lock:
+            try:
+                plan = analyze(request, self._state, self.config, self.calendar, day)
+            except AnalysisError as exc:
+                self._commit([received, ev.SymbolRejected(**env, reason=str(exc))])
+                return Outcome("rejected", request_id, symbol, str(exc))
+            if plan.is_noop:
+                self._commit([received, ev.RequestSkipped(**env, reason=plan.reason)])
+                return Outcome("skipped", request_id, symbol, plan.reason, plan)
+            planned = ev.RequestPlanned(
+                **env,
+                steps=plan.step_labels,
+                target_state=plan.target_state,
+                history_sessions=plan.history.sessions if plan.history else 0,
+                history_bars=plan.history.bars_needed if plan.history else 0,
+                reason=plan.reason,
+            )
+            result = validate(plan, self.store, self.calendar)
+            if not result.can_proceed:
+                self._commit([received, planned, ev.SymbolRejected(**env, reason=result.reason, result=result)])
+                return Outcome("rejected", request_id, symbol, result.reason, plan, result)
+            head: list[ev.EventBase] = [received, planned, ev.SymbolValidated(**env, result=result)]
+            return self._execute(plan, result, envelope, head)
+
+    def _execute(
+        self,
+        plan: ProvisioningRequirements,
+        result: SymbolValidationResult,
+        envelope: Envelope,
+        head: list[ev.EventBase],
+    ) -> Outcome:
+        symbol, request_id = envelope.symbol, envelope.request_id
+        scratch = self._scratch(symbol)
+        staged = self._book.stage(symbol)
+        added_at = envelope.sim_time if self._state.state == SessionPhase.STREAMING else None
+        try:
+            scratch.apply_all(head)
+            steps = self.executor.run(plan, scratch, staged, envelope, added_at)
+        except StepFailed as failure:
+            failed = ev.ProvisioningFailed(
+                **envelope.fields(), step=failure.step, error=failure.error, completed_steps=failure.completed
+            )
+            self._commit([*head, failed])
+            reason = f"{symbol}: {failure.step} failed: {failure.error}"
+            return Outcome("failed", request_id, symbol, reason, plan, result, failure.step)
+        done = ev.RequestCompleted(**envelope.fields(), steps=len(steps))
+        scratch.apply(done)
+        self._commit([*head, *steps, done])
+        self._book.commit(symbol, staged)
+        return Outcome("completed", request_id, symbol, plan.reason, plan, result)
+
+    def _scratch(self, symbol: str) -> SessionState:
+        """A state to try a request on: the day's phase and a deep copy of this one symbol, nothing else shared."""
+        live = self._state
+        symbols = {symbol: copy.deepcopy(live.symbols[symbol])} if symbol in live.symbols else {}
+        return SessionState(
+            session_date=live.session_date,
+            state=live.state,
+            open=live.open,
+            close=live.close,
+            early_close=live.early_close,
+            config_symbols=list(live.config_symbols),
+            symbols=symbols,
+            rejected=dict(live.rejected),
+        )
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    def _streamed(self, symbol: str, now: dt.datetime) -> ev.SymbolStreamed:
+        book = self._book.get(symbol)
+        if book is None:
+            return ev.SymbolStreamed(symbol=symbol, sim_time=now)
+        counts = book.closed_counts(now)
+        values: dict[str, ev.IndicatorValue] = {}
+        for key in sorted(book.indicators):
+            series = book.indicators[key]
+            index = book.indicator_index(key, now)
+            values[key] = ev.IndicatorValue(
+                current_value=series.value_at(index), last_updated=series.time_at(index), valid=series.valid_at(index)
+            )
+        return ev.SymbolStreamed(symbol=symbol, sim_time=now, bars=counts, indicators=values)
+
+    def _current_day(self) -> dt.date:
+        day = self._state.session_date
+        if day is None:
+            raise SessionPhaseError("do that before a day began", self._state.state, ("loading", "streaming"))
+        return day
+
+    def _require_phase(self, action: str, phases: Sequence[str]) -> None:
+        if self._state.state not in phases:
+            raise SessionPhaseError(action, self._state.state, tuple(phases), str(self._state.session_date or ""))
+
+    def _check_trigger(self, kind: str) -> None:
+        """Raise IllegalTransition before anything is written if the day's table does not allow `kind` now."""
+        allowed = allowed_triggers(SESSION_TRANSITIONS, self._state.state)
+        if kind not in allowed:
+            subject = f"session {self._state.session_date or ''}".strip()
+            raise IllegalTransition(subject, self._state.state, kind, allowed)
+
+    def _phase(self, event: ev.EventBase) -> None:
+        self._check_trigger(event.kind)  # type: ignore[attr-defined]
+        self._append([event])
+
+    def _append(self, batch: list[ev.EventBase]) -> SessionState:
+        """Check the batch on a copy of the state, write it in one append, apply it; returns the checked copy."""
+        trial = copy.deepcopy(self._state)
+        trial.apply_all(batch)
+        self._commit(batch)
+        return trial
+
+    def _commit(self, batch: list[ev.EventBase]) -> None:
+        day = self._current_day() if self._state.session_date else batch[0].session_date  # type: ignore[attr-defined]
+        self.sink.append(day, batch)
+        for event in batch:
+            self._state.apply(event)

@@ -1,0 +1,246 @@
+"""The provisioning executor: runs a plan's steps, one event per step, against a staging copy.
+
+Each step reads what it needs (the store, the staged book), builds its event, and applies the event to a
+scratch `SessionState` at once (the same `apply` the real state and the replay use), so a step that the
+lifecycle would refuse fails here, before anything is committed. The staged book entries are built in a
+`SymbolBook` copy. If a step raises, `StepFailed` carries its label, the error and the steps that had
+completed; the caller throws the scratch state and the staging copy away, so the symbol stays exactly as
+it was before the request.
+
+The step events:
+
+    CreateSymbol      → SymbolCreated        (mode, base interval, the five metadata fields)
+    UpgradeSymbol     → SymbolUpgraded
+    AddInterval       → IntervalAdded
+    LoadHistorical    → HistoricalLoaded     (regular-session base bars of the sessions, sha256 digest)
+    LoadSession       → SessionBarsLoaded    (the whole day's bars; digest; bad bars flagged by clean_bars)
+    RegisterIndicator → IndicatorRegistered  (warmed up over history: the value at the session open)
+    CalculateQuality  → QualityCalculated    (the session's base bars against the calendar; history's too)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from marketdata.bars import SessionBars, derive_bars, derive_sessions
+from marketdata.calendar import TradingCalendar
+from marketdata.checks import clean_bars
+from marketdata.quality import historical_quality, session_quality
+from marketdata.store import BarStore
+from specs import events as ev
+from specs.intervals import Interval
+from specs.plan import (
+    AddInterval,
+    CalculateQuality,
+    CreateSymbol,
+    LoadHistorical,
+    LoadSession,
+    ProvisioningRequirements,
+    ProvisioningStep,
+    RegisterIndicator,
+    UpgradeSymbol,
+    step_label,
+)
+from statemachine.book import HistorySeries, IntervalSeries, SymbolBook, bars_digest, compute_indicator, frozen
+from statemachine.errors import ProvisioningError
+from statemachine.state import SessionState
+
+#: The fault-injection seam: called with the symbol and the step before each step runs (tests raise from it).
+FaultHook = Callable[[str, ProvisioningStep], None]
+
+
+class StepFailed(Exception):
+    """A step raised: which one, the error as `Type: message`, and the steps completed before it."""
+
+    def __init__(self, step: str, error: str, completed: list[str]) -> None:
+        self.step, self.error, self.completed = step, error, completed
+        super().__init__(f"{step}: {error}")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What every event of one request carries."""
+
+    symbol: str
+    request_id: str
+    sim_time: dt.datetime
+
+    def fields(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "request_id": self.request_id, "sim_time": self.sim_time}
+
+
+class Executor:
+    """Runs plans against one store and calendar; stateless between plans."""
+
+    def __init__(self, store: BarStore, calendar: TradingCalendar, faults: FaultHook | None = None) -> None:
+        self.store = store
+        self.calendar = calendar
+        self.faults = faults
+
+    def run(
+        self,
+        plan: ProvisioningRequirements,
+        scratch: SessionState,
+        staged: SymbolBook,
+        envelope: Envelope,
+        added_at: dt.datetime | None,
+    ) -> list[ev.EventBase]:
+        """Every step's event, in order, each already applied to `scratch`; StepFailed if a step raises."""
+        run = _PlanRun(self, plan, staged, envelope, added_at)
+        events: list[ev.EventBase] = []
+        completed: list[str] = []
+        for step in plan.steps:
+            label = step_label(step)
+            try:
+                if self.faults is not None:
+                    self.faults(plan.symbol, step)
+                event = run.step(step)
+                scratch.apply(event)
+            except Exception as exc:
+                raise StepFailed(label, f"{type(exc).__name__}: {exc}", completed) from exc
+            events.append(event)
+            completed.append(label)
+        return events
+
+
+class _PlanRun:
+    """One plan's steps; holds the staged book entry they fill."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        plan: ProvisioningRequirements,
+        staged: SymbolBook,
+        envelope: Envelope,
+        added_at: dt.datetime | None,
+    ) -> None:
+        self.store, self.calendar = executor.store, executor.calendar
+        self.plan, self.staged, self.env, self.added_at = plan, staged, envelope.fields(), added_at
+        self.symbol, self.day = plan.symbol, plan.session_date
+
+    def step(self, step: ProvisioningStep) -> ev.EventBase:
+        if isinstance(step, CreateSymbol):
+            return self.create(step)
+        if isinstance(step, UpgradeSymbol):
+            return ev.SymbolUpgraded(**self.env, added_by=self.plan.added_by)
+        if isinstance(step, AddInterval):
+            return ev.IntervalAdded(**self.env, interval=step.interval, derived=step.derived, base=step.base)
+        if isinstance(step, LoadHistorical):
+            return self.load_historical(step)
+        if isinstance(step, LoadSession):
+            return self.load_session(step)
+        if isinstance(step, RegisterIndicator):
+            return self.register_indicator(step)
+        if isinstance(step, CalculateQuality):
+            return self.calculate_quality(step)
+        raise ProvisioningError(f"{self.symbol}: unknown step {step!r}")
+
+    def create(self, step: CreateSymbol) -> ev.SymbolCreated:
+        plan = self.plan
+        return ev.SymbolCreated(
+            **self.env,
+            mode=step.mode,
+            base_interval=plan.base_interval,
+            added_by=plan.added_by,
+            auto_provisioned=plan.auto_provisioned,
+            meets_session_config_requirements=plan.meets_session_config_requirements,
+            added_at=self.added_at,
+        )
+
+    def _read(self, interval: Interval, days: list[dt.date]) -> Any:
+        read = self.store.read_days(self.symbol, interval, days)
+        if read.missing_days:
+            missing = ", ".join(str(d) for d in read.missing_days)
+            raise ProvisioningError(f"{self.symbol}: no {interval} bars in the store for {missing}")
+        return read.table
+
+    def load_historical(self, step: LoadHistorical) -> ev.HistoricalLoaded:
+        history = step.history
+        assert history.start is not None and history.end is not None
+        sessions = self.calendar.sessions(history.start, history.end)
+        clean, _ = clean_bars(self._read(history.interval, sessions))
+        raw = SessionBars.from_table(clean, history.interval, self.calendar)
+        bars = frozen(derive_sessions(raw, history.interval, self.calendar, sessions))
+        self.staged.histories[str(history.interval)] = HistorySeries(history.interval, tuple(sessions), bars)
+        return ev.HistoricalLoaded(
+            **self.env,
+            interval=history.interval,
+            sessions=len(sessions),
+            start=sessions[0],
+            end=sessions[-1],
+            rows=len(bars),
+            digest=bars_digest(bars),
+        )
+
+    def load_session(self, step: LoadSession) -> ev.SessionBarsLoaded:
+        interval = step.interval
+        flagged: dict[str, int] = {}
+        if interval.is_base:
+            clean, counts = clean_bars(self._read(interval, [self.day]))
+            raw = SessionBars.from_table(clean, interval, self.calendar)
+            self.staged.session_ts[str(interval)] = frozen(raw).ts
+            bars = frozen(derive_bars(raw, interval, self.calendar, self.day))
+            flagged = {k: v for k, v in counts.as_dict().items() if v and k != "total"}
+            unsorted = self.store.recorded_unsorted(self.symbol, interval, self.day)
+            if unsorted:
+                flagged["unsorted"] = unsorted
+        else:
+            base = self.staged.intervals.get(str(interval.base))
+            if base is None:
+                raise ProvisioningError(f"{self.symbol}: {interval} needs the session bars of {interval.base} first")
+            bars = frozen(derive_bars(base.bars, interval, self.calendar, self.day))
+        self.staged.intervals[str(interval)] = IntervalSeries(interval, bars)
+        return ev.SessionBarsLoaded(
+            **self.env, interval=interval, rows=len(bars), digest=bars_digest(bars), flagged=flagged
+        )
+
+    def _history_of(self, interval: Interval) -> SessionBars:
+        history = self.staged.histories.get(str(interval.base))
+        if history is None:
+            return SessionBars.empty()
+        if interval.is_base:
+            return history.bars
+        return derive_sessions(history.bars, interval, self.calendar, history.sessions)
+
+    def register_indicator(self, step: RegisterIndicator) -> ev.IndicatorRegistered:
+        spec = step.indicator
+        day = self.staged.intervals.get(str(spec.interval))
+        if day is None:
+            raise ProvisioningError(f"{self.symbol}: {spec.key} needs the session bars of {spec.interval} first")
+        history = self._history_of(spec.interval)
+        series = compute_indicator(spec, history, day.bars, self.calendar)
+        self.staged.indicators[spec.key] = series
+        at_open = series.history_bars - 1
+        return ev.IndicatorRegistered(
+            **self.env,
+            indicator=spec,
+            warmup_bars=spec.warmup_bars(),
+            bars_used=series.history_bars,
+            current_value=series.value_at(at_open),
+            last_updated=series.time_at(at_open),
+            valid=series.valid_at(at_open),
+        )
+
+    def calculate_quality(self, step: CalculateQuality) -> ev.QualityCalculated:
+        interval = step.interval
+        ts = self.staged.session_ts.get(str(interval))
+        if ts is None:
+            ts = self._read(interval, [self.day]).column("ts")
+        report = session_quality(ts, self.calendar, self.day, interval)
+        history = self.staged.histories.get(str(interval))
+        past = None
+        if history is not None and history.sessions:
+            past = historical_quality(history.bars.ts, self.calendar, history.sessions, interval).quality
+        return ev.QualityCalculated(
+            **self.env,
+            interval=interval,
+            expected=report.expected,
+            present=report.present,
+            quality=report.quality,
+            gaps=[ev.Gap(start=g.start, end=g.end, missing=g.missing) for g in report.gaps],
+            outside_session=report.outside_session,
+            historical_quality=past,
+        )
