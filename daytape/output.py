@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sys
 from typing import Any
 
 from rich.console import Console
 
+#: Tables are drawn at least this wide, so that a pipe or a CI log (80 columns by default) does not squeeze them.
+MIN_TABLE_WIDTH = 150
+
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, width=max(MIN_TABLE_WIDTH, shutil.get_terminal_size((MIN_TABLE_WIDTH, 24)).columns))
 
 
 def _default(value: Any) -> Any:

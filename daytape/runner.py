@@ -137,7 +137,7 @@ def run_day(
         raise
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        if coordinator.state.state not in ("aborted", "idle"):
+        if coordinator.state.state not in ("aborted", "idle", "failed"):
             coordinator.abort(error)
         return _result(coordinator, day, "aborted", error)
 

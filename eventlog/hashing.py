@@ -60,7 +60,7 @@ def _std_payload(event: EventBase) -> bytes:
     try:
         return _std_encoder.encode(event.__dict__).encode()
     except ValueError:  # NaN or infinity: written as null, as pydantic and orjson write them
-        return _std_encoder.encode(event.model_dump(mode="json")).encode()
+        return _std_encoder.encode(json.loads(event.model_dump_json())).encode()
 
 
 if orjson is not None:

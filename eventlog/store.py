@@ -213,8 +213,7 @@ class EventStore:
         with self.write() as conn:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
-                cursor.execute(self._head_sql, (run_id, run_id, db_date))
-                run_count, head_seq, head_hash, now = cursor.fetchone()
+                run_count, head_seq, head_hash, now = self._read_head(cursor, run_id, db_date)
                 if not run_count:
                     raise UnknownRun(run_id, f" in {self.url}: create the run before appending")
                 head_seq = head_seq or 0
@@ -242,6 +241,11 @@ class EventStore:
             finally:
                 cursor.close()
         return list(range(head_seq + 1, head_seq + len(events) + 1))
+
+    def _read_head(self, cursor: Any, run_id: str, db_date: Any) -> tuple[int, int | None, str | None, Any]:
+        """Inside the write transaction: (run exists, last seq, last hash, the database's now)."""
+        cursor.execute(self._head_sql, (run_id, run_id, db_date))
+        return cursor.fetchone()  # type: ignore[no-any-return]
 
     def _insert(self, cursor: Any, values: list[Any]) -> None:
         """Insert flat row values in multi-row INSERTs of fixed sizes (so the statements stay cached)."""

@@ -61,7 +61,8 @@ def as_ns(t: Any) -> int:
 
 
 def as_ns_array(values: Any) -> np.ndarray:
-    """Timestamps as an int64 array of ns since the epoch (UTC) from arrow, numpy datetime64 or int arrays."""
+    """Timestamps as an int64 array of ns since the epoch (UTC) from arrow, numpy datetime64 or int arrays
+    (or, slowly, a sequence of datetimes)."""
     if isinstance(values, pa.ChunkedArray | pa.Array):
         if not pa.types.is_timestamp(values.type):
             raise BarDataError(f"expected a timestamp column, got {values.type}")
@@ -73,6 +74,11 @@ def as_ns_array(values: Any) -> np.ndarray:
         return array.astype("datetime64[ns]").view(np.int64)
     if array.dtype.kind in "iu" or array.size == 0:
         return array.astype(np.int64, copy=False)
+    if array.dtype.kind == "O" and array.ndim == 1:
+        try:
+            return np.array([as_ns(value) for value in array.tolist()], dtype=np.int64)
+        except TypeError:
+            pass
     raise BarDataError(f"expected timestamps (datetime64 or int64 ns), got an array of {array.dtype}")
 
 

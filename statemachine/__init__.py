@@ -1,1 +1,1 @@
-"""The lifecycles, the session state and its apply(event), requirement analysis, validation, the provisioning executor and the session coordinator."""
+"""Lifecycles, the session state and apply(event), requirement analysis, validation, execution, coordination."""

@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "daytape.commands.data",
     "daytape.commands.run",
     "daytape.commands.log",
+    "daytape.commands.verify",
+    "daytape.commands.demo",
 )
 
 

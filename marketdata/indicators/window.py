@@ -1,10 +1,14 @@
 """SMA and Bollinger bands: plain windows over the last `period` closes.
 
-Both keep a running sum of the closes; Bollinger also keeps a running sum of squares, of the closes minus the
-first close seen (`ref`): shifting by a nearby price keeps the sums small, so the variance E[x²] - E[x]² does
-not lose its digits to cancellation. The batch form builds the same running sums with `window_sums`, so batch and both
-incremental forms give identical bits. Bollinger follows TA-Lib's BBANDS (matype 0): middle = SMA,
-bands at ±2 population standard deviations, and a variance under 1e-8 counts as zero (flat windows).
+SMA keeps a running sum of the closes (add the new one, subtract the one leaving). Bollinger follows TA-Lib's
+BBANDS with matype 0: middle = SMA, bands at ±2 population standard deviations, and a variance under 1e-8
+counts as zero (flat windows). Its variance E[x²] - E[x]² would lose its digits to cancellation on raw prices
+and to the rounding a running sum of squares collects, so the sums are kept of the closes minus a reference
+close (`ref`), and every `period` bars, when the window is exactly the ring buffer in order, the reference
+moves to the latest close and both sums are summed afresh: O(1) per bar on average, no drift, ~1e-12 exact.
+
+The batch forms build the same sums with the same operations in the same order (sequential
+np.add.accumulate), so batch and both incremental forms give identical bits.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, State
-from marketdata.indicators.kernels import window_sums, work_buffer
+from marketdata.indicators.kernels import sequential_sum, window_sums, work_buffer
 from specs.indicators import IndicatorSpec
 
 BOLLINGER_DEVIATIONS = 2.0
@@ -29,56 +33,136 @@ def _fresh_state() -> State:
     return {"count": 0, "ref": math.nan, "total": 0.0, "total2": 0.0, "window": np.empty(0)}
 
 
-def _window_state(close: np.ndarray, n: int, ref: float, total: float, total2: float) -> State:
-    if len(close) == 0:
-        return _fresh_state()
-    return {"count": len(close), "ref": ref, "total": total, "total2": total2, "window": close[-n:].copy()}
-
-
 def sma_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
     n = spec.period or 0
     close = bars.close
     if len(close) == 0:
         return BatchResult({"value": np.empty(0)}, _fresh_state())
     out = window_sums(close, n)
-    state = _window_state(close, n, 0.0, float(out[-1]), 0.0)
+    state = {"count": len(close), "ref": 0.0, "total": float(out[-1]), "total2": 0.0, "window": close[-n:].copy()}
     out[: n - 1] = np.nan
     out[n - 1 :] /= n
     return BatchResult({"value": out}, state)
+
+
+def _bollinger_seed_state(close: np.ndarray) -> State:
+    """State before the first full window: sums of the closes minus the first close."""
+    deviation = close - close[0]
+    return {
+        "count": len(close),
+        "ref": float(close[0]),
+        "total": sequential_sum(deviation),
+        "total2": sequential_sum(deviation * deviation),
+        "window": close.copy(),
+    }
 
 
 def bollinger_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
     n = spec.period or 0
     close = bars.close
     size = len(close)
+    upper, middle, lower = (np.full(size, np.nan) for _ in range(3))
+    outputs = {"upper": upper, "middle": middle, "lower": lower}
     if size == 0:
-        return BatchResult({"upper": np.empty(0), "middle": np.empty(0), "lower": np.empty(0)}, _fresh_state())
-    ref = float(close[0])
-    scratch = np.subtract(close, ref, out=work_buffer(size, 0))
-    middle = window_sums(scratch, n)
-    np.multiply(scratch, scratch, out=scratch)
-    band = window_sums(scratch, n)
-    state = _window_state(close, n, ref, float(middle[-1]), float(band[-1]))
-    mean, variance, square = middle[n - 1 :], band[n - 1 :], scratch[n - 1 :]
-    mean /= n
-    variance /= n
-    np.multiply(mean, mean, out=square)
-    variance -= square
+        return BatchResult(outputs, _fresh_state())
+    if size < n:
+        return BatchResult(outputs, _bollinger_seed_state(close))
+    # Column b follows the b-th refresh, at bar n-1 + b*n, whose window is the aligned block b of the closes:
+    # its first n cells are that window's deviations (summed afresh), the next n-1 the running steps after it.
+    # Laid out (cells x refreshes), the running sums are 2n-1 long vector additions down the columns: the same
+    # additions in the same order as the incremental forms, without a Python step per bar.
+    columns = (size - n) // n + 1
+    cells = 2 * n - 1
+    ref = close[n - 1 : columns * n : n].copy()
+    padded = work_buffer((columns + 1) * n, 0)
+    padded[:size] = close
+    padded[size:] = ref[-1]
+    dev = work_buffer(cells * columns, 1).reshape(cells, columns)
+    np.subtract(close[: columns * n].reshape(columns, n).T, ref, out=dev[:n])
+    np.subtract(padded[n:].reshape(columns, n)[:, :-1].T, ref, out=dev[n:])
+    sq = work_buffer(cells * columns, 2).reshape(cells, columns)
+    np.multiply(dev, dev, out=sq)
+    dev[n:] -= dev[: n - 1]
+    sq[n:] -= sq[: n - 1]
+    for j in range(1, cells):
+        np.add(dev[j], dev[j - 1], out=dev[j])
+        np.add(sq[j], sq[j - 1], out=sq[j])
+    sums, sums2 = dev[n - 1 :], sq[n - 1 :]
+    count = size - (n - 1)
+    last_column, last_cell = divmod(count - 1, n)
+    state = {
+        "count": size,
+        "ref": float(ref[last_column]),
+        "total": float(sums[last_cell, last_column]),
+        "total2": float(sums2[last_cell, last_column]),
+        "window": close[-n:].copy(),
+    }
+    mean = np.divide(sums, n, out=work_buffer(n * columns, 3).reshape(n, columns))
+    variance = np.divide(sums2, n, out=work_buffer(n * columns, 4).reshape(n, columns))
+    variance -= np.multiply(mean, mean, out=sums2)
     variance[variance < VARIANCE_FLOOR] = 0.0
-    np.sqrt(variance, out=variance)
-    variance *= BOLLINGER_DEVIATIONS
+    band = np.sqrt(variance, out=variance)
+    band *= BOLLINGER_DEVIATIONS
     mean += ref
-    middle[: n - 1] = np.nan
-    upper = middle + band
-    np.subtract(middle, band, out=band)
-    return BatchResult({"upper": upper, "middle": middle, "lower": band}, state)
+    middle[n - 1 :] = mean.T.reshape(-1)[:count]
+    band_by_bar = band.T.reshape(-1)[:count]
+    np.add(middle[n - 1 :], band_by_bar, out=upper[n - 1 :])
+    np.subtract(middle[n - 1 :], band_by_bar, out=lower[n - 1 :])
+    return BatchResult(outputs, state)
 
 
 # -- one symbol ------------------------------------------------------------------------------------------
 
 
-class _ScalarWindow(Indicator):
-    squares = False
+class SMA(Indicator):
+    """Simple moving average of the closes (TA-Lib SMA)."""
+
+    batch = staticmethod(sma_batch)
+
+    def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
+        super().__init__(spec, calendar)
+        self.n = spec.period or 0
+        self.total = 0.0
+        self.ring = [0.0] * self.n
+
+    def update(self, open: float, high: float, low: float, close: float, volume: float, ts: Any = None) -> float:
+        pos = self.count % self.n
+        if self.count >= self.n:
+            self.total += close - self.ring[pos]
+        else:
+            self.total += close
+        self.ring[pos] = close
+        self.count += 1
+        return self.value
+
+    @property
+    def value(self) -> float:
+        return self.total / self.n if self.count >= self.n else math.nan
+
+    def state(self) -> State:
+        k = min(self.count, self.n)
+        window = np.array([self.ring[(self.count - k + j) % self.n] for j in range(k)], dtype=np.float64)
+        return {"count": self.count, "ref": 0.0, "total": self.total, "total2": 0.0, "window": window}
+
+    def load_state(self, state: State) -> None:
+        self.count = int(state["count"])
+        self.total = float(state["total"])
+        self.ring = _ring_from_window(state, self.n)
+
+
+def _ring_from_window(state: State, n: int) -> list[float]:
+    ring = [0.0] * n
+    window = np.asarray(state["window"], dtype=np.float64).tolist()
+    count = int(state["count"])
+    for j, value in enumerate(window):
+        ring[(count - len(window) + j) % n] = value
+    return ring
+
+
+class Bollinger(Indicator):
+    """Bollinger bands (upper, middle, lower) at ±2 population standard deviations (TA-Lib BBANDS, SMA)."""
+
+    batch = staticmethod(bollinger_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
         super().__init__(spec, calendar)
@@ -88,66 +172,36 @@ class _ScalarWindow(Indicator):
         self.total2 = 0.0
         self.ring = [0.0] * self.n
 
-    def _push(self, close: float) -> None:
-        if self.count == 0:
-            self.ref = close if self.squares else 0.0
-        x = close - self.ref
-        pos = self.count % self.n
-        if self.count >= self.n:
-            old = self.ring[pos]
-            self.total += x - old
-            if self.squares:
-                self.total2 += x * x - old * old
-        else:
-            self.total += x
-            if self.squares:
-                self.total2 += x * x
-        self.ring[pos] = x
-        self.count += 1
-
-    def state(self) -> State:
-        k = min(self.count, self.n)
-        window = [self.ring[(self.count - k + j) % self.n] + self.ref for j in range(k)] if k else []
-        raw = np.array(window, dtype=np.float64)
-        return {"count": self.count, "ref": self.ref, "total": self.total, "total2": self.total2, "window": raw}
-
-    def load_state(self, state: State) -> None:
-        self.count = int(state["count"])
-        self.ref = float(state["ref"])
-        self.total = float(state["total"])
-        self.total2 = float(state["total2"])
-        self.ring = [0.0] * self.n
-        window = np.asarray(state["window"], dtype=np.float64)
-        k = len(window)
-        for j, value in enumerate(window.tolist()):
-            self.ring[(self.count - k + j) % self.n] = value - self.ref
-
-
-class SMA(_ScalarWindow):
-    """Simple moving average of the closes (TA-Lib SMA)."""
-
-    batch = staticmethod(sma_batch)
-
-    def update(self, open: float, high: float, low: float, close: float, volume: float, ts: Any = None) -> float:
-        self._push(close)
-        return self.value
-
-    @property
-    def value(self) -> float:
-        return self.total / self.n if self.count >= self.n else math.nan
-
-
-class Bollinger(_ScalarWindow):
-    """Bollinger bands (upper, middle, lower) at ±2 population standard deviations (TA-Lib BBANDS, SMA)."""
-
-    batch = staticmethod(bollinger_batch)
-    squares = True
-
     def update(
         self, open: float, high: float, low: float, close: float, volume: float, ts: Any = None
     ) -> tuple[float, ...]:
-        self._push(close)
+        n = self.n
+        if self.count == 0:
+            self.ref = close
+        pos = self.count % n
+        a = close - self.ref
+        if self.count >= n:
+            b = self.ring[pos] - self.ref
+            self.total += a - b
+            self.total2 += a * a - b * b
+        else:
+            self.total += a
+            self.total2 += a * a
+        self.ring[pos] = close
+        self.count += 1
+        if self.count % n == 0:
+            self._refresh()
         return self.value
+
+    def _refresh(self) -> None:
+        """The window is now ring[0..n-1] in order: re-center on the latest close and sum afresh."""
+        ref = self.ring[-1]
+        total = total2 = 0.0
+        for value in self.ring:
+            d = value - ref
+            total += d
+            total2 += d * d
+        self.ref, self.total, self.total2 = ref, total, total2
 
     @property
     def value(self) -> tuple[float, ...]:
@@ -159,13 +213,21 @@ class Bollinger(_ScalarWindow):
         middle = mean + self.ref
         return (middle + band, middle, middle - band)
 
+    def state(self) -> State:
+        k = min(self.count, self.n)
+        window = np.array([self.ring[(self.count - k + j) % self.n] for j in range(k)], dtype=np.float64)
+        return {"count": self.count, "ref": self.ref, "total": self.total, "total2": self.total2, "window": window}
+
+    def load_state(self, state: State) -> None:
+        self.count = int(state["count"])
+        self.ref, self.total, self.total2 = float(state["ref"]), float(state["total"]), float(state["total2"])
+        self.ring = _ring_from_window(state, self.n)
+
 
 # -- N symbols -------------------------------------------------------------------------------------------
 
 
 class _ColumnarWindow(ColumnarIndicator):
-    squares = False
-
     def _allocate(self, n: int) -> None:
         self.n = self.spec.period or 0
         self.count = np.zeros(n, dtype=np.int64)
@@ -182,61 +244,36 @@ class _ColumnarWindow(ColumnarIndicator):
         size = self.n_symbols
         self._all = np.ones(size, dtype=bool)
         self._row_base = np.arange(size, dtype=np.int64) * self.n
-        self._x = np.empty(size)
-        self._old = np.empty(size)
-        self._delta = np.empty(size)
         self._pos = np.empty(size, dtype=np.int64)
+        self._old = np.empty(size)
         self._seeding = True
 
-    def _push(self, close: np.ndarray, mask: np.ndarray | None) -> None:
-        flat_ring = self.ring.reshape(-1)
-        pos = self._pos
-        np.remainder(self.count, self.n, out=pos)
-        pos += self._row_base
-        x, old, delta = self._x, self._old, self._delta
-        if not self._seeding and mask is None:
-            np.subtract(close, self.ref, out=x)
-            np.take(flat_ring, pos, out=old)
-            np.subtract(x, old, out=delta)
-            self.total += delta
-            if self.squares:
-                self.total2 += x * x - old * old
-            flat_ring[pos] = x
-            self.count += 1
-            return
-        m = self._all if mask is None else mask
-        np.copyto(self.ref, close if self.squares else 0.0, where=m & (self.count == 0))
-        np.subtract(close, self.ref, out=x)
-        np.take(flat_ring, pos, out=old)
-        full = self.count >= self.n
-        np.copyto(old, 0.0, where=~full)
-        np.subtract(x, old, out=delta)
-        np.copyto(delta, x, where=~full)
-        np.add(self.total, delta, out=self.total, where=m)
-        if self.squares:
-            squares = np.where(full, x * x - old * old, x * x)
-            np.add(self.total2, squares, out=self.total2, where=m)
-        flat_ring[pos] = np.where(m, x, flat_ring[pos])
-        self.count += m
-        self._seeding = bool(self.n_symbols) and int(self.count.min()) < self.n
+    def _ring_slots(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat ring positions the new closes go to, and the values they replace."""
+        flat = self.ring.reshape(-1)
+        np.remainder(self.count, self.n, out=self._pos)
+        self._pos += self._row_base
+        np.take(flat, self._pos, out=self._old)
+        return flat, self._old
+
+    def _after(self, m: np.ndarray | None) -> None:
+        self.count += True if m is None else m
+        if self._seeding:
+            self._seeding = bool(self.n_symbols) and int(self.count.min()) < self.n
 
     def row_state(self, i: int) -> State:
         count = int(self.count[i])
         k = min(count, self.n)
         positions = [(count - k + j) % self.n for j in range(k)]
         return {"count": count, "ref": float(self.ref[i]), "total": float(self.total[i]),
-                "total2": float(self.total2[i]), "window": self.ring[i, positions] + self.ref[i]}
+                "total2": float(self.total2[i]), "window": self.ring[i, positions].copy()}
 
     def load_row(self, i: int, state: State) -> None:
         self.count[i] = int(state["count"])
         self.ref[i] = float(state["ref"])
         self.total[i] = float(state["total"])
         self.total2[i] = float(state["total2"])
-        self.ring[i] = 0.0
-        window = np.asarray(state["window"], dtype=np.float64)
-        k = len(window)
-        positions = [(int(self.count[i]) - k + j) % self.n for j in range(k)]
-        self.ring[i, positions] = window - self.ref[i]
+        self.ring[i] = _ring_from_window(state, self.n)
         self._seeding = True
 
 
@@ -253,7 +290,17 @@ class ColumnarSMA(_ColumnarWindow):
         ts: Any = None,
         mask: np.ndarray | None = None,
     ) -> np.ndarray:
-        self._push(close, mask)
+        flat, old = self._ring_slots()
+        if not self._seeding and mask is None:
+            self.total += close - old
+            flat[self._pos] = close
+        else:
+            m = self._all if mask is None else mask
+            delta = close - old
+            np.copyto(delta, close, where=self.count < self.n)
+            np.add(self.total, delta, out=self.total, where=m)
+            flat[self._pos] = np.where(m, close, old)
+        self._after(mask)
         return self.value
 
     @property
@@ -266,7 +313,6 @@ class ColumnarSMA(_ColumnarWindow):
 
 class ColumnarBollinger(_ColumnarWindow):
     batch = staticmethod(bollinger_batch)
-    squares = True
 
     def update(
         self,
@@ -278,8 +324,43 @@ class ColumnarBollinger(_ColumnarWindow):
         ts: Any = None,
         mask: np.ndarray | None = None,
     ) -> tuple[np.ndarray, ...]:
-        self._push(close, mask)
+        flat, old = self._ring_slots()
+        m = self._all if mask is None else mask
+        if self._seeding:
+            np.copyto(self.ref, close, where=m & (self.count == 0))
+        a = close - self.ref
+        b = old - self.ref
+        full = self.count >= self.n
+        step = a - b
+        step2 = a * a
+        step2 -= b * b
+        if self._seeding:
+            np.copyto(step, a, where=~full)
+            np.copyto(step2, a * a, where=~full)
+        if mask is None:
+            self.total += step
+            self.total2 += step2
+            flat[self._pos] = close
+        else:
+            np.add(self.total, step, out=self.total, where=m)
+            np.add(self.total2, step2, out=self.total2, where=m)
+            flat[self._pos] = np.where(m, close, old)
+        self._after(mask)
+        refresh = self.count % self.n == 0
+        if mask is not None:
+            refresh &= m
+        if refresh.any():
+            self._refresh(np.flatnonzero(refresh))
         return self.value
+
+    def _refresh(self, rows: np.ndarray) -> None:
+        window = self.ring[rows]
+        ref = window[:, -1:].copy()
+        window -= ref
+        self.ref[rows] = ref[:, 0]
+        self.total[rows] = np.add.accumulate(window, axis=1)[:, -1]
+        np.multiply(window, window, out=window)
+        self.total2[rows] = np.add.accumulate(window, axis=1)[:, -1]
 
     @property
     def value(self) -> tuple[np.ndarray, ...]:

@@ -68,7 +68,9 @@ class _Day:
         self.counter += 1
         return f"{self.date:%Y%m%d}-{self.counter:04d}"
 
-    def received(self, rid: str, symbol: str, op: Operation, source: Source, t: dt.datetime | None, **kw) -> ev.EventBase:
+    def received(
+        self, rid: str, symbol: str, op: Operation, source: Source, t: dt.datetime | None, **kw
+    ) -> ev.EventBase:
         what = {Operation.SYMBOL: "the symbol in full", Operation.BAR: "bars", Operation.INDICATOR: "an indicator"}[op]
         return ev.RequestReceived(
             symbol=symbol,
@@ -97,7 +99,9 @@ class _Day:
         out: Batch = []
         for interval in intervals:
             derived = not interval.is_base
-            out.append(ev.IntervalAdded(interval=interval, derived=derived, base=interval.base if derived else None, **env))
+            out.append(
+                ev.IntervalAdded(interval=interval, derived=derived, base=interval.base if derived else None, **env)
+            )
         return out
 
     def history_loaded(self, rid: str, symbol: str, t: dt.datetime | None) -> Batch:
@@ -135,7 +139,12 @@ class _Day:
         rid = self.request_id()
         env = {"symbol": symbol, "request_id": rid}
         steps = ["create_symbol full", "add_interval 1m", "add_interval 5m", "add_interval 15m"]
-        steps += ["load_historical 1m", "load_session 1m", f"register_indicator {SMA_20_5M.key}", "calculate_quality 1m"]
+        steps += [
+            "load_historical 1m",
+            "load_session 1m",
+            f"register_indicator {SMA_20_5M.key}",
+            "calculate_quality 1m",
+        ]
         return [
             self.received(rid, symbol, Operation.SYMBOL, Source.CONFIG, None),
             ev.RequestPlanned(steps=steps, target_state="full", history_sessions=len(self.history), **env),
@@ -183,7 +192,9 @@ class _Day:
             ),
             *self.extend(rid, symbol, t, (M1,)),
             *self.history_loaded(rid, symbol, t),
-            ev.IndicatorRegistered(indicator=RSI_14_1M, warmup_bars=71, bars_used=71, current_value=48.5, last_updated=t, valid=True, **env),
+            ev.IndicatorRegistered(
+                indicator=RSI_14_1M, warmup_bars=71, bars_used=71, current_value=48.5, last_updated=t, valid=True, **env
+            ),
             ev.RequestCompleted(steps=5, **env),
         ]
 
@@ -192,7 +203,9 @@ class _Day:
         env = {"symbol": symbol, "request_id": rid, "sim_time": t}
         return [
             self.received(rid, symbol, Operation.SYMBOL, Source.STRATEGY, t),
-            ev.RequestPlanned(steps=["upgrade_symbol", "add_interval 5m", "add_interval 15m"], target_state="full", **env),
+            ev.RequestPlanned(
+                steps=["upgrade_symbol", "add_interval 5m", "add_interval 15m"], target_state="full", **env
+            ),
             self.validated(rid, symbol, t, True),
             ev.SymbolUpgraded(added_by=Source.STRATEGY, **env),
             *self.extend(rid, symbol, t, (M5, M15)),
@@ -217,7 +230,9 @@ class _Day:
             self.received(rid, symbol, Operation.BAR, Source.STRATEGY, t, interval=Interval("30m"), days=2),
             ev.RequestPlanned(steps=["add_interval 30m", "load_historical 1m"], target_state="full", **env),
             self.validated(rid, symbol, t, True),
-            ev.ProvisioningFailed(step="load_historical 1m", error="history range not covered", completed_steps=[], **env),
+            ev.ProvisioningFailed(
+                step="load_historical 1m", error="history range not covered", completed_steps=[], **env
+            ),
         ]
 
     def build(self) -> list[Batch]:
@@ -256,7 +271,9 @@ class _Day:
             data = state.symbols[symbol]
             bars = {key: self.minutes // max(1, b.interval.seconds // 60) for key, b in data.bars.items()}
             values = {
-                key: ev.IndicatorValue(current_value=100.0 + len(key) + plan.extra.get(symbol, 0), last_updated=self.close, valid=True)
+                key: ev.IndicatorValue(
+                    current_value=100.0 + len(key) + plan.extra.get(symbol, 0), last_updated=self.close, valid=True
+                )
                 for key in data.indicators
             }
             streamed.append(ev.SymbolStreamed(symbol=symbol, sim_time=self.close, bars=bars, indicators=values))

@@ -325,7 +325,7 @@ def test_week_bars_of_daily_bars_match_pandas(lean_root):
     sessions = CAL.sessions(date(2013, 12, 2), date(2014, 1, 31))
     weeks = derive_sessions(frame_to_table(frame), "1w", CAL, sessions)
     local = frame.index.tz_convert(NEW_YORK)
-    monday = (local.normalize() - pd.to_timedelta(local.weekday, unit="D")).tz_localize(None)
+    monday = (local.normalize() - pd.to_timedelta(local.day_of_week, unit="D")).tz_localize(None)
     expected = frame.groupby(monday.to_numpy()).agg(
         {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
     )

@@ -1,0 +1,119 @@
+"""`daytape demo [--dir DIR] [--days N]`: sample data, a session file, a run, and an account of it."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from daytape.commands.run import open_log, session_progress
+from daytape.demo import SCANNED_SYMBOLS, UNKNOWN_SYMBOL, UPGRADED_SYMBOL, prepare_demo
+from daytape.errors import CheckFailed, UserError
+from daytape.output import stdout
+from daytape.runner import RunResult, run_session
+from eventlog.audit import audit_run
+from eventlog.explain import Explanation, explain
+from eventlog.replay import replay_day
+from eventlog.store import EventStore
+from marketdata.checks import DayCheck
+from statemachine.state import SessionState
+
+
+def quality_table(checks: list[DayCheck]) -> Table:
+    table = Table(title="Sample data: regular-session 1m bars per symbol and session", title_justify="left")
+    for column in ("symbol", "date", "present", "expected", "quality", "gaps"):
+        table.add_column(column, justify="right" if column not in ("symbol", "date") else "left")
+    for check in checks:
+        present = round((check.quality or 0) * check.expected)
+        quality = "-" if check.quality is None else f"{check.quality:.4f}"
+        table.add_row(check.symbol, str(check.day), str(present), str(check.expected), quality, str(len(check.gaps)))
+    return table
+
+
+def state_table(state: SessionState) -> Table:
+    table = Table(title=f"{state.session_date}: {state.state}", title_justify="left")
+    for column in ("symbol", "state", "added_by", "auto", "upgraded", "intervals", "indicators", "history", "quality"):
+        table.add_column(column)
+    for symbol in sorted(state.symbols):
+        data = state.symbols[symbol]
+        history = f"{data.historical.sessions} sessions, {data.historical.rows} rows" if data.historical else "-"
+        quality = f"{data.quality.quality:.4f}" if data.quality else "-"
+        table.add_row(
+            symbol,
+            data.state,
+            data.added_by,
+            "yes" if data.auto_provisioned else "no",
+            "yes" if data.upgraded_from_adhoc else "no",
+            " ".join(sorted(data.bars, key=lambda k: data.bars[k].interval)),
+            " ".join(sorted(data.indicators)),
+            history,
+            quality,
+        )
+    if state.rejected:
+        table.caption = "rejected: " + "; ".join(reason for _, reason in sorted(state.rejected.items()))
+        table.caption_justify = "left"
+    return table
+
+
+def explanation_lines(found: Explanation) -> list[str]:
+    what = found.symbol if found.target_type == "symbol" else f"{found.symbol} {found.target}"
+    lines = [f"Why is {what} here on {found.session_date}? (it is {found.state})"]
+    for request in found.requests:
+        who = request.source + (f" {request.plugin}" if request.plugin else "")
+        when = request.sim_time.isoformat() if request.sim_time else "at load"
+        lines.append(f"  {request.request_id} {who} at {when}: {request.description} -> {request.outcome}")
+        lines += [f"      seq {event.seq:>4} {event.kind:<20} {event.summary}" for event in request.events]
+    lines += [f"  not here: {reason}" for reason in found.why_not]
+    return lines
+
+
+def account(log: EventStore, result: RunResult) -> None:
+    """What was provisioned and why, read back from the log (not from the live run)."""
+    for day in result.sessions:
+        stdout.print(state_table(replay_day(log, result.run_id, day.date)))
+    first = result.sessions[0].date
+    for symbol, target in ((SCANNED_SYMBOLS[1], {"indicator": "sma_20_5m"}), (UPGRADED_SYMBOL, {})):
+        found = explain(log, result.run_id, symbol, session_date=first, **target)
+        stdout.print("\n".join(explanation_lines(found)), markup=False, highlight=False)
+    found = explain(log, result.run_id, UNKNOWN_SYMBOL, session_date=first)
+    stdout.print("\n".join(explanation_lines(found)), markup=False, highlight=False)
+    audit = audit_run(log, result.run_id)
+    verdict = "clean" if audit.first_bad is None else f"first bad event: {audit.first_bad}"
+    stdout.print(f"audit: {audit.streams} streams, {audit.events} events, {verdict}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        folder: Path = typer.Option(Path("daytape-demo"), "--dir", help="Where to put the data, session and log."),
+        days: int = typer.Option(3, "--days", help="How many sessions to run."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    ) -> None:
+        """Make sample data, a session file and a log under DIR; run DAYS sessions; show what was loaded and why."""
+        if days < 1:
+            raise UserError(f"--days: must be at least 1, got {days}")
+        layout, config, checks = prepare_demo(folder.resolve(), days)
+        stdout.print(f"Sample bar store: {layout.store}\nSession file:     {layout.session_file}", markup=False)
+        stdout.print(quality_table(checks))
+        log = open_log(layout.log_url, create=True)
+        try:
+            with session_progress(not quiet) as (options, _):
+                result = run_session(log, config, options)
+            stdout.print(f"\nRun {result.run_id}: {result.status}, log {layout.log_url}\n", markup=False)
+            account(log, result)
+        finally:
+            log.close()
+        url = shlex.quote(layout.log_url)
+        stdout.print(
+            "\nTry:\n"
+            f"  daytape replay {result.run_id[:8]} --log {url} --until 40\n"
+            f"  daytape explain {result.run_id[:8]} {UPGRADED_SYMBOL} --interval 5m --log {url}\n"
+            f"  daytape audit {result.run_id[:8]} --log {url}\n"
+            f"  daytape verify {result.run_id[:8]} --log {url}\n"
+            f"  daytape export {result.run_id[:8]} --format csv --log {url}",
+            markup=False,
+        )
+        if result.status != "completed":
+            raise CheckFailed(f"demo run {result.run_id} {result.status}")

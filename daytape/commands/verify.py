@@ -1,0 +1,37 @@
+"""`daytape verify RUN_ID`: exit 0 deterministic, 1 with the first divergence."""
+
+from __future__ import annotations
+
+import typer
+
+from daytape.commands.run import open_log, session_progress
+from daytape.errors import CheckFailed
+from daytape.logurl import resolve_log_url
+from daytape.output import print_json
+from daytape.verify import verify_run
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("verify")
+    def verify(
+        run_id: str = typer.Argument(..., help="The run to re-run (a unique prefix is enough)."),
+        log: str | None = typer.Option(None, "--log", help="Event log URL (else $DAYTAPE_LOG_URL, sqlite:///daytape.db)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    ) -> None:
+        """Re-run the run's stored config on the same data and compare the event streams."""
+        store = open_log(resolve_log_url(log), create=False)
+        try:
+            with session_progress(not quiet and not as_json) as (options, _):
+                result = verify_run(store, run_id, options)
+        finally:
+            store.close()
+        if as_json:
+            print_json(
+                {"run_id": result.run_id, "deterministic": result.deterministic, "data_changed": result.data_changed,
+                 **result.report.as_dict()}
+            )
+        else:
+            print(result.message())
+        if not result.deterministic:
+            raise CheckFailed(result.message() if as_json else "")

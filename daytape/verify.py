@@ -1,0 +1,49 @@
+"""`verify`: re-run a logged run's recorded config on its data and compare the event streams."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from daytape.runner import RunOptions, recorded_config, run_session, store_digest
+from eventlog.diff import DiffReport, diff_runs
+from eventlog.reading import get_run, resolve_run_id
+from eventlog.store import EventStore, open_store
+
+
+@dataclass(frozen=True)
+class Verification:
+    run_id: str
+    report: DiffReport
+    data_changed: bool
+
+    @property
+    def deterministic(self) -> bool:
+        return self.report.same
+
+    def message(self) -> str:
+        if self.deterministic:
+            return (
+                f"deterministic: run {self.run_id} re-ran to the same {self.report.events} events "
+                f"in {self.report.streams} sessions"
+            )
+        note = " (the bar store changed since the run: its data digest differs)" if self.data_changed else ""
+        return f"not deterministic: run {self.run_id}: first divergence at {self.report.first}{note}"
+
+
+def verify_run(log: EventStore, run_text: str, options: RunOptions | None = None) -> Verification:
+    """Re-run into a scratch SQLite log beside nothing else, then diff the two runs stream by stream."""
+    run_id = resolve_run_id(log, run_text)
+    info = get_run(log, run_id)
+    config = recorded_config(log, run_id)
+    store_root = Path(config.store)
+    data_changed = not store_root.is_dir() or store_digest(store_root) != info.data_digest
+    with tempfile.TemporaryDirectory(prefix="daytape-verify-") as folder:
+        scratch = open_store(f"sqlite:///{Path(folder) / 'verify.db'}")
+        try:
+            rerun = run_session(scratch, config, options or RunOptions())
+            report = diff_runs(log, run_id, rerun.run_id, store_b=scratch)
+        finally:
+            scratch.close()
+    return Verification(run_id, report, data_changed)

@@ -1,0 +1,63 @@
+"""Explain: the events that made a symbol, interval or indicator, back to the request; and why not."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from eventlog.explain import explain
+
+DAY = dt.date(2013, 10, 10)
+
+
+def test_a_scanner_added_then_strategy_upgraded_symbol(written):
+    store, run_id = written
+    found = explain(store, run_id, "TSLA", session_date=DAY)
+    assert found.present and found.state == "full" and found.target_type == "symbol"
+    scanner, strategy = found.requests
+    assert (scanner.source, scanner.operation, scanner.outcome) == ("scanner", "indicator", "completed")
+    assert (strategy.source, strategy.outcome) == ("strategy", "completed")
+    assert scanner.events[0].kind == "RequestReceived" and scanner.events[0].summary == scanner.description
+    assert "SymbolCreated" in [e.kind for e in scanner.events]
+    assert "SymbolUpgraded" in [e.kind for e in strategy.events]
+    assert found.why_not == []
+
+
+def test_an_indicator_points_at_the_request_that_registered_it(written):
+    store, run_id = written
+    found = explain(store, run_id, "TSLA", session_date=DAY, indicator="rsi_14_1m")
+    assert found.present
+    [request] = found.requests
+    assert request.source == "scanner"
+    assert [e.kind for e in request.events if e.kind == "IndicatorRegistered"] == ["IndicatorRegistered"]
+
+
+def test_an_interval_names_every_request_that_needed_it(written):
+    store, run_id = written
+    found = explain(store, run_id, "SPY", session_date=DAY, interval="5m")
+    assert found.present
+    assert [r.source for r in found.requests] == ["config"]
+    kinds = [e.kind for e in found.requests[0].events]
+    assert "IntervalAdded" in kinds and "IndicatorRegistered" in kinds
+
+
+def test_why_a_rejected_symbol_is_not_there(written):
+    store, run_id = written
+    found = explain(store, run_id, "ZZZZ", session_date=DAY)
+    assert not found.present and found.state == "absent"
+    assert found.requests[0].outcome == "rejected"
+    assert any("no 1m bars in the store" in reason for reason in found.why_not)
+
+
+def test_why_a_failed_interval_is_not_there(written):
+    store, run_id = written
+    found = explain(store, run_id, "BAC", session_date=DAY, interval="30m")
+    assert not found.present
+    assert [r.outcome for r in found.requests] == ["failed"]
+    assert any("history range not covered" in reason for reason in found.why_not)
+
+
+def test_nothing_asked_for(written):
+    store, run_id = written
+    found = explain(store, run_id, "SPY", interval="1h")
+    assert found.session_date == dt.date(2013, 10, 11)
+    assert found.why_not == ["no request asked for interval 1h of SPY on 2013-10-11"]

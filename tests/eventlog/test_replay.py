@@ -1,0 +1,72 @@
+"""Replay's own checks: seq gaps, unreadable rows, stopping at a simulated time, `--until` parsing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from eventlog.errors import ReplayError
+from eventlog.hashing import canonical_json
+from eventlog.replay import parse_until, replay_day, replay_rows
+from specs import events as ev
+from statemachine.state import SessionState
+from tests.eventlog.streams import flatten, small_run
+
+DAY = dt.date(2013, 10, 9)
+
+
+def _rows() -> list[tuple[int, str]]:
+    return [(seq, canonical_json(e)) for seq, e in enumerate(flatten(small_run(1)[DAY]), start=1)]
+
+
+def test_replay_rows_equals_applying_the_events():
+    assert replay_rows(DAY, _rows()) == SessionState().apply_all(flatten(small_run(1)[DAY]))
+
+
+def test_a_gap_in_seq_names_the_missing_seq():
+    rows = _rows()
+    del rows[4]
+    with pytest.raises(ReplayError, match=r"2013-10-09 at seq 5 .*seq 5 is missing: the next row is seq 6"):
+        replay_rows(DAY, rows)
+
+
+def test_an_unreadable_payload_names_its_row():
+    rows = _rows()
+    rows[2] = (3, '{"kind": "RequestReceived", "schema_version": 2}')
+    with pytest.raises(ReplayError, match=r"seq 3 \(RequestReceived\): unreadable payload"):
+        replay_rows(DAY, rows)
+
+
+def test_an_event_that_does_not_apply_names_its_row():
+    rows = [(1, canonical_json(ev.StreamingStarted()))]
+    with pytest.raises(ReplayError, match=r"seq 1 \(StreamingStarted\): .*cannot StreamingStarted from state idle"):
+        replay_rows(DAY, rows)
+
+
+def test_until_time_stops_before_the_first_later_event():
+    events = flatten(small_run(1)[DAY])
+    scanner_time = next(e.sim_time for e in events if e.kind == "RequestReceived" and e.sim_time is not None)
+    state = replay_rows(DAY, _rows(), until_time=scanner_time - dt.timedelta(seconds=1))
+    assert state.state == "streaming" and "TSLA" not in state.symbols
+    state = replay_rows(DAY, _rows(), until_time=scanner_time)
+    assert state.symbols["TSLA"].state == "adhoc"
+
+
+def test_replay_day_until_time_through_the_store(written):
+    store, run_id = written
+    day = dt.date(2013, 10, 10)
+    close = replay_day(store, run_id, day).close
+    assert close is not None
+    at_close = replay_day(store, run_id, day, until_time=close)
+    assert at_close.state == "tearing_down" and at_close.symbols == {}
+
+
+def test_parse_until():
+    assert parse_until("42") == 42
+    assert parse_until("2013-10-10T14:30:00Z") == dt.datetime(2013, 10, 10, 14, 30, tzinfo=dt.UTC)
+    assert parse_until("2013-10-10T14:30:00").tzinfo == dt.UTC
+    with pytest.raises(ValueError, match="expected a seq"):
+        parse_until("soon")
+    with pytest.raises(ValueError, match="a seq starts at 1"):
+        parse_until("0")

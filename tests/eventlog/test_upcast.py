@@ -1,0 +1,92 @@
+"""Old payload versions are upcast on read: a log written by an older daytape (schema revision 0001,
+RequestReceived version 1, kept in fixtures/v1_log.jsonl) is refused for writing until upgraded,
+then reads back as current events, audits clean and replays."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from eventlog import migrate
+from eventlog.audit import audit_run
+from eventlog.engine import make_engine
+from eventlog.errors import SchemaBehind
+from eventlog.reading import read_events, streams
+from eventlog.replay import replay_day
+from eventlog.schema import events, runs
+from eventlog.store import open_store
+from eventlog.upcast import UPCASTERS, PayloadError, parse_payload, upcast, upcast_RequestReceived_v1_v2
+from specs.events import CURRENT_SCHEMA_VERSION, RequestReceived
+
+FIXTURE = Path(__file__).parent / "fixtures" / "v1_log.jsonl"
+RUN_ID = "v1fixture" + "0" * 23
+DAY = dt.date(2013, 10, 9)
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC) if text else None
+
+
+def load_v1_log(url: str) -> None:
+    """Recreate the old log: schema revision 0001 with the fixture's rows exactly as written."""
+    engine = make_engine(url)
+    migrate.upgrade_engine(engine, "0001")
+    lines = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
+    run_rows = [line["row"] for line in lines if line["table"] == "runs"]
+    event_rows = [line["row"] for line in lines if line["table"] == "events"]
+    for row in run_rows:
+        row["started_at"], row["finished_at"] = _time(row["started_at"]), _time(row["finished_at"])
+    for row in event_rows:
+        row["session_date"] = dt.date.fromisoformat(row["session_date"])
+        row["sim_time"], row["recorded_at"] = _time(row["sim_time"]), _time(row["recorded_at"])
+    with engine.begin() as conn:
+        conn.execute(runs.insert(), run_rows)
+        conn.execute(events.insert(), event_rows)
+    engine.dispose()
+
+
+def test_the_fixture_holds_version_1_request_payloads():
+    rows = [json.loads(line)["row"] for line in FIXTURE.read_text().splitlines()]
+    received = [r for r in rows if r.get("kind") == "RequestReceived"]
+    assert received and all(r["schema_version"] == 1 for r in received)
+    assert all("plugin" not in json.loads(r["payload_json"]) for r in received)
+
+
+def test_an_old_log_is_refused_then_upgraded_and_read_back_upcast(log_url):
+    load_v1_log(log_url)
+    with pytest.raises(SchemaBehind, match="daytape db upgrade --log"):
+        open_store(log_url)
+    migrate.upgrade(log_url)
+    with open_store(log_url) as store:
+        [stream] = streams(store, RUN_ID)
+        assert stream.status == "ended" and stream.end_seq is not None
+        received = read_events(store, RUN_ID, kinds=["RequestReceived"])
+        assert received and all(row.schema_version == 1 for row in received)
+        for row in received:
+            event = row.event()
+            assert isinstance(event, RequestReceived)
+            assert event.schema_version == CURRENT_SCHEMA_VERSION["RequestReceived"] == 2
+            assert event.plugin is None
+        assert audit_run(store, RUN_ID).ok
+        state = replay_day(store, RUN_ID, DAY)
+        assert state.state == "ended" and set(state.symbols) == {"SPY", "AIG", "TSLA"}
+        assert state.requests[received[0].request_id].source == "config"
+
+
+def test_upcasters_are_chained_by_kind_and_version():
+    v1 = {"kind": "RequestReceived", "schema_version": 1, "operation": "symbol", "source": "config"}
+    assert upcast(v1) == {**v1, "schema_version": 2, "plugin": None}
+    assert upcast_RequestReceived_v1_v2(v1)["plugin"] is None
+    assert all(version < CURRENT_SCHEMA_VERSION[kind] for kind, version in UPCASTERS)
+
+
+def test_payloads_that_cannot_be_upcast_are_named():
+    with pytest.raises(PayloadError, match="written by a newer daytape"):
+        upcast({"kind": "RequestReceived", "schema_version": 3})
+    with pytest.raises(PayloadError, match="unknown event kind 'Nope'"):
+        upcast({"kind": "Nope", "schema_version": 1})
+    with pytest.raises(PayloadError, match="not a valid SymbolTornDown payload"):
+        parse_payload("SymbolTornDown", 1, '{"kind": "SymbolTornDown"}')
