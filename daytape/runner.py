@@ -97,39 +97,57 @@ def plugin_name(plugin: Plugin) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+def open_day(coordinator: SessionCoordinator, day: dt.date) -> bool:
+    """Teardown and load the config symbols; False when the day failed (every config symbol rejected)."""
+    coordinator.begin_day(day)
+    coordinator.load_config_symbols()
+    return coordinator.state.state != "failed"
+
+
+def stream_day(
+    coordinator: SessionCoordinator,
+    plugins: list[Plugin],
+    progress: StepProgress | None = None,
+) -> None:
+    """Step the clock through the session by base interval, calling the plugins at every step."""
+    day = coordinator.state.session_date
+    assert day is not None
+    calendar = coordinator.calendar
+    coordinator.start_streaming()
+    contexts = [
+        (plugin, PluginContext(coordinator, coordinator.view, plugin.source, calendar.tz, plugin_name(plugin)))
+        for plugin in plugins
+    ]
+    for plugin, ctx in contexts:
+        plugin.on_session_start(ctx)
+    steps = coordinator.step_times()
+    for number, moment in enumerate(steps, start=1):
+        coordinator.advance_to(moment)
+        for plugin, ctx in contexts:
+            plugin.on_step(ctx)
+        if progress is not None:
+            progress(day, number, len(steps))
+    for plugin, ctx in contexts:
+        plugin.on_session_end(ctx)
+
+
 def run_day(
     config: SessionConfig,
     store: BarStore,
     sink: Any,
     day: dt.date,
     progress: StepProgress | None = None,
+    plugins: list[Plugin] | None = None,
 ) -> DayResult:
     """One session day: teardown → load config symbols → stream on the clock → end (and its teardown)."""
     calendar = get_calendar(config.exchange)
     clock = SimulatedClock(calendar.open(day) - dt.timedelta(seconds=1))
     coordinator = SessionCoordinator(config, store, calendar, sink, clock)
     try:
-        plugins = build_plugins(config)
-        coordinator.begin_day(day)
-        coordinator.load_config_symbols()
-        if coordinator.state.state == "failed":
+        day_plugins = build_plugins(config) if plugins is None else plugins
+        if not open_day(coordinator, day):
             return _result(coordinator, day, "failed", coordinator.state.failure)
-        coordinator.start_streaming()
-        contexts = [
-            (plugin, PluginContext(coordinator, coordinator.view, plugin.source, calendar.tz, plugin_name(plugin)))
-            for plugin in plugins
-        ]
-        for plugin, ctx in contexts:
-            plugin.on_session_start(ctx)
-        steps = coordinator.step_times()
-        for number, moment in enumerate(steps, start=1):
-            coordinator.advance_to(moment)
-            for plugin, ctx in contexts:
-                plugin.on_step(ctx)
-            if progress is not None:
-                progress(day, number, len(steps))
-        for plugin, ctx in contexts:
-            plugin.on_session_end(ctx)
+        stream_day(coordinator, day_plugins, progress)
         result = _result(coordinator, day, "ended")
         coordinator.end_day()
         return replace(result, events=coordinator.state.events_applied)
