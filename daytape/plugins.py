@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import os
+import sys
 from typing import Any, ClassVar, Protocol
 
 from daytape.errors import UserError
@@ -96,8 +98,12 @@ class Strategy(Plugin):
 
 
 def load_plugin(ref: PluginRef, kind: type[Plugin]) -> Plugin:
-    """Import `package.module:ClassName` and build it with `params`; errors name the class path."""
+    """Import `package.module:ClassName` (from the installed packages or the current folder) and build it
+    with `params`; errors name the class path."""
     module_name, _, class_name = ref.class_path.partition(":")
+    if os.getcwd() not in sys.path:
+        # like `python -m`: plugins beside the user's work (e.g. `examples.breakout`) import from the current folder
+        sys.path.append(os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -262,7 +262,10 @@ def _run_process_pool(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     config_json = config.model_dump_json()
-    context = multiprocessing.get_context("spawn")
+    # fork: workers inherit the imported modules (spawn would re-import pyarrow, SQLAlchemy, the calendars
+    # in every worker, seconds of start-up); each worker opens its own store and log connection.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
     results: dict[dt.date, DayResult] = {}
     with ProcessPoolExecutor(max_workers=options.workers, mp_context=context) as pool:
         futures = {pool.submit(run_day_in_worker, config_json, log_url, run_id, d.isoformat()): d for d in days}

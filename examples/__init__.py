@@ -1,0 +1,1 @@
+"""Example plugins and session files (run them from the repository root so `examples` is importable)."""
