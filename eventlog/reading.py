@@ -94,12 +94,9 @@ def _run_info(row: Any, session_count: int) -> RunInfo:
 
 
 def list_runs(store: EventStore) -> list[RunInfo]:
-    """Every run, oldest first, with its number of session streams."""
-    counts = (
-        select(events.c.run_id, func.count(func.distinct(events.c.session_date)).label("n"))
-        .group_by(events.c.run_id)
-        .subquery()
-    )
+    """Every run, oldest first, with its number of session streams (from `sessions`, which the
+    appends keep in the same transactions, so listing never scans the events)."""
+    counts = select(sessions.c.run_id, func.count().label("n")).group_by(sessions.c.run_id).subquery()
     query = (
         select(runs, func.coalesce(counts.c.n, 0).label("n"))
         .select_from(runs.outerjoin(counts, counts.c.run_id == runs.c.run_id))
@@ -134,9 +131,7 @@ def get_run(store: EventStore, run_id: str) -> RunInfo:
     run_id = resolve_run_id(store, run_id)
     with store.engine.connect() as conn:
         row = conn.execute(select(runs).where(runs.c.run_id == run_id)).one()
-        count = conn.execute(
-            select(func.count(func.distinct(events.c.session_date))).where(events.c.run_id == run_id)
-        ).scalar_one()
+        count = conn.execute(select(func.count()).where(sessions.c.run_id == run_id)).scalar_one()
     return _run_info(row, int(count))
 
 

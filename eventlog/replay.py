@@ -62,6 +62,7 @@ def replay_rows(
     validate_json = EVENT_ADAPTER.validate_json
     current = CURRENT_SCHEMA_VERSION
     expected = 1
+    event: EventBase
     for seq, payload in rows:
         if seq != expected:
             raise ReplayError(
@@ -69,8 +70,8 @@ def replay_rows(
             )
         expected += 1
         try:
-            event = validate_json(payload)
-            if current[event.kind] != event.schema_version:
+            event = validate_json(payload)  # type: ignore[assignment]
+            if current[event.kind] != event.schema_version:  # type: ignore[attr-defined]
                 event = read_payload(payload)
         except (ValueError, KeyError):
             try:
@@ -82,7 +83,7 @@ def replay_rows(
         try:
             apply(event)
         except (IllegalTransition, InvalidEvent) as exc:
-            raise ReplayError(session_date, seq, event.kind, str(exc)) from None
+            raise ReplayError(session_date, seq, event.kind, str(exc)) from None  # type: ignore[attr-defined]
     return state
 
 

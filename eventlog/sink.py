@@ -1,8 +1,10 @@
 """`RunSink`: statemachine's EventSink for one run, writing to the store.
 
 The coordinator appends each request's events as one batch. The sink remembers the last seq it
-wrote to each date and passes it as `expected_seq`, so a second writer on the same stream (two
-workers given the same day by mistake) fails with StreamConflict instead of interleaving.
+wrote to each date and passes it to the store as `expected_seq`, so a second writer on the same
+stream fails with StreamConflict instead of interleaving. A new sink expects every day it writes to
+be empty (two workers given the same day by mistake collide at seq 1); `resume=True` continues the
+streams where the log has them instead.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ if TYPE_CHECKING:
 class RunSink:
     """Appends batches of one run; one instance may serve several threads."""
 
-    def __init__(self, store: EventStore, run_id: str) -> None:
+    def __init__(self, store: EventStore, run_id: str, *, resume: bool = False) -> None:
         self.store = store
         self.run_id = run_id
+        self.resume = resume
         self._heads: dict[dt.date, int] = {}
         self._lock = threading.Lock()
 
@@ -32,15 +35,16 @@ class RunSink:
         if not events:
             return []
         with self._lock:
-            expected = self._heads.get(session_date)
-            if expected is None:
-                expected = self.store.head(self.run_id, session_date)[0]
-            seqs = self.store.append(self.run_id, session_date, events, expected_seq=expected)
+            seqs = self.store.append(self.run_id, session_date, events, expected_seq=self._head(session_date))
             self._heads[session_date] = seqs[-1]
             return seqs
 
     def last_seq(self, session_date: dt.date) -> int:
+        """The last seq this sink knows of in the day's stream."""
         with self._lock:
-            if session_date not in self._heads:
-                self._heads[session_date] = self.store.head(self.run_id, session_date)[0]
-            return self._heads[session_date]
+            return self._head(session_date)
+
+    def _head(self, session_date: dt.date) -> int:
+        if session_date not in self._heads:
+            self._heads[session_date] = self.store.head(self.run_id, session_date)[0] if self.resume else 0
+        return self._heads[session_date]

@@ -4,11 +4,12 @@ Writes:
 - `create_run` / `finish_run` keep the `runs` rows.
 - `append(run_id, date, events, expected_seq=None)` adds a batch to a (run, date) stream in ONE
   transaction: it reads the stream's head (last seq and hash) inside the transaction, numbers the
-  batch from there, chains the hashes and inserts the rows with multi-row INSERTs. With
-  `expected_seq` it is optimistic: the writer says which seq it last saw, and if the stream moved
-  on (another writer appended) the append fails with `StreamConflict`; when two writers race past
-  that check, the unique (run_id, session_date, seq) constraint rejects the second one, which also
-  becomes `StreamConflict`. Writers on different streams never touch the same rows.
+  batch from there, chains the hashes and inserts the rows (multi-row INSERTs on SQLite, COPY on
+  PostgreSQL). With `expected_seq` it is optimistic: the writer says which seq it last saw, and if
+  the stream moved on (another writer appended) the append fails with `StreamConflict`; when two
+  writers race past that check, the unique (run_id, session_date, seq) constraint rejects the
+  second one, which also becomes `StreamConflict`. Writers on different streams never touch the
+  same rows.
 
 The hot path talks to the DB-API cursor directly (SQLAlchemy's Core insert costs more per row than
 the rest of an append put together); everything else goes through SQLAlchemy. Times are recorded
@@ -18,11 +19,12 @@ by the database clock (`recorded_at`, `started_at`), never read from the wall cl
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from hashlib import sha256
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -34,6 +36,9 @@ from eventlog.manifest import RunManifest
 from eventlog.migrate import check_schema
 from eventlog.schema import SESSION_STATUS_BY_KIND, runs, sqlite_time
 from specs.events import EventBase
+
+if TYPE_CHECKING:
+    from eventlog.sink import RunSink
 
 _SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 _POSTGRES_NOW = "now()"
@@ -66,6 +71,9 @@ class EventStore:
         self.url = url
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._writer: Connection | None = None
+        self._raw: Any = None
+        self._write_lock = threading.Lock()
         self._sqlite = self.dialect == "sqlite"
         now = _SQLITE_NOW if self._sqlite else _POSTGRES_NOW
         self._head_sql = self._sql(
@@ -75,6 +83,7 @@ class EventStore:
             "ON 1 = 1"
         )
         self._insert_sql = {size: self._sql(_insert_statement(size)) for size in _CHUNKS}
+        self._copy_sql = f"COPY events ({', '.join(_INSERT_COLUMNS)}) FROM STDIN"
         self._session_sql = self._sql(
             "INSERT INTO sessions (run_id, session_date, status, last_seq, end_seq, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, session_date) DO UPDATE SET "
@@ -114,11 +123,56 @@ class EventStore:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (`BEGIN IMMEDIATE` on SQLite)."""
-        with self.engine.connect().execution_options(**WRITE_TRANSACTION) as conn, conn.begin():
-            yield conn
+        """A write transaction (`BEGIN IMMEDIATE` on SQLite) on the store's one writing connection.
+
+        Writes through one store object are serialized by a lock and reuse one connection (a pool
+        checkout costs about as much as appending ten events); other store objects and processes
+        write through their own connections, and the database arbitrates between them.
+        """
+        with self._write_lock:
+            if self._writer is None or self._writer.invalidated:
+                self._writer = self.engine.connect().execution_options(**WRITE_TRANSACTION)
+            try:
+                with self._writer.begin():
+                    yield self._writer
+            except BaseException:
+                if self._writer.invalidated:
+                    self._writer.close()
+                    self._writer = None
+                raise
+
+    @contextmanager
+    def _append_transaction(self) -> Iterator[Any]:
+        """The append hot path's transaction on a DB-API cursor of the store's raw writing connection
+        (SQLAlchemy's transaction bookkeeping costs more than a small append)."""
+        with self._write_lock:
+            if self._raw is None:
+                self._raw = self.engine.raw_connection()
+            raw = self._raw
+            cursor = raw.cursor()
+            try:
+                if self._sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                raw.commit()
+            except BaseException:
+                try:
+                    raw.rollback()
+                except Exception:
+                    raw.invalidate()
+                    self._raw = None
+                raise
+            finally:
+                cursor.close()
 
     def close(self) -> None:
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            if self._raw is not None:
+                self._raw.close()
+                self._raw = None
         self.engine.dispose()
 
     def __enter__(self) -> EventStore:
@@ -210,36 +264,31 @@ class EventStore:
         db_date = self.db_date(session_date)
         prepared = self._prepare(events)
         status, end_offset = _session_status(events)
-        with self.write() as conn:
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with self._append_transaction() as cursor:
+            run_count, head_seq, head_hash, now = self._read_head(cursor, run_id, db_date)
+            if not run_count:
+                raise UnknownRun(run_id, f" in {self.url}: create the run before appending")
+            head_seq = head_seq or 0
+            prev_hash = head_hash if head_seq and head_hash else genesis_hash(session_date)
+            if expected_seq is not None and expected_seq != head_seq:
+                raise StreamConflict(
+                    run_id,
+                    session_date,
+                    expected_seq + 1,
+                    f"the writer expected to append after seq {expected_seq} but the stream is at seq {head_seq}",
+                )
+            rows = _rows(run_id, db_date, head_seq, prev_hash, now, prepared)
             try:
-                run_count, head_seq, head_hash, now = self._read_head(cursor, run_id, db_date)
-                if not run_count:
-                    raise UnknownRun(run_id, f" in {self.url}: create the run before appending")
-                head_seq = head_seq or 0
-                if head_seq == 0:
-                    head_hash = genesis_hash(session_date)
-                if expected_seq is not None and expected_seq != head_seq:
+                self._insert(cursor, rows)
+            except Exception as exc:
+                if _is_unique_violation(exc):
                     raise StreamConflict(
-                        run_id,
-                        session_date,
-                        expected_seq + 1,
-                        f"the writer expected to append after seq {expected_seq} but the stream is at seq {head_seq}",
-                    )
-                rows = _rows(run_id, db_date, head_seq, head_hash, now, prepared)
-                try:
-                    self._insert(cursor, rows)
-                except Exception as exc:
-                    if _is_unique_violation(exc):
-                        raise StreamConflict(
-                            run_id, session_date, head_seq + 1, "another writer appended to this stream first"
-                        ) from None
-                    raise
-                last = head_seq + len(events)
-                end_seq = head_seq + end_offset if end_offset is not None else None
-                cursor.execute(self._session_sql, (run_id, db_date, status, last, end_seq, now))
-            finally:
-                cursor.close()
+                        run_id, session_date, head_seq + 1, "another writer appended to this stream first"
+                    ) from None
+                raise
+            last = head_seq + len(events)
+            end_seq = head_seq + end_offset if end_offset is not None else None
+            cursor.execute(self._session_sql, (run_id, db_date, status, last, end_seq, now))
         return list(range(head_seq + 1, head_seq + len(events) + 1))
 
     def _read_head(self, cursor: Any, run_id: str, db_date: Any) -> tuple[int, int | None, str | None, Any]:
@@ -248,8 +297,14 @@ class EventStore:
         return cursor.fetchone()  # type: ignore[no-any-return]
 
     def _insert(self, cursor: Any, values: list[Any]) -> None:
-        """Insert flat row values in multi-row INSERTs of fixed sizes (so the statements stay cached)."""
+        """Insert flat row values: COPY on PostgreSQL; on SQLite multi-row INSERTs of fixed sizes, so
+        the statements stay in the driver's cache."""
         width = len(_INSERT_COLUMNS)
+        if not self._sqlite:
+            with cursor.copy(self._copy_sql) as copy:
+                for row in zip(*[iter(values)] * width, strict=True):
+                    copy.write_row(row)
+            return
         start, total = 0, len(values) // width
         for size in _CHUNKS:
             while total - start >= size:
@@ -261,7 +316,7 @@ class EventStore:
         times: dict[dt.datetime, Any] = {None: None}  # type: ignore[dict-item]
         db_time = self.db_time
         encode = payload_bytes
-        prepared = []
+        prepared: list[tuple[Any, ...]] = []
         append = prepared.append
         for e in events:
             fields = e.__dict__
@@ -283,11 +338,29 @@ class EventStore:
             )
         return prepared
 
-    def sink(self, run_id: str) -> Any:
+    def delete_stream(self, run_id: str, session_date: dt.date) -> int:
+        """Drop a (run, date) stream and its sessions row; return how many events it had.
+
+        The one deletion in an append-only log: `daytape run --resume` discards the partial stream
+        of the day a killed run was in, then runs that day again from its start.
+        """
+        db_date = self.db_date(session_date)
+        with self.write() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                where = " WHERE run_id = ? AND session_date = ?"
+                cursor.execute(self._sql("DELETE FROM events" + where), (run_id, db_date))
+                deleted = cursor.rowcount
+                cursor.execute(self._sql("DELETE FROM sessions" + where), (run_id, db_date))
+            finally:
+                cursor.close()
+        return int(deleted)
+
+    def sink(self, run_id: str, *, resume: bool = False) -> RunSink:
         """The statemachine EventSink that appends this run's batches (see eventlog.sink.RunSink)."""
         from eventlog.sink import RunSink
 
-        return RunSink(self, run_id)
+        return RunSink(self, run_id, resume=resume)
 
 
 def _rows(

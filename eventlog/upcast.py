@@ -36,9 +36,9 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
 def upcast(payload: Payload) -> Payload:
     """Lift a parsed payload to its kind's current version, one named step at a time."""
     kind = payload.get("kind")
-    current = CURRENT_SCHEMA_VERSION.get(kind) if isinstance(kind, str) else None
-    if current is None:
+    if not isinstance(kind, str) or kind not in CURRENT_SCHEMA_VERSION:
         raise PayloadError(f"unknown event kind {kind!r}")
+    current = CURRENT_SCHEMA_VERSION[kind]
     version = payload.get("schema_version", 1)
     if not isinstance(version, int) or version < 1:
         raise PayloadError(f"{kind}: bad schema_version {version!r}")

@@ -23,6 +23,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -97,12 +98,18 @@ def local_days(ts_ns: np.ndarray, calendar: TradingCalendar) -> np.ndarray:
 
 
 def session_bounds(calendar: TradingCalendar, sessions: Sequence[date]) -> tuple[np.ndarray, np.ndarray]:
-    """Open and close (ns UTC) of each session, as two int64 arrays."""
-    pairs = [calendar.open_close_ns(day) for day in sessions]
-    if not pairs:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    bounds = np.array(pairs, dtype=np.int64)
-    return bounds[:, 0].copy(), bounds[:, 1].copy()
+    """Open and close (ns UTC) of each session, as two read-only int64 arrays (cached: a year of sessions
+    costs a calendar lookup each, and every symbol of a session day asks for the same ones)."""
+    return _session_bounds(calendar, tuple(sessions))
+
+
+@lru_cache(maxsize=256)
+def _session_bounds(calendar: TradingCalendar, sessions: tuple[date, ...]) -> tuple[np.ndarray, np.ndarray]:
+    bounds = np.array([calendar.open_close_ns(day) for day in sessions], dtype=np.int64).reshape(-1, 2)
+    opens, closes = bounds[:, 0].copy(), bounds[:, 1].copy()
+    opens.setflags(write=False)
+    closes.setflags(write=False)
+    return opens, closes
 
 
 # -- the columnar bars -----------------------------------------------------------------------------------
@@ -211,13 +218,6 @@ class SessionBars:
         lo, hi = np.searchsorted(self.ts, [as_ns(start), as_ns(end)], "left")
         return self[int(lo) : int(hi)]
 
-    @property
-    def ts_datetime64(self) -> np.ndarray:
-        return self.ts.view("datetime64[ns]")
-
-    def column(self, name: str) -> np.ndarray:
-        return getattr(self, name)
-
     def to_table(self) -> pa.Table:
         """A BAR_SCHEMA table (ts, open, high, low, close, volume); `bar_close` is not part of the store's schema."""
         ts = pa.array(self.ts, type=pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
@@ -245,22 +245,33 @@ def nominal_closes(ts_ns: np.ndarray, interval: Interval | str, calendar: Tradin
     if calendar is None or len(ts_ns) == 0:
         return closes
     if interval.is_intraday:
-        days = local_days(ts_ns, calendar)
-        unique_days = np.unique(days)
-        sessions = [d for d in _dates(unique_days) if calendar.is_session(d)]
-        if not sessions:
+        opens, session_closes = session_bounds(calendar, _sessions_spanning(ts_ns, calendar))
+        if len(opens) == 0:
             return closes
-        opens, session_closes = session_bounds(calendar, sessions)
-        idx = np.searchsorted(opens, ts_ns, "right") - 1
-        inside = idx >= 0
-        inside[inside] = ts_ns[inside] < session_closes[idx[inside]]
-        np.minimum(closes, session_closes[np.clip(idx, 0, None)], out=closes, where=inside)
+        idx = np.searchsorted(opens, ts_ns, "right")
+        idx -= 1
+        np.maximum(idx, 0, out=idx)  # a bar before the first open compares with it and is outside
+        cut = session_closes[idx]
+        inside = ts_ns >= opens[idx]
+        inside &= ts_ns < cut
+        np.minimum(closes, cut, out=closes, where=inside)
         return closes
     days = local_days(ts_ns, calendar)
     if interval.unit == "w":
         days = _week_of(days) * 7 - 3 + 6  # the Sunday that ends each Monday-based week
     last_sessions = [_last_session_on_or_before(calendar, d) for d in _dates(days)]
     return np.array([calendar.open_close_ns(d)[1] for d in last_sessions], dtype=np.int64)
+
+
+def _sessions_spanning(ts_ns: np.ndarray, calendar: TradingCalendar) -> list[date]:
+    """Every session dated from the exchange-local day of the earliest timestamp to that of the latest.
+
+    A superset of the sessions holding the bars, found with two time-zone conversions rather than one per bar;
+    sessions never overlap, so a bar finds the same session among them.
+    """
+    first = calendar.local_date(utc_datetime(int(ts_ns.min())))
+    last = calendar.local_date(utc_datetime(int(ts_ns.max())))
+    return calendar.sessions(first, last)
 
 
 def _dates(days: np.ndarray) -> list[date]:
@@ -365,20 +376,27 @@ def _derive_intraday(
     opens, closes = session_bounds(calendar, sessions)
     step = interval.seconds * NS_PER_SECOND
     ts = bars.ts
-    idx = np.searchsorted(opens, ts, "right") - 1
-    inside = idx >= 0
-    inside[inside] = ts[inside] < closes[idx[inside]]
-    if not inside.all():
-        bars = bars[inside]
-        ts, idx = bars.ts, idx[inside]
-    if len(bars) == 0:
+    first = np.searchsorted(ts, opens, "left")
+    stop = np.searchsorted(ts, closes, "left")
+    counts = stop - first
+    if int(counts.sum()) != len(ts):
+        edges = np.zeros(len(ts) + 1, dtype=np.int64)
+        np.add.at(edges, first, 1)
+        np.add.at(edges, stop, -1)
+        bars = bars[np.cumsum(edges[:-1]) > 0]
+        ts = bars.ts
+    if len(ts) == 0:
         return SessionBars.empty()
-    session_open = opens[idx]
-    slot = (ts - session_open) // step
-    starts = _group_starts(slot, idx) if len(sessions) > 1 else _group_starts(slot)
+    session_open = np.repeat(opens, counts)
+    slot = ts - session_open
+    slot //= step
+    # one number per (session, slot): slots never reach the next session's offset
+    slots_per_session = -(-(closes - opens) // step)
+    key = slot + np.repeat(np.cumsum(slots_per_session) - slots_per_session, counts)
+    starts = _group_starts(key)
     bar_ts = session_open[starts] + slot[starts] * step
-    bar_close = np.minimum(bar_ts + step, closes[idx[starts]])
-    return _aggregate(bars, starts, bar_ts, bar_close)
+    session_close = closes[np.searchsorted(np.cumsum(counts), starts, "right")]
+    return _aggregate(bars, starts, bar_ts, np.minimum(bar_ts + step, session_close))
 
 
 def _derive_daily(

@@ -63,17 +63,22 @@ def count_unsorted(ts_ns: np.ndarray) -> int:
 
 
 def _row_masks(table: pa.Table) -> dict[str, np.ndarray]:
-    prices = np.column_stack([_column(table, c).astype(np.float64, copy=False) for c in PRICE_COLUMNS])
+    """Column by column: stacking the prices into rows would copy them and make `any` walk them row-wise."""
+    prices = {c: _column(table, c).astype(np.float64, copy=False) for c in PRICE_COLUMNS}
     volume = _column(table, "volume").astype(np.float64, copy=False)
+    nan_price = np.zeros(table.num_rows, dtype=bool)
+    nonpositive = np.zeros(table.num_rows, dtype=bool)
     with np.errstate(invalid="ignore"):
-        masks = {
-            "nan_price": np.isnan(prices).any(axis=1),
-            "nonpositive_price": (prices <= 0).any(axis=1),
-            "high_below_low": prices[:, 1] < prices[:, 2],
+        for column in prices.values():
+            nan_price |= np.isnan(column)
+            nonpositive |= column <= 0
+        return {
+            "nan_price": nan_price,
+            "nonpositive_price": nonpositive,
+            "high_below_low": prices["high"] < prices["low"],
             "negative_volume": volume < 0,
             "nan_volume": np.isnan(volume),
         }
-    return {name: np.asarray(mask, dtype=bool) for name, mask in masks.items()}
 
 
 def flag_bad_bars(table: pa.Table) -> BadBarCounts:
@@ -82,9 +87,10 @@ def flag_bad_bars(table: pa.Table) -> BadBarCounts:
         return BadBarCounts()
     ts = _ts_ns(table)
     masks = _row_masks(table)
+    unsorted = count_unsorted(ts)
     return BadBarCounts(
-        unsorted=count_unsorted(ts),
-        duplicate=len(ts) - len(np.unique(ts)),
+        unsorted=unsorted,
+        duplicate=int(np.count_nonzero(ts[1:] == ts[:-1])) if unsorted == 0 else len(ts) - len(np.unique(ts)),
         **{name: int(np.count_nonzero(mask)) for name, mask in masks.items()},
     )
 

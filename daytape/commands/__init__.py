@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "daytape.commands.graph",
     "daytape.commands.calendar",
     "daytape.commands.data",
+    "daytape.commands.bars",
     "daytape.commands.run",
     "daytape.commands.log",
     "daytape.commands.verify",

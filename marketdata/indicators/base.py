@@ -190,7 +190,3 @@ class ColumnarIndicator(ABC):
         result = type(self).batch(self.spec, bars, self.calendar)
         self.load_row(i, result.state)
         return result
-
-
-def nan_outputs(spec: IndicatorSpec, n: int) -> dict[str, np.ndarray]:
-    return {name: np.full(n, np.nan) for name in spec.outputs}

@@ -17,7 +17,7 @@ import numpy as np
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, State
-from marketdata.indicators.kernels import linear_filter, sequential_sum, work_buffer
+from marketdata.indicators.kernels import linear_filter, nan_headed, sequential_sum, work_buffer
 from specs.indicators import IndicatorSpec
 
 
@@ -37,7 +37,7 @@ def ema_into(out: np.ndarray, x: np.ndarray, n: int, seed: float) -> np.ndarray:
 def ema_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
     n = spec.period or 0
     close = bars.close
-    out = np.full(len(close), np.nan)
+    out = nan_headed(len(close), n - 1)
     seed = sequential_sum(close[:n])
     if len(close) >= n:
         ema_into(out[n - 1 :], close[n - 1 :], n, seed / n)
@@ -49,7 +49,8 @@ def macd_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar
     fast, slow, signal = spec.fast or 0, spec.slow or 0, spec.signal or 0
     close = bars.close
     size = len(close)
-    macd_out, signal_out, hist_out = (np.full(size, np.nan) for _ in range(3))
+    first = slow + signal - 2
+    macd_out, signal_out, hist_out = (nan_headed(size, first) for _ in range(3))
     state: State = {
         "count": size,
         "slow_seed": sequential_sum(close[:slow]),
@@ -67,7 +68,6 @@ def macd_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar
         macd -= slow_ema
         state["signal_seed"] = sequential_sum(macd[:signal])
         if len(macd) >= signal:
-            first = slow + signal - 2
             signal_ema = ema_into(signal_out[first:], macd[signal - 1 :], signal, state["signal_seed"] / signal)
             macd_out[first:] = macd[signal - 1 :]
             np.subtract(macd_out[first:], signal_ema, out=hist_out[first:])
@@ -273,19 +273,20 @@ class ColumnarMACD(ColumnarIndicator):
         ts: Any = None,
         mask: np.ndarray | None = None,
     ) -> tuple[np.ndarray, ...]:
-        if not self._seeding and mask is None:
-            self.slow_ema += (close - self.slow_ema) * self.ks
-            self.fast_ema += (close - self.fast_ema) * self.kf
-            np.subtract(self.fast_ema, self.slow_ema, out=self.macd)
-            self.signal_ema += (self.macd - self.signal_ema) * self.kg
-            np.copyto(self.signal_out, self.signal_ema)
-            np.subtract(self.macd, self.signal_ema, out=self.hist)
-            self.count += 1
+        if self._seeding:
+            self._update_seeding(close, self._all if mask is None else mask)
             return self.value
-        self._update_masked(close, self._all if mask is None else mask)
+        where = True if mask is None else mask
+        np.add(self.slow_ema, (close - self.slow_ema) * self.ks, out=self.slow_ema, where=where)
+        np.add(self.fast_ema, (close - self.fast_ema) * self.kf, out=self.fast_ema, where=where)
+        np.subtract(self.fast_ema, self.slow_ema, out=self.macd, where=where)
+        np.add(self.signal_ema, (self.macd - self.signal_ema) * self.kg, out=self.signal_ema, where=where)
+        np.copyto(self.signal_out, self.signal_ema, where=where)
+        np.subtract(self.macd, self.signal_ema, out=self.hist, where=where)
+        self.count += where
         return self.value
 
-    def _update_masked(self, close: np.ndarray, m: np.ndarray) -> None:
+    def _update_seeding(self, close: np.ndarray, m: np.ndarray) -> None:
         i = self.count
         slow, first_signal = self.slow, self.slow + self.signal - 2
         np.add(self.slow_seed, close, out=self.slow_seed, where=m & (i < slow))

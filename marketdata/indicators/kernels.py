@@ -20,9 +20,10 @@ from functools import lru_cache
 import numpy as np
 
 _BLOCK = 16
-#: Rows per matrix product: small products stay on one thread (OpenBLAS threads from 65536 * 4 multiply-adds,
-#: and waking its threads costs more than the product here).
-_CHUNK = 1024
+#: Small matrix products stay on one thread (OpenBLAS threads from 65536 * 4 multiply-adds, and waking its
+#: threads costs more than the product here): rows per product of a 16 x 16 matrix.
+_SINGLE_THREAD_MACS = 65536 * 4
+_CHUNK = _SINGLE_THREAD_MACS // (_BLOCK * _BLOCK)
 _LOOP_BELOW = 64
 #: Work buffers above this many values are not kept between calls.
 _KEEP_BELOW = 1 << 22
@@ -59,6 +60,14 @@ def window_sums(x: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndar
     if size > n:
         np.subtract(x[n:], x[:-n], out=out[n:])
         np.add.accumulate(out[n - 1 :], out=out[n - 1 :])
+    return out
+
+
+def nan_headed(size: int, first: int) -> np.ndarray:
+    """An output array whose first `first` values are NaN and the rest left for the caller to fill (writing NaN
+    everywhere first would be one more pass over a fresh array)."""
+    out = np.empty(size)
+    out[: min(first, size)] = np.nan
     return out
 
 

@@ -50,10 +50,16 @@ def _classes(spec: IndicatorSpec) -> tuple[type[Indicator], type[ColumnarIndicat
     return classes
 
 
-def make_indicator(spec: IndicatorSpec | str, calendar: TradingCalendar | None = None) -> Indicator:
-    """The one-symbol incremental indicator of `spec` (VWAP uses `calendar`, XNYS when not given)."""
+def make_indicator(
+    spec: IndicatorSpec | str, calendar: TradingCalendar | None = None, history: SessionBars | None = None
+) -> Indicator:
+    """The one-symbol incremental indicator of `spec` (VWAP uses `calendar`, XNYS when not given), warmed by a
+    batch run over `history` when given, so that its next update is the bar after the history."""
     spec = as_spec(spec)
-    return _classes(spec)[0](spec, calendar)
+    indicator = _classes(spec)[0](spec, calendar)
+    if history is not None:
+        indicator.warm(history)
+    return indicator
 
 
 def make_columnar(

@@ -17,6 +17,7 @@ import numpy as np
 from marketdata.bars import SessionBars, as_ns, session_bounds, utc_datetime
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, IndicatorError, State
+from marketdata.indicators.kernels import work_buffer
 from specs.indicators import IndicatorSpec
 
 
@@ -41,12 +42,6 @@ def vwap_period(calendar: TradingCalendar, ts_ns: int) -> tuple[int, int]:
     return calendar.open_close_ns(day)[0], calendar.open_close_ns(calendar.next_session(day))[0]
 
 
-def _vwap(cum_pv: np.ndarray, cum_v: np.ndarray) -> np.ndarray:
-    out = np.full(len(cum_v), np.nan)
-    np.divide(cum_pv, cum_v, out=out, where=cum_v != 0)
-    return out
-
-
 def vwap_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
     calendar = _calendar(calendar)
     size = len(bars)
@@ -59,15 +54,18 @@ def vwap_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar
     last = max(first, min(calendar.local_date(utc_datetime(int(bars.ts[-1]))), calendar.last_session))
     opens, _ = session_bounds(calendar, calendar.sessions(first, last))
     period = np.searchsorted(opens, bars.ts, "right") - 1
-    typical = (bars.high + bars.low + bars.close) / 3
-    pv = typical * bars.volume
+    pv = bars.high + bars.low
+    pv += bars.close
+    pv /= 3
+    pv *= bars.volume
     starts = np.flatnonzero(np.concatenate(([True], period[1:] != period[:-1])))
     ends = np.append(starts[1:], size)
-    cum_pv = cum_v = np.zeros(0)
+    cum_v = work_buffer(size, 0)
     for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
-        cum_pv = np.cumsum(pv[lo:hi])
-        cum_v = np.cumsum(bars.volume[lo:hi])
-        out[lo:hi] = _vwap(cum_pv, cum_v)
+        np.cumsum(pv[lo:hi], out=pv[lo:hi])
+        np.cumsum(bars.volume[lo:hi], out=cum_v[lo:hi])
+    np.divide(pv, cum_v, out=out, where=cum_v != 0)
+    cum_pv = pv
     period_open, next_open = vwap_period(calendar, int(bars.ts[starts[-1]]))
     state = {
         "count": int(ends[-1] - starts[-1]),
@@ -139,14 +137,15 @@ class ColumnarVWAP(ColumnarIndicator):
     def _allocate(self, n: int) -> None:
         self.count = np.zeros(n, dtype=np.int64)
         self.period_open = np.full(n, -1, dtype=np.int64)
+        self.next_open = np.full(n, -1, dtype=np.int64)
         self.cum_pv = np.zeros(n)
         self.cum_v = np.zeros(n)
         self.out = np.full(n, np.nan)
         self._period = (-1, -1)
 
     def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
-        return {"count": (self.count, 0), "period_open": (self.period_open, -1), "cum_pv": (self.cum_pv, 0.0),
-                "cum_v": (self.cum_v, 0.0), "out": (self.out, np.nan)}
+        return {"count": (self.count, 0), "period_open": (self.period_open, -1), "next_open": (self.next_open, -1),
+                "cum_pv": (self.cum_pv, 0.0), "cum_v": (self.cum_v, 0.0), "out": (self.out, np.nan)}
 
     def _on_resize(self) -> None:
         self._all = np.ones(self.n_symbols, dtype=bool)
@@ -160,6 +159,7 @@ class ColumnarVWAP(ColumnarIndicator):
         self.cum_v[stale] = 0.0
         self.out[stale] = np.nan
         self.period_open[:] = self._period[0]
+        self.next_open[:] = self._period[1]
 
     def update(
         self,
@@ -195,12 +195,13 @@ class ColumnarVWAP(ColumnarIndicator):
         return self.out
 
     def row_state(self, i: int) -> State:
-        return {"count": int(self.count[i]), "period_open": int(self.period_open[i]), "next_open": self._period[1],
-                "cum_pv": float(self.cum_pv[i]), "cum_v": float(self.cum_v[i])}
+        return {"count": int(self.count[i]), "period_open": int(self.period_open[i]),
+                "next_open": int(self.next_open[i]), "cum_pv": float(self.cum_pv[i]), "cum_v": float(self.cum_v[i])}
 
     def load_row(self, i: int, state: State) -> None:
         self.count[i] = int(state["count"])
         self.period_open[i] = int(state["period_open"])
+        self.next_open[i] = int(state["next_open"])
         self.cum_pv[i] = float(state["cum_pv"])
         self.cum_v[i] = float(state["cum_v"])
         self.out[i] = self.cum_pv[i] / self.cum_v[i] if self.cum_v[i] != 0 else np.nan

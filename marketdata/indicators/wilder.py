@@ -2,8 +2,9 @@
 
 Both look at the change from the previous close, so bar 0 only sets the previous close. The averages are
 seeded with the plain mean of the first n values (bars 1..n) and the first value is at bar n; after that
-avg = (avg * (n-1) + x) / n. RSI = 100 * gain / (gain + loss), and 0 when gain + loss (never negative) is
-under 1e-8 (TA-Lib's TA_IS_ZERO). The true range is max(high - low, |prev close - high|, |prev close - low|), computed
+avg = (avg * (n-1) + x) / n. RSI = 100 * gain / (gain + loss), and 0 when both averages are 0 (a series
+that has not moved at all), as TA-Lib 0.6 does: a gain that decays toward 0 over a flat stretch still gives
+100, however small it gets. The true range is max(high - low, |prev close - high|, |prev close - low|), computed
 as max(high, prev close) - min(low, prev close), which is the same number and cheaper.
 """
 
@@ -17,11 +18,8 @@ import numpy as np
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, State
-from marketdata.indicators.kernels import linear_filter, sequential_sum, work_buffer
+from marketdata.indicators.kernels import linear_filter, nan_headed, sequential_sum, work_buffer
 from specs.indicators import IndicatorSpec
-
-#: TA-Lib's TA_IS_ZERO: |gain + loss| below this gives an RSI of 0.
-ZERO = 1e-8
 
 
 def _wilder_into(x: np.ndarray, n: int) -> np.ndarray:
@@ -38,7 +36,7 @@ def rsi_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar 
     n = spec.period or 0
     close = bars.close
     size = len(close)
-    out = np.full(size, np.nan)
+    out = nan_headed(size, n)
     gain = np.subtract(close[1:], close[:-1], out=work_buffer(max(size - 1, 0), 0))
     loss = np.minimum(gain, 0.0, out=work_buffer(max(size - 1, 0), 1))
     np.negative(loss, out=loss)
@@ -53,7 +51,7 @@ def rsi_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar 
     rsi = out[n:]
     with np.errstate(invalid="ignore", divide="ignore"):
         np.divide(average_gain, total, out=rsi)
-    rsi[total < ZERO] = 0.0
+    rsi[total == 0.0] = 0.0
     rsi *= 100.0
     return BatchResult({"value": out}, state)
 
@@ -122,7 +120,7 @@ class RSI(Indicator):
         if self.count <= self.n:
             return math.nan
         total = self.gain + self.loss
-        return 0.0 if total < ZERO else 100.0 * (self.gain / total)
+        return 0.0 if total == 0.0 else 100.0 * (self.gain / total)
 
     def state(self) -> State:
         return {"count": self.count, "prev": self.prev, "gain": self.gain, "loss": self.loss}
@@ -276,7 +274,7 @@ class ColumnarRSI(_ColumnarWilder):
             valid = None
         total = self.gain + self.loss
         rsi = np.zeros(self.n_symbols)
-        np.divide(self.gain, total, out=rsi, where=~(total < ZERO))
+        np.divide(self.gain, total, out=rsi, where=total != 0.0)
         rsi *= 100.0
         if valid is None:
             np.copyto(self.out, rsi)
@@ -293,7 +291,7 @@ class ColumnarRSI(_ColumnarWilder):
         if self.count[i] <= self.n:
             return math.nan
         total = self.gain[i] + self.loss[i]
-        return 0.0 if total < ZERO else 100.0 * (self.gain[i] / total)
+        return 0.0 if total == 0.0 else 100.0 * (self.gain[i] / total)
 
 
 class ColumnarATR(_ColumnarWilder):

@@ -1,8 +1,8 @@
 """SMA and Bollinger bands: plain windows over the last `period` closes.
 
 SMA keeps a running sum of the closes (add the new one, subtract the one leaving). Bollinger follows TA-Lib's
-BBANDS with matype 0: middle = SMA, bands at ±2 population standard deviations, and a variance under 1e-8
-counts as zero (flat windows). Its variance E[x²] - E[x]² would lose its digits to cancellation on raw prices
+BBANDS with matype 0: middle = SMA, bands at ±2 population standard deviations (a variance that rounds below
+zero counts as zero). Its variance E[x²] - E[x]² would lose its digits to cancellation on raw prices
 and to the rounding a running sum of squares collects, so the sums are kept of the closes minus a reference
 close (`ref`), and every `period` bars, when the window is exactly the ring buffer in order, the reference
 moves to the latest close and both sums are summed afresh: O(1) per bar on average, no drift, ~1e-12 exact.
@@ -21,23 +21,21 @@ import numpy as np
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, State
-from marketdata.indicators.kernels import sequential_sum, window_sums, work_buffer
+from marketdata.indicators.kernels import nan_headed, sequential_sum, window_sums, work_buffer
 from specs.indicators import IndicatorSpec
 
 BOLLINGER_DEVIATIONS = 2.0
-#: TA-Lib's TA_IS_ZERO_OR_NEG: a variance below this is taken as zero.
-VARIANCE_FLOOR = 1e-8
 
 
-def _fresh_state() -> State:
-    return {"count": 0, "ref": math.nan, "total": 0.0, "total2": 0.0, "window": np.empty(0)}
+def _fresh_state(ref: float = math.nan) -> State:
+    return {"count": 0, "ref": ref, "total": 0.0, "total2": 0.0, "window": np.empty(0)}
 
 
 def sma_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
     n = spec.period or 0
     close = bars.close
     if len(close) == 0:
-        return BatchResult({"value": np.empty(0)}, _fresh_state())
+        return BatchResult({"value": np.empty(0)}, _fresh_state(0.0))
     out = window_sums(close, n)
     state = {"count": len(close), "ref": 0.0, "total": float(out[-1]), "total2": 0.0, "window": close[-n:].copy()}
     out[: n - 1] = np.nan
@@ -61,12 +59,12 @@ def bollinger_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCal
     n = spec.period or 0
     close = bars.close
     size = len(close)
-    upper, middle, lower = (np.full(size, np.nan) for _ in range(3))
+    upper, middle, lower = (nan_headed(size, n - 1) for _ in range(3))
     outputs = {"upper": upper, "middle": middle, "lower": lower}
     if size == 0:
         return BatchResult(outputs, _fresh_state())
     if size < n:
-        return BatchResult(outputs, _bollinger_seed_state(close))
+        return BatchResult(outputs, _bollinger_seed_state(close))  # all NaN: the head is the whole array
     # Column b follows the b-th refresh, at bar n-1 + b*n, whose window is the aligned block b of the closes:
     # its first n cells are that window's deviations (summed afresh), the next n-1 the running steps after it.
     # Laid out (cells x refreshes), the running sums are 2n-1 long vector additions down the columns: the same
@@ -100,7 +98,7 @@ def bollinger_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCal
     mean = np.divide(sums, n, out=work_buffer(n * columns, 3).reshape(n, columns))
     variance = np.divide(sums2, n, out=work_buffer(n * columns, 4).reshape(n, columns))
     variance -= np.multiply(mean, mean, out=sums2)
-    variance[variance < VARIANCE_FLOOR] = 0.0
+    variance[variance < 0.0] = 0.0
     band = np.sqrt(variance, out=variance)
     band *= BOLLINGER_DEVIATIONS
     mean += ref
@@ -209,7 +207,7 @@ class Bollinger(Indicator):
             return (math.nan, math.nan, math.nan)
         mean = self.total / self.n
         variance = self.total2 / self.n - mean * mean
-        band = math.sqrt(0.0 if variance < VARIANCE_FLOOR else variance) * BOLLINGER_DEVIATIONS
+        band = math.sqrt(0.0 if variance < 0.0 else variance) * BOLLINGER_DEVIATIONS
         middle = mean + self.ref
         return (middle + band, middle, middle - band)
 
@@ -228,16 +226,18 @@ class Bollinger(Indicator):
 
 
 class _ColumnarWindow(ColumnarIndicator):
+    _ref_fill = math.nan
+
     def _allocate(self, n: int) -> None:
         self.n = self.spec.period or 0
         self.count = np.zeros(n, dtype=np.int64)
-        self.ref = np.full(n, np.nan)
+        self.ref = np.full(n, self._ref_fill)
         self.total = np.zeros(n)
         self.total2 = np.zeros(n)
         self.ring = np.zeros((n, self.n))
 
     def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
-        return {"count": (self.count, 0), "ref": (self.ref, np.nan), "total": (self.total, 0.0),
+        return {"count": (self.count, 0), "ref": (self.ref, self._ref_fill), "total": (self.total, 0.0),
                 "total2": (self.total2, 0.0), "ring": (self.ring, 0.0)}
 
     def _on_resize(self) -> None:
@@ -279,6 +279,7 @@ class _ColumnarWindow(ColumnarIndicator):
 
 class ColumnarSMA(_ColumnarWindow):
     batch = staticmethod(sma_batch)
+    _ref_fill = 0.0
 
     def update(
         self,
@@ -367,7 +368,7 @@ class ColumnarBollinger(_ColumnarWindow):
         mean = self.total / self.n
         variance = self.total2 / self.n
         variance -= mean * mean
-        variance[variance < VARIANCE_FLOOR] = 0.0
+        variance[variance < 0.0] = 0.0
         band = np.sqrt(variance, out=variance)
         band *= BOLLINGER_DEVIATIONS
         middle = mean

@@ -364,3 +364,68 @@ def test_a_log_whose_schema_is_behind_is_refused_until_upgraded(log_url):
     assert migrate.current_revision(log_url) == migrate.head_revision()
     with open_store(log_url) as opened:
         assert list_runs(opened) == []
+
+
+# --- the run sink ------------------------------------------------------------------------------
+
+
+def test_run_sink_is_a_statemachine_event_sink(store):
+    from statemachine.sink import EventSink
+
+    run_id = store.create_run(RunManifest(name="sink"))
+    sink: EventSink = store.sink(run_id)
+    day = dt.date(2013, 10, 9)
+    batches = small_run(1)[day]
+    assert sink.append(day, batches[0]) == [1]
+    assert sink.append(day, batches[1]) == [2]
+    assert sink.append(day, []) == []
+
+
+def test_a_second_sink_on_the_same_day_collides_unless_resuming(store):
+    run_id = store.create_run(RunManifest(name="sink"))
+    day = dt.date(2013, 10, 9)
+    batches = small_run(1)[day]
+    first = store.sink(run_id)
+    first.append(day, batches[0])
+    with pytest.raises(StreamConflict, match="expected to append after seq 0 but the stream is at seq 1"):
+        store.sink(run_id).append(day, batches[0])
+    resumed = store.sink(run_id, resume=True)
+    assert resumed.last_seq(day) == 1
+    assert resumed.append(day, batches[1]) == [2]
+    with pytest.raises(StreamConflict):
+        first.append(day, batches[2])
+
+
+def test_delete_stream_discards_one_day_for_a_resume(written):
+    store, run_id = written
+    expected = len(flatten(small_run()[DAY2]))
+    assert store.delete_stream(run_id, DAY2) == expected
+    assert [s.session_date for s in streams(store, run_id)] == [dt.date(2013, 10, 9), dt.date(2013, 10, 11)]
+    assert store.head(run_id, DAY2) == (0, genesis_hash(DAY2))
+    sink = store.sink(run_id)
+    for batch in small_run()[DAY2]:
+        sink.append(DAY2, batch)
+    assert audit_run(store, run_id).ok
+    assert [s.status for s in streams(store, run_id)] == ["ended"] * 3
+
+
+def test_an_append_that_fails_midway_writes_nothing(store):
+    """One transaction per append: a failure after the first INSERT chunk leaves the stream as it was."""
+    run_id = store.create_run(RunManifest(name="atomic"))
+    day = dt.date(2013, 10, 9)
+    events = flatten(small_run(1)[day])
+    store.append(run_id, day, events[:1])
+    real_insert = store._insert
+
+    def insert_then_fail(cursor, values):
+        real_insert(cursor, values[: 256 * 12])
+        raise RuntimeError("the process died here")
+
+    store._insert = insert_then_fail
+    many = [ev.RequestCompleted(symbol="SPY", request_id=f"r{i}", steps=1) for i in range(300)]
+    with pytest.raises(RuntimeError, match="died"):
+        store.append(run_id, day, many)
+    del store._insert
+    assert store.head(run_id, day)[0] == 1
+    assert [s.last_seq for s in streams(store, run_id)] == [1]
+    assert store.append(run_id, day, events[1:2]) == [2]

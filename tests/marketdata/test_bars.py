@@ -221,9 +221,8 @@ def columnar_session(bases: list[SessionBars], interval: str, day: date) -> Colu
 @pytest.mark.parametrize("interval", ["5m", "15m", "1h"])
 def test_columnar_equals_batch_for_every_symbol(lean_root, interval):
     day = date(2008, 3, 10)
-    frames = [lean_minute_table(lean_root, "shy", day)] + [
-        lean_minute_table(lean_root, "shy", day).slice(0, 150),  # a symbol whose data stops mid-session
-    ]
+    table = lean_minute_table(lean_root, "shy", day)
+    frames = [table, table.slice(0, 150)]  # the second symbol's data stops mid-session
     bases = [derive_bars(t, "1m", CAL, day) for t in frames]
     aggregator = columnar_session(bases, interval, day)
     for i, base in enumerate(bases):
@@ -232,7 +231,7 @@ def test_columnar_equals_batch_for_every_symbol(lean_root, interval):
 
 def test_columnar_step_reports_the_rows_that_closed():
     day = EARLY_CLOSE
-    open_ns, close_ns = CAL.open_close_ns(day)
+    close_ns = CAL.open_close_ns(day)[1]
     aggregator = ColumnarAggregator("1h", CAL, day, 3)
     ones = np.ones(3)
     closed = []

@@ -1,0 +1,179 @@
+"""Event log throughput: batched appends and replay into state, on SQLite (a file) and PostgreSQL.
+
+The events are the test streams' realistic days (tests/eventlog/streams.py) with 100 config symbols
+a day: about 1,435 events per day stream, each a real pydantic event. Appends go through
+`EventStore.append` (canonical JSON, hash chain, multi-row INSERTs, one transaction per call) in
+batches of up to `BATCH` events; a second figure uses the coordinator's batching (one request's
+events per call). Replay is `replay_day` over whole streams: read the payloads, parse them with
+pydantic, apply them through `SessionState.apply`. Each figure is the best of `REPEATS` rounds; the
+breakdown says where a replayed event's time goes.
+
+Runnable alone: `python -m benchmarks.bench_eventlog [--quick]`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eventlog.hashing import payload_bytes
+from eventlog.manifest import RunManifest
+from eventlog.reading import stream_payloads
+from eventlog.replay import replay_day
+from eventlog.store import EventStore, open_store
+from specs.events import EVENT_ADAPTER, EventBase
+from statemachine.state import SessionState
+from tests.eventlog.streams import Batch, big_plan, flatten, run_batches, sessions
+
+BATCH = 1000
+REPEATS = 3
+PG_URL = os.environ.get("DAYTAPE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _workload(quick: bool) -> dict[dt.date, list[Batch]]:
+    days = 10 if quick else 140
+    return run_batches(sessions(dt.date(2010, 1, 4), days), big_plan(100))
+
+
+def _chunks(events: list[EventBase], size: int) -> list[list[EventBase]]:
+    return [events[i : i + size] for i in range(0, len(events), size)]
+
+
+def _best(rounds: int, once: Callable[[], float]) -> float:
+    return min(once() for _ in range(rounds))
+
+
+def _append_rate(store: EventStore, work: dict[dt.date, list[list[EventBase]]], count: int) -> tuple[float, str]:
+    run_id = store.create_run(RunManifest(name="bench"))
+
+    def once() -> float:
+        nonlocal run_id
+        run_id = store.create_run(RunManifest(name="bench"))
+        start = time.perf_counter()
+        for day, batches in work.items():
+            for batch in batches:
+                store.append(run_id, day, batch)
+        return time.perf_counter() - start
+
+    seconds = _best(REPEATS, once)
+    return count / seconds, run_id
+
+
+def _replay_rate(store: EventStore, run_id: str, days: list[dt.date], count: int) -> float:
+    def once() -> float:
+        start = time.perf_counter()
+        for day in days:
+            replay_day(store, run_id, day, until_seq=10**9)
+        return time.perf_counter() - start
+
+    return count / _best(REPEATS, once)
+
+
+def _replay_breakdown(store: EventStore, run_id: str, days: list[dt.date], count: int) -> dict[str, float]:
+    """Microseconds per event spent reading rows, parsing payloads and applying events."""
+    start = time.perf_counter()
+    rows = {day: stream_payloads(store, run_id, day) for day in days}
+    fetch = time.perf_counter() - start
+    validate = EVENT_ADAPTER.validate_json
+    start = time.perf_counter()
+    for day in days:
+        for _seq, payload in rows[day]:
+            validate(payload)
+    parse = time.perf_counter() - start
+    parsed = {day: [validate(payload) for _seq, payload in rows[day]] for day in days}
+    start = time.perf_counter()
+    for day in days:
+        state = SessionState()
+        for event in parsed[day]:
+            state.apply(event)
+    apply = time.perf_counter() - start
+    spent = {"fetch": fetch, "parse": parse, "apply": apply}
+    return {name: round(value / count * 1e6, 3) for name, value in spent.items()}
+
+
+def _encode_us(events: list[EventBase]) -> float:
+    start = time.perf_counter()
+    for event in events:
+        payload_bytes(event)
+    return round((time.perf_counter() - start) / len(events) * 1e6, 3)
+
+
+def _measure(url: str, work: dict[dt.date, list[Batch]], quick: bool) -> dict[str, Any]:
+    flat = {day: flatten(batches) for day, batches in work.items()}
+    count = sum(len(events) for events in flat.values())
+    big = {day: _chunks(events, BATCH) for day, events in flat.items()}
+    with open_store(url) as store:
+        append, run_id = _append_rate(store, big, count)
+        per_request, _ = _append_rate(store, dict(work), count)
+        days = list(flat)
+        replay = _replay_rate(store, run_id, days, count)
+        breakdown = _replay_breakdown(store, run_id, days, count)
+    return {
+        "events": count,
+        "append_events_per_s": round(append),
+        "append_request_batches_events_per_s": round(per_request) if per_request else None,
+        "replay_events_per_s": round(replay),
+        "replay_us_per_event": breakdown,
+    }
+
+
+def _postgres_schema() -> tuple[str, Callable[[], None]] | None:
+    try:
+        import psycopg
+
+        conninfo = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(conninfo, connect_timeout=3, autocommit=True) as conn:
+            schema = f"daytape_bench_{uuid.uuid4().hex[:10]}"
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    except Exception as exc:
+        print(f"bench_eventlog: PostgreSQL skipped: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return None
+
+    def drop() -> None:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+    return f"{PG_URL}?options=-csearch_path%3D{schema}", drop
+
+
+def run(quick: bool) -> dict[str, Any]:
+    work = _workload(quick)
+    events = flatten([b for batches in work.values() for b in batches])
+    with tempfile.TemporaryDirectory(prefix="daytape-bench-") as folder:
+        sqlite = _measure(f"sqlite:///{Path(folder) / 'bench.db'}", work, quick)
+    result: dict[str, Any] = {
+        "append_events_per_s": sqlite["append_events_per_s"],
+        "replay_events_per_s": sqlite["replay_events_per_s"],
+        "append_request_batches_events_per_s": sqlite["append_request_batches_events_per_s"],
+        "append_batch_events": BATCH,
+        "encode_us_per_event": _encode_us(events),
+        "replay_us_per_event": sqlite["replay_us_per_event"],
+        "eventlog_events": sqlite["events"],
+        "append_events_per_s_postgres": None,
+        "replay_events_per_s_postgres": None,
+    }
+    postgres = _postgres_schema()
+    if postgres is not None:
+        url, drop = postgres
+        try:
+            pg = _measure(url, work, quick)
+        finally:
+            drop()
+        result["append_events_per_s_postgres"] = pg["append_events_per_s"]
+        result["replay_events_per_s_postgres"] = pg["replay_events_per_s"]
+        result["append_request_batches_events_per_s_postgres"] = pg["append_request_batches_events_per_s"]
+        result["replay_us_per_event_postgres"] = pg["replay_us_per_event"]
+    return result
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run("--quick" in sys.argv[1:]), indent=2))

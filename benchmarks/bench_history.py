@@ -1,0 +1,349 @@
+"""History loading: 500 symbols x 30 sessions of 1m bars, daytape's load against a bare pyarrow read.
+
+Ours is the provisioning executor's LoadHistorical step, run per symbol exactly as a session's loading
+runs it (`statemachine.executor`): the store's read of the sessions' files, `clean_bars`,
+`SessionBars.from_table`, `derive_sessions` to the regular session, read-only columns, the digest for the
+HistoricalLoaded event. The history it holds is one `HistorySeries` per symbol (seven columns: the six of
+the store and each bar's close time).
+
+The peer reads exactly the same files with pyarrow alone and holds, per symbol, numpy arrays of the same
+six columns. Three ways, the fastest counting: `pq.read_table(files)` per symbol (pyarrow's own multi-file
+reader), `ParquetFile(f, pre_buffer=False).read()` per file concatenated per symbol, and the latter with
+one task per symbol on a thread pool as large as the machine. Every round times ours and each peer way, the
+order alternating between rounds; each figure is the best round.
+
+Peak memory is measured in a fresh subprocess per figure: after the imports, the calendar and a one-symbol
+warm-up, the kernel's RSS high-water mark is reset (`/proc/self/clear_refs`), the history is loaded and
+held, and the peak is VmHWM minus the RSS before the load (where /proc is missing: ru_maxrss, not reset).
+The ratio divides it by the raw column bytes (rows x 6 columns x 8 bytes).
+
+The sample store is generated once (marketdata.generator, seeded) into `.bench/history-store/` under the
+repository and re-used while its manifest matches. Runnable alone: `python -m benchmarks.bench_history
+[--quick]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from marketdata.calendar import TradingCalendar, get_calendar
+from marketdata.generator import write_sample_store
+from marketdata.store import BAR_COLUMNS, BarStore
+from specs.intervals import Interval
+from specs.plan import HistoryRequirement, LoadHistorical, Operation, ProvisioningRequirements, Request, Source
+from statemachine.book import HistorySeries, SymbolBook
+from statemachine.executor import Envelope, Executor, _PlanRun
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / ".bench" / "history-store"
+#: The session being provisioned; the history is the sessions before it.
+DAY = date(2024, 7, 1)
+SEED = 20240701
+INTERVAL = Interval("1m")
+ROUNDS = 5
+BYTES_PER_ROW = len(BAR_COLUMNS) * 8
+
+
+@dataclass(frozen=True)
+class Workload:
+    symbols: int
+    sessions: int
+
+    def symbol_names(self) -> list[str]:
+        return [f"H{i:04d}" for i in range(self.symbols)]
+
+
+FULL = Workload(symbols=500, sessions=30)
+QUICK = Workload(symbols=50, sessions=5)
+
+
+# -- the sample store ------------------------------------------------------------------------------------
+
+
+def history_sessions(calendar: TradingCalendar, workload: Workload) -> list[date]:
+    return calendar.previous_sessions(DAY, workload.sessions)
+
+
+def ensure_store(workload: Workload, calendar: TradingCalendar) -> Path:
+    """The store of `workload`'s bars, generated on first use; the manifest, written last, marks it complete."""
+    root = CACHE / f"{workload.symbols}x{workload.sessions}"
+    manifest = {**asdict(workload), "day": DAY.isoformat(), "seed": SEED, "interval": str(INTERVAL)}
+    marker = root / "manifest.json"
+    if marker.exists() and json.loads(marker.read_text()) == manifest:
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    sessions = history_sessions(calendar, workload)
+    started = time.perf_counter()
+    write_sample_store(BarStore(root, calendar), workload.symbol_names(), sessions[0], sessions[-1], calendar, SEED)
+    marker.write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"   generated {root} in {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+    return root
+
+
+# -- the two loads ---------------------------------------------------------------------------------------
+
+
+class DaytapeLoad:
+    """The executor's LoadHistorical step for each symbol, the history kept as the book keeps it."""
+
+    def __init__(self, root: Path, calendar: TradingCalendar, workload: Workload) -> None:
+        self.executor = Executor(BarStore(root, calendar), calendar)
+        self.sessions = history_sessions(calendar, workload)
+        self.step = LoadHistorical(
+            history=HistoryRequirement(
+                interval=INTERVAL, sessions=len(self.sessions), start=self.sessions[0], end=self.sessions[-1]
+            )
+        )
+        self.sim_time = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC)
+
+    def _plan(self, symbol: str) -> tuple[ProvisioningRequirements, Envelope]:
+        request_id = f"bench-{symbol}"
+        request = Request(request_id=request_id, operation=Operation.SYMBOL, symbol=symbol, source=Source.CONFIG)
+        plan = ProvisioningRequirements(
+            request=request,
+            session_date=DAY,
+            symbol_exists=False,
+            current_state="absent",
+            target_state="full",
+            base_interval=INTERVAL,
+            steps=(self.step,),
+        )
+        return plan, Envelope(symbol, request_id, self.sim_time)
+
+    def load(self, symbols: list[str]) -> dict[str, HistorySeries]:
+        held = {}
+        for symbol in symbols:
+            plan, envelope = self._plan(symbol)
+            staged = SymbolBook()
+            _PlanRun(self.executor, plan, staged, envelope, None).step(self.step)
+            held[symbol] = staged.histories[str(INTERVAL)]
+        return held
+
+
+def _read_symbol(files: list[Path]) -> dict[str, np.ndarray]:
+    table = pa.concat_tables([pq.ParquetFile(f, pre_buffer=False).read(use_threads=False) for f in files])
+    return {name: table.column(name).to_numpy() for name in BAR_COLUMNS}
+
+
+class PyarrowLoad:
+    """The same files read with pyarrow alone, held as numpy columns per symbol."""
+
+    WAYS = ("read_table", "parquetfile", "parquetfile_pool")
+
+    def __init__(self, root: Path, calendar: TradingCalendar, workload: Workload) -> None:
+        store = BarStore(root, calendar)
+        sessions = history_sessions(calendar, workload)
+        self.files = {
+            symbol: [store.day_file(symbol, INTERVAL, day) for day in sessions] for symbol in workload.symbol_names()
+        }
+        self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+
+    def read_table(self) -> dict[str, dict[str, np.ndarray]]:
+        held = {}
+        for symbol, files in self.files.items():
+            table = pq.read_table(files)
+            held[symbol] = {name: table.column(name).to_numpy() for name in BAR_COLUMNS}
+        return held
+
+    def parquetfile(self) -> dict[str, dict[str, np.ndarray]]:
+        return {symbol: _read_symbol(files) for symbol, files in self.files.items()}
+
+    def parquetfile_pool(self) -> dict[str, dict[str, np.ndarray]]:
+        return dict(zip(self.files, self.pool.map(_read_symbol, self.files.values()), strict=True))
+
+    def way(self, name: str) -> Callable[[], dict[str, dict[str, np.ndarray]]]:
+        return getattr(self, name)
+
+
+def rows_of_daytape(held: dict[str, HistorySeries]) -> int:
+    return sum(len(series.bars) for series in held.values())
+
+
+def rows_of_pyarrow(held: dict[str, dict[str, np.ndarray]]) -> int:
+    return sum(len(columns["ts"]) for columns in held.values())
+
+
+def check_same_rows(ours: dict[str, HistorySeries], peer: dict[str, dict[str, np.ndarray]]) -> None:
+    """Both loads hold the same bars: a benchmark of different work would measure nothing."""
+    for symbol, series in ours.items():
+        columns = peer[symbol]
+        same = np.array_equal(series.bars.ts, columns["ts"].view(np.int64)) and all(
+            np.array_equal(getattr(series.bars, name), columns[name]) for name in BAR_COLUMNS[1:]
+        )
+        if not same:
+            raise AssertionError(f"{symbol}: daytape's history and the pyarrow read differ")
+
+
+# -- timing ----------------------------------------------------------------------------------------------
+
+
+def _timed(load: Callable[[], Any]) -> tuple[float, Any]:
+    gc.collect()
+    started = time.perf_counter()
+    held = load()
+    return time.perf_counter() - started, held
+
+
+def time_loads(root: Path, calendar: TradingCalendar, workload: Workload, rounds: int) -> dict[str, Any]:
+    """Best-of-`rounds` seconds of ours and each peer way, in an order that alternates between rounds."""
+    ours, peer = DaytapeLoad(root, calendar, workload), PyarrowLoad(root, calendar, workload)
+    symbols = workload.symbol_names()
+    loads: dict[str, Callable[[], Any]] = {"daytape": lambda: ours.load(symbols)}
+    loads.update({name: peer.way(name) for name in PyarrowLoad.WAYS})
+    held_ours, held_peer = ours.load(symbols), peer.parquetfile()  # warm-up: page cache, lazy imports
+    check_same_rows(held_ours, held_peer)
+    rows = rows_of_daytape(held_ours)
+    del held_ours, held_peer
+    best = dict.fromkeys(loads, float("inf"))
+    for round_ in range(rounds):
+        order = list(loads) if round_ % 2 == 0 else list(reversed(loads))
+        for name in order:
+            seconds, held = _timed(loads[name])
+            count = rows_of_daytape(held) if name == "daytape" else rows_of_pyarrow(held)
+            if count != rows:
+                raise AssertionError(f"{name} loaded {count} rows, expected {rows}")
+            del held
+            best[name] = min(best[name], seconds)
+    peer.pool.shutdown()
+    return {"rows": rows, "best": best}
+
+
+# -- peak memory (run in a fresh process per figure) -----------------------------------------------------
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    found = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(found.group(1)) if found else None
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def measure_peak(kind: str, workload: Workload) -> dict[str, Any]:
+    """In this process: load and hold the history one way; the RSS peak over the load, in bytes."""
+    calendar = get_calendar()
+    root = ensure_store(workload, calendar)
+    symbols = workload.symbol_names()
+    if kind == "daytape":
+        ours = DaytapeLoad(root, calendar, workload)
+        ours.load(symbols[:1])
+
+        def load() -> Any:
+            return ours.load(symbols)
+
+    else:
+        peer = PyarrowLoad(root, calendar, workload)
+        _read_symbol(peer.files[symbols[0]])
+
+        def load() -> Any:
+            return peer.way(kind)()
+
+    gc.collect()
+    before = _status_kib("VmRSS")
+    reset = before is not None and _reset_peak()
+    if before is None:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    held = load()
+    after = _status_kib("VmRSS")
+    peak = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rows = rows_of_daytape(held) if kind == "daytape" else rows_of_pyarrow(held)
+    return {
+        "kind": kind,
+        "rows": rows,
+        "peak_bytes": (peak - before) * 1024,
+        "held_bytes": None if after is None else (after - before) * 1024,
+        "arrow_allocated_bytes": pa.total_allocated_bytes(),
+        "method": "VmHWM after clear_refs, minus VmRSS before" if reset else "ru_maxrss minus RSS before",
+    }
+
+
+def peak_in_subprocess(kind: str, workload: Workload) -> dict[str, Any]:
+    command = [
+        sys.executable, "-m", "benchmarks.bench_history", "--measure-memory", kind,
+        "--symbols", str(workload.symbols), "--sessions", str(workload.sessions),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory measurement of {kind} failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+# -- the benchmark ---------------------------------------------------------------------------------------
+
+
+def run(quick: bool) -> dict[str, Any]:
+    workload = QUICK if quick else FULL
+    calendar = get_calendar()
+    root = ensure_store(workload, calendar)
+    timing = time_loads(root, calendar, workload, ROUNDS)
+    rows, best = timing["rows"], timing["best"]
+    peer_way = min(PyarrowLoad.WAYS, key=lambda name: best[name])
+    ours_mem = peak_in_subprocess("daytape", workload)
+    peer_mem = peak_in_subprocess("parquetfile", workload)
+    raw = rows * BYTES_PER_ROW
+    return {
+        "history_symbols": workload.symbols,
+        "history_sessions": workload.sessions,
+        "history_rows": rows,
+        "history_load_s": best["daytape"],
+        "history_pyarrow_s": best[peer_way],
+        "history_pyarrow_way": peer_way,
+        **{f"history_pyarrow_{name}_s": best[name] for name in PyarrowLoad.WAYS},
+        "history_load_ratio_vs_pyarrow": best["daytape"] / best[peer_way],
+        "history_raw_bytes": raw,
+        "history_peak_bytes": ours_mem["peak_bytes"],
+        "history_held_bytes": ours_mem["held_bytes"],
+        "history_peak_mem_ratio": ours_mem["peak_bytes"] / raw,
+        "history_pyarrow_peak_bytes": peer_mem["peak_bytes"],
+        "history_pyarrow_peak_mem_ratio": peer_mem["peak_bytes"] / raw,
+        "history_mem_method": ours_mem["method"],
+        "history_arrow_pool": pa.default_memory_pool().backend_name,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_history", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK.symbols} symbols x {QUICK.sessions} sessions")
+    parser.add_argument("--measure-memory", choices=("daytape", *PyarrowLoad.WAYS), help=argparse.SUPPRESS)
+    parser.add_argument("--symbols", type=int, default=FULL.symbols, help=argparse.SUPPRESS)
+    parser.add_argument("--sessions", type=int, default=FULL.sessions, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure_memory:
+        print(json.dumps(measure_peak(args.measure_memory, Workload(args.symbols, args.sessions))))
+        return 0
+    for key, value in run(args.quick).items():
+        print(f"{key:<36} {value:,.3f}" if isinstance(value, float) else f"{key:<36} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""The SQLite log's settings: WAL with synchronous=NORMAL, a busy timeout, and nothing created on read."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventlog.engine import normalize_url
+from eventlog.errors import LogNotFound, UnsupportedLogURL
+from eventlog.store import open_store
+
+
+def test_wal_and_synchronous_normal(sqlite_url):
+    with open_store(sqlite_url) as store:
+        assert store.fetch("PRAGMA journal_mode") == [("wal",)]
+        assert store.fetch("PRAGMA synchronous") == [(1,)]
+        assert store.fetch("PRAGMA busy_timeout")[0][0] >= 1000
+
+
+def test_reading_a_missing_file_creates_nothing(tmp_path):
+    target = tmp_path / "absent.db"
+    with pytest.raises(LogNotFound, match="no event log at"):
+        open_store(f"sqlite:///{target}", create=False)
+    assert not target.exists()
+
+
+def test_url_forms():
+    assert normalize_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+    assert normalize_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    assert normalize_url("sqlite:///x.db").database == "x.db"
+    with pytest.raises(UnsupportedLogURL, match="mysql"):
+        normalize_url("mysql://u@h/db")

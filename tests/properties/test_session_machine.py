@@ -1,0 +1,764 @@
+"""Random multi-day histories against the real coordinator, a real SQLite log and the generated Parquet store.
+
+A hypothesis `RuleBasedStateMachine` walks the sessions around Thanksgiving 2023 (a holiday, an early close)
+in order. Each example draws a session config (AAA and PART in full, 1m + 5m [+ 15m], one or two
+indicators, one or two trailing sessions) and then a history of moves:
+
+- begin the next session, load the config symbols, start streaming, stream k clock steps, end the day;
+- `add_symbol` / `add_bar` / `add_indicator` from the scanner, the strategy or ad hoc, on stored symbols,
+  on PART (missing some days) and on ZZZZ (never stored), with unsupported intervals (1s, 5s), history
+  the store cannot cover, a negative `days`, and duplicates;
+- symbol moves drawn from `SYMBOL_TRANSITIONS` (create full, create ad hoc, upgrade) and session moves
+  drawn from `SESSION_TRANSITIONS` (start streaming, end, abort): legal ones are made, illegal ones must
+  be refused without changing anything;
+- an injected failure of one step kind (the coordinator's `faults` hook) for the next request only.
+
+The test keeps its own model of what each symbol should be (lifecycle state, the five metadata fields,
+intervals, indicators, history start) and predicts each request's outcome and plan from the calendar and
+the days it generated, never from the code it checks. After every step the invariants below hold.
+
+Budget: under the `ci` profile 25 examples of up to 30 steps; other profiles keep their own numbers
+(`.venv/bin/pytest tests/properties --hypothesis-profile=deep` runs 1000 examples of up to 80 steps).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from eventlog.audit import audit_run
+from eventlog.manifest import RunManifest
+from eventlog.reading import stream_payloads
+from eventlog.replay import read_payload, replay_day, replay_rows
+from eventlog.sink import RunSink
+from eventlog.store import EventStore, open_store
+from marketdata.bars import SessionBars, as_ns, derive_sessions
+from marketdata.clock import SimulatedClock
+from marketdata.indicators import compute
+from specs.config import SessionConfig
+from specs.indicators import IndicatorSpec
+from specs.intervals import Interval
+from specs.lifecycle import (
+    SESSION_TRANSITIONS,
+    SYMBOL_ADDING_PHASES,
+    SYMBOL_TRANSITIONS,
+    SessionPhase,
+    SymbolState,
+    symbol_transition,
+)
+from specs.plan import Operation, ProvisioningStep, Source
+from statemachine.book import SymbolBook
+from statemachine.coordinator import Outcome, SessionCoordinator
+from statemachine.errors import SessionPhaseError, StatemachineError
+from statemachine.export import state_json
+from statemachine.machines import IllegalTransition, allowed_triggers
+from statemachine.state import SessionState
+from tests.properties.conftest import FULL_SYMBOLS, PARTIAL_SYMBOL, UNKNOWN_SYMBOL, PropertyStore
+
+ABSENT, ADHOC, FULL = (s.value for s in SymbolState)
+CONFIG_SYMBOLS = (FULL_SYMBOLS[0], PARTIAL_SYMBOL)
+STORED_SYMBOLS = (*FULL_SYMBOLS, PARTIAL_SYMBOL)
+REQUEST_SYMBOLS = (*STORED_SYMBOLS, UNKNOWN_SYMBOL)
+REQUEST_SOURCES = tuple(s.value for s in Source if s is not Source.CONFIG)
+ADHOC_SOURCES = (Source.SCANNER.value, Source.ADHOC.value)
+BAR_INTERVALS = ("1m", "5m", "15m", "30m", "1h", "5s", "1s")
+HISTORY_DAYS = (0, 1, 2, 3, 12, -1)
+INDICATOR_KEYS = ("sma_20_5m", "rsi_14_1m", "ema_10_15m", "macd_12_26_9_5m", "atr_14_30m", "vwap_1m")
+CONFIG_INDICATORS = ("sma_20_5m", "rsi_14_1m", "ema_10_15m")
+#: Every step kind of a provisioning plan, from the typed steps in specs.
+STEP_KINDS = tuple(step.model_fields["step"].default for step in typing.get_args(typing.get_args(ProvisioningStep)[0]))
+#: Mostly no fault; sometimes one step kind fails for the next request.
+FAULTS = (None, None, None, None, *STEP_KINDS)
+#: The session triggers one coordinator call causes on its own (TeardownStarted and LoadingStarted come
+#: together from begin_day, SessionFailed from a load where every config symbol failed).
+SESSION_MOVES: dict[str, str] = {
+    "StreamingStarted": "start_streaming",
+    "SessionEnded": "end_day",
+    "SessionAborted": "abort",
+}
+#: The symbol triggers a request causes (tear_down comes with end_day).
+SYMBOL_MOVES = tuple(t.trigger for t in SYMBOL_TRANSITIONS if t.trigger != "tear_down")
+REFUSABLE_CALLS = ("add_symbol", "add_bar", "add_indicator", "load_config_symbols", "begin_day")
+
+assert set(SESSION_MOVES) <= {t.trigger for t in SESSION_TRANSITIONS}
+
+
+class InjectedFault(RuntimeError):
+    """The failure the `faults` hook raises."""
+
+
+@dataclass
+class Expected:
+    """What the test expects one symbol of the day to be."""
+
+    state: str
+    added_by: str
+    auto_provisioned: bool
+    meets: bool
+    upgraded: bool
+    added_at: datetime | None
+    intervals: set[str]
+    indicators: set[str]
+    history: dict[str, date] = field(default_factory=dict)  # base interval -> first history session loaded
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A request's predicted outcome: its status, the step kinds of its plan, and the symbol afterwards."""
+
+    status: str
+    kinds: frozenset[str]
+    after: Expected | None
+
+
+def machine_settings() -> settings:
+    """25 examples of up to 30 steps under the `ci` profile; every other profile as it is registered."""
+    if settings.get_current_profile_name() == "ci":
+        return settings(max_examples=25, stateful_step_count=30)
+    return settings()
+
+
+def indicator_value(outputs: dict[str, np.ndarray]) -> float | dict[str, float] | None:
+    """The last value of a batch run, in the view's shape: None while undefined, a dict for several outputs."""
+    values = {name: float(column[-1]) for name, column in outputs.items()}
+    if any(math.isnan(v) for v in values.values()):
+        return None
+    return next(iter(values.values())) if len(values) == 1 else values
+
+
+def assert_same_value(seen: Any, expected: Any, what: str) -> None:
+    if expected is None or seen is None:
+        assert seen is None and expected is None, f"{what}: the view shows {seen!r}, the bars closed give {expected!r}"
+        return
+    pairs = list(zip(seen.values(), expected.values(), strict=True)) if isinstance(seen, dict) else [(seen, expected)]
+    assert isinstance(seen, dict) == isinstance(expected, dict), what
+    for a, b in pairs:
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), f"{what}: the view shows {seen!r}, expected {expected!r}"
+
+
+class SessionMachine(RuleBasedStateMachine):
+    """The coordinator, its SQLite log and the test's model of the day, moved by rules, checked by invariants."""
+
+    def __init__(self, data: PropertyStore) -> None:
+        super().__init__()
+        self.data = data
+        self.cal = data.calendar
+        self.folder = Path(tempfile.mkdtemp(prefix="daytape-properties-"))
+        self.log: EventStore | None = None
+        self.fault: tuple[str, str] | None = None
+        self.model: dict[str, Expected] = {}
+        self.adhoc_today: set[str] = set()
+        self.days: tuple[date, ...] = ()
+        self.day_index = -1
+        self.loaded = False
+        self.requests_today = 0
+
+    # --- set-up ------------------------------------------------------------------------------------
+
+    @initialize(
+        trailing=st.integers(1, 2),
+        derived=st.sampled_from((("5m",), ("5m", "15m"))),
+        indicators=st.lists(st.sampled_from(CONFIG_INDICATORS), min_size=1, max_size=2, unique=True),
+        first=st.integers(0, 3),
+    )
+    def configure(self, trailing: int, derived: tuple[str, ...], indicators: list[str], first: int) -> None:
+        self.days = self.data.sessions[first:]
+        self.config = SessionConfig.model_validate(
+            {
+                "name": "property-sessions",
+                "start": self.days[0],
+                "end": self.days[-1],
+                "store": str(self.data.root),
+                "symbols": list(CONFIG_SYMBOLS),
+                "streams": ["1m"],
+                "derived": list(derived),
+                "historical": {"enabled": True, "trailing_days": trailing},
+                "indicators": [IndicatorSpec.parse_key(k).model_dump(exclude_none=True) for k in indicators],
+            }
+        )
+        self.log = open_store(f"sqlite:///{self.folder / 'log.db'}")
+        self.run_id = self.log.create_run(RunManifest.for_config("property-sessions", self.config.to_yaml_dict()))
+        clock = SimulatedClock(self.cal.open(self.days[0]) - timedelta(hours=1))
+        self.coordinator = SessionCoordinator(
+            self.config, self.data.bar_store(), self.cal, RunSink(self.log, self.run_id), clock, self._inject
+        )
+        self._begin_next_day()
+
+    def teardown(self) -> None:
+        if self.log is not None:
+            self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _inject(self, symbol: str, step: ProvisioningStep) -> None:
+        if self.fault is not None and self.fault == (symbol, step.step):
+            raise InjectedFault(f"injected failure of {step.step} for {symbol}")
+
+    # --- what the test reads ---------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> str:
+        return self.coordinator.state.state
+
+    @property
+    def day(self) -> date:
+        return self.days[self.day_index]
+
+    def _head(self) -> int:
+        return self.log.head(self.run_id, self.day)[0]  # type: ignore[union-attr]
+
+    def _rows_after(self, seq: int) -> list[tuple[Any, ...]]:
+        return self.log.fetch(  # type: ignore[union-attr]
+            "SELECT seq, kind, request_id, symbol, payload_json FROM events "
+            "WHERE run_id = ? AND session_date = ? AND seq > ? ORDER BY seq",
+            (self.run_id, self.log.db_date(self.day), seq),  # type: ignore[union-attr]
+        )
+
+    def _book_summary(self) -> dict[str, Any]:
+        """The book's entries by identity: a changed, added or re-made array shows."""
+        book = self.coordinator.book
+        summary = {}
+        for symbol in book.symbols():
+            entry = book.get(symbol)
+            assert entry is not None
+            summary[symbol] = {
+                part: {key: id(value) for key, value in getattr(entry, part).items()}
+                for part in ("intervals", "histories", "indicators", "session_ts")
+            }
+        return summary
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {"state": state_json(self.coordinator.state), "book": self._book_summary()}
+
+    def _everything(self) -> dict[str, Any]:
+        """The state, the book, every stream's head and the clock: what a refused call must leave alone."""
+        heads = {d: self.log.head(self.run_id, d)[0] for d in self.days}  # type: ignore[union-attr]
+        return {**self._snapshot(), "heads": heads, "now": self.coordinator.clock.now()}
+
+    # --- the forecast ------------------------------------------------------------------------------------
+
+    def _full_history_start(self) -> date:
+        """The first session a full symbol's 1m history must reach: trailing sessions or the longest warm-up."""
+        starts = [self.cal.previous_sessions(self.day, self.config.trailing_days)[0]]
+        starts += [self._warmup_start(spec) for spec in self.config.indicators]
+        return min(starts)
+
+    def _warmup_start(self, spec: IndicatorSpec) -> date:
+        bars = math.ceil(spec.warmup_bars() * self.config.warmup_multiplier)
+        return self.cal.sessions_for_bars(self.day, spec.interval, bars)[0]
+
+    def _validates(self, symbol: str, new_intervals: set[str], history: tuple[str, date] | None) -> bool:
+        """Whether the generated data holds what the request is about to load."""
+        stored = self.data.stored.get(symbol)
+        if not stored:
+            return False
+        if any(Interval(i).base != Interval("1m") for i in new_intervals):
+            return False
+        if new_intervals and self.day not in stored:
+            return False
+        if history is not None:
+            base, start = history
+            needed = self.cal.sessions(start, self.cal.previous_session(self.day))
+            if base != "1m" or any(d not in stored for d in needed):
+                return False
+        return True
+
+    def _forecast(
+        self,
+        operation: Operation,
+        symbol: str,
+        source: str,
+        interval: Interval | None = None,
+        days: int = 0,
+        spec: IndicatorSpec | None = None,
+        fault: str | None = None,
+    ) -> Forecast:
+        have = self.model.get(symbol)
+        indicators: set[str] = set()
+        start: date | None = None
+        base = "1m"
+        if operation is Operation.SYMBOL:
+            mode = FULL if source in (Source.CONFIG, Source.STRATEGY) else ADHOC
+            intervals = {"1m"}
+            if mode == FULL:
+                intervals |= {str(i) for i in self.config.full_intervals()}
+                indicators = {s.key for s in self.config.indicators}
+                start = self._full_history_start()
+        elif operation is Operation.BAR:
+            assert interval is not None
+            mode, intervals, base = ADHOC, {str(interval.base), str(interval)}, str(interval.base)
+            start = self.cal.previous_sessions(self.day, days)[0] if days else None
+        else:
+            assert spec is not None
+            mode, intervals, indicators = ADHOC, {str(spec.interval.base), str(spec.interval)}, {spec.key}
+            base, start = str(spec.interval.base), self._warmup_start(spec)
+        current = have.state if have is not None else ABSENT
+        target = FULL if FULL in (current, mode) else mode
+        new_intervals = intervals - (have.intervals if have is not None else set())
+        new_indicators = indicators - (have.indicators if have is not None else set())
+        have_start = have.history.get(base) if have is not None else None
+        loads_history = start is not None and (have_start is None or have_start > start)
+        kinds: set[str] = set()
+        if have is None:
+            kinds.add("create_symbol")
+        elif current == ADHOC and target == FULL:
+            kinds.add("upgrade_symbol")
+        if new_intervals:
+            kinds |= {"add_interval", "load_session"}
+        if loads_history:
+            kinds.add("load_historical")
+        if new_indicators:
+            kinds.add("register_indicator")
+        if mode == FULL and current != FULL:
+            kinds.add("calculate_quality")
+        if not kinds:
+            return Forecast("skipped", frozenset(), None)
+        if not self._validates(symbol, new_intervals, (base, start) if loads_history and start else None):
+            return Forecast("rejected", frozenset(kinds), None)
+        if fault in kinds:
+            return Forecast("failed", frozenset(kinds), None)
+        history = {base: start} if loads_history and start is not None else {}
+        if have is None:
+            now = self.coordinator.clock.now() if self.phase == SessionPhase.STREAMING else None
+            after = Expected(
+                state=target,
+                added_by=source,
+                auto_provisioned=target == ADHOC,
+                meets=target == FULL,
+                upgraded=False,
+                added_at=now,
+                intervals=intervals,
+                indicators=indicators,
+                history=history,
+            )
+        else:
+            after = replace(
+                have,
+                intervals=have.intervals | intervals,
+                indicators=have.indicators | indicators,
+                history={**have.history, **history},
+            )
+            if "upgrade_symbol" in kinds:
+                after = replace(after, state=FULL, meets=True, upgraded=True, added_by=source)
+        return Forecast("completed", frozenset(kinds), after)
+
+    # --- requests --------------------------------------------------------------------------------------
+
+    def _check_request(self, outcome: Outcome, forecast: Forecast, fault: str | None, rows: list[Any]) -> None:
+        """The outcome is the forecast one, and its events in the log are the protocol's, all tied to it."""
+        self.requests_today += 1
+        note(f"{outcome.request_id} {outcome.symbol}: {outcome.status} ({outcome.reason})")
+        assert outcome.request_id == f"{self.day:%Y%m%d}-{self.requests_today:04d}"
+        assert outcome.status == forecast.status, f"expected {forecast.status}, got {outcome.status}: {outcome.reason}"
+        if outcome.plan is not None and forecast.status != "skipped":
+            planned = {label.split()[0] for label in outcome.plan.step_labels}
+            assert planned == forecast.kinds, f"planned {outcome.plan.step_labels}, expected kinds {forecast.kinds}"
+        kinds = [row[1] for row in rows]
+        assert {row[2] for row in rows} == {outcome.request_id} and {row[3] for row in rows} == {outcome.symbol}
+        assert kinds[0] == "RequestReceived"
+        if outcome.status == "skipped":
+            assert kinds == ["RequestReceived", "RequestSkipped"]
+        elif outcome.status == "rejected":
+            assert kinds[-1] == "SymbolRejected" and kinds[1:-1] in ([], ["RequestPlanned"])
+            assert self.coordinator.state.rejected.get(outcome.symbol) == outcome.reason
+        elif outcome.status == "failed":
+            assert kinds == ["RequestReceived", "RequestPlanned", "SymbolValidated", "ProvisioningFailed"]
+            assert outcome.failed_step is not None and outcome.failed_step.split()[0] == fault
+        else:
+            assert outcome.plan is not None
+            assert kinds[:3] == ["RequestReceived", "RequestPlanned", "SymbolValidated"]
+            assert kinds[-1] == "RequestCompleted" and len(kinds) == 4 + len(outcome.plan.steps)
+        if forecast.after is not None:
+            self.model[outcome.symbol] = forecast.after
+            if forecast.after.state == ADHOC:
+                self.adhoc_today.add(outcome.symbol)
+
+    def _request(
+        self,
+        operation: Operation,
+        symbol: str,
+        source: str,
+        fault: str | None,
+        call: Callable[[], Outcome],
+        interval: Interval | None = None,
+        days: int = 0,
+        spec: IndicatorSpec | None = None,
+    ) -> Outcome | None:
+        before, head = self._snapshot(), self._head()
+        if days < 0:
+            with pytest.raises(ValueError, match="days"):
+                call()
+            assert self._snapshot() == before and self._head() == head, "a refused request changed something"
+            return None
+        forecast = self._forecast(operation, symbol, source, interval, days, spec, fault)
+        self.fault = (symbol, fault) if fault else None
+        try:
+            outcome = call()
+        finally:
+            self.fault = None
+        if outcome.status != "completed":
+            after = self._snapshot()
+            for snapshot in (before, after):
+                snapshot["state"].pop("rejected")
+            assert after == before, f"a {outcome.status} request changed more than the log"
+        self._check_request(outcome, forecast, fault, self._rows_after(head))
+        return outcome
+
+    def _add_symbol(self, symbol: str, source: str, fault: str | None) -> Outcome | None:
+        call = lambda: self.coordinator.add_symbol(symbol, source)  # noqa: E731
+        return self._request(Operation.SYMBOL, symbol, source, fault, call)
+
+    def _add_bar(self, symbol: str, interval: str, days: int, source: str, fault: str | None) -> Outcome | None:
+        call = lambda: self.coordinator.add_bar(symbol, interval, days, source)  # noqa: E731
+        return self._request(Operation.BAR, symbol, source, fault, call, Interval(interval), days)
+
+    def _add_indicator(self, symbol: str, key: str, source: str, fault: str | None) -> Outcome | None:
+        spec = IndicatorSpec.parse_key(key)
+        call = lambda: self.coordinator.add_indicator(symbol, key, source)  # noqa: E731
+        return self._request(Operation.INDICATOR, symbol, source, fault, call, spec=spec)
+
+    # --- rules: the day ----------------------------------------------------------------------------------
+
+    @precondition(lambda self: self.phase not in SYMBOL_ADDING_PHASES and self.day_index + 1 < len(self.days))
+    @rule()
+    def begin_day(self) -> None:
+        self._begin_next_day()
+
+    def _begin_next_day(self) -> None:
+        self.day_index += 1
+        self.coordinator.begin_day(self.day)
+        self.model, self.adhoc_today, self.loaded, self.requests_today = {}, set(), False, 0
+        state = self.coordinator.state
+        assert state.state == SessionPhase.LOADING and state.session_date == self.day
+        assert not state.symbols and not self.coordinator.book.symbols(), "a symbol survived into a new day"
+        assert self.coordinator.clock.now() == self.cal.open(self.day)
+        assert [row[1] for row in self._rows_after(0)] == ["TeardownStarted", "LoadingStarted"]
+
+    @precondition(lambda self: self.phase == SessionPhase.LOADING and not self.loaded)
+    @rule(fault=st.sampled_from(FAULTS), fault_on=st.sampled_from(CONFIG_SYMBOLS))
+    def load_config(self, fault: str | None, fault_on: str) -> None:
+        head = self._head()
+        exports = {s: self._snapshot()["state"]["symbols"].get(s) for s in CONFIG_SYMBOLS}
+        forecasts = {
+            symbol: self._forecast(Operation.SYMBOL, symbol, Source.CONFIG, fault=fault if symbol == fault_on else None)
+            for symbol in self.config.symbols
+        }
+        self.fault = (fault_on, fault) if fault else None
+        try:
+            outcomes = self.coordinator.load_config_symbols()
+        finally:
+            self.fault = None
+        self.loaded = True
+        rows = self._rows_after(head)
+        for outcome in outcomes:
+            mine = [row for row in rows if row[2] == outcome.request_id]
+            self._check_request(outcome, forecasts[outcome.symbol], fault, mine)
+            if not outcome.ok:
+                assert self._snapshot()["state"]["symbols"].get(outcome.symbol) == exports[outcome.symbol]
+        state = self.coordinator.state
+        validated = {o.symbol for o in outcomes if o.ok}
+        assert {s for s in self.config.symbols if state.symbol_state(s) == FULL} == validated
+        assert set(state.rejected) >= {o.symbol for o in outcomes if o.status == "rejected"}
+        if validated:
+            assert state.state == SessionPhase.LOADING
+        else:
+            assert state.state == SessionPhase.FAILED and rows[-1][1] == "SessionFailed"
+
+    @precondition(lambda self: self.phase == SessionPhase.LOADING)
+    @rule()
+    def start_streaming(self) -> None:
+        """Usually after the load; before it the day streams without its config symbols (the table allows it)."""
+        self._start_streaming()
+
+    def _start_streaming(self) -> None:
+        head = self._head()
+        self.coordinator.start_streaming()
+        assert self.phase == SessionPhase.STREAMING
+        [(_, kind, *_rest, payload)] = self._rows_after(head)
+        assert kind == "StreamingStarted" and read_payload(payload).symbols == sorted(self.model)  # type: ignore[attr-defined]
+
+    @precondition(
+        lambda self: self.phase == SessionPhase.STREAMING and self.coordinator.clock.now() < self.cal.close(self.day)
+    )
+    @rule(k=st.integers(1, 60))
+    def stream(self, k: int) -> None:
+        """k steps of the clock: nothing but the clock moves."""
+        before, head = self._snapshot(), self._head()
+        now = self.coordinator.clock.now()
+        for t in [t for t in self.coordinator.step_times() if t > now][:k]:
+            self.coordinator.advance_to(t)
+        assert self._snapshot() == before and self._head() == head
+        note(f"clock at {self.coordinator.clock.now().isoformat()}")
+
+    @precondition(lambda self: self.phase == SessionPhase.STREAMING)
+    @rule()
+    def end_day(self) -> None:
+        self._end_day()
+
+    def _end_day(self) -> None:
+        self.coordinator.end_day()
+        ended = self.coordinator.ended_state
+        assert ended is not None and ended.state == SessionPhase.ENDED
+        self._assert_matches_model(ended, None)
+        assert state_json(replay_day(self.log, self.run_id, self.day)) == state_json(ended)  # type: ignore[arg-type]
+        assert self.phase == SessionPhase.TEARING_DOWN and self.coordinator.clock.now() == self.cal.close(self.day)
+        self.model = {}
+
+    @rule(trigger=st.sampled_from(tuple(SESSION_MOVES)))
+    def session_move(self, trigger: str) -> None:
+        """A session trigger from the table: made when the table allows it from this phase, refused otherwise."""
+        if trigger in allowed_triggers(SESSION_TRANSITIONS, self.phase):
+            if trigger == "StreamingStarted":
+                self._start_streaming()
+            elif trigger == "SessionEnded":
+                self._end_day()
+            else:
+                self.coordinator.abort("the property test aborts the day")
+                assert self.phase == SessionPhase.ABORTED
+                assert self._rows_after(self._head() - 1)[0][1] == "SessionAborted"
+            return
+        before = self._everything()
+        with pytest.raises(IllegalTransition, match=trigger):
+            getattr(self.coordinator, SESSION_MOVES[trigger])(*(["refused"] if trigger == "SessionAborted" else []))
+        assert self._everything() == before, f"a refused {trigger} changed something"
+
+    @rule(call=st.sampled_from(REFUSABLE_CALLS), symbol=st.sampled_from(STORED_SYMBOLS))
+    def refused_call(self, call: str, symbol: str) -> None:
+        """A call the day's phase does not allow is refused naming the phase, and changes nothing."""
+        coordinator, phase = self.coordinator, self.phase
+        adding = phase in SYMBOL_ADDING_PHASES
+        calls: dict[str, tuple[bool, type[Exception], Callable[[], Any]]] = {
+            "add_symbol": (not adding, SessionPhaseError, lambda: coordinator.add_symbol(symbol)),
+            "add_bar": (not adding, SessionPhaseError, lambda: coordinator.add_bar(symbol, "5m")),
+            "add_indicator": (
+                not adding,
+                SessionPhaseError,
+                lambda: coordinator.add_indicator(symbol, "sma_20_5m", "scanner"),
+            ),
+            "load_config_symbols": (phase != SessionPhase.LOADING, SessionPhaseError, coordinator.load_config_symbols),
+            "begin_day": (
+                adding or coordinator.clock.now() > self.cal.open(self.day),
+                StatemachineError,
+                lambda: coordinator.begin_day(self.day),
+            ),
+        }
+        refused, error, attempt = calls[call]
+        if not refused:
+            note(f"{call} is allowed while {phase}: nothing to refuse")
+            return
+        before = self._everything()
+        with pytest.raises(error):
+            attempt()
+        assert self._everything() == before, f"a refused {call} changed something"
+
+    # --- rules: requests -----------------------------------------------------------------------------------
+
+    @precondition(lambda self: self.phase in SYMBOL_ADDING_PHASES)
+    @rule(
+        symbol=st.sampled_from(REQUEST_SYMBOLS),
+        source=st.sampled_from(REQUEST_SOURCES),
+        fault=st.sampled_from(FAULTS),
+    )
+    def add_symbol(self, symbol: str, source: str, fault: str | None) -> None:
+        self._add_symbol(symbol, source, fault)
+
+    @precondition(lambda self: self.phase in SYMBOL_ADDING_PHASES)
+    @rule(
+        symbol=st.sampled_from(REQUEST_SYMBOLS),
+        interval=st.sampled_from(BAR_INTERVALS),
+        days=st.sampled_from(HISTORY_DAYS),
+        source=st.sampled_from(REQUEST_SOURCES),
+        fault=st.sampled_from(FAULTS),
+    )
+    def add_bar(self, symbol: str, interval: str, days: int, source: str, fault: str | None) -> None:
+        self._add_bar(symbol, interval, days, source, fault)
+
+    @precondition(lambda self: self.phase in SYMBOL_ADDING_PHASES)
+    @rule(
+        symbol=st.sampled_from(REQUEST_SYMBOLS),
+        key=st.sampled_from(INDICATOR_KEYS),
+        source=st.sampled_from(REQUEST_SOURCES),
+        fault=st.sampled_from(FAULTS),
+    )
+    def add_indicator(self, symbol: str, key: str, source: str, fault: str | None) -> None:
+        self._add_indicator(symbol, key, source, fault)
+
+    @precondition(lambda self: self.phase in SYMBOL_ADDING_PHASES)
+    @rule(
+        trigger=st.sampled_from(SYMBOL_MOVES),
+        symbol=st.sampled_from(STORED_SYMBOLS),
+        via=st.sampled_from(tuple(Operation)),
+        source=st.sampled_from(ADHOC_SOURCES),
+        fault=st.sampled_from(FAULTS),
+    )
+    def symbol_move(self, trigger: str, symbol: str, via: Operation, source: str, fault: str | None) -> None:
+        """A symbol transition from the table, on a symbol in one of its source states."""
+        row = symbol_transition(trigger)
+        current = self.model[symbol].state if symbol in self.model else ABSENT
+        if current not in row.sources:
+            note(f"{symbol} is {current}: {trigger} needs {' or '.join(row.sources)}")
+            return
+        if trigger in ("create_full", "upgrade"):
+            outcome = self._add_symbol(symbol, Source.STRATEGY.value, fault)
+        elif via is Operation.SYMBOL:
+            outcome = self._add_symbol(symbol, source, fault)
+        elif via is Operation.BAR:
+            outcome = self._add_bar(symbol, "5m", 0, source, fault)
+        else:
+            outcome = self._add_indicator(symbol, "sma_20_5m", source, fault)
+        if outcome is not None and outcome.status == "completed":
+            assert self.coordinator.state.symbol_state(symbol) == row.dest
+
+    # --- invariants --------------------------------------------------------------------------------------
+
+    @invariant()
+    def lifecycle_state_and_data_agree(self) -> None:
+        state, book, view = self.coordinator.state, self.coordinator.book, self.coordinator.view
+        assert set(book.symbols()) == set(state.symbols)
+        for symbol in REQUEST_SYMBOLS:
+            data = state.symbols.get(symbol)
+            if data is None:
+                assert state.symbol_state(symbol) == ABSENT and view.intervals(symbol) == []
+                continue
+            assert data.state in (ADHOC, FULL)
+            assert (data.state == FULL) == data.meets_session_config_requirements
+            if data.state == ADHOC:
+                assert data.auto_provisioned and data.quality is None
+                assert all(bars.quality is None for bars in data.bars.values())
+
+    @invariant()
+    def symbols_are_what_their_requests_made(self) -> None:
+        self._assert_matches_model(self.coordinator.state, self.coordinator.book)
+
+    def _assert_matches_model(self, state: SessionState, book: Any) -> None:
+        assert set(state.symbols) == set(self.model)
+        for symbol, expected in self.model.items():
+            data = state.symbols[symbol]
+            seen = (
+                data.state,
+                data.added_by,
+                data.auto_provisioned,
+                data.meets_session_config_requirements,
+                data.upgraded_from_adhoc,
+                data.added_at,
+            )
+            wanted = (
+                expected.state,
+                expected.added_by,
+                expected.auto_provisioned,
+                expected.meets,
+                expected.upgraded,
+                expected.added_at,
+            )
+            assert seen == wanted, f"{symbol}: (state, added_by, auto, meets, upgraded, added_at) {seen} != {wanted}"
+            assert set(data.bars) == expected.intervals, f"{symbol}: intervals {sorted(data.bars)}"
+            assert set(data.indicators) == expected.indicators, f"{symbol}: indicators {sorted(data.indicators)}"
+            assert {base: h.start for base, h in data.histories.items()} == expected.history, symbol
+            if book is not None:
+                entry = book.get(symbol)
+                assert set(entry.intervals) == expected.intervals and set(entry.indicators) == expected.indicators
+                assert set(entry.histories) == set(expected.history)
+
+    @invariant()
+    def full_symbols_have_the_session_config(self) -> None:
+        needed = {str(i) for i in self.config.full_intervals()}
+        keys = {spec.key for spec in self.config.indicators}
+        for symbol, data in self.coordinator.state.symbols.items():
+            if data.state != FULL:
+                continue
+            assert needed <= set(data.bars) and keys <= set(data.indicators), symbol
+            assert data.quality is not None and data.bars["1m"].quality is not None, symbol
+            history = data.histories.get("1m")
+            assert history is not None and history.end == self.cal.previous_session(self.day), symbol
+            assert history.start is not None and history.start <= self._full_history_start(), symbol
+            entry = self.coordinator.book.get(symbol)
+            assert entry.histories["1m"].sessions == tuple(self.cal.sessions(history.start, history.end))
+
+    @invariant()
+    def upgrades_were_adhoc_earlier_that_day(self) -> None:
+        for symbol, data in self.coordinator.state.symbols.items():
+            if not data.upgraded_from_adhoc:
+                continue
+            assert symbol in self.adhoc_today, f"{symbol} is upgraded_from_adhoc but was never adhoc today"
+            created = self.log.fetch(  # type: ignore[union-attr]
+                "SELECT payload_json FROM events WHERE run_id = ? AND session_date = ? AND kind = 'SymbolCreated' "
+                "AND symbol = ?",
+                (self.run_id, self.log.db_date(self.day), symbol),  # type: ignore[union-attr]
+            )
+            assert [read_payload(p).mode for (p,) in created] == [ADHOC], symbol  # type: ignore[attr-defined]
+
+    @invariant()
+    def nothing_survives_a_teardown(self) -> None:
+        if self.phase == SessionPhase.TEARING_DOWN:
+            assert not self.coordinator.state.symbols and not self.coordinator.book.symbols()
+
+    @invariant()
+    def replaying_the_log_gives_the_live_state(self) -> None:
+        live = self.coordinator.state
+        replayed = replay_rows(self.day, stream_payloads(self.log, self.run_id, self.day, None))  # type: ignore[arg-type]
+        assert state_json(replayed) == state_json(live)
+        assert replayed == live
+
+    @invariant()
+    def the_log_audits_clean(self) -> None:
+        report = audit_run(self.log, self.run_id)  # type: ignore[arg-type]
+        assert report.ok, f"audit: {report.first_bad}"
+        assert report.events == sum(self.log.head(self.run_id, d)[0] for d in self.days)  # type: ignore[union-attr]
+
+    @invariant()
+    def plugins_see_only_closed_bars(self) -> None:
+        view, book = self.coordinator.view, self.coordinator.book
+        now = as_ns(view.now)
+        for symbol in book.symbols():
+            entry = book.get(symbol)
+            assert entry is not None
+            for key in view.intervals(symbol):
+                series = entry.intervals[key].bars
+                closed = int(np.count_nonzero(series.bar_close <= now))
+                bars = view.bars(symbol, key)
+                assert np.all(bars.bar_close <= now), f"{symbol} {key}: a bar closing after {view.now} is visible"
+                assert len(bars) == closed, f"{symbol} {key}: {len(bars)} bars visible, {closed} closed by {view.now}"
+                assert np.array_equal(bars.ts, series.ts[:closed])
+            for key in view.indicators(symbol):
+                expected = self._value_from_closed_bars(entry, symbol, IndicatorSpec.parse_key(key))
+                assert_same_value(view.indicator(symbol, key), expected, f"{symbol} {key} at {view.now}")
+
+    def _value_from_closed_bars(self, entry: SymbolBook, symbol: str, spec: IndicatorSpec) -> Any:
+        """The indicator's batch form over its warm-up bars and the bars the view shows: its value now.
+
+        The warm-up is the last `history_bars` bars of the symbol's history when the indicator was registered;
+        a longer history loaded later reaches further back but ends on the same bars.
+        """
+        warmup = entry.indicators[spec.key].history_bars
+        history = entry.histories.get(str(spec.interval.base))
+        if history is None or warmup == 0:
+            past = SessionBars.empty()
+        elif spec.interval.is_base:
+            past = history.bars[-warmup:]
+        else:
+            past = derive_sessions(history.bars, spec.interval, self.cal, history.sessions)[-warmup:]
+        seen = SessionBars.concat([past, self.coordinator.view.bars(symbol, spec.interval)])
+        return indicator_value(compute(spec, seen, self.cal).outputs) if len(seen) else None
+
+
+def test_random_multi_day_sessions(property_store: PropertyStore) -> None:
+    run_state_machine_as_test(lambda: SessionMachine(property_store), settings=machine_settings())
