@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = {name.strip() for name in args.only.split(",") if name.strip()}
 
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "cpu": _cpu(),
         "cores": os.cpu_count(),
@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nsummary (ours | peer | target)")
     for key, peer, target in SUMMARY:
         if key in results:
-            print(f"  {key:<32} {_fmt(results.get(key)):>14} | {_fmt(results.get(peer)) if peer else '':>14} | {target}")
+            print(
+                f"  {key:<32} {_fmt(results.get(key)):>14} | {_fmt(results.get(peer)) if peer else '':>14} | {target}"
+            )
     Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"\nwrote {args.out}")
     return 0

@@ -37,7 +37,10 @@ def october_session(store: Path, log_url: str, **overrides: object) -> dict:
         "streams": ["1m"],
         "derived": ["5m", "15m"],
         "historical": {"enabled": True, "trailing_days": 2},
-        "indicators": [{"type": "sma", "period": 20, "interval": "5m"}, {"type": "rsi", "period": 14, "interval": "1m"}],
+        "indicators": [
+            {"type": "sma", "period": 20, "interval": "5m"},
+            {"type": "rsi", "period": 14, "interval": "1m"},
+        ],
         "warmup_multiplier": 2.0,
         "scanner": {
             "class": "daytape.examples:ListScanner",

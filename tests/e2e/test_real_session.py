@@ -134,7 +134,9 @@ def test_the_log_audits_clean_explains_and_verifies(october_run):
 def test_csv_export_has_one_row_per_symbol(october_run, tmp_path):
     run, log_url, _ = october_run
     out = tmp_path / "state.csv"
-    result = daytape("export", run["run_id"], "--date", "2013-10-09", "--format", "csv", "--out", str(out), "--log", log_url)
+    result = daytape(
+        "export", run["run_id"], "--date", "2013-10-09", "--format", "csv", "--out", str(out), "--log", log_url
+    )
     assert result.returncode == 0, result.stderr
     lines = out.read_text().splitlines()
     assert lines[0].split(",")[:3] == ["date", "symbol", "state"]
