@@ -197,11 +197,12 @@ def check_same_rows(ours: dict[str, HistorySeries], peer: dict[str, dict[str, np
 # -- timing ----------------------------------------------------------------------------------------------
 
 
-def _timed(load: Callable[[], Any]) -> tuple[float, Any]:
+def _timed(load: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall seconds, CPU seconds of the process (every thread) and what the load holds."""
     gc.collect()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     held = load()
-    return time.perf_counter() - started, held
+    return time.perf_counter() - started, time.process_time() - cpu, held
 
 
 def time_loads(root: Path, calendar: TradingCalendar, workload: Workload, rounds: int) -> dict[str, Any]:
@@ -215,17 +216,19 @@ def time_loads(root: Path, calendar: TradingCalendar, workload: Workload, rounds
     rows = rows_of_daytape(held_ours)
     del held_ours, held_peer
     best = dict.fromkeys(loads, float("inf"))
+    best_cpu = dict.fromkeys(loads, float("inf"))
     for round_ in range(rounds):
         order = list(loads) if round_ % 2 == 0 else list(reversed(loads))
         for name in order:
-            seconds, held = _timed(loads[name])
+            seconds, cpu, held = _timed(loads[name])
             count = rows_of_daytape(held) if name == "daytape" else rows_of_pyarrow(held)
             if count != rows:
                 raise AssertionError(f"{name} loaded {count} rows, expected {rows}")
             del held
             best[name] = min(best[name], seconds)
+            best_cpu[name] = min(best_cpu[name], cpu)
     peer.pool.shutdown()
-    return {"rows": rows, "best": best}
+    return {"rows": rows, "best": best, "best_cpu": best_cpu}
 
 
 # -- peak memory (run in a fresh process per figure) -----------------------------------------------------
@@ -304,8 +307,9 @@ def run(quick: bool) -> dict[str, Any]:
     workload = QUICK if quick else FULL
     calendar = get_calendar()
     root = ensure_store(workload, calendar)
+    load_average = os.getloadavg()[0]
     timing = time_loads(root, calendar, workload, ROUNDS)
-    rows, best = timing["rows"], timing["best"]
+    rows, best, best_cpu = timing["rows"], timing["best"], timing["best_cpu"]
     peer_way = min(PyarrowLoad.WAYS, key=lambda name: best[name])
     ours_mem = peak_in_subprocess("daytape", workload)
     peer_mem = peak_in_subprocess("parquetfile", workload)
@@ -319,6 +323,9 @@ def run(quick: bool) -> dict[str, Any]:
         "history_pyarrow_way": peer_way,
         **{f"history_pyarrow_{name}_s": best[name] for name in PyarrowLoad.WAYS},
         "history_load_ratio_vs_pyarrow": best["daytape"] / best[peer_way],
+        "history_load_cpu_s": best_cpu["daytape"],
+        "history_pyarrow_cpu_s": best_cpu[peer_way],
+        "history_loadavg_before": load_average,
         "history_raw_bytes": raw,
         "history_peak_bytes": ours_mem["peak_bytes"],
         "history_held_bytes": ours_mem["held_bytes"],
