@@ -9,13 +9,16 @@ the store and each bar's close time).
 The peer reads exactly the same files with pyarrow alone and holds, per symbol, numpy arrays of the same
 six columns. Three ways, the fastest counting: `pq.read_table(files)` per symbol (pyarrow's own multi-file
 reader), `ParquetFile(f, pre_buffer=False).read()` per file concatenated per symbol, and the latter with
-one task per symbol on a thread pool as large as the machine. Every round times ours and each peer way, the
-order alternating between rounds; each figure is the best round.
+one task per symbol on a thread pool as large as the machine. Every round times ours, each peer way and
+the store's read alone (`BarStore.read_days`, to show where our time goes), the order alternating between
+rounds; each figure is the best round (wall clock; the process's CPU seconds are given beside it, since
+the machine may be shared).
 
 Peak memory is measured in a fresh subprocess per figure: after the imports, the calendar and a one-symbol
 warm-up, the kernel's RSS high-water mark is reset (`/proc/self/clear_refs`), the history is loaded and
-held, and the peak is VmHWM minus the RSS before the load (where /proc is missing: ru_maxrss, not reset).
-The ratio divides it by the raw column bytes (rows x 6 columns x 8 bytes).
+held, and the peak is VmHWM minus VmRSS before the load (where /proc is missing: the growth of ru_maxrss).
+The ratio divides it by the raw column bytes (rows x 6 columns x 8 bytes). The peer's figure is that of
+the `parquetfile` way.
 
 The sample store is generated once (marketdata.generator, seeded) into `.bench/history-store/` under the
 repository and re-used while its manifest matches. Runnable alone: `python -m benchmarks.bench_history
@@ -47,7 +50,7 @@ import pyarrow.parquet as pq
 
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.generator import write_sample_store
-from marketdata.store import BAR_COLUMNS, BarStore
+from marketdata.store import BAR_COLUMNS, BarRead, BarStore
 from specs.intervals import Interval
 from specs.plan import HistoryRequirement, LoadHistorical, Operation, ProvisioningRequirements, Request, Source
 from statemachine.book import HistorySeries, SymbolBook
@@ -115,8 +118,10 @@ class DaytapeLoad:
             )
         )
         self.sim_time = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC)
+        self.plans = {symbol: self._plan(symbol) for symbol in workload.symbol_names()}
 
     def _plan(self, symbol: str) -> tuple[ProvisioningRequirements, Envelope]:
+        """What analysis hands the executor (made before the clock starts: planning is not loading)."""
         request_id = f"bench-{symbol}"
         request = Request(request_id=request_id, operation=Operation.SYMBOL, symbol=symbol, source=Source.CONFIG)
         plan = ProvisioningRequirements(
@@ -133,11 +138,15 @@ class DaytapeLoad:
     def load(self, symbols: list[str]) -> dict[str, HistorySeries]:
         held = {}
         for symbol in symbols:
-            plan, envelope = self._plan(symbol)
+            plan, envelope = self.plans[symbol]
             staged = SymbolBook()
             _PlanRun(self.executor, plan, staged, envelope, None).step(self.step)
             held[symbol] = staged.histories[str(INTERVAL)]
         return held
+
+    def read_only(self, symbols: list[str]) -> dict[str, BarRead]:
+        """Only the store's read of the same files (the first part of `load`)."""
+        return {symbol: self.executor.store.read_days(symbol, INTERVAL, self.sessions) for symbol in symbols}
 
 
 def _read_symbol(files: list[Path]) -> dict[str, np.ndarray]:
@@ -183,6 +192,14 @@ def rows_of_pyarrow(held: dict[str, dict[str, np.ndarray]]) -> int:
     return sum(len(columns["ts"]) for columns in held.values())
 
 
+def rows_of(held: dict[str, Any]) -> int:
+    """Rows held by a peer way or by the store's read alone."""
+    first = next(iter(held.values()), None)
+    if isinstance(first, BarRead):
+        return sum(read.table.num_rows for read in held.values())
+    return rows_of_pyarrow(held)
+
+
 def check_same_rows(ours: dict[str, HistorySeries], peer: dict[str, dict[str, np.ndarray]]) -> None:
     """Both loads hold the same bars: a benchmark of different work would measure nothing."""
     for symbol, series in ours.items():
@@ -211,6 +228,7 @@ def time_loads(root: Path, calendar: TradingCalendar, workload: Workload, rounds
     symbols = workload.symbol_names()
     loads: dict[str, Callable[[], Any]] = {"daytape": lambda: ours.load(symbols)}
     loads.update({name: peer.way(name) for name in PyarrowLoad.WAYS})
+    loads["store_read"] = lambda: ours.read_only(symbols)
     held_ours, held_peer = ours.load(symbols), peer.parquetfile()  # warm-up: page cache, lazy imports
     check_same_rows(held_ours, held_peer)
     rows = rows_of_daytape(held_ours)
@@ -221,7 +239,7 @@ def time_loads(root: Path, calendar: TradingCalendar, workload: Workload, rounds
         order = list(loads) if round_ % 2 == 0 else list(reversed(loads))
         for name in order:
             seconds, cpu, held = _timed(loads[name])
-            count = rows_of_daytape(held) if name == "daytape" else rows_of_pyarrow(held)
+            count = rows_of_daytape(held) if name == "daytape" else rows_of(held)
             if count != rows:
                 raise AssertionError(f"{name} loaded {count} rows, expected {rows}")
             del held
@@ -244,6 +262,7 @@ def _status_kib(field: str) -> int | None:
 
 
 def _reset_peak() -> bool:
+    """Reset the kernel's RSS high-water mark of this process (Linux 4.0+), so VmHWM measures from now on."""
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
@@ -272,20 +291,24 @@ def measure_peak(kind: str, workload: Workload) -> dict[str, Any]:
 
     gc.collect()
     before = _status_kib("VmRSS")
-    reset = before is not None and _reset_peak()
-    if before is None:
+    if before is not None and _reset_peak():
+        method = "VmHWM (reset through /proc/self/clear_refs) minus VmRSS before the load"
+        held = load()
+        peak = _status_kib("VmHWM")
+        after = _status_kib("VmRSS")
+    else:
+        method = "growth of ru_maxrss over the load (a lower bound if the setup peaked higher)"
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    held = load()
-    after = _status_kib("VmRSS")
-    peak = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rows = rows_of_daytape(held) if kind == "daytape" else rows_of_pyarrow(held)
+        held = load()
+        peak = after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert peak is not None and after is not None
     return {
         "kind": kind,
-        "rows": rows,
+        "rows": rows_of_daytape(held) if kind == "daytape" else rows_of_pyarrow(held),
         "peak_bytes": (peak - before) * 1024,
-        "held_bytes": None if after is None else (after - before) * 1024,
+        "held_bytes": (after - before) * 1024,
         "arrow_allocated_bytes": pa.total_allocated_bytes(),
-        "method": "VmHWM after clear_refs, minus VmRSS before" if reset else "ru_maxrss minus RSS before",
+        "method": method,
     }
 
 
@@ -313,6 +336,8 @@ def run(quick: bool) -> dict[str, Any]:
     peer_way = min(PyarrowLoad.WAYS, key=lambda name: best[name])
     ours_mem = peak_in_subprocess("daytape", workload)
     peer_mem = peak_in_subprocess("parquetfile", workload)
+    if ours_mem["rows"] != rows or peer_mem["rows"] != rows:
+        raise AssertionError(f"the memory runs loaded {ours_mem['rows']} and {peer_mem['rows']} rows, not {rows}")
     raw = rows * BYTES_PER_ROW
     return {
         "history_symbols": workload.symbols,
@@ -325,6 +350,7 @@ def run(quick: bool) -> dict[str, Any]:
         "history_load_ratio_vs_pyarrow": best["daytape"] / best[peer_way],
         "history_load_cpu_s": best_cpu["daytape"],
         "history_pyarrow_cpu_s": best_cpu[peer_way],
+        "history_store_read_s": best["store_read"],
         "history_loadavg_before": load_average,
         "history_raw_bytes": raw,
         "history_peak_bytes": ours_mem["peak_bytes"],

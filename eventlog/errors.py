@@ -46,14 +46,6 @@ class StreamConflict(EventLogError):
         super().__init__(f"stream conflict on run {run_id} date {session_date.isoformat()} at seq {seq}: {detail}")
 
 
-class CorruptEvent(EventLogError):
-    """A stored row that cannot be read back as an event (bad JSON, unknown kind, newer version, ...)."""
-
-    def __init__(self, session_date: dt.date, seq: int, kind: str, why: str) -> None:
-        self.session_date, self.seq, self.kind, self.why = session_date, seq, kind, why
-        super().__init__(f"{session_date.isoformat()} seq {seq} ({kind}): {why}")
-
-
 class ReplayError(EventLogError):
     """The stream cannot be replayed: a gap in seq, or an event that does not apply."""
 

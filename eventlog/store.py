@@ -4,8 +4,8 @@ Writes:
 - `create_run` / `finish_run` keep the `runs` rows.
 - `append(run_id, date, events, expected_seq=None)` adds a batch to a (run, date) stream in ONE
   transaction: it reads the stream's head (last seq and hash) inside the transaction, numbers the
-  batch from there, chains the hashes and inserts the rows (multi-row INSERTs on SQLite, COPY on
-  PostgreSQL). With `expected_seq` it is optimistic: the writer says which seq it last saw, and if
+  batch from there, chains the hashes and inserts the rows (multi-row INSERTs; COPY for large
+  batches on PostgreSQL). With `expected_seq` it is optimistic: the writer says which seq it last saw, and if
   the stream moved on (another writer appended) the append fails with `StreamConflict`; when two
   writers race past that check, the unique (run_id, session_date, seq) constraint rejects the
   second one, which also becomes `StreamConflict`. Writers on different streams never touch the
@@ -62,6 +62,8 @@ _INSERT_COLUMNS = (
 #: Rows per INSERT statement: a batch is cut into these sizes, largest first (256 x 12 binds stays
 #: under every SQLite build's variable limit and PostgreSQL's 65,535).
 _CHUNKS = (256, 64, 16, 4, 1)
+#: PostgreSQL batches from this many rows are written with COPY (psycopg re-parses long INSERTs).
+_COPY_FROM = 128
 
 
 class EventStore:
@@ -297,16 +299,17 @@ class EventStore:
         return cursor.fetchone()  # type: ignore[no-any-return]
 
     def _insert(self, cursor: Any, values: list[Any]) -> None:
-        """Insert flat row values: COPY on PostgreSQL; on SQLite multi-row INSERTs of fixed sizes, so
-        the statements stay in the driver's cache."""
+        """Insert flat row values in multi-row INSERTs of fixed sizes, so the statements stay in the
+        driver's cache; on PostgreSQL a large batch goes through COPY instead."""
         width = len(_INSERT_COLUMNS)
-        if not self._sqlite:
+        total = len(values) // width
+        if not self._sqlite and total >= _COPY_FROM:
             with cursor.copy(self._copy_sql) as copy:
                 for row in zip(*[iter(values)] * width, strict=True):
                     copy.write_row(row)
             return
-        start, total = 0, len(values) // width
-        for size in _CHUNKS:
+        start = 0
+        for size in _CHUNKS if self._sqlite else _CHUNKS[1:]:
             while total - start >= size:
                 cursor.execute(self._insert_sql[size], values[start * width : (start + size) * width])
                 start += size

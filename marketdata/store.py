@@ -99,8 +99,10 @@ def conform_bars(table: pa.Table) -> pa.Table:
 
 def _read_file(path: Path) -> pa.Table:
     try:
-        # ParquetFile without pre-buffering reads a small file several times faster than pq.read_table
-        table = pq.ParquetFile(path, pre_buffer=False).read(use_threads=False)
+        # ParquetFile without pre-buffering reads a small file several times faster than pq.read_table, and
+        # an OSFile opened here (and closed at once) saves pyarrow resolving a filesystem for every file
+        with pa.OSFile(str(path)) as source:
+            table = pq.ParquetFile(source, pre_buffer=False).read(use_threads=False)
     except (OSError, pa.ArrowException) as exc:
         raise CorruptDataError(f"{path}: unreadable Parquet file: {exc}") from None
     if not table.schema.equals(BAR_SCHEMA, check_metadata=False):

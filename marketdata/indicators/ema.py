@@ -17,7 +17,7 @@ import numpy as np
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, State
-from marketdata.indicators.kernels import linear_filter, nan_headed, sequential_sum, work_buffer
+from marketdata.indicators.kernels import filter_difference, linear_filter, nan_headed, sequential_sum, work_buffer
 from specs.indicators import IndicatorSpec
 
 
@@ -26,11 +26,11 @@ def alpha(n: int) -> float:
     return 2.0 / (n + 1)
 
 
-def ema_into(out: np.ndarray, x: np.ndarray, n: int, seed: float) -> np.ndarray:
+def ema_into(out: np.ndarray, x: np.ndarray, n: int, seed: float, overwrite_input: bool = False) -> np.ndarray:
     """out[0] = seed (the SMA that starts the EMA), then out[i] = EMA(n) step with x[i] for i >= 1."""
     k = alpha(n)
     out[0] = seed
-    linear_filter(x[1:], 1.0 - k, k, seed, out=out[1:])
+    linear_filter(x[1:], 1.0 - k, k, seed, out=out[1:], overwrite_input=overwrite_input)
     return out
 
 
@@ -61,15 +61,21 @@ def macd_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar
         "signal_ema": math.nan,
     }
     if size >= slow:
+        # Both EMAs start at bar slow - 1 from their seeds; one pass gives fast - slow from there on.
         tail = close[slow - 1 :]
-        slow_ema = ema_into(work_buffer(len(tail), 0), tail, slow, state["slow_seed"] / slow)
-        macd = ema_into(work_buffer(len(tail), 1), tail, fast, state["fast_seed"] / fast)
-        state.update(slow_ema=float(slow_ema[-1]), fast_ema=float(macd[-1]))
-        macd -= slow_ema
+        fast_start, slow_start = state["fast_seed"] / fast, state["slow_seed"] / slow
+        macd = work_buffer(len(tail), 0)
+        macd[0] = fast_start - slow_start
+        kf, ks = alpha(fast), alpha(slow)
+        _, fast_ema, slow_ema = filter_difference(
+            tail[1:], (1.0 - kf, kf, fast_start), (1.0 - ks, ks, slow_start), out=macd[1:]
+        )
+        state.update(slow_ema=slow_ema, fast_ema=fast_ema)
         state["signal_seed"] = sequential_sum(macd[:signal])
         if len(macd) >= signal:
-            signal_ema = ema_into(signal_out[first:], macd[signal - 1 :], signal, state["signal_seed"] / signal)
             macd_out[first:] = macd[signal - 1 :]
+            seed = state["signal_seed"] / signal
+            signal_ema = ema_into(signal_out[first:], macd[signal - 1 :], signal, seed, overwrite_input=True)
             np.subtract(macd_out[first:], signal_ema, out=hist_out[first:])
             state["signal_ema"] = float(signal_ema[-1])
     return BatchResult({"macd": macd_out, "signal": signal_out, "hist": hist_out}, state)

@@ -5,7 +5,8 @@ seeded with the plain mean of the first n values (bars 1..n) and the first value
 avg = (avg * (n-1) + x) / n. RSI = 100 * gain / (gain + loss), and 0 when both averages are 0 (a series
 that has not moved at all), as TA-Lib 0.6 does: a gain that decays toward 0 over a flat stretch still gives
 100, however small it gets. The true range is max(high - low, |prev close - high|, |prev close - low|), computed
-as max(high, prev close) - min(low, prev close), which is the same number and cheaper.
+as max(high, prev close) - min(low, prev close), which is the same number and cheaper. The batch RSI averages
+the gains and the moves |change| (the average of the moves is gain + loss), and takes loss as their difference.
 """
 
 from __future__ import annotations
@@ -22,14 +23,20 @@ from marketdata.indicators.kernels import linear_filter, nan_headed, sequential_
 from specs.indicators import IndicatorSpec
 
 
-def _wilder_into(x: np.ndarray, n: int) -> np.ndarray:
-    """In place: x[n-1] becomes the mean of x[:n] and every later x[i] Wilder's average up to it.
+def _wilder(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
+    """out[0] = the mean of x[:n], and out[j] Wilder's average of x up to x[n-1+j] (len(x) - n + 1 values).
 
-    x holds one value per bar from bar 1 on (changes or true ranges), so x[n-1] is bar n."""
+    x holds one value per bar from bar 1 on (changes or true ranges), so out[0] is bar n. x is scratch: the
+    filter may change it."""
     seed = sequential_sum(x[:n]) / n
-    x[n - 1] = seed
-    linear_filter(x[n:], (n - 1) / n, 1.0 / n, seed, out=x[n:])
-    return x[n - 1 :]
+    out[0] = seed
+    linear_filter(x[n:], (n - 1) / n, 1.0 / n, seed, out=out[1:], overwrite_input=True)
+    return out
+
+
+#: The smallest positive double: the RSI divides by max(total, TINY), which is the total itself whenever it is
+#: positive, and gives 0 when both averages are 0.
+TINY = 5e-324
 
 
 def rsi_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
@@ -37,22 +44,20 @@ def rsi_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar 
     close = bars.close
     size = len(close)
     out = nan_headed(size, n)
-    gain = np.subtract(close[1:], close[:-1], out=work_buffer(max(size - 1, 0), 0))
-    loss = np.minimum(gain, 0.0, out=work_buffer(max(size - 1, 0), 1))
-    np.negative(loss, out=loss)
-    np.maximum(gain, 0.0, out=gain)
+    change = np.subtract(close[1:], close[:-1], out=work_buffer(max(size - 1, 0), 0))
+    gain = np.maximum(change, 0.0, out=work_buffer(max(size - 1, 0), 1))
     state: State = {"count": size, "prev": float(close[-1]) if size else math.nan}
     if size <= n:
-        state.update(gain=sequential_sum(gain), loss=sequential_sum(loss))
+        state.update(gain=sequential_sum(gain), loss=sequential_sum(np.maximum(-change, 0.0)))
         return BatchResult({"value": out}, state)
-    average_gain, average_loss = _wilder_into(gain, n), _wilder_into(loss, n)
-    state.update(gain=float(average_gain[-1]), loss=float(average_loss[-1]))
-    total = np.add(average_gain, average_loss, out=loss[: size - n])
-    rsi = out[n:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        np.divide(average_gain, total, out=rsi)
-    rsi[total == 0.0] = 0.0
-    rsi *= 100.0
+    # The averages of the gains and of the moves |change|, whose sum the incremental forms keep as gain + loss.
+    moves = np.abs(change, out=change)
+    average_gain = _wilder(gain, n, out[n:])
+    average_move = _wilder(moves, n, work_buffer(size - n, 2))
+    state.update(gain=float(average_gain[-1]), loss=float(average_move[-1] - average_gain[-1]))
+    np.maximum(average_move, TINY, out=average_move)
+    np.divide(average_gain, average_move, out=average_gain)
+    average_gain *= 100.0
     return BatchResult({"value": out}, state)
 
 
@@ -69,14 +74,12 @@ def atr_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar 
     n = spec.period or 0
     size = len(bars)
     state: State = {"count": size, "prev": float(bars.close[-1]) if size else math.nan}
-    out = np.empty(size)
-    if size:
-        tr = true_range(bars.high, bars.low, bars.close, out=out[1:])
+    out = nan_headed(size, n)
+    tr = true_range(bars.high, bars.low, bars.close, out=work_buffer(max(size - 1, 0), 1))
     if size > n:
-        state["atr"] = float(_wilder_into(tr, n)[-1])
+        state["atr"] = float(_wilder(tr, n, out[n:])[-1])
     else:
-        state["atr"] = sequential_sum(out[1:])
-    out[: min(n, size)] = np.nan
+        state["atr"] = sequential_sum(tr)
     return BatchResult({"value": out}, state)
 
 

@@ -1,14 +1,14 @@
-"""Properties of the parts that tests/marketdata and tests/specs do not already hold: indicators.
+"""Properties of the indicators that tests/marketdata does not already draw at random.
 
-(Derived bars conserving volume and bounding prices, batch/incremental/columnar bars agreeing, interval and
-indicator keys round-tripping and the session config round-tripping through YAML are in tests/marketdata
-and tests/specs.)
+(Derived bars conserving volume and bounding prices, batch/incremental/columnar bars agreeing, and batch
+against one-symbol incremental indicators from the first bar are hypothesis properties in tests/marketdata;
+interval and indicator keys and the session config round-tripping are in tests/specs.)
 
-Every indicator has a batch form, a one-symbol incremental form and an N-symbol columnar form, and an
-incremental form warmed by a batch run over history carries on where the batch stopped. For any bars, any
-spec and any split point, all of them give the batch values to 1e-9. The bars span a regular session and
-the early close after Thanksgiving 2023, with missing minutes, flat stretches and zero volumes, so VWAP
-resets at an open and RSI meets series that do not move.
+Here: an incremental form warmed by a batch run over history carries on exactly where the batch stopped,
+for any spec, any bars and ANY split point; and the N-symbol columnar form, each symbol missing its own
+clock steps and warmed up to any split of the clock, gives every symbol its batch values. Both to 1e-9.
+The bars may cross from a regular session into the early close after Thanksgiving 2023, with missing
+minutes, flat stretches and zero volumes, so VWAP resets at an open and RSI meets series that do not move.
 """
 
 from __future__ import annotations

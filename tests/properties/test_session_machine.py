@@ -17,7 +17,7 @@ The test keeps its own model of what each symbol should be (lifecycle state, the
 intervals, indicators, history start) and predicts each request's outcome and plan from the calendar and
 the days it generated, never from the code it checks. After every step the invariants below hold.
 
-Budget: under the `ci` profile 25 examples of up to 30 steps; other profiles keep their own numbers
+Budget: under the `ci` profile 30 examples of up to 50 steps; other profiles keep their own numbers
 (`.venv/bin/pytest tests/properties --hypothesis-profile=deep` runs 1000 examples of up to 80 steps).
 """
 
@@ -132,9 +132,9 @@ class Forecast:
 
 
 def machine_settings() -> settings:
-    """25 examples of up to 30 steps under the `ci` profile; every other profile as it is registered."""
+    """30 examples of up to 50 steps under the `ci` profile; every other profile as it is registered."""
     if settings.get_current_profile_name() == "ci":
-        return settings(max_examples=25, stateful_step_count=30)
+        return settings(max_examples=30, stateful_step_count=50)
     return settings()
 
 
@@ -147,13 +147,14 @@ def indicator_value(outputs: dict[str, np.ndarray]) -> float | dict[str, float] 
 
 
 def assert_same_value(seen: Any, expected: Any, what: str) -> None:
+    message = f"{what}: the view shows {seen!r}, the bars closed by now give {expected!r}"
     if expected is None or seen is None:
-        assert seen is None and expected is None, f"{what}: the view shows {seen!r}, the bars closed give {expected!r}"
+        assert seen is None and expected is None, message
         return
+    assert isinstance(seen, dict) == isinstance(expected, dict), message
     pairs = list(zip(seen.values(), expected.values(), strict=True)) if isinstance(seen, dict) else [(seen, expected)]
-    assert isinstance(seen, dict) == isinstance(expected, dict), what
     for a, b in pairs:
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), f"{what}: the view shows {seen!r}, expected {expected!r}"
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), message
 
 
 class SessionMachine(RuleBasedStateMachine):

@@ -1,4 +1,5 @@
-"""The SQLite log's settings: WAL with synchronous=NORMAL, a busy timeout, and nothing created on read."""
+"""Backend settings: SQLite in WAL with synchronous=NORMAL and a busy timeout, nothing created on
+read; PostgreSQL commits without waiting for the WAL flush (the same durability promise)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ def test_wal_and_synchronous_normal(sqlite_url):
         assert store.fetch("PRAGMA journal_mode") == [("wal",)]
         assert store.fetch("PRAGMA synchronous") == [(1,)]
         assert store.fetch("PRAGMA busy_timeout")[0][0] >= 1000
+
+
+@pytest.mark.postgres
+def test_postgres_sessions_commit_without_waiting_for_the_flush(pg_url):
+    with open_store(pg_url) as store:
+        assert store.fetch("SHOW synchronous_commit") == [("off",)]
 
 
 def test_reading_a_missing_file_creates_nothing(tmp_path):
