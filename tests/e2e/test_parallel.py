@@ -1,0 +1,62 @@
+"""Days in a process pool or on a Dask cluster write exactly the events of a serial run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from eventlog.diff import diff_runs
+from eventlog.store import open_store
+from tests.e2e.conftest import daytape, october_session, write_session
+from tests.eventlog.conftest import _pg_schema_url
+
+FOUR_DAYS = {"start": "2013-10-08", "end": "2013-10-11"}
+
+
+def run(session, *args: str) -> str:
+    result = daytape("run", str(session), "--json", "--quiet", *args)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "completed"
+    assert [s["date"] for s in document["sessions"]] == ["2013-10-08", "2013-10-09", "2013-10-10", "2013-10-11"]
+    return document["run_id"]
+
+
+@pytest.fixture(scope="module")
+def serial_run(tmp_path_factory, lean_store_root):
+    folder = tmp_path_factory.mktemp("parallel")
+    log_url = f"sqlite:///{folder / 'log.db'}"
+    session = write_session(folder / "s.yaml", october_session(lean_store_root, log_url, **FOUR_DAYS))
+    return session, log_url, run(session)
+
+
+@pytest.mark.parametrize("executor", ["process", "dask"])
+def test_parallel_days_on_one_sqlite_file_equal_the_serial_run(serial_run, executor):
+    session, log_url, serial_id = serial_run
+    parallel_id = run(session, "--workers", "2", "--executor", executor)
+    diff = daytape("diff", serial_id, parallel_id, "--log", log_url, "--json")
+    assert diff.returncode == 0, diff.stdout
+    report = json.loads(diff.stdout)
+    assert report["same"] is True and report["streams"] == 4
+    assert daytape("audit", parallel_id, "--log", log_url).returncode == 0
+
+
+@pytest.mark.postgres
+def test_a_process_pool_writing_to_postgresql_equals_the_serial_run(serial_run, lean_store_root, tmp_path):
+    session, sqlite_url, serial_id = serial_run
+    for pg_url in _pg_schema_url():
+        pg_session = write_session(tmp_path / "pg.yaml", october_session(lean_store_root, pg_url, **FOUR_DAYS))
+        parallel_id = run(pg_session, "--workers", "2", "--executor", "process")
+        with open_store(sqlite_url, create=False) as serial_log, open_store(pg_url, create=False) as pg_log:
+            report = diff_runs(serial_log, serial_id, parallel_id, store_b=pg_log)
+        assert report.same, report.first
+        assert report.streams == 4
+        assert daytape("audit", parallel_id, "--log", pg_url).returncode == 0
+
+
+def test_an_unknown_executor_is_bad_input(serial_run):
+    session, _, _ = serial_run
+    result = daytape("run", str(session), "--executor", "threads")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "--executor: unknown executor 'threads'; use serial, process or dask"
