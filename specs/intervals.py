@@ -28,6 +28,8 @@ class Interval:
     """A bar length such as `5m`. Immutable, hashable, ordered by length."""
 
     __slots__ = ("_count", "_unit")
+    _count: int
+    _unit: str
 
     def __init__(self, text: str | Interval) -> None:
         if isinstance(text, Interval):

@@ -62,12 +62,13 @@ def work_buffer(size: int, slot: int) -> np.ndarray:
 
 
 def matmul_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """a @ b into `out`, in row chunks small enough that OpenBLAS keeps each product on one thread."""
-    rows = max(1, _SINGLE_THREAD_MACS // max(1, a.shape[1] * b.shape[1]))
+    """a @ b into `out`, in row chunks small enough that OpenBLAS keeps each product on one thread (b may be a
+    stack of matrices, `out` then the stack of their products)."""
+    rows = max(1, _SINGLE_THREAD_MACS // max(1, a.shape[-1] * b.shape[-1]))
     if len(a) <= rows:
         return np.matmul(a, b, out=out)
     for lo in range(0, len(a), rows):
-        np.matmul(a[lo : lo + rows], b, out=out[lo : lo + rows])
+        np.matmul(a[lo : lo + rows], b, out=out[..., lo : lo + rows, :])
     return out
 
 
@@ -95,11 +96,11 @@ def window_sums(x: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndar
 
 @lru_cache(maxsize=64)
 def _suffix_prefix_weights(n: int) -> np.ndarray:
-    """S[j, k] = 1/n for j >= k and S[j, n + k] = 1/n for j < k: a block times S is its suffix means (from k on)
-    followed by its prefix means (before k)."""
+    """S[0][j, k] = 1/n for j >= k and S[1][j, k] = 1/n for j < k: a block times S[0] is its suffix means (from
+    k on), times S[1] its prefix means (before k)."""
     j = np.arange(n)[:, None]
     k = np.arange(n)[None, :]
-    weights = np.concatenate([np.where(j >= k, 1.0 / n, 0.0), np.where(j < k, 1.0 / n, 0.0)], axis=1)
+    weights = np.stack([np.where(j >= k, 1.0 / n, 0.0), np.where(j < k, 1.0 / n, 0.0)])
     weights.setflags(write=False)
     return weights
 
@@ -121,20 +122,19 @@ def window_means(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
     blocks = size // n
     if n > WINDOW_BLOCKS_UP_TO or blocks < 2:
         return _running_means(x, n, out)
-    sums = matmul_rows(
-        x[: blocks * n].reshape(blocks, n),
-        _suffix_prefix_weights(n),
-        work_buffer(blocks * 2 * n, _SLOT_SUMS).reshape(blocks, 2 * n),
+    weights = _suffix_prefix_weights(n)
+    suffixes, prefixes = matmul_rows(
+        x[: blocks * n].reshape(blocks, n), weights, work_buffer(2 * blocks * n, _SLOT_SUMS).reshape(2, blocks, n)
     )
     rest = size - blocks * n
     padded = np.zeros(n)
     padded[:rest] = x[blocks * n :]
-    last_prefixes = padded @ _suffix_prefix_weights(n)[:, n : n + rest + 1]
-    if not (_finite(sums[:, 0]) and math.isfinite(float(last_prefixes[-1]))):
+    last_prefixes = padded @ weights[1][:, : rest + 1]
+    if not (_finite(suffixes[:, 0]) and math.isfinite(float(last_prefixes[-1]))):
         return _running_means(x, n, out)
     whole = (blocks - 1) * n
-    np.add(sums[:-1, :n], sums[1:, n:], out=out[:whole].reshape(blocks - 1, n))
-    np.add(sums[-1, : rest + 1], last_prefixes, out=out[whole:])
+    np.add(suffixes[:-1].reshape(-1), prefixes[1:].reshape(-1), out=out[:whole])
+    np.add(suffixes[-1, : rest + 1], last_prefixes, out=out[whole:])
     return out
 
 
