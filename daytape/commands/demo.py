@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import shutil
+import sys
 from pathlib import Path
 
 import typer
@@ -84,6 +86,14 @@ def account(log: EventStore, result: RunResult) -> None:
     stdout.print(f"audit: {audit.streams} streams, {audit.events} events, {verdict}", markup=False)
 
 
+def _command_name() -> str:
+    """`daytape` when it is on PATH, else the full path of the one beside this interpreter (.venv/bin/daytape)."""
+    beside = Path(sys.executable).parent / "daytape"
+    if shutil.which("daytape") == str(beside) or not beside.exists():
+        return "daytape"
+    return shlex.quote(str(beside))
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
@@ -106,13 +116,14 @@ def register(app: typer.Typer) -> None:
         finally:
             log.close()
         url = shlex.quote(layout.log_url)
+        daytape = _command_name()
         stdout.print(
             "\nTry:\n"
-            f"  daytape replay {result.run_id[:8]} --log {url} --until 40\n"
-            f"  daytape explain {result.run_id[:8]} {UPGRADED_SYMBOL} --interval 5m --log {url}\n"
-            f"  daytape audit {result.run_id[:8]} --log {url}\n"
-            f"  daytape verify {result.run_id[:8]} --log {url}\n"
-            f"  daytape export {result.run_id[:8]} --format csv --log {url}",
+            f"  {daytape} replay {result.run_id[:8]} --log {url} --until 40\n"
+            f"  {daytape} explain {result.run_id[:8]} {UPGRADED_SYMBOL} --interval 5m --log {url}\n"
+            f"  {daytape} audit {result.run_id[:8]} --log {url}\n"
+            f"  {daytape} verify {result.run_id[:8]} --log {url}\n"
+            f"  {daytape} export {result.run_id[:8]} --format csv --log {url}",
             markup=False,
         )
         if result.status != "completed":
