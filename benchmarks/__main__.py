@@ -8,7 +8,6 @@ machine (cpu, cores, python) and the date. Each benchmark module exposes
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import importlib
 import json
 import os
@@ -16,6 +15,8 @@ import platform
 import sys
 from pathlib import Path
 from typing import Any
+
+from marketdata.clock import utc_now
 
 MODULES = (
     "benchmarks.bench_bars",
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = {name.strip() for name in args.only.split(",") if name.strip()}
 
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "date": utc_now().isoformat(timespec="seconds"),
         "quick": args.quick,
         "cpu": _cpu(),
         "cores": os.cpu_count(),
