@@ -80,14 +80,25 @@ def symbol_json(data: SymbolSessionData) -> dict[str, Any]:
     }
 
 
+def failed_requests(state: SessionState) -> dict[str, str]:
+    """The symbols whose last failed request (a step that raised) says why, `request_id: reason`."""
+    failed: dict[str, str] = {}
+    for record in state.requests.values():
+        if record.status == "failed" and record.symbol:
+            failed[record.symbol] = f"{record.request_id}: {record.reason}"
+    return dict(sorted(failed.items()))
+
+
 def state_json(state: SessionState, run_id: str | None = None) -> dict[str, Any]:
-    """The export shape of one session date (CONTRACT.md), plus `rejected` symbols with their reasons."""
+    """The export shape of one session date (CONTRACT.md), plus the `rejected` symbols (validation said no)
+    and the `failed` ones (a provisioning step raised), each with its reason."""
     return {
         "run_id": run_id,
         "date": _iso(state.session_date),
         "session_state": state.state,
         "symbols": {symbol: symbol_json(state.symbols[symbol]) for symbol in sorted(state.symbols)},
         "rejected": dict(sorted(state.rejected.items())),
+        "failed": failed_requests(state),
     }
 
 
