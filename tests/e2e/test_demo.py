@@ -41,7 +41,7 @@ def test_demo_sessions_include_the_thanksgiving_early_close(demo):
 
 
 def test_every_log_command_works_on_the_demo_log(demo, tmp_path):
-    folder, log, run_id, _ = demo
+    _folder, log, run_id, _ = demo
     replay = daytape("replay", run_id, "--log", log, "--until", "40", "--json")
     assert replay.returncode == 0 and json.loads(replay.stdout)["session_state"] == "loading"
     explain = daytape("explain", run_id, "TSLA", "--interval", "5m", "--log", log, "--json")

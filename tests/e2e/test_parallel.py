@@ -44,7 +44,7 @@ def test_parallel_days_on_one_sqlite_file_equal_the_serial_run(serial_run, execu
 
 @pytest.mark.postgres
 def test_a_process_pool_writing_to_postgresql_equals_the_serial_run(serial_run, lean_store_root, tmp_path):
-    session, sqlite_url, serial_id = serial_run
+    _session, sqlite_url, serial_id = serial_run
     for pg_url in _pg_schema_url():
         pg_session = write_session(tmp_path / "pg.yaml", october_session(lean_store_root, pg_url, **FOUR_DAYS))
         parallel_id = run(pg_session, "--workers", "2", "--executor", "process")
