@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ from marketdata.clock import SimulatedClock
 from marketdata.store import BarStore
 from specs.config import SessionConfig
 from statemachine.coordinator import SessionCoordinator
+from statemachine.export import failed_requests
+from statemachine.storecache import StoreCache
 
 EXECUTORS = ("serial", "process", "dask")
 #: A step callback: (session date, steps done, steps in the day).
@@ -42,6 +44,7 @@ class DayResult:
     status: str  # ended | failed | aborted
     symbols: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
     events: int = 0
     error: str | None = None
 
@@ -133,7 +136,7 @@ def stream_day(
 
 def run_day(
     config: SessionConfig,
-    store: BarStore,
+    store: BarStore | StoreCache,
     sink: Any,
     day: dt.date,
     progress: StepProgress | None = None,
@@ -167,6 +170,7 @@ def _result(coordinator: SessionCoordinator, day: dt.date, status: str, error: s
         status=status,
         symbols=sorted(state.symbols),
         rejected=dict(sorted(state.rejected.items())),
+        failed=failed_requests(state),
         events=state.events_applied,
         error=error,
     )
@@ -175,16 +179,36 @@ def _result(coordinator: SessionCoordinator, day: dt.date, status: str, error: s
 # --- one day in a worker (process pool or Dask): open everything by name ------------------------------
 
 
-def run_day_in_worker(config_json: str, log_url: str, run_id: str, day_iso: str) -> dict[str, Any]:
-    """Run one day in a fresh process: open the store and the log by name, write the day's stream."""
+def run_store(config: SessionConfig) -> StoreCache:
+    """The bar store of one run, read through a cache that the run's days share."""
+    calendar = get_calendar(config.exchange)
+    return StoreCache(BarStore(config.store, calendar), calendar)
+
+
+def run_days_in_worker(config_json: str, log_url: str, run_id: str, day_isos: Sequence[str]) -> list[dict[str, Any]]:
+    """Run consecutive days of a run in a worker (a pool process or a Dask worker), in order: one log
+    connection and one bar cache serve them all, so each day's history is mostly days it has just read."""
     config = SessionConfig.model_validate_json(config_json)
-    day = dt.date.fromisoformat(day_iso)
-    store = BarStore(config.store, get_calendar(config.exchange))
+    store = run_store(config)
     log = open_store(log_url, create=False)
     try:
-        return run_day(config, store, RunSink(log, run_id), day).as_json()
+        sink = RunSink(log, run_id)
+        return [run_day(config, store, sink, dt.date.fromisoformat(day)).as_json() for day in day_isos]
     finally:
         log.close()
+
+
+def run_day_in_worker(config_json: str, log_url: str, run_id: str, day_iso: str) -> dict[str, Any]:
+    """Run one day in a worker: open the store and the log by name, write the day's stream."""
+    return run_days_in_worker(config_json, log_url, run_id, [day_iso])[0]
+
+
+def day_chunks(days: Sequence[dt.date], workers: int) -> list[list[dt.date]]:
+    """The days cut into runs of consecutive days, two per worker: the days of a run share their reads
+    (a day's trailing history is the days before it), and a second run per worker lets the pool even out
+    workers that go at different speeds."""
+    size = max(1, -(-len(days) // (2 * workers)))
+    return [list(days[i : i + size]) for i in range(0, len(days), size)]
 
 
 def _day_from_json(data: dict[str, Any]) -> DayResult:
@@ -241,7 +265,7 @@ def execute_run(
     if options.workers < 1:
         raise UserError(f"--workers: must be at least 1, got {options.workers}")
     if options.executor == "serial" or not days:
-        store = BarStore(config.store, get_calendar(config.exchange))
+        store = run_store(config)
         sink = RunSink(log, run_id)
         results = []
         for day in days:
@@ -268,13 +292,21 @@ def _run_process_pool(
     context = multiprocessing.get_context(method)
     results: dict[dt.date, DayResult] = {}
     with ProcessPoolExecutor(max_workers=options.workers, mp_context=context) as pool:
-        futures = {pool.submit(run_day_in_worker, config_json, log_url, run_id, d.isoformat()): d for d in days}
+        futures = [
+            pool.submit(run_days_in_worker, config_json, log_url, run_id, [d.isoformat() for d in chunk])
+            for chunk in day_chunks(days, options.workers)
+        ]
         for future in as_completed(futures):
-            result = _day_from_json(future.result())
-            results[result.date] = result
-            if options.on_day_done is not None:
-                options.on_day_done(result)
+            _collect(future.result(), results, options)
     return [results[d] for d in days]
+
+
+def _collect(chunk: list[dict[str, Any]], results: dict[dt.date, DayResult], options: RunOptions) -> None:
+    for data in chunk:
+        result = _day_from_json(data)
+        results[result.date] = result
+        if options.on_day_done is not None:
+            options.on_day_done(result)
 
 
 def _run_dask(
@@ -291,14 +323,13 @@ def _run_dask(
         client = Client(cluster)
     results: dict[dt.date, DayResult] = {}
     try:
+        slots = options.workers if cluster is not None else max(options.workers, sum(client.nthreads().values()))
         futures = [
-            client.submit(run_day_in_worker, config_json, log_url, run_id, d.isoformat(), pure=False) for d in days
+            client.submit(run_days_in_worker, config_json, log_url, run_id, [d.isoformat() for d in chunk], pure=False)
+            for chunk in day_chunks(days, slots)
         ]
         for future in as_completed(futures):
-            result = _day_from_json(future.result())
-            results[result.date] = result
-            if options.on_day_done is not None:
-                options.on_day_done(result)
+            _collect(future.result(), results, options)
     finally:
         client.close()
         if cluster is not None:
@@ -353,6 +384,7 @@ def finished_days(log: EventStore, run_id: str) -> dict[dt.date, DayResult]:
                 status=status,
                 symbols=[],
                 rejected=dict(sorted(state.rejected.items())),
+                failed=failed_requests(state),
                 events=info.events,
                 error=state.failure,
             )

@@ -96,6 +96,8 @@ def report(result: RunResult, as_json: bool) -> None:
             detail = f"{len(day.symbols)} symbols"
             if day.rejected:
                 detail += f", rejected: {', '.join(f'{s} ({why})' for s, why in day.rejected.items())}"
+            if day.failed:
+                detail += f", failed: {', '.join(f'{s} ({why})' for s, why in day.failed.items())}"
             if day.error:
                 detail += f", {day.error}"
             stderr.print(f"  {day.date} {day.status}: {detail}", markup=False)
