@@ -1,18 +1,22 @@
 """History loading: 500 symbols x 30 sessions of 1m bars, daytape's load against a bare pyarrow read.
 
-Ours is the provisioning executor's LoadHistorical step, run per symbol exactly as a session's loading
-runs it (`statemachine.executor`): the store's read of the sessions' files, `clean_bars`,
-`SessionBars.from_table`, `derive_sessions` to the regular session, read-only columns, the digest for the
-HistoricalLoaded event. The history it holds is one `HistorySeries` per symbol (seven columns: the six of
-the store and each bar's close time).
+Ours is the provisioning executor's LoadHistorical step, run per symbol as a session's loading runs it
+(`statemachine.executor`), reading through what `daytape run` gives the executor (`daytape.runner.run_store`:
+the run's cache over the bar store), made anew for every load so that nothing is cached: the headline
+`history_load_s`. The same step on the plain `BarStore` (the store's read of the sessions' files,
+`clean_bars`, `SessionBars.from_table`, `derive_sessions` to the regular session, read-only columns, the
+digest for the HistoricalLoaded event) is `history_load_plain_store_s`. Either holds one `HistorySeries`
+per symbol (seven columns: the six of the store and each bar's close time), plus whatever the run's cache
+keeps, which a run keeps as long.
 
 The peer reads exactly the same files with pyarrow alone and holds, per symbol, numpy arrays of the same
 six columns. Three ways, the fastest counting: `pq.read_table(files)` per symbol (pyarrow's own multi-file
 reader), `ParquetFile(f, pre_buffer=False).read()` per file concatenated per symbol, and the latter with
 one task per symbol on a thread pool as large as the machine. Every round times ours, each peer way and
-the store's read alone (`BarStore.read_days`, to show where our time goes), the order alternating between
-rounds; each figure is the best round (wall clock; the process's CPU seconds are given beside it, since
-the machine may be shared).
+the store's read alone (`BarStore.read_days`, to show where our time goes), the order reversed every
+other round. Each figure is the best round's wall clock; `history_load_ratio_vs_pyarrow` divides ours by
+the fastest peer way's. Because the machine may be shared, the median over the rounds of each round's own
+ratio and the best CPU seconds of the process (all threads) are given beside it.
 
 Peak memory is measured in a fresh subprocess per figure: after the imports, the calendar and a one-symbol
 warm-up, the kernel's RSS high-water mark is reset (`/proc/self/clear_refs`), the history is loaded and
@@ -21,8 +25,10 @@ The ratio divides it by the raw column bytes (rows x 6 columns x 8 bytes). The p
 the `parquetfile` way.
 
 The sample store is generated once (marketdata.generator, seeded) into `.bench/history-store/` under the
-repository and re-used while its manifest matches. Runnable alone: `python -m benchmarks.bench_history
-[--quick]`.
+repository and re-used while its manifest matches. `--quick` (50 symbols x 5 sessions, for CI) only shows
+that it all runs: its history is a few MB, within the noise of RSS, and five files a symbol make the fixed
+cost of each symbol's step weigh more than at the target's 30. Runnable alone: `python -m
+benchmarks.bench_history [--quick]`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -48,9 +55,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from daytape.runner import run_store
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.generator import write_sample_store
 from marketdata.store import BAR_COLUMNS, BarRead, BarStore
+from specs.config import SessionConfig
 from specs.intervals import Interval
 from specs.plan import HistoryRequirement, LoadHistorical, Operation, ProvisioningRequirements, Request, Source
 from statemachine.book import HistorySeries, SymbolBook
@@ -63,7 +72,10 @@ DAY = date(2024, 7, 1)
 SEED = 20240701
 INTERVAL = Interval("1m")
 ROUNDS = 5
+QUICK_ROUNDS = 3
 BYTES_PER_ROW = len(BAR_COLUMNS) * 8
+#: Our loads by name, and what the executor reads through (see DaytapeLoad).
+OUR_KINDS = {"daytape": "run", "daytape_plain_store": "store"}
 
 
 @dataclass(frozen=True)
@@ -106,11 +118,26 @@ def ensure_store(workload: Workload, calendar: TradingCalendar) -> Path:
 # -- the two loads ---------------------------------------------------------------------------------------
 
 
-class DaytapeLoad:
-    """The executor's LoadHistorical step for each symbol, the history kept as the book keeps it."""
+@dataclass(frozen=True)
+class Histories:
+    """What our load holds: each symbol's history, and the executor, whose run cache a run keeps as long."""
 
-    def __init__(self, root: Path, calendar: TradingCalendar, workload: Workload) -> None:
-        self.executor = Executor(BarStore(root, calendar), calendar)
+    series: dict[str, HistorySeries]
+    executor: Executor
+
+
+class DaytapeLoad:
+    """The executor's LoadHistorical step for each symbol, the history kept as the book keeps it.
+
+    `through` says what the executor reads through: "run" is the store a `daytape run` hands it
+    (`daytape.runner.run_store`, a cache the run's days share), made anew for every load so that nothing
+    is cached yet; "store" is the plain `BarStore`.
+    """
+
+    def __init__(self, root: Path, calendar: TradingCalendar, workload: Workload, through: str = "run") -> None:
+        self.root, self.calendar, self.through = root, calendar, through
+        self.store = BarStore(root, calendar)
+        self.config = SessionConfig(name="bench-history", start=DAY, end=DAY, store=str(root))
         self.sessions = history_sessions(calendar, workload)
         self.step = LoadHistorical(
             history=HistoryRequirement(
@@ -135,18 +162,19 @@ class DaytapeLoad:
         )
         return plan, Envelope(symbol, request_id, self.sim_time)
 
-    def load(self, symbols: list[str]) -> dict[str, HistorySeries]:
-        held = {}
+    def load(self, symbols: list[str]) -> Histories:
+        executor = Executor(run_store(self.config) if self.through == "run" else self.store, self.calendar)
+        series = {}
         for symbol in symbols:
             plan, envelope = self.plans[symbol]
             staged = SymbolBook()
-            _PlanRun(self.executor, plan, staged, envelope, None).step(self.step)
-            held[symbol] = staged.histories[str(INTERVAL)]
-        return held
+            _PlanRun(executor, plan, staged, envelope, None).step(self.step)
+            series[symbol] = staged.histories[str(INTERVAL)]
+        return Histories(series, executor)
 
     def read_only(self, symbols: list[str]) -> dict[str, BarRead]:
-        """Only the store's read of the same files (the first part of `load`)."""
-        return {symbol: self.executor.store.read_days(symbol, INTERVAL, self.sessions) for symbol in symbols}
+        """Only the store's read of the same files (the first part of the plain store's step)."""
+        return {symbol: self.store.read_days(symbol, INTERVAL, self.sessions) for symbol in symbols}
 
 
 def _read_symbol(files: list[Path]) -> dict[str, np.ndarray]:
@@ -184,25 +212,16 @@ class PyarrowLoad:
         return getattr(self, name)
 
 
-def rows_of_daytape(held: dict[str, HistorySeries]) -> int:
-    return sum(len(series.bars) for series in held.values())
+def rows_held(held: Histories | dict[str, Any]) -> int:
+    """Rows held by our load, by a peer way (numpy columns per symbol) or by the store's read alone."""
+    if isinstance(held, Histories):
+        return sum(len(series.bars) for series in held.series.values())
+    return sum(value.table.num_rows if isinstance(value, BarRead) else len(value["ts"]) for value in held.values())
 
 
-def rows_of_pyarrow(held: dict[str, dict[str, np.ndarray]]) -> int:
-    return sum(len(columns["ts"]) for columns in held.values())
-
-
-def rows_of(held: dict[str, Any]) -> int:
-    """Rows held by a peer way or by the store's read alone."""
-    first = next(iter(held.values()), None)
-    if isinstance(first, BarRead):
-        return sum(read.table.num_rows for read in held.values())
-    return rows_of_pyarrow(held)
-
-
-def check_same_rows(ours: dict[str, HistorySeries], peer: dict[str, dict[str, np.ndarray]]) -> None:
+def check_same_rows(ours: Histories, peer: dict[str, dict[str, np.ndarray]]) -> None:
     """Both loads hold the same bars: a benchmark of different work would measure nothing."""
-    for symbol, series in ours.items():
+    for symbol, series in ours.series.items():
         columns = peer[symbol]
         same = np.array_equal(series.bars.ts, columns["ts"].view(np.int64)) and all(
             np.array_equal(getattr(series.bars, name), columns[name]) for name in BAR_COLUMNS[1:]
@@ -223,30 +242,45 @@ def _timed(load: Callable[[], Any]) -> tuple[float, float, Any]:
 
 
 def time_loads(root: Path, calendar: TradingCalendar, workload: Workload, rounds: int) -> dict[str, Any]:
-    """Best-of-`rounds` seconds of ours and each peer way, in an order that alternates between rounds."""
+    """Seconds of ours and each peer way per round, the order reversed every other round.
+
+    Ours sits next to the fastest peer ways in both orders, so that each round's ratio compares loads run
+    under the same conditions on a machine that may be shared.
+    """
     ours, peer = DaytapeLoad(root, calendar, workload), PyarrowLoad(root, calendar, workload)
+    plain = DaytapeLoad(root, calendar, workload, through="store")
     symbols = workload.symbol_names()
-    loads: dict[str, Callable[[], Any]] = {"daytape": lambda: ours.load(symbols)}
-    loads.update({name: peer.way(name) for name in PyarrowLoad.WAYS})
-    loads["store_read"] = lambda: ours.read_only(symbols)
+    loads: dict[str, Callable[[], Any]] = {
+        "daytape": lambda: ours.load(symbols),
+        "parquetfile_pool": peer.parquetfile_pool,
+        "parquetfile": peer.parquetfile,
+        "daytape_plain_store": lambda: plain.load(symbols),
+        "store_read": lambda: plain.read_only(symbols),
+        "read_table": peer.read_table,
+    }
     held_ours, held_peer = ours.load(symbols), peer.parquetfile()  # warm-up: page cache, lazy imports
     check_same_rows(held_ours, held_peer)
-    rows = rows_of_daytape(held_ours)
+    rows = rows_held(held_ours)
     del held_ours, held_peer
-    best = dict.fromkeys(loads, float("inf"))
-    best_cpu = dict.fromkeys(loads, float("inf"))
+    wall: dict[str, list[float]] = {name: [] for name in loads}
+    cpu: dict[str, list[float]] = {name: [] for name in loads}
     for round_ in range(rounds):
-        order = list(loads) if round_ % 2 == 0 else list(reversed(loads))
-        for name in order:
-            seconds, cpu, held = _timed(loads[name])
-            count = rows_of_daytape(held) if name == "daytape" else rows_of(held)
+        for name in list(loads) if round_ % 2 == 0 else list(reversed(loads)):
+            seconds, cpu_seconds, held = _timed(loads[name])
+            count = rows_held(held)
             if count != rows:
                 raise AssertionError(f"{name} loaded {count} rows, expected {rows}")
             del held
-            best[name] = min(best[name], seconds)
-            best_cpu[name] = min(best_cpu[name], cpu)
+            wall[name].append(seconds)
+            cpu[name].append(cpu_seconds)
     peer.pool.shutdown()
-    return {"rows": rows, "best": best, "best_cpu": best_cpu}
+    round_ratios = [wall["daytape"][i] / min(wall[name][i] for name in PyarrowLoad.WAYS) for i in range(rounds)]
+    return {
+        "rows": rows,
+        "best": {name: min(times) for name, times in wall.items()},
+        "best_cpu": {name: min(times) for name, times in cpu.items()},
+        "median_round_ratio": statistics.median(round_ratios),
+    }
 
 
 # -- peak memory (run in a fresh process per figure) -----------------------------------------------------
@@ -275,8 +309,8 @@ def measure_peak(kind: str, workload: Workload) -> dict[str, Any]:
     calendar = get_calendar()
     root = ensure_store(workload, calendar)
     symbols = workload.symbol_names()
-    if kind == "daytape":
-        ours = DaytapeLoad(root, calendar, workload)
+    if kind in OUR_KINDS:
+        ours = DaytapeLoad(root, calendar, workload, through=OUR_KINDS[kind])
         ours.load(symbols[:1])
 
         def load() -> Any:
@@ -304,7 +338,7 @@ def measure_peak(kind: str, workload: Workload) -> dict[str, Any]:
     assert peak is not None and after is not None
     return {
         "kind": kind,
-        "rows": rows_of_daytape(held) if kind == "daytape" else rows_of_pyarrow(held),
+        "rows": rows_held(held),
         "peak_bytes": (peak - before) * 1024,
         "held_bytes": (after - before) * 1024,
         "arrow_allocated_bytes": pa.total_allocated_bytes(),
@@ -331,15 +365,17 @@ def run(quick: bool) -> dict[str, Any]:
     calendar = get_calendar()
     root = ensure_store(workload, calendar)
     load_average = os.getloadavg()[0]
-    timing = time_loads(root, calendar, workload, ROUNDS)
+    timing = time_loads(root, calendar, workload, QUICK_ROUNDS if quick else ROUNDS)
     rows, best, best_cpu = timing["rows"], timing["best"], timing["best_cpu"]
     peer_way = min(PyarrowLoad.WAYS, key=lambda name: best[name])
-    ours_mem = peak_in_subprocess("daytape", workload)
-    peer_mem = peak_in_subprocess("parquetfile", workload)
-    if ours_mem["rows"] != rows or peer_mem["rows"] != rows:
-        raise AssertionError(f"the memory runs loaded {ours_mem['rows']} and {peer_mem['rows']} rows, not {rows}")
+    kinds = ("daytape", "parquetfile") if quick else (*OUR_KINDS, "parquetfile")  # a process each: ~2 s
+    memory = {kind: peak_in_subprocess(kind, workload) for kind in kinds}
+    for kind, measured in memory.items():
+        if measured["rows"] != rows:
+            raise AssertionError(f"the memory run of {kind} loaded {measured['rows']} rows, not {rows}")
+    ours_mem, peer_mem = memory["daytape"], memory["parquetfile"]
     raw = rows * BYTES_PER_ROW
-    return {
+    figures: dict[str, Any] = {
         "history_symbols": workload.symbols,
         "history_sessions": workload.sessions,
         "history_rows": rows,
@@ -348,8 +384,11 @@ def run(quick: bool) -> dict[str, Any]:
         "history_pyarrow_way": peer_way,
         **{f"history_pyarrow_{name}_s": best[name] for name in PyarrowLoad.WAYS},
         "history_load_ratio_vs_pyarrow": best["daytape"] / best[peer_way],
+        "history_load_ratio_median_of_rounds": timing["median_round_ratio"],
         "history_load_cpu_s": best_cpu["daytape"],
         "history_pyarrow_cpu_s": best_cpu[peer_way],
+        "history_load_plain_store_s": best["daytape_plain_store"],
+        "history_load_ratio_plain_store_vs_pyarrow": best["daytape_plain_store"] / best[peer_way],
         "history_store_read_s": best["store_read"],
         "history_loadavg_before": load_average,
         "history_raw_bytes": raw,
@@ -361,12 +400,16 @@ def run(quick: bool) -> dict[str, Any]:
         "history_mem_method": ours_mem["method"],
         "history_arrow_pool": pa.default_memory_pool().backend_name,
     }
+    if "daytape_plain_store" in memory:
+        figures["history_plain_store_peak_bytes"] = memory["daytape_plain_store"]["peak_bytes"]
+        figures["history_plain_store_peak_mem_ratio"] = memory["daytape_plain_store"]["peak_bytes"] / raw
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_history", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK.symbols} symbols x {QUICK.sessions} sessions")
-    parser.add_argument("--measure-memory", choices=("daytape", *PyarrowLoad.WAYS), help=argparse.SUPPRESS)
+    parser.add_argument("--measure-memory", choices=(*OUR_KINDS, *PyarrowLoad.WAYS), help=argparse.SUPPRESS)
     parser.add_argument("--symbols", type=int, default=FULL.symbols, help=argparse.SUPPRESS)
     parser.add_argument("--sessions", type=int, default=FULL.sessions, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

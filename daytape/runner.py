@@ -204,10 +204,10 @@ def run_day_in_worker(config_json: str, log_url: str, run_id: str, day_iso: str)
 
 
 def day_chunks(days: Sequence[dt.date], workers: int) -> list[list[dt.date]]:
-    """The days cut into runs of consecutive days, two per worker: the days of a run share their reads
-    (a day's trailing history is the days before it), and a second run per worker lets the pool even out
-    workers that go at different speeds."""
-    size = max(1, -(-len(days) // (2 * workers)))
+    """The days cut into one run of consecutive days per worker: the days of a run share their reads (a
+    day's trailing history is the days before it), and every extra run costs its first day's history
+    again, more than a finer cut gains in evening out the workers (days are much alike)."""
+    size = max(1, -(-len(days) // workers))
     return [list(days[i : i + size]) for i in range(0, len(days), size)]
 
 

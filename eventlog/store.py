@@ -4,9 +4,10 @@ Writes:
 - `create_run` / `finish_run` keep the `runs` rows.
 - `append(run_id, date, events, expected_seq=None)` adds a batch to a (run, date) stream in ONE
   transaction: it reads the stream's head (last seq and hash) inside the transaction, numbers the
-  batch from there, chains the hashes and inserts the rows (multi-row INSERTs; COPY for large
-  batches on PostgreSQL). With `expected_seq` it is optimistic: the writer says which seq it last saw, and if
-  the stream moved on (another writer appended) the append fails with `StreamConflict`; when two
+  batch from there, chains the hashes and inserts the rows (multi-row INSERTs that bind the
+  columns a batch shares once per statement on SQLite; COPY for large batches on PostgreSQL).
+  With `expected_seq` it is optimistic: the writer says which seq it last saw, and if the stream
+  moved on (another writer appended) the append fails with `StreamConflict`; when two
   writers race past that check, the unique (run_id, session_date, seq) constraint rejects the
   second one, which also becomes `StreamConflict`. Writers on different streams never touch the
   same rows.
@@ -45,20 +46,21 @@ _POSTGRES_NOW = "now()"
 
 RUN_STATUSES = ("running", "completed", "failed", "aborted")
 
-_INSERT_COLUMNS = (
-    "run_id",
-    "session_date",
+#: Columns every row of one append shares.
+_BATCH_COLUMNS = ("run_id", "session_date", "recorded_at")
+#: Columns that change row by row, in the order `_rows` lays them out.
+_ROW_COLUMNS = (
     "seq",
     "kind",
     "schema_version",
     "symbol",
     "request_id",
     "sim_time",
-    "recorded_at",
     "payload_json",
     "prev_hash",
     "hash",
 )
+_INSERT_COLUMNS = _BATCH_COLUMNS + _ROW_COLUMNS
 #: Rows per INSERT statement: a batch is cut into these sizes, largest first (256 x 12 binds stays
 #: under every SQLite build's variable limit and PostgreSQL's 65,535).
 _CHUNKS = (256, 64, 16, 4, 1)
@@ -84,7 +86,8 @@ class EventStore:
             "(SELECT seq, hash FROM events WHERE run_id = ? AND session_date = ? ORDER BY seq DESC LIMIT 1) AS e "
             "ON 1 = 1"
         )
-        self._insert_sql = {size: self._sql(_insert_statement(size)) for size in _CHUNKS}
+        insert_statement = _sqlite_insert_statement if self._sqlite else _insert_statement
+        self._insert_sql = {size: self._sql(insert_statement(size)) for size in _CHUNKS}
         self._copy_sql = f"COPY events ({', '.join(_INSERT_COLUMNS)}) FROM STDIN"
         self._session_sql = self._sql(
             "INSERT INTO sessions (run_id, session_date, status, last_seq, end_seq, updated_at) "
@@ -264,8 +267,7 @@ class EventStore:
         if not events:
             return []
         db_date = self.db_date(session_date)
-        prepared = self._prepare(events)
-        status, end_offset = _session_status(events)
+        prepared, status, end_offset = self._prepare(events)
         with self._append_transaction() as cursor:
             run_count, head_seq, head_hash, now = self._read_head(cursor, run_id, db_date)
             if not run_count:
@@ -299,30 +301,50 @@ class EventStore:
         return cursor.fetchone()  # type: ignore[no-any-return]
 
     def _insert(self, cursor: Any, values: list[Any]) -> None:
-        """Insert flat row values in multi-row INSERTs of fixed sizes, so the statements stay in the
-        driver's cache; on PostgreSQL a large batch goes through COPY instead."""
-        width = len(_INSERT_COLUMNS)
+        """Insert a batch laid out by `_rows`: the `_BATCH_COLUMNS` values, then each row's
+        `_ROW_COLUMNS`. Multi-row INSERTs of fixed sizes, so the statements stay in the driver's
+        cache: on SQLite the shared values are bound once per statement (binding is most of what
+        an INSERT costs the driver); on PostgreSQL a large batch goes through COPY instead."""
+        shared, values = tuple(values[: len(_BATCH_COLUMNS)]), values[len(_BATCH_COLUMNS) :]
+        width = len(_ROW_COLUMNS)
         total = len(values) // width
-        if not self._sqlite and total >= _COPY_FROM:
+        if self._sqlite:
+            start = 0
+            for size in _CHUNKS:
+                while total - start >= size:
+                    cursor.execute(self._insert_sql[size], (*shared, *values[start * width : (start + size) * width]))
+                    start += size
+            return
+        rows = [(*shared, *row) for row in zip(*[iter(values)] * width, strict=True)]
+        if total >= _COPY_FROM:
             with cursor.copy(self._copy_sql) as copy:
-                for row in zip(*[iter(values)] * width, strict=True):
+                for row in rows:
                     copy.write_row(row)
             return
         start = 0
-        for size in _CHUNKS if self._sqlite else _CHUNKS[1:]:
+        for size in _CHUNKS[1:]:
             while total - start >= size:
-                cursor.execute(self._insert_sql[size], values[start * width : (start + size) * width])
+                cursor.execute(self._insert_sql[size], [value for row in rows[start : start + size] for value in row])
                 start += size
 
-    def _prepare(self, events: Sequence[EventBase]) -> list[tuple[Any, ...]]:
-        """Envelope columns and canonical payload of each event, computed before the write lock is taken."""
+    def _prepare(self, events: Sequence[EventBase]) -> tuple[list[tuple[Any, ...]], str, int | None]:
+        """Envelope columns and canonical payload of each event, computed before the write lock is
+        taken; and the stream status the batch leaves behind with the 1-based offset of its
+        SessionEnded, if any."""
         times: dict[dt.datetime, Any] = {None: None}  # type: ignore[dict-item]
         db_time = self.db_time
         encode = payload_bytes
+        status_by_kind = SESSION_STATUS_BY_KIND
+        status, end_offset = "running", None
         prepared: list[tuple[Any, ...]] = []
         append = prepared.append
         for e in events:
             fields = e.__dict__
+            kind = fields["kind"]
+            if kind in status_by_kind:
+                status = status_by_kind[kind]
+                if kind == "SessionEnded":
+                    end_offset = len(prepared) + 1
             t = fields["sim_time"]
             stored_time = times.get(t)
             if stored_time is None and t is not None:
@@ -330,7 +352,7 @@ class EventStore:
             payload = encode(e)
             append(
                 (
-                    fields["kind"],
+                    kind,
                     fields["schema_version"],
                     fields["symbol"],
                     fields["request_id"],
@@ -339,7 +361,7 @@ class EventStore:
                     payload.decode(),
                 )
             )
-        return prepared
+        return prepared, status, end_offset
 
     def delete_stream(self, run_id: str, session_date: dt.date) -> int:
         """Drop a (run, date) stream and its sessions row; return how many events it had.
@@ -366,17 +388,16 @@ class EventStore:
         return RunSink(self, run_id, resume=resume)
 
 
-def _rows(
-    run_id: str, db_date: Any, head_seq: int, prev: str, now: Any, prepared: list[tuple[Any, ...]]
-) -> list[Any]:
-    """The batch's insert values, flat: numbered after the head, each hash chained to the one before."""
-    values: list[Any] = []
+def _rows(run_id: str, db_date: Any, head_seq: int, prev: str, now: Any, prepared: list[tuple[Any, ...]]) -> list[Any]:
+    """The batch's insert values, flat: the `_BATCH_COLUMNS` values once, then each row's `_ROW_COLUMNS`,
+    numbered after the head, each hash chained to the one before."""
+    values: list[Any] = [run_id, db_date, now]
     extend = values.extend
     seq = head_seq
     for kind, version, symbol, request_id, sim_time, payload, text in prepared:
         seq += 1
         digest = sha256(prev.encode() + payload).hexdigest()
-        extend((run_id, db_date, seq, kind, version, symbol, request_id, sim_time, now, text, prev, digest))
+        extend((seq, kind, version, symbol, request_id, sim_time, text, prev, digest))
         prev = digest
     return values
 
@@ -386,16 +407,19 @@ def _insert_statement(rows: int) -> str:
     return f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES " + ", ".join([placeholders] * rows)
 
 
-def _session_status(events: Sequence[EventBase]) -> tuple[str, int | None]:
-    """The stream status a batch leaves behind and the 1-based offset of its SessionEnded, if any."""
-    status, end_offset = "running", None
-    for offset, event in enumerate(events, start=1):
-        kind = event.kind  # type: ignore[attr-defined]
-        if kind in SESSION_STATUS_BY_KIND:
-            status = SESSION_STATUS_BY_KIND[kind]
-            if kind == "SessionEnded":
-                end_offset = offset
-    return status, end_offset
+def _sqlite_insert_statement(rows: int) -> str:
+    """`rows` rows whose `_BATCH_COLUMNS` are the statement's first three parameters, bound once.
+
+    SQLite names the columns of a VALUES list column1, column2, ... and yields its rows in order,
+    so the ids follow the seqs as they do with a plain multi-row INSERT.
+    """
+    placeholders = "(" + ", ".join("?" * len(_ROW_COLUMNS)) + ")"
+    columns = ", ".join(f"column{i}" for i in range(1, len(_ROW_COLUMNS) + 1))
+    shared = ", ".join("?" * len(_BATCH_COLUMNS))
+    return (
+        f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) SELECT {shared}, {columns} "
+        f"FROM (VALUES {', '.join([placeholders] * rows)})"
+    )
 
 
 def _is_unique_violation(exc: BaseException) -> bool:

@@ -315,9 +315,15 @@ def _check_derivable(interval: Interval) -> None:
 
 
 def _aggregate(bars: SessionBars, starts: np.ndarray, bar_ts: np.ndarray, bar_close: np.ndarray) -> SessionBars:
-    """One bar per group of consecutive rows beginning at each of `starts`."""
+    """One bar per group of consecutive rows beginning at each of `starts`.
+
+    When every group is a single row (1m bars from 1m bars) the bars are the rows: their price and volume
+    columns are returned as they are, shared with `bars`, not copied.
+    """
     if len(starts) == 0:
         return SessionBars.empty()
+    if len(starts) == len(bars):
+        return SessionBars(bar_ts, bars.open, bars.high, bars.low, bars.close, bars.volume, bar_close)
     ends = np.empty_like(starts)
     ends[:-1] = starts[1:]
     ends[-1] = len(bars)

@@ -65,11 +65,14 @@ class Interval:
 
     @property
     def base(self) -> Interval:
-        return Interval(_UNIT_BASE[self._unit])
+        base = _BASES.get(self._unit)
+        if base is None:
+            base = _BASES[self._unit] = Interval(_UNIT_BASE[self._unit])
+        return base
 
     @property
     def is_base(self) -> bool:
-        return self == self.base
+        return self._count == 1 and _UNIT_BASE[self._unit] == f"1{self._unit}"
 
     @property
     def is_intraday(self) -> bool:
@@ -94,7 +97,7 @@ class Interval:
                 return False
         if not isinstance(other, Interval):
             return NotImplemented
-        return self.seconds == other.seconds and self.base.seconds == other.base.seconds
+        return self.seconds == other.seconds and _UNIT_BASE[self._unit] == _UNIT_BASE[other._unit]
 
     def __lt__(self, other: Interval) -> bool:
         return self.seconds < Interval(other).seconds
@@ -132,5 +135,7 @@ class Interval:
         raise ValueError(f"interval must be a string like '5m', got {value!r}")
 
 
+#: One base instance per unit: intervals are immutable, and `base` is asked for on every comparison's behalf.
+_BASES: dict[str, Interval] = {}
 _PARSED: dict[str, Interval] = {}
 _PARSED_MAX = 4096

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from marketdata.calendar import TradingCalendar
 from marketdata.errors import CalendarError
@@ -82,14 +83,17 @@ def analyze(
     config: SessionConfig,
     calendar: TradingCalendar,
     session_date: dt.date,
+    memo: dict[dt.date, Any] | None = None,
 ) -> ProvisioningRequirements:
     """The plan for `request` on `session_date` given what `state` already holds.
 
-    Raises AnalysisError when the request is malformed or its history reaches outside the calendar.
+    Raises AnalysisError when the request is malformed or its history reaches outside the calendar. A caller
+    that analyzes many requests with one config and calendar may pass a `memo` dict (empty at first, then
+    the same one): what a full symbol needs on a day is then worked out once, not once per symbol.
     """
     existing = state.symbols.get(request.symbol)
     current = existing.state if existing is not None else ABSENT
-    needs = _needs(request, config, calendar, session_date)
+    needs = _needs(request, config, calendar, session_date, memo)
     target = FULL if FULL in (current, needs.mode) else needs.mode
     base = existing.base_interval if existing is not None else min(i.base for i in needs.intervals)
     required = tuple(_interval_requirement(i) for i in _ordered(needs.intervals))
@@ -118,10 +122,16 @@ def analyze(
 # --- what a request needs ------------------------------------------------------------------------------
 
 
-def _needs(request: Request, config: SessionConfig, calendar: TradingCalendar, day: dt.date) -> _Needs:
+def _needs(
+    request: Request, config: SessionConfig, calendar: TradingCalendar, day: dt.date, memo: dict[dt.date, Any] | None
+) -> _Needs:
     if request.operation is Operation.SYMBOL:
         if request.source in FULL_SOURCES:
-            return _full_needs(config, calendar, day)
+            if memo is None:
+                return _full_needs(config, calendar, day)
+            if day not in memo:
+                memo[day] = _full_needs(config, calendar, day)
+            return memo[day]  # type: ignore[no-any-return]
         return _Needs(mode=ADHOC, intervals=[config.base_interval], notes=[f"adhoc with {config.base_interval} bars"])
     if request.operation is Operation.BAR:
         if request.interval is None:

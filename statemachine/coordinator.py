@@ -24,7 +24,6 @@ re-run writes identical events.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import threading
 from collections.abc import Sequence
@@ -47,6 +46,7 @@ from statemachine.executor import Envelope, Executor, FaultHook, StepFailed
 from statemachine.machines import IllegalTransition, allowed_triggers
 from statemachine.sink import EventSink
 from statemachine.state import SessionState
+from statemachine.storecache import StoreCache
 from statemachine.validation import validate
 from statemachine.view import SessionView
 
@@ -75,7 +75,7 @@ class SessionCoordinator:
     def __init__(
         self,
         config: SessionConfig,
-        store: BarStore,
+        store: BarStore | StoreCache,
         calendar: TradingCalendar,
         sink: EventSink,
         clock: SimulatedClock,
@@ -94,6 +94,7 @@ class SessionCoordinator:
         self._steps = 0
         self._ended_state: SessionState | None = None
         self._view = SessionView(self)
+        self._needs_memo: dict[dt.date, object] = {}  # what a full symbol needs per day: one config, one calendar
 
     @property
     def state(self) -> SessionState:
@@ -278,7 +279,7 @@ class SessionCoordinator:
         day = self._current_day()
         with self.lock:
             try:
-                plan = analyze(request, self._state, self.config, self.calendar, day)
+                plan = analyze(request, self._state, self.config, self.calendar, day, self._needs_memo)
             except AnalysisError as exc:
                 self._commit([received, ev.SymbolRejected(**env, reason=str(exc))])
                 return Outcome("rejected", request_id, symbol, str(exc))
@@ -328,9 +329,9 @@ class SessionCoordinator:
         return Outcome("completed", request_id, symbol, plan.reason, plan, result)
 
     def _scratch(self, symbol: str) -> SessionState:
-        """A state to try a request on: the day's phase and a deep copy of this one symbol, nothing else shared."""
+        """A state to try a request on: the day's phase and a copy of this one symbol, nothing else shared."""
         live = self._state
-        symbols = {symbol: copy.deepcopy(live.symbols[symbol])} if symbol in live.symbols else {}
+        symbols = {symbol: live.symbols[symbol].clone()} if symbol in live.symbols else {}
         return SessionState(
             session_date=live.session_date,
             state=live.state,
@@ -380,9 +381,9 @@ class SessionCoordinator:
         self._append([event])
 
     def _append(self, batch: list[ev.EventBase]) -> SessionState:
-        """Check the batch on a copy of the state, write it in one append, apply it; returns the checked copy."""
-        trial = copy.deepcopy(self._state)
-        trial.apply_all(batch)
+        """Check the batch on a copy of the state, write it in one append, apply it; returns the checked copy
+        (which shares with the live state only what the batch does not touch)."""
+        trial = self._state.trial_copy(batch).apply_all(batch)
         self._commit(batch)
         return trial
 

@@ -28,7 +28,7 @@ from typing import Any
 from marketdata.bars import SessionBars, derive_bars, derive_sessions
 from marketdata.calendar import TradingCalendar
 from marketdata.checks import clean_bars
-from marketdata.quality import historical_quality, session_quality
+from marketdata.quality import HistoricalQuality, historical_quality, session_quality
 from marketdata.store import BarStore
 from specs import events as ev
 from specs.intervals import Interval
@@ -47,6 +47,7 @@ from specs.plan import (
 from statemachine.book import HistorySeries, IntervalSeries, SymbolBook, bars_digest, compute_indicator, frozen
 from statemachine.errors import ProvisioningError
 from statemachine.state import SessionState
+from statemachine.storecache import StoreCache
 
 #: The fault-injection seam: called with the symbol and the step before each step runs (tests raise from it).
 FaultHook = Callable[[str, ProvisioningStep], None]
@@ -73,10 +74,17 @@ class Envelope:
 
 
 class Executor:
-    """Runs plans against one store and calendar; stateless between plans."""
+    """Runs plans against one store and calendar; stateless between plans.
 
-    def __init__(self, store: BarStore, calendar: TradingCalendar, faults: FaultHook | None = None) -> None:
-        self.store = store
+    Given a `StoreCache` (a run's), intraday data is read and derived day by day through it, so the days
+    of a run share what they read; given a plain `BarStore`, every step reads the store itself.
+    """
+
+    def __init__(
+        self, store: BarStore | StoreCache, calendar: TradingCalendar, faults: FaultHook | None = None
+    ) -> None:
+        self.cache = store if isinstance(store, StoreCache) else None
+        self.store = store.store if isinstance(store, StoreCache) else store
         self.calendar = calendar
         self.faults = faults
 
@@ -117,7 +125,7 @@ class _PlanRun:
         envelope: Envelope,
         added_at: dt.datetime | None,
     ) -> None:
-        self.store, self.calendar = executor.store, executor.calendar
+        self.store, self.cache, self.calendar = executor.store, executor.cache, executor.calendar
         self.plan, self.staged, self.env, self.added_at = plan, staged, envelope.fields(), added_at
         self.symbol, self.day = plan.symbol, plan.session_date
 
@@ -157,13 +165,28 @@ class _PlanRun:
             raise ProvisioningError(f"{self.symbol}: no {interval} bars in the store for {missing}")
         return read.table
 
+    def _cached_days(self, interval: Interval, days: list[dt.date]) -> list[SessionBars]:
+        """Each day's regular-session bars of an intraday interval from the run's cache, in order."""
+        assert self.cache is not None
+        base = interval.base
+        if any(self.cache.day(self.symbol, base, d) is None for d in days):
+            missing = ", ".join(str(d) for d in days if self.cache.day(self.symbol, base, d) is None)
+            raise ProvisioningError(f"{self.symbol}: no {base} bars in the store for {missing}")
+        return [self.cache.regular(self.symbol, interval, d) for d in days]  # type: ignore[misc]
+
+    def _uses_cache(self, interval: Interval) -> bool:
+        return self.cache is not None and interval.is_intraday
+
     def load_historical(self, step: LoadHistorical) -> ev.HistoricalLoaded:
         history = step.history
         assert history.start is not None and history.end is not None
         sessions = self.calendar.sessions(history.start, history.end)
-        clean, _ = clean_bars(self._read(history.interval, sessions))
-        raw = SessionBars.from_table(clean, history.interval, self.calendar)
-        bars = frozen(derive_sessions(raw, history.interval, self.calendar, sessions))
+        if self._uses_cache(history.interval):
+            bars = frozen(SessionBars.concat(self._cached_days(history.interval, sessions)))
+        else:
+            clean, _ = clean_bars(self._read(history.interval, sessions))
+            raw = SessionBars.from_table(clean, history.interval, self.calendar)
+            bars = frozen(derive_sessions(raw, history.interval, self.calendar, sessions))
         self.staged.histories[str(history.interval)] = HistorySeries(history.interval, tuple(sessions), bars)
         return ev.HistoricalLoaded(
             **self.env,
@@ -178,7 +201,15 @@ class _PlanRun:
     def load_session(self, step: LoadSession) -> ev.SessionBarsLoaded:
         interval = step.interval
         flagged: dict[str, int] = {}
-        if interval.is_base:
+        if interval.is_base and self._uses_cache(interval):
+            (bars,) = self._cached_days(interval, [self.day])
+            stored = self.cache.day(self.symbol, interval, self.day)  # type: ignore[union-attr]
+            assert stored is not None
+            self.staged.session_ts[str(interval)] = stored.bars.ts
+            flagged = {k: v for k, v in stored.flagged.as_dict().items() if v and k != "total"}
+            if stored.unsorted:
+                flagged["unsorted"] = stored.unsorted
+        elif interval.is_base:
             clean, counts = clean_bars(self._read(interval, [self.day]))
             raw = SessionBars.from_table(clean, interval, self.calendar)
             self.staged.session_ts[str(interval)] = frozen(raw).ts
@@ -191,7 +222,10 @@ class _PlanRun:
             base = self.staged.intervals.get(str(interval.base))
             if base is None:
                 raise ProvisioningError(f"{self.symbol}: {interval} needs the session bars of {interval.base} first")
-            bars = frozen(derive_bars(base.bars, interval, self.calendar, self.day))
+            if self._uses_cache(interval):
+                (bars,) = self._cached_days(interval, [self.day])
+            else:
+                bars = frozen(derive_bars(base.bars, interval, self.calendar, self.day))
         self.staged.intervals[str(interval)] = IntervalSeries(interval, bars)
         return ev.SessionBarsLoaded(
             **self.env, interval=interval, rows=len(bars), digest=bars_digest(bars), flagged=flagged
@@ -203,6 +237,8 @@ class _PlanRun:
             return SessionBars.empty()
         if interval.is_base:
             return history.bars
+        if self._uses_cache(interval):
+            return SessionBars.concat(self._cached_days(interval, list(history.sessions)))
         return derive_sessions(history.bars, interval, self.calendar, history.sessions)
 
     def register_indicator(self, step: RegisterIndicator) -> ev.IndicatorRegistered:
@@ -232,7 +268,13 @@ class _PlanRun:
         report = session_quality(ts, self.calendar, self.day, interval)
         history = self.staged.histories.get(str(interval))
         past = None
-        if history is not None and history.sessions:
+        if history is not None and history.sessions and self._uses_cache(interval):
+            self._cached_days(interval, list(history.sessions))
+            cache = self.cache
+            assert cache is not None
+            reports = tuple(cache.quality(self.symbol, interval, d) for d in history.sessions)
+            past = HistoricalQuality(reports).quality
+        elif history is not None and history.sessions:
             past = historical_quality(history.bars.ts, self.calendar, history.sessions, interval).quality
         return ev.QualityCalculated(
             **self.env,

@@ -8,8 +8,9 @@ the bar arrays live in the coordinator's runtime book.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,17 @@ class SymbolSessionData:
     quality: QualityData | None = None
     requests: list[str] = field(default_factory=list)
 
+    def clone(self) -> SymbolSessionData:
+        """A copy that `apply` can change without touching this one (and far cheaper than a deepcopy): the
+        objects `apply` changes in place (the bar and indicator entries, the dicts and the request list) are
+        copied; the ones it only ever replaces (histories, quality, specs, gaps) are shared."""
+        twin = copy.copy(self)
+        twin.bars = {key: copy.copy(bars) for key, bars in self.bars.items()}
+        twin.indicators = {key: copy.copy(indicator) for key, indicator in self.indicators.items()}
+        twin.histories = dict(self.histories)
+        twin.requests = list(self.requests)
+        return twin
+
 
 @dataclass
 class RequestRecord:
@@ -152,6 +164,22 @@ class SessionState:
         for event in events:
             self.apply(event)
         return self
+
+    def trial_copy(self, events: Iterable[ev.EventBase]) -> SessionState:
+        """A copy to try `events` on: applying them to it leaves this state as it is.
+
+        Only what those events can change is copied (the symbols and requests they name, the dicts that hold
+        them); everything else is shared, so a trial costs what the events touch, not the whole day."""
+        symbols = {event.symbol for event in events if event.symbol}
+        requests = {event.request_id for event in events if event.request_id}
+        twin = copy.copy(self)
+        twin.config_symbols = list(self.config_symbols)
+        twin.rejected = dict(self.rejected)
+        twin.symbols = {name: data.clone() if name in symbols else data for name, data in self.symbols.items()}
+        twin.requests = dict(self.requests)
+        for request_id in requests & twin.requests.keys():
+            twin.requests[request_id] = copy.copy(twin.requests[request_id])
+        return twin
 
     # --- helpers used by the handlers ------------------------------------
 
@@ -216,17 +244,28 @@ def _request_received(state: SessionState, event: ev.RequestReceived) -> None:
     )
 
 
-def _request_status(status: str) -> Callable[[SessionState, Any], None]:
+def _request_status(status: str, kind: type[ev.EventBase]) -> Callable[[SessionState, Any], None]:
+    """The handler of `kind`, an event that moves its request to `status`.
+
+    Which fields the kind has (`reason`, `error`, `steps`) is decided here, once: asking a pydantic
+    model for a field its class lacks goes through its slow `__getattr__`.
+    """
+    reasons = tuple(name for name in ("reason", "error") if name in kind.model_fields)
+    planned = issubclass(kind, ev.RequestPlanned)
+    rejected = issubclass(kind, ev.SymbolRejected)
+
     def handler(state: SessionState, event: Any) -> None:
         record = state._request(event)
         if record is not None:
             record.status = status
-            reason = getattr(event, "reason", None) or getattr(event, "error", None)
-            if reason:
-                record.reason = reason
-            if isinstance(event, ev.RequestPlanned):
+            for name in reasons:
+                reason = getattr(event, name)
+                if reason:
+                    record.reason = reason
+                    break
+            if planned:
                 record.steps = list(event.steps)
-        if isinstance(event, ev.SymbolRejected) and event.symbol:
+        if rejected and event.symbol:
             state.rejected[event.symbol] = event.reason
 
     return handler
@@ -326,10 +365,11 @@ def _indicator_registered(state: SessionState, event: ev.IndicatorRegistered) ->
     data = _extending(state, event)
     spec = event.indicator
     _bars_of(data, spec.interval, event.kind)
-    if spec.key in data.indicators:
-        raise InvalidEvent(f"{data.symbol}: indicator {spec.key} registered twice")
-    data.indicators[spec.key] = IndicatorData(
-        name=spec.key,
+    key = spec.key
+    if key in data.indicators:
+        raise InvalidEvent(f"{data.symbol}: indicator {key} registered twice")
+    data.indicators[key] = IndicatorData(
+        name=key,
         type=spec.type.value,
         interval=spec.interval,
         spec=spec,
@@ -380,12 +420,12 @@ _HANDLERS: dict[str, Callable[[SessionState, Any], None]] = {
     "SessionFailed": _session_failed,
     "SessionAborted": _session_aborted,
     "RequestReceived": _request_received,
-    "RequestPlanned": _request_status("planned"),
-    "SymbolValidated": _request_status("validated"),
-    "SymbolRejected": _request_status("rejected"),
-    "RequestSkipped": _request_status("skipped"),
-    "RequestCompleted": _request_status("completed"),
-    "ProvisioningFailed": _request_status("failed"),
+    "RequestPlanned": _request_status("planned", ev.RequestPlanned),
+    "SymbolValidated": _request_status("validated", ev.SymbolValidated),
+    "SymbolRejected": _request_status("rejected", ev.SymbolRejected),
+    "RequestSkipped": _request_status("skipped", ev.RequestSkipped),
+    "RequestCompleted": _request_status("completed", ev.RequestCompleted),
+    "ProvisioningFailed": _request_status("failed", ev.ProvisioningFailed),
     "SymbolCreated": _symbol_created,
     "SymbolUpgraded": _symbol_upgraded,
     "SymbolTornDown": _symbol_torn_down,

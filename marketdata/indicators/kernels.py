@@ -34,7 +34,7 @@ _SINGLE_THREAD_MACS = 65536 * 4
 _LOOP_BELOW = 64
 _NEGLIGIBLE_DECAY = 1e-100  # below it the carried term is far under one ulp, and blocks stay >= 2 long
 #: Window means take 2n multiply-adds per value by blocks; above this n the running sum's three passes win.
-WINDOW_BLOCKS_UP_TO = 48
+_WINDOW_BLOCKS_UP_TO = 48
 #: Work buffers above this many values are not kept between calls.
 _KEEP_BELOW = 1 << 22
 #: Slots the kernels use themselves; the indicators' batch functions use slots below these.
@@ -105,22 +105,12 @@ def _suffix_prefix_weights(n: int) -> np.ndarray:
     return weights
 
 
-@lru_cache(maxsize=64)
-def band_weights(n: int) -> np.ndarray:
-    """B[j, k] = 1/n for k <= j < k + n ((2n - 1) x n): 2n - 1 values times B are the means of their n windows."""
-    j = np.arange(2 * n - 1)[:, None]
-    k = np.arange(n)[None, :]
-    weights = np.where((j >= k) & (j < k + n), 1.0 / n, 0.0)
-    weights.setflags(write=False)
-    return weights
-
-
 def window_means(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
     """out[i] = (x[i] + ... + x[i + n - 1]) / n for each of the len(x) - n + 1 windows (len(x) >= n)."""
     x = np.asarray(x, dtype=np.float64)
     size = len(x)
     blocks = size // n
-    if n > WINDOW_BLOCKS_UP_TO or blocks < 2:
+    if n > _WINDOW_BLOCKS_UP_TO or blocks < 2:
         return _running_means(x, n, out)
     weights = _suffix_prefix_weights(n)
     suffixes, prefixes = matmul_rows(
@@ -246,7 +236,7 @@ def linear_filter(
         out[:] = _filter_nonfinite(x, decay, gain, initial)
         return out
     # ... and the true value carried into each: the same recurrence, one number per block.
-    ends = linear_filter(local_ends, decay**_BLOCK, 1.0, initial)
+    ends = linear_filter(local_ends, decay**_BLOCK, 1.0, initial, overwrite_input=True)
     # decay^(j+1) * carried = (decay / gain) * carried * W[0, j]: the carry joins the block's first input.
     carried = _carried(ends, initial)
     carried *= decay / gain
@@ -298,8 +288,8 @@ def filter_difference(
     local_ends = matmul_rows(inputs, _last_weights((decay1, gain1), (decay2, gain2)), np.empty((blocks, 2)))
     if not _finite(local_ends):
         return _separate_difference(x, first, second, out)
-    ends1 = linear_filter(local_ends[:, 0], decay1**_BLOCK, 1.0, initial1)
-    ends2 = linear_filter(local_ends[:, 1], decay2**_BLOCK, 1.0, initial2)
+    ends1 = linear_filter(local_ends[:, 0], decay1**_BLOCK, 1.0, initial1, overwrite_input=True)
+    ends2 = linear_filter(local_ends[:, 1], decay2**_BLOCK, 1.0, initial2, overwrite_input=True)
     extended = work_buffer(blocks * (_BLOCK + 2), _SLOT_EXTENDED).reshape(blocks, _BLOCK + 2)
     extended[:, :_BLOCK] = inputs
     extended[:, _BLOCK] = _carried(ends1, initial1)

@@ -7,6 +7,7 @@ silently skipped.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,9 +37,15 @@ def as_spec(spec: IndicatorSpec | str) -> IndicatorSpec:
     if isinstance(spec, IndicatorSpec):
         return spec
     try:
-        return IndicatorSpec.parse_key(spec)
+        return _parse_key(spec)
     except IndicatorSpecError as exc:
         raise IndicatorError(str(exc)) from None
+
+
+@lru_cache(maxsize=256)
+def _parse_key(key: str) -> IndicatorSpec:
+    """Specs are frozen, so one parsed spec per key serves every call (parsing costs as much as a short batch)."""
+    return IndicatorSpec.parse_key(key)
 
 
 def _classes(spec: IndicatorSpec) -> tuple[type[Indicator], type[ColumnarIndicator]]:

@@ -7,9 +7,10 @@ and to the rounding a running sum of squares collects, so the sums are kept of t
 close (`ref`), and every `period` bars, when the window is exactly the ring buffer in order, the reference
 moves to the latest close and both sums are summed afresh: O(1) per bar on average, no drift, ~1e-12 exact.
 
-The batch forms sum each window afresh by blocks (`kernels.window_means`, `_blocked_bands`) with the same
-reference closes, so they agree with the incremental forms to a few ulps, and a flat window has a band of
-exactly 0 in every form.
+The batch SMA sums every window afresh by blocks (`kernels.window_means`), which agrees with the running sum
+to a few ulps. The batch Bollinger builds the same sums with the same operations in the same order
+(sequential np.add.accumulate), so batch and both incremental forms give identical bits: a window that is flat
+after a jump keeps the running sums' rounding, and every form keeps the same.
 """
 
 from __future__ import annotations
@@ -22,15 +23,7 @@ import numpy as np
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, State
-from marketdata.indicators.kernels import (
-    WINDOW_BLOCKS_UP_TO,
-    band_weights,
-    matmul_rows,
-    nan_headed,
-    sequential_sum,
-    window_means,
-    work_buffer,
-)
+from marketdata.indicators.kernels import nan_headed, sequential_sum, window_means, work_buffer
 from specs.indicators import IndicatorSpec
 
 BOLLINGER_DEVIATIONS = 2.0
@@ -76,82 +69,23 @@ def bollinger_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCal
         return BatchResult(outputs, _fresh_state())
     if size < n:
         return BatchResult(outputs, _bollinger_seed_state(close))  # all NaN: the head is the whole array
-    bands = _blocked_bands if n <= WINDOW_BLOCKS_UP_TO else _running_bands
-    ref = bands(np.ascontiguousarray(close), n, upper[n - 1 :], middle[n - 1 :], lower[n - 1 :])
-    window = close[-n:]
-    deviation = window - ref
-    state = {
-        "count": size,
-        "ref": ref,
-        "total": sequential_sum(deviation),
-        "total2": sequential_sum(deviation * deviation),
-        "window": window.copy(),
-    }
-    return BatchResult(outputs, state)
-
-
-def _reference_closes(close: np.ndarray, n: int) -> np.ndarray:
-    """The close each window's deviations are taken from: the one at bar n-1 + b*n serves the n windows ending
-    there and after (the incremental forms re-center on it then), so it lies inside every window it serves and a
-    flat window has deviations of exactly 0."""
-    return close[n - 1 :: n][: (len(close) - n) // n + 1]
-
-
-def _blocked_bands(
-    close: np.ndarray, n: int, upper: np.ndarray, middle: np.ndarray, lower: np.ndarray
-) -> float:
-    """The bands of every full window by blocks of n windows; returns the last window's reference close.
-
-    Block b's 2n - 1 closes (bar b*n on) minus its reference close, and their squares, times `band_weights`
-    give the mean deviation and the mean squared deviation of each of its n windows in one matrix product."""
-    ref = _reference_closes(close, n)
-    columns = len(ref)
+    # Column b follows the b-th refresh, at bar n-1 + b*n, whose window is the aligned block b of the closes:
+    # its first n cells are that window's deviations (summed afresh), the next n-1 the running steps after it.
+    # Laid out (cells x refreshes), the running sums are 2n-1 long vector additions down the columns: the same
+    # additions in the same order as the incremental forms, without a Python step per bar.
+    columns = (size - n) // n + 1
     cells = 2 * n - 1
-    inside = min(columns, max(0, (len(close) - cells) // n + 1))
-    deviations = work_buffer(2 * columns * cells, 1).reshape(2, columns, cells)
-    if inside:
-        blocks = np.lib.stride_tricks.sliding_window_view(close, cells)[: inside * n : n]
-        np.subtract(blocks, ref[:inside, None], out=deviations[0, :inside])
-    for b in range(inside, columns):
-        part = close[b * n : b * n + cells]
-        np.subtract(part, ref[b], out=deviations[0, b, : len(part)])
-        deviations[0, b, len(part) :] = 0.0
-    np.multiply(deviations[0], deviations[0], out=deviations[1])
-    means = matmul_rows(
-        deviations.reshape(2 * columns, cells), band_weights(n), work_buffer(2 * columns * n, 2).reshape(-1, n)
-    )
-    mean, band = means[:columns], means[columns:]
-    band -= np.multiply(mean, mean, out=work_buffer(columns * n, 3).reshape(columns, n))
-    np.maximum(band, 0.0, out=band)
-    np.sqrt(band, out=band)
-    band *= BOLLINGER_DEVIATIONS
-    mean += ref[:, None]
-    count = len(middle)
-    np.copyto(middle, mean.reshape(-1)[:count])
-    band_by_bar = band.reshape(-1)[:count]
-    np.add(middle, band_by_bar, out=upper)
-    np.subtract(middle, band_by_bar, out=lower)
-    return float(ref[-1])
-
-
-def _running_bands(
-    close: np.ndarray, n: int, upper: np.ndarray, middle: np.ndarray, lower: np.ndarray
-) -> float:
-    """The bands of every full window for long windows (2n multiply-adds per bar would cost more than this):
-    the sums of deviations run down the columns of a (cells x refreshes) layout, where column b follows the
-    b-th refresh, at bar n-1 + b*n, whose window is the aligned block b of the closes: its first n cells are
-    that window's deviations (summed afresh), the next n-1 the running steps after it; returns the last
-    window's reference close."""
-    size = len(close)
-    ref = _reference_closes(close, n).copy()
-    columns = len(ref)
-    cells = 2 * n - 1
-    padded = work_buffer((columns + 1) * n, 0)
-    padded[:size] = close
-    padded[size:] = ref[-1]
+    ref = close[n - 1 : columns * n : n].copy()
     dev = work_buffer(cells * columns, 1).reshape(cells, columns)
     np.subtract(close[: columns * n].reshape(columns, n).T, ref, out=dev[:n])
-    np.subtract(padded[n:].reshape(columns, n)[:, :-1].T, ref, out=dev[n:])
+    # The running steps after the refresh: the next n-1 closes, where they exist (the last columns run out of
+    # closes; their missing steps are 0, as if the close equalled ref, and no window uses them).
+    inside = min(columns, (size - n) // n)
+    np.subtract(close[n : n + inside * n].reshape(inside, n)[:, : n - 1].T, ref[:inside], out=dev[n:, :inside])
+    for b in range(inside, columns):
+        steps = close[(b + 1) * n : (b + 2) * n - 1]
+        np.subtract(steps, ref[b], out=dev[n : n + len(steps), b])
+        dev[n + len(steps) :, b] = 0.0
     sq = work_buffer(cells * columns, 2).reshape(cells, columns)
     np.multiply(dev, dev, out=sq)
     dev[n:] -= dev[: n - 1]
@@ -160,19 +94,30 @@ def _running_bands(
         np.add(dev[j], dev[j - 1], out=dev[j])
         np.add(sq[j], sq[j - 1], out=sq[j])
     sums, sums2 = dev[n - 1 :], sq[n - 1 :]
-    count = len(middle)
+    count = size - (n - 1)
+    last_column, last_cell = divmod(count - 1, n)
+    state = {
+        "count": size,
+        "ref": float(ref[last_column]),
+        "total": float(sums[last_cell, last_column]),
+        "total2": float(sums2[last_cell, last_column]),
+        "window": close[-n:].copy(),
+    }
     mean = np.divide(sums, n, out=work_buffer(n * columns, 3).reshape(n, columns))
     variance = np.divide(sums2, n, out=work_buffer(n * columns, 4).reshape(n, columns))
     variance -= np.multiply(mean, mean, out=sums2)
-    variance[variance < 0.0] = 0.0
+    np.maximum(variance, 0.0, out=variance)  # a variance that rounds below zero is zero (NaN stays NaN)
     band = np.sqrt(variance, out=variance)
     band *= BOLLINGER_DEVIATIONS
     mean += ref
-    middle[:] = mean.T.reshape(-1)[:count]
+    rows = count // n
+    np.copyto(middle[n - 1 : n - 1 + rows * n].reshape(rows, n), mean[:, :rows].T)
+    if rows < columns:
+        middle[n - 1 + rows * n :] = mean[: count - rows * n, rows]
     band_by_bar = band.T.reshape(-1)[:count]
-    np.add(middle, band_by_bar, out=upper)
-    np.subtract(middle, band_by_bar, out=lower)
-    return float(ref[-1])
+    np.add(middle[n - 1 :], band_by_bar, out=upper[n - 1 :])
+    np.subtract(middle[n - 1 :], band_by_bar, out=lower[n - 1 :])
+    return BatchResult(outputs, state)
 
 
 # -- one symbol ------------------------------------------------------------------------------------------

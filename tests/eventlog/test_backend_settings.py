@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventlog.engine import normalize_url
+from eventlog.engine import SQLITE_PAGE_SIZE, normalize_url
 from eventlog.errors import LogNotFound, UnsupportedLogURL
 from eventlog.store import open_store
 
@@ -15,6 +15,7 @@ def test_wal_and_synchronous_normal(sqlite_url):
         assert store.fetch("PRAGMA journal_mode") == [("wal",)]
         assert store.fetch("PRAGMA synchronous") == [(1,)]
         assert store.fetch("PRAGMA busy_timeout")[0][0] >= 1000
+        assert store.fetch("PRAGMA page_size") == [(SQLITE_PAGE_SIZE,)]
 
 
 @pytest.mark.postgres
