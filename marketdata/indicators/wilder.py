@@ -53,7 +53,7 @@ def rsi_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar 
     # The averages of the gains and of the moves |change|, whose sum the incremental forms keep as gain + loss.
     moves = np.abs(change, out=change)
     average_gain = _wilder(gain, n, out[n:])
-    average_move = _wilder(moves, n, work_buffer(size - n, 2))
+    average_move = _wilder(moves, n, gain[: size - n])  # the gains are spent: their buffer takes the moves
     state.update(gain=float(average_gain[-1]), loss=float(average_move[-1] - average_gain[-1]))
     np.maximum(average_move, TINY, out=average_move)
     np.divide(average_gain, average_move, out=average_gain)
