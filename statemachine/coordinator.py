@@ -41,7 +41,7 @@ from specs.lifecycle import SESSION_TRANSITIONS, SYMBOL_ADDING_PHASES, SessionPh
 from specs.plan import Operation, ProvisioningRequirements, Request, Source, SymbolValidationResult
 from statemachine.analysis import analyze
 from statemachine.book import Book
-from statemachine.errors import AnalysisError, SessionPhaseError, StatemachineError
+from statemachine.errors import AnalysisError, RequestError, SessionPhaseError, StatemachineError
 from statemachine.executor import Envelope, Executor, FaultHook, StepFailed
 from statemachine.machines import IllegalTransition, allowed_triggers
 from statemachine.sink import EventSink
@@ -127,6 +127,11 @@ class SessionCoordinator:
                 raise SessionPhaseError(
                     f"begin {session_date}", self._state.state, ("idle", "ended", "failed", "aborted", "tearing_down")
                 )
+            if self._state.session_date == session_date:
+                raise StatemachineError(
+                    f"cannot begin {session_date} again: this coordinator already wrote its stream "
+                    f"(the day is {self._state.state}); a day runs once"
+                )
             open_, close = self.calendar.open(session_date), self.calendar.close(session_date)
             if self.clock.now() > open_:
                 raise StatemachineError(
@@ -204,6 +209,8 @@ class SessionCoordinator:
     def abort(self, error: str | BaseException) -> None:
         """SessionAborted with the error, from any phase that allows it."""
         with self.lock:
+            if self._state.session_date is None:
+                raise StatemachineError("cannot abort: no day has begun, so there is no day's stream to record it in")
             text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
             self._phase(ev.SessionAborted(sim_time=self.clock.now(), error=text))
 
@@ -225,6 +232,8 @@ class SessionCoordinator:
         plugin: str | None = None,
     ) -> Outcome:
         """Bars of `interval` (and its base) for the session, with `days` sessions of history."""
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            raise RequestError(f"{symbol}: days must be a whole number of sessions >= 0, got {days!r}")
         return self._request(Operation.BAR, symbol, Source(source), Interval(interval), days, plugin=plugin)
 
     def add_indicator(

@@ -10,6 +10,7 @@ __all__ = [
     "IllegalTransition",
     "InvalidEvent",
     "ProvisioningError",
+    "RequestError",
     "SessionPhaseError",
     "StatemachineError",
 ]
@@ -34,3 +35,7 @@ class AnalysisError(StatemachineError):
 
 class ProvisioningError(StatemachineError):
     """A provisioning step that found the data other than validation said (read inside the step)."""
+
+
+class RequestError(StatemachineError, ValueError):
+    """A request whose arguments are malformed (negative days, a bad symbol): refused before it is logged."""
