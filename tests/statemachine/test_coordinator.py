@@ -234,7 +234,7 @@ def test_requests_from_many_threads_are_atomic_batches(make_coordinator):
 
 def test_the_asking_plugin_is_recorded_and_bad_input_consumes_no_request_id(make_coordinator):
     coordinator, sink = _streaming(make_coordinator)
-    with pytest.raises(ValueError, match="greater than or equal to 0"):
+    with pytest.raises(ValueError, match="days must be a whole number of sessions >= 0"):
         coordinator.add_bar("IBM", "5m", days=-1)
     with pytest.raises(ValueError, match="invalid symbol"):
         coordinator.add_symbol("NOT A SYMBOL")
