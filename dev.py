@@ -2,7 +2,7 @@
 """Set up `.venv/` if needed, then run the demo, the tests, the benchmarks or the CLI.
 
     python3 dev.py demo        set up, then `daytape demo`
-    python3 dev.py test        set up, then ruff, import-linter and the whole test suite
+    python3 dev.py test        set up, then ruff, import-linter, mypy and the whole test suite
     python3 dev.py bench       set up, then `python -m benchmarks` (pass --quick for the short one)
     python3 dev.py daytape ..  set up, then any daytape command
 
@@ -55,6 +55,7 @@ def run_tests(extra: list[str]) -> int:
     steps = [
         [tool("ruff"), "check", "."],
         [tool("lint-imports")],
+        [tool("mypy")],
     ]
     for step in steps:
         print("dev.py: " + " ".join(Path(step[0]).name if i == 0 else a for i, a in enumerate(step)), file=sys.stderr)

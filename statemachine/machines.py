@@ -94,7 +94,7 @@ def moves(machine: Machine) -> dict[tuple[str, str], str]:
             ends = (machine.get_state(source), machine.get_state(move.dest))
             if any(end.on_exit or end.on_enter for end in ends):
                 continue
-            table[(source, trigger)] = ends[1].value
+            table[(source, trigger)] = str(ends[1].value)
     machine.__dict__["_daytape_moves"] = table
     return table
 

@@ -243,6 +243,12 @@ class ColumnarEMA(ColumnarIndicator):
 
 
 class ColumnarMACD(ColumnarIndicator):
+    slow_seed: np.ndarray
+    fast_seed: np.ndarray
+    slow_ema: np.ndarray
+    fast_ema: np.ndarray
+    signal_seed: np.ndarray
+    signal_ema: np.ndarray
     batch = staticmethod(macd_batch)
     _FIELDS = MACD._FIELDS
 

@@ -243,6 +243,8 @@ class _ColumnarWilder(ColumnarIndicator):
 
 
 class ColumnarRSI(_ColumnarWilder):
+    gain: np.ndarray
+    loss: np.ndarray
     batch = staticmethod(rsi_batch)
     _FIELDS = ("gain", "loss")
 
@@ -298,6 +300,7 @@ class ColumnarRSI(_ColumnarWilder):
 
 
 class ColumnarATR(_ColumnarWilder):
+    atr: np.ndarray
     batch = staticmethod(atr_batch)
     _FIELDS = ("atr",)
 
