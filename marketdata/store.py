@@ -65,11 +65,13 @@ class BarTableError(MarketDataError, ValueError):
 
 @dataclass(frozen=True)
 class BarRead:
-    """What a read found: the bars (sorted by ts), the sessions asked for that have no data, the files read."""
+    """What a read found: the bars (sorted by ts), the sessions asked for that have no data, the files read
+    and, for an intraday read, how many rows of the table came from each of them (in the same order)."""
 
     table: pa.Table
     missing_days: list[date] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
 
 
 def _utc(t: datetime) -> datetime:
@@ -125,8 +127,13 @@ def read_bar_files(paths: Sequence[Path]) -> pa.Table:
     releases the GIL) in one run of consecutive files per thread: a task per file costs more in hand-offs
     than the second core gains.
     """
+    return _read_bar_files(paths)[0]
+
+
+def _read_bar_files(paths: Sequence[Path]) -> tuple[pa.Table, list[int]]:
+    """`read_bar_files`' table and the number of rows each file gave."""
     if not paths:
-        return BAR_SCHEMA.empty_table()
+        return BAR_SCHEMA.empty_table(), []
     if len(paths) < _PARALLEL_FROM or _READ_THREADS == 1:
         tables = _read_run(paths)
     else:
@@ -134,7 +141,7 @@ def read_bar_files(paths: Sequence[Path]) -> pa.Table:
         runs = [paths[i : i + size] for i in range(0, len(paths), size)]
         tables = [table for run in _pool(os.getpid()).map(_read_run, runs) for table in run]
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    return table.combine_chunks(memory_pool=pa.system_memory_pool())
+    return table.combine_chunks(memory_pool=pa.system_memory_pool()), [t.num_rows for t in tables]
 
 
 def _read_run(paths: Sequence[Path]) -> list[pa.Table]:
@@ -298,7 +305,8 @@ class BarStore:
                 files.append(path)
             else:
                 missing.append(day)
-        return BarRead(read_bar_files(files), missing, files)
+        table, rows = _read_bar_files(files)
+        return BarRead(table, missing, files, rows)
 
     def _read_daily(self, symbol: str, interval: Interval, days: list[date]) -> BarRead:
         years = sorted({d.year for d in days})

@@ -47,7 +47,7 @@ from specs.plan import (
 from statemachine.book import HistorySeries, IntervalSeries, SymbolBook, bars_digest, compute_indicator, frozen
 from statemachine.errors import ProvisioningError
 from statemachine.state import SessionState
-from statemachine.storecache import StoreCache
+from statemachine.storecache import StoreCache, joined
 
 #: The fault-injection seam: called with the symbol and the step before each step runs (tests raise from it).
 FaultHook = Callable[[str, ProvisioningStep], None]
@@ -165,14 +165,14 @@ class _PlanRun:
             raise ProvisioningError(f"{self.symbol}: no {interval} bars in the store for {missing}")
         return read.table
 
-    def _cached_days(self, interval: Interval, days: list[dt.date]) -> list[SessionBars]:
-        """Each day's regular-session bars of an intraday interval from the run's cache, in order."""
+    def _cached_days(self, interval: Interval, days: list[dt.date]) -> SessionBars:
+        """The days' regular-session bars of an intraday interval from the run's cache, one after the other."""
         assert self.cache is not None
-        base = interval.base
-        if any(self.cache.day(self.symbol, base, d) is None for d in days):
-            missing = ", ".join(str(d) for d in days if self.cache.day(self.symbol, base, d) is None)
-            raise ProvisioningError(f"{self.symbol}: no {base} bars in the store for {missing}")
-        return [self.cache.regular(self.symbol, interval, d) for d in days]  # type: ignore[misc]
+        pieces = self.cache.regular_days(self.symbol, interval, days)
+        if any(piece is None for piece in pieces):
+            missing = ", ".join(str(d) for d, piece in zip(days, pieces, strict=True) if piece is None)
+            raise ProvisioningError(f"{self.symbol}: no {interval.base} bars in the store for {missing}")
+        return joined(pieces)  # type: ignore[arg-type]
 
     def _uses_cache(self, interval: Interval) -> bool:
         return self.cache is not None and interval.is_intraday
@@ -182,7 +182,7 @@ class _PlanRun:
         assert history.start is not None and history.end is not None
         sessions = self.calendar.sessions(history.start, history.end)
         if self._uses_cache(history.interval):
-            bars = frozen(SessionBars.concat(self._cached_days(history.interval, sessions)))
+            bars = frozen(self._cached_days(history.interval, sessions))
         else:
             clean, _ = clean_bars(self._read(history.interval, sessions))
             raw = SessionBars.from_table(clean, history.interval, self.calendar)
@@ -202,9 +202,10 @@ class _PlanRun:
         interval = step.interval
         flagged: dict[str, int] = {}
         if interval.is_base and self._uses_cache(interval):
-            (bars,) = self._cached_days(interval, [self.day])
             stored = self.cache.day(self.symbol, interval, self.day)  # type: ignore[union-attr]
-            assert stored is not None
+            if stored is None:
+                raise ProvisioningError(f"{self.symbol}: no {interval} bars in the store for {self.day}")
+            bars = self._cached_days(interval, [self.day])
             self.staged.session_ts[str(interval)] = stored.bars.ts
             flagged = {k: v for k, v in stored.flagged.as_dict().items() if v and k != "total"}
             if stored.unsorted:
@@ -223,7 +224,7 @@ class _PlanRun:
             if base is None:
                 raise ProvisioningError(f"{self.symbol}: {interval} needs the session bars of {interval.base} first")
             if self._uses_cache(interval):
-                (bars,) = self._cached_days(interval, [self.day])
+                bars = self._cached_days(interval, [self.day])
             else:
                 bars = frozen(derive_bars(base.bars, interval, self.calendar, self.day))
         self.staged.intervals[str(interval)] = IntervalSeries(interval, bars)
@@ -238,7 +239,7 @@ class _PlanRun:
         if interval.is_base:
             return history.bars
         if self._uses_cache(interval):
-            return SessionBars.concat(self._cached_days(interval, list(history.sessions)))
+            return self._cached_days(interval, list(history.sessions))
         return derive_sessions(history.bars, interval, self.calendar, history.sessions)
 
     def register_indicator(self, step: RegisterIndicator) -> ev.IndicatorRegistered:

@@ -3,27 +3,37 @@
 The days of a run read the same data again and again: day d's trailing history is the session days
 before it, which earlier days loaded as their session; every request validates against the same
 directory listings; every indicator on a derived interval derives the history's bars anew. A `StoreCache`
-wraps the run's `BarStore` and keeps, for that run, each listing, each intraday day file as its cleaned
+wraps the run's `BarStore` and keeps, for that run, each listing, each session day's file as its cleaned
 bars, and each day's regular-session bars per interval, so each is read or derived once.
+
+A symbol's days are filled together: the days a request needs that the cache lacks are read with one
+`read_days` (the store's thread pool reads the files), cleaned, converted and derived as one block, and
+each day keeps a slice of that block, not a copy. Days of one block asked for together come back as one
+slice of it, so a history loaded at once is held once. The days are only cut apart as the store's files
+are: a file whose rows stray outside its own local day is read on its own, as a day alone would be.
 
 It relies on the store not changing under a run (the run's manifest records the data's digest when it
 starts, and `verify` re-runs against it): create one for a run, or for the days of a run one worker runs,
 and never share one between runs. It answers what the store answers (a history built from per-day pieces
 is the same bars: a session's bars never depend on another session's), keeps at most `max_bytes` of bars
-(the days used longest ago go first), and serves several threads.
+(the days used longest ago go first; a block's memory goes with the last of its days still held, by the
+cache or by a book), and serves several threads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from marketdata.bars import SessionBars, derive_bars
+import numpy as np
+
+from marketdata.bars import SessionBars, as_ns, as_ns_array, derive_bars, derive_sessions, session_bounds
 from marketdata.calendar import TradingCalendar
 from marketdata.checks import BadBarCounts, clean_bars
 from marketdata.quality import QualityReport, session_quality
@@ -33,6 +43,9 @@ from statemachine.book import frozen
 
 #: The default bound on the bars kept: some weeks of 1m history for a few hundred symbols.
 DEFAULT_MAX_BYTES = 256 << 20
+
+_COLUMNS = ("ts", "open", "high", "low", "close", "volume", "bar_close")
+_ROW_BYTES = 8 * len(_COLUMNS)
 
 T = TypeVar("T")
 
@@ -46,11 +59,44 @@ class StoredDay:
     unsorted: int  # rows the store recorded as written out of order
 
 
+@dataclass(frozen=True)
+class Piece:
+    """One day's regular-session bars: rows lo:hi of a block of read-only bars derived together."""
+
+    block: SessionBars
+    lo: int
+    hi: int
+
+    @property
+    def bars(self) -> SessionBars:
+        return self.block[self.lo : self.hi]
+
+
+def joined(pieces: Sequence[Piece]) -> SessionBars:
+    """The pieces' bars one after the other: a slice of their block when they lie in it back to back."""
+    if not pieces:
+        return SessionBars.empty()
+    first = pieces[0]
+    if all(p.block is first.block and p.lo == q.hi for q, p in itertools.pairwise(pieces)):
+        return first.block[first.lo : pieces[-1].hi]
+    return SessionBars.concat(p.bars for p in pieces)
+
+
 def _nbytes(value: object) -> int:
-    bars = value.bars if isinstance(value, StoredDay) else value
-    if isinstance(bars, SessionBars):
-        return sum(getattr(bars, name).nbytes for name in ("ts", "open", "high", "low", "close", "volume", "bar_close"))
+    if isinstance(value, StoredDay):
+        return sum(getattr(value.bars, name).nbytes for name in _COLUMNS)
+    if isinstance(value, Piece):
+        return (value.hi - value.lo) * _ROW_BYTES
     return 0
+
+
+def _split(bars: SessionBars, calendar: TradingCalendar, days: list[dt.date]) -> dict[dt.date, Piece]:
+    """Regular-session bars of several sessions as one read-only block, cut at each session's open."""
+    block = frozen(bars)
+    opens, _ = session_bounds(calendar, days)
+    cuts = [*np.searchsorted(block.ts, opens, "left").tolist()[1:], len(block)]
+    los = [0, *cuts[:-1]]
+    return {day: Piece(block, lo, hi) for day, lo, hi in zip(days, los, cuts, strict=True)}
 
 
 class StoreCache:
@@ -63,6 +109,7 @@ class StoreCache:
         self._listings: dict[tuple[str, ...], object] = {}
         self._bars: OrderedDict[tuple[str, str, dt.date], object] = OrderedDict()
         self._bytes = 0
+        self._midnights: dict[dt.date, int] = {}
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -90,13 +137,35 @@ class StoreCache:
     # -- what the executor reads -----------------------------------------------------------------------
 
     def day(self, symbol: str, interval: Interval, day: dt.date) -> StoredDay | None:
-        """The day file of an intraday base interval, cleaned; None when the store has no file for the day."""
+        """The day file of an intraday base interval, cleaned (for the session day: its whole file and what
+        was wrong in it); None when the store has no file for the day."""
         return self._cached((symbol, str(interval), day), lambda: self._read_day(symbol, interval, day))
 
     def regular(self, symbol: str, interval: Interval, day: dt.date) -> SessionBars | None:
         """The day's regular-session bars of an intraday interval (derived ones from their base's regular
         bars, as the executor derives them), read-only; None when the base has no file for the day."""
-        return self._cached((symbol, f"regular:{interval}", day), lambda: self._derive(symbol, interval, day))
+        (piece,) = self.regular_days(symbol, interval, [day])
+        return None if piece is None else piece.bars
+
+    def regular_days(self, symbol: str, interval: Interval, days: Sequence[dt.date]) -> list[Piece | None]:
+        """`regular` for several session days at once, in order (see `joined`); the days not cached yet are
+        read and derived together. CorruptDataError names the first unreadable file among those days."""
+        kind = f"regular:{interval}"
+        with self._lock:
+            found: dict[dt.date, Piece | None] = {}
+            for day in days:
+                key = (symbol, kind, day)
+                if key in self._bars:
+                    self._bars.move_to_end(key)
+                    found[day] = self._bars[key]  # type: ignore[assignment]
+            todo = sorted(day for day in set(days) if day not in found)
+            if todo:
+                fill = self._fill_base if interval.is_base else self._fill
+                made = fill(symbol, interval, todo)
+                for day, piece in made.items():
+                    self._put((symbol, kind, day), piece)
+                found.update(made)
+            return [found[day] for day in days]
 
     def quality(self, symbol: str, interval: Interval, day: dt.date) -> QualityReport:
         """The day's report as `historical_quality` makes it for a history holding the day: the quality of
@@ -117,15 +186,59 @@ class StoreCache:
         bars = frozen(SessionBars.from_table(clean, interval, self.calendar))
         return StoredDay(bars, flagged, self.store.recorded_unsorted(symbol, interval, day))
 
-    def _derive(self, symbol: str, interval: Interval, day: dt.date) -> SessionBars | None:
-        if interval.is_base:
-            stored = self.day(symbol, interval, day)
-            source = stored.bars if stored is not None else None
-        else:
-            source = self.regular(symbol, interval.base, day)
-        if source is None:
-            return None
-        return frozen(derive_bars(source, interval, self.calendar, day))
+    def _fill_base(self, symbol: str, interval: Interval, days: list[dt.date]) -> dict[dt.date, Piece | None]:
+        """The days' regular bars of a base interval: from a session day already read, else read together."""
+        made: dict[dt.date, Piece | None] = {}
+        unread = []
+        for day in days:
+            key = (symbol, str(interval), day)
+            stored = self._bars.get(key)
+            if key in self._bars and stored is None:
+                made[day] = None
+            elif isinstance(stored, StoredDay):
+                made.update(_split(derive_bars(stored.bars, interval, self.calendar, day), self.calendar, [day]))
+            else:
+                unread.append(day)
+        if not unread:
+            return made
+        read = self.store.read_days(symbol, interval, unread)
+        made.update(dict.fromkeys(read.missing_days))
+        present = [day for day in unread if day not in made]
+        if present and not self._in_own_days(as_ns_array(read.table.column("ts")), present, read.rows):
+            offsets = np.cumsum([0, *read.rows]).tolist()
+            for day, lo, hi in zip(present, offsets, offsets[1:], strict=False):
+                made.update(self._derive_base(read.table.slice(lo, hi - lo), interval, [day]))
+        elif present:
+            made.update(self._derive_base(read.table, interval, present))
+        return {day: made[day] for day in days}
+
+    def _derive_base(self, table: Any, interval: Interval, days: list[dt.date]) -> dict[dt.date, Piece]:
+        clean, _ = clean_bars(table)
+        bars = SessionBars.from_table(clean, interval, self.calendar)
+        return _split(derive_sessions(bars, interval, self.calendar, days), self.calendar, days)
+
+    def _in_own_days(self, ts: np.ndarray, days: list[dt.date], rows: list[int]) -> bool:
+        """Whether every row lies within the exchange-local day of the file it came from (as the store writes
+        them), which makes cleaning and deriving the files together the same as one by one."""
+        starts = np.array([self._midnight(day) for day in days], dtype=np.int64)
+        ends = np.array([self._midnight(day + dt.timedelta(days=1)) for day in days], dtype=np.int64)
+        counts = np.array(rows, dtype=np.int64)
+        return bool(np.all(ts >= np.repeat(starts, counts)) and np.all(ts < np.repeat(ends, counts)))
+
+    def _midnight(self, day: dt.date) -> int:
+        if day not in self._midnights:
+            self._midnights[day] = as_ns(dt.datetime.combine(day, dt.time(), tzinfo=self.calendar.tz))
+        return self._midnights[day]
+
+    def _fill(self, symbol: str, interval: Interval, days: list[dt.date]) -> dict[dt.date, Piece | None]:
+        """The days' bars of a derived interval, derived together from their base's regular bars."""
+        base = dict(zip(days, self.regular_days(symbol, interval.base, days), strict=True))
+        made: dict[dt.date, Piece | None] = {day: None for day, piece in base.items() if piece is None}
+        present = [day for day in days if day not in made]
+        if present:
+            source = joined([base[day] for day in present])  # type: ignore[misc]
+            made.update(_split(derive_sessions(source, interval, self.calendar, present), self.calendar, present))
+        return {day: made[day] for day in days}
 
     def _cached(self, key: tuple[str, str, dt.date], make: Callable[[], T]) -> T:
         with self._lock:
@@ -133,9 +246,12 @@ class StoreCache:
                 self._bars.move_to_end(key)
                 return self._bars[key]  # type: ignore[return-value]
             value = make()
-            self._bars[key] = value  # type: ignore[assignment]
-            self._bytes += _nbytes(value)
-            while self._bytes > self.max_bytes and len(self._bars) > 1:
-                _, dropped = self._bars.popitem(last=False)
-                self._bytes -= _nbytes(dropped)
+            self._put(key, value)
             return value
+
+    def _put(self, key: tuple[str, str, dt.date], value: object) -> None:
+        self._bars[key] = value
+        self._bytes += _nbytes(value)
+        while self._bytes > self.max_bytes and len(self._bars) > 1:
+            _, dropped = self._bars.popitem(last=False)
+            self._bytes -= _nbytes(dropped)

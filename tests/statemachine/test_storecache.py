@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from marketdata.bars import SessionBars, derive_bars
 from marketdata.calendar import TradingCalendar
+from marketdata.checks import clean_bars
 from marketdata.clock import SimulatedClock
 from marketdata.store import BarStore
 from specs.config import SessionConfig
+from specs.intervals import Interval
 from statemachine.coordinator import SessionCoordinator
 from statemachine.sink import InMemorySink
-from statemachine.storecache import StoreCache
+from statemachine.storecache import StoreCache, joined
 from tests.statemachine.support import DAY1, DAY2, DAY3, RSI_14_1M, seed_config, stream_to_close, stream_until
 
 
@@ -89,3 +94,29 @@ def test_listings_are_the_stores(store, calendar, symbol):
     assert cache.intervals(symbol) == store.intervals(symbol)
     assert cache.days(symbol, "1m") == store.days(symbol, "1m")
     assert cache.root == store.root
+
+
+def read_alone(store: BarStore, calendar: TradingCalendar, day) -> SessionBars:
+    """A day's regular 1m bars as the plain store's executor makes them from its file alone."""
+    clean, _ = clean_bars(store.read_days("AAPL", "1m", [day]).table)
+    return derive_bars(SessionBars.from_table(clean, "1m", calendar), "1m", calendar, day)
+
+
+def test_days_read_together_are_held_once_as_one_block(store, calendar):
+    days = calendar.previous_sessions(DAY1, 5)
+    cache = StoreCache(store, calendar)
+    pieces = cache.regular_days("AAPL", Interval("1m"), days)
+    history = joined(pieces)
+    assert history.equals(SessionBars.concat(read_alone(store, calendar, d) for d in days))
+    assert all(np.shares_memory(history.close, p.block.close) for p in pieces)  # type: ignore[union-attr]
+    assert np.shares_memory(joined(cache.regular_days("AAPL", Interval("1m"), days[1:3])).ts, history.ts)
+
+
+def test_a_file_holding_another_days_bar_is_cut_as_the_files_are(private_store, calendar):
+    days = calendar.previous_sessions(DAY1, 3)
+    path = private_store.day_file("AAPL", "1m", days[1])
+    stray = private_store.read_days("AAPL", "1m", [days[0]]).table.slice(100, 1)
+    pq.write_table(pa.concat_tables([stray, pq.read_table(path)]), path)
+    pieces = StoreCache(private_store, calendar).regular_days("AAPL", Interval("1m"), days)
+    for day, piece in zip(days, pieces, strict=True):
+        assert piece is not None and piece.bars.equals(read_alone(private_store, calendar, day))
