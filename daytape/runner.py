@@ -198,11 +198,6 @@ def run_days_in_worker(config_json: str, log_url: str, run_id: str, day_isos: Se
         log.close()
 
 
-def run_day_in_worker(config_json: str, log_url: str, run_id: str, day_iso: str) -> dict[str, Any]:
-    """Run one day in a worker: open the store and the log by name, write the day's stream."""
-    return run_days_in_worker(config_json, log_url, run_id, [day_iso])[0]
-
-
 def day_chunks(days: Sequence[dt.date], workers: int) -> list[list[dt.date]]:
     """The days cut into one run of consecutive days per worker: the days of a run share their reads (a
     day's trailing history is the days before it), and every extra run costs its first day's history
