@@ -69,6 +69,8 @@ def as_ns_array(values: Any) -> np.ndarray:
             raise BarDataError(f"expected a timestamp column, got {values.type}")
         if values.type.unit != "ns":
             values = values.cast(pa.timestamp("ns", tz=values.type.tz))
+        elif values.null_count == 0:
+            return values.to_numpy().view(np.int64)  # what the cast gives, without a compute call
         return np.asarray(values.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
     array = np.asarray(values)
     if array.dtype.kind == "M":
@@ -395,6 +397,11 @@ def _derive_intraday(
         return SessionBars.empty()
     session_open = np.repeat(opens, counts)
     slot = ts - session_open
+    if (len(ts) == 1 or bool(np.all(ts[1:] > ts[:-1]))) and not np.remainder(slot, step).any():
+        # each base bar opens its own bar: the rows are the bars, only their close times are new
+        bar_close = np.repeat(closes, counts)
+        np.minimum(bar_close, ts + step, out=bar_close)
+        return SessionBars(ts, bars.open, bars.high, bars.low, bars.close, bars.volume, bar_close)
     slot //= step
     # one number per (session, slot): slots never reach the next session's offset
     slots_per_session = -(-(closes - opens) // step)

@@ -59,9 +59,10 @@ def closed_copy(bars: SessionBars, n: int) -> SessionBars:
 def bars_digest(bars: SessionBars) -> str:
     """sha256 of the bars' columns (ts, open, high, low, close, volume), to spot changed data on replay."""
     digest = hashlib.sha256(f"bars:{len(bars)}".encode())
-    digest.update(np.ascontiguousarray(bars.ts, dtype="<i8").tobytes())
+    # the contiguous arrays' own buffers, not `.tobytes()` copies of them: the same bytes, hashed in place
+    digest.update(np.ascontiguousarray(bars.ts, dtype="<i8").data)
     for name in ("open", "high", "low", "close", "volume"):
-        digest.update(np.ascontiguousarray(getattr(bars, name), dtype="<f8").tobytes())
+        digest.update(np.ascontiguousarray(getattr(bars, name), dtype="<f8").data)
     return digest.hexdigest()
 
 

@@ -185,8 +185,7 @@ class _PlanRun:
             bars = frozen(self._cached_days(history.interval, sessions))
         else:
             clean, _ = clean_bars(self._read(history.interval, sessions))
-            raw = SessionBars.from_table(clean, history.interval, self.calendar)
-            bars = frozen(derive_sessions(raw, history.interval, self.calendar, sessions))
+            bars = frozen(derive_sessions(clean, history.interval, self.calendar, sessions))
         self.staged.histories[str(history.interval)] = HistorySeries(history.interval, tuple(sessions), bars)
         return ev.HistoricalLoaded(
             **self.env,

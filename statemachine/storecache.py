@@ -110,6 +110,7 @@ class StoreCache:
         self._bars: OrderedDict[tuple[str, str, dt.date], object] = OrderedDict()
         self._bytes = 0
         self._midnights: dict[dt.date, int] = {}
+        self._bounds: dict[tuple[dt.date, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -214,16 +215,28 @@ class StoreCache:
 
     def _derive_base(self, table: Any, interval: Interval, days: list[dt.date]) -> dict[dt.date, Piece]:
         clean, _ = clean_bars(table)
-        bars = SessionBars.from_table(clean, interval, self.calendar)
-        return _split(derive_sessions(bars, interval, self.calendar, days), self.calendar, days)
+        # derive_sessions sets each bar's close itself: the table, not SessionBars.from_table (which would
+        # look up every bar's session for a close time thrown away)
+        return _split(derive_sessions(clean, interval, self.calendar, days), self.calendar, days)
 
     def _in_own_days(self, ts: np.ndarray, days: list[dt.date], rows: list[int]) -> bool:
         """Whether every row lies within the exchange-local day of the file it came from (as the store writes
         them), which makes cleaning and deriving the files together the same as one by one."""
-        starts = np.array([self._midnight(day) for day in days], dtype=np.int64)
-        ends = np.array([self._midnight(day + dt.timedelta(days=1)) for day in days], dtype=np.int64)
+        starts, ends = self._day_bounds(tuple(days))
         counts = np.array(rows, dtype=np.int64)
+        if len(ts) and np.all(counts > 0):  # each file's least and greatest ts, without a row-sized temporary
+            offsets = np.cumsum(counts) - counts
+            lows, highs = np.minimum.reduceat(ts, offsets), np.maximum.reduceat(ts, offsets)
+            return bool(np.all(lows >= starts) and np.all(highs < ends))
         return bool(np.all(ts >= np.repeat(starts, counts)) and np.all(ts < np.repeat(ends, counts)))
+
+    def _day_bounds(self, days: tuple[dt.date, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The local midnights starting and ending each day (the symbols of a run ask for the same days)."""
+        if days not in self._bounds:
+            starts = np.array([self._midnight(day) for day in days], dtype=np.int64)
+            ends = np.array([self._midnight(day + dt.timedelta(days=1)) for day in days], dtype=np.int64)
+            self._bounds[days] = (starts, ends)
+        return self._bounds[days]
 
     def _midnight(self, day: dt.date) -> int:
         if day not in self._midnights:
