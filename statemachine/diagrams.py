@@ -13,6 +13,7 @@ from specs.lifecycle import (
     SYMBOL_TRANSITIONS,
     Transition,
 )
+from statemachine.machines import transition_dicts
 
 MACHINES: dict[str, tuple[tuple[str, ...], tuple[Transition, ...], str]] = {
     "symbol": (SYMBOL_STATES, SYMBOL_TRANSITIONS, SYMBOL_INITIAL),
@@ -29,7 +30,7 @@ def mermaid(name: str) -> str:
     machine = GraphMachine(
         model=None,
         states=list(states),
-        transitions=[{"trigger": t.trigger, "source": list(t.sources), "dest": t.dest} for t in table],
+        transitions=transition_dicts(table),
         initial=initial,
         auto_transitions=False,
         graph_engine="mermaid",

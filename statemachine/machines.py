@@ -45,11 +45,16 @@ class HasState(Protocol):
     state: str
 
 
+def transition_dicts(table: tuple[Transition, ...]) -> list[dict[str, object]]:
+    """The table's rows in the form `transitions` takes."""
+    return [{"trigger": t.trigger, "source": list(t.sources), "dest": t.dest} for t in table]
+
+
 def _build(states: tuple[str, ...], table: tuple[Transition, ...], initial: str) -> Machine:
     return Machine(
         model=None,
         states=list(states),
-        transitions=[{"trigger": t.trigger, "source": list(t.sources), "dest": t.dest} for t in table],
+        transitions=transition_dicts(table),
         initial=initial,
         auto_transitions=False,
         send_event=False,

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from daytape.commands.calendar import parse_date_option
 from daytape.configfile import load_session_file
 from daytape.errors import CheckFailed, UserError
 from daytape.logurl import resolve_log_url
@@ -22,12 +23,7 @@ from specs.config import SessionConfig
 
 
 def parse_day(value: str | None, flag: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{flag}: {value!r} is not a date (YYYY-MM-DD)") from None
+    return None if value is None else parse_date_option(value, flag)
 
 
 def anchor_paths(config: SessionConfig, session_file: Path) -> SessionConfig:
