@@ -34,12 +34,28 @@ except ImportError:  # pragma: no cover - exercised by test_hashing with the fal
 _sha256 = hashlib.sha256
 
 
+#: Model classes `_default` has met: a set lookup is cheaper than pydantic's ABC isinstance check.
+_MODEL_CLASSES: set[type] = set()
+
+
 def _default(value: Any) -> Any:
-    """Values the JSON encoders do not know: nested models as their fields, intervals as text."""
-    if value.__class__ is Interval:
-        return f"{value.count}{value.unit}"
-    if isinstance(value, BaseModel):
+    """Values the JSON encoders do not know: nested models as their fields, intervals as text.
+
+    orjson calls it about once an event (mostly for an Interval), so the common classes come first.
+    """
+    cls = value.__class__
+    if cls is Interval:
+        return str(value)
+    if cls in _MODEL_CLASSES:
         return value.__dict__
+    if isinstance(value, BaseModel):
+        _MODEL_CLASSES.add(cls)
+        return value.__dict__
+    return _default_other(value)
+
+
+def _default_other(value: Any) -> Any:
+    """The rarer values `_default` meets."""
     if isinstance(value, Interval):
         return str(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):

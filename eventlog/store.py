@@ -61,6 +61,13 @@ _ROW_COLUMNS = (
     "hash",
 )
 _INSERT_COLUMNS = _BATCH_COLUMNS + _ROW_COLUMNS
+#: Row columns that may be NULL. The sqlite3 module sends every None parameter through its adapter
+#: lookup (failed attribute lookups that build and drop an AttributeError: about half of what binding
+#: the rest of the row costs), so SQLite rows carry `_SQLITE_NULL` for a missing value and the
+#: INSERT turns it back into NULL with NULLIF: SQLite never finds an integer equal to a text
+#: value, and these columns hold text, so no real value becomes NULL.
+_NULLABLE_COLUMNS = ("symbol", "request_id", "sim_time")
+_SQLITE_NULL = 0
 #: Rows per INSERT statement: a batch is cut into these sizes, largest first (256 x 12 binds stays
 #: under every SQLite build's variable limit and PostgreSQL's 65,535).
 _CHUNKS = (256, 64, 16, 4, 1)
@@ -79,6 +86,7 @@ class EventStore:
         self._raw: Any = None
         self._write_lock = threading.Lock()
         self._sqlite = self.dialect == "sqlite"
+        self._null = _SQLITE_NULL if self._sqlite else None
         now = _SQLITE_NOW if self._sqlite else _POSTGRES_NOW
         self._head_sql = self._sql(
             f"SELECT (SELECT COUNT(*) FROM runs WHERE run_id = ?), e.seq, e.hash, {now} "
@@ -328,10 +336,11 @@ class EventStore:
                 start += size
 
     def _prepare(self, events: Sequence[EventBase]) -> tuple[list[tuple[Any, ...]], str, int | None]:
-        """Envelope columns and canonical payload of each event, computed before the write lock is
-        taken; and the stream status the batch leaves behind with the 1-based offset of its
-        SessionEnded, if any."""
-        times: dict[dt.datetime, Any] = {None: None}  # type: ignore[dict-item]
+        """Envelope columns (a missing value as the dialect's `_null`) and canonical payload text of
+        each event, computed before the write lock is taken; and the stream status the batch leaves
+        behind with the 1-based offset of its SessionEnded, if any."""
+        null = self._null
+        times: dict[dt.datetime, Any] = {None: null}  # type: ignore[dict-item]
         db_time = self.db_time
         encode = payload_bytes
         status_by_kind = SESSION_STATUS_BY_KIND
@@ -349,16 +358,15 @@ class EventStore:
             stored_time = times.get(t)
             if stored_time is None and t is not None:
                 stored_time = times[t] = db_time(t)
-            payload = encode(e)
+            symbol, request_id = fields["symbol"], fields["request_id"]
             append(
                 (
                     kind,
                     fields["schema_version"],
-                    fields["symbol"],
-                    fields["request_id"],
+                    null if symbol is None else symbol,
+                    null if request_id is None else request_id,
                     stored_time,
-                    payload,
-                    payload.decode(),
+                    encode(e).decode(),
                 )
             )
         return prepared, status, end_offset
@@ -394,9 +402,9 @@ def _rows(run_id: str, db_date: Any, head_seq: int, prev: str, now: Any, prepare
     values: list[Any] = [run_id, db_date, now]
     extend = values.extend
     seq = head_seq
-    for kind, version, symbol, request_id, sim_time, payload, text in prepared:
+    for kind, version, symbol, request_id, sim_time, text in prepared:
         seq += 1
-        digest = sha256(prev.encode() + payload).hexdigest()
+        digest = sha256((prev + text).encode()).hexdigest()
         extend((seq, kind, version, symbol, request_id, sim_time, text, prev, digest))
         prev = digest
     return values
@@ -411,10 +419,14 @@ def _sqlite_insert_statement(rows: int) -> str:
     """`rows` rows whose `_BATCH_COLUMNS` are the statement's first three parameters, bound once.
 
     SQLite names the columns of a VALUES list column1, column2, ... and yields its rows in order,
-    so the ids follow the seqs as they do with a plain multi-row INSERT.
+    so the ids follow the seqs as they do with a plain multi-row INSERT. A `_NULLABLE_COLUMNS`
+    value arrives as `_SQLITE_NULL` when it is missing.
     """
     placeholders = "(" + ", ".join("?" * len(_ROW_COLUMNS)) + ")"
-    columns = ", ".join(f"column{i}" for i in range(1, len(_ROW_COLUMNS) + 1))
+    columns = ", ".join(
+        f"NULLIF(column{i}, {_SQLITE_NULL})" if name in _NULLABLE_COLUMNS else f"column{i}"
+        for i, name in enumerate(_ROW_COLUMNS, start=1)
+    )
     shared = ", ".join("?" * len(_BATCH_COLUMNS))
     return (
         f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) SELECT {shared}, {columns} "
