@@ -27,13 +27,14 @@ class IntervalError(ValueError):
 class Interval:
     """A bar length such as `5m`. Immutable, hashable, ordered by length."""
 
-    __slots__ = ("_count", "_unit")
+    __slots__ = ("_count", "_text", "_unit")
     _count: int
     _unit: str
+    _text: str
 
     def __init__(self, text: str | Interval) -> None:
         if isinstance(text, Interval):
-            self._count, self._unit = text._count, text._unit
+            self._count, self._unit, self._text = text._count, text._unit, text._text
             return
         if not isinstance(text, str):
             raise IntervalError(f"interval must be a string like '5m', got {text!r}")
@@ -45,6 +46,7 @@ class Interval:
             )
         self._count = int(match.group(1))
         self._unit = match.group(2)
+        self._text = f"{self._count}{self._unit}"
 
     @classmethod
     def parse(cls, text: str | Interval) -> Interval:
@@ -84,7 +86,7 @@ class Interval:
         return self.seconds // self.base.seconds
 
     def __str__(self) -> str:
-        return f"{self._count}{self._unit}"
+        return self._text
 
     def __repr__(self) -> str:
         return f"Interval({str(self)!r})"

@@ -31,7 +31,7 @@ class InvalidEvent(Exception):
     """An event that cannot apply to the state it meets (wrong phase, unknown symbol, ...)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class BarIntervalData:
     interval: Interval
     derived: bool
@@ -43,7 +43,7 @@ class BarIntervalData:
     flagged: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class IndicatorData:
     """The seeds' IndicatorData: name, type, interval, current_value, last_updated, valid."""
 
@@ -57,7 +57,7 @@ class IndicatorData:
     valid: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class HistoricalData:
     interval: Interval
     sessions: int
@@ -67,7 +67,7 @@ class HistoricalData:
     digest: str
 
 
-@dataclass
+@dataclass(slots=True)
 class QualityData:
     interval: Interval
     expected: int
@@ -78,7 +78,7 @@ class QualityData:
     historical_quality: float | None
 
 
-@dataclass
+@dataclass(slots=True)
 class SymbolSessionData:
     """One symbol in one session day; `state` is its lifecycle state (adhoc or full).
 
@@ -113,7 +113,7 @@ class SymbolSessionData:
         return twin
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestRecord:
     request_id: str
     symbol: str | None
@@ -125,7 +125,7 @@ class RequestRecord:
     reason: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionState:
     """What one session day holds; changed only by `apply`."""
 
