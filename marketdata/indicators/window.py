@@ -76,7 +76,10 @@ def bollinger_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCal
     columns = (size - n) // n + 1
     cells = 2 * n - 1
     ref = close[n - 1 : columns * n : n].copy()
-    dev = work_buffer(cells * columns, 1).reshape(cells, columns)
+    # The deviations and their squares side by side, (cells, 2, columns): one cell's pair is one contiguous
+    # block, so each running step adds both sums in one call.
+    pairs = work_buffer(cells * 2 * columns, 1).reshape(cells, 2, columns)
+    dev, sq = pairs[:, 0], pairs[:, 1]
     np.subtract(close[: columns * n].reshape(columns, n).T, ref, out=dev[:n])
     # The running steps after the refresh: the next n-1 closes, where they exist (the last columns run out of
     # closes; their missing steps are 0, as if the close equalled ref, and no window uses them).
@@ -86,13 +89,10 @@ def bollinger_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCal
         steps = close[(b + 1) * n : (b + 2) * n - 1]
         np.subtract(steps, ref[b], out=dev[n : n + len(steps), b])
         dev[n + len(steps) :, b] = 0.0
-    sq = work_buffer(cells * columns, 2).reshape(cells, columns)
     np.multiply(dev, dev, out=sq)
-    dev[n:] -= dev[: n - 1]
-    sq[n:] -= sq[: n - 1]
+    pairs[n:] -= pairs[: n - 1]
     for j in range(1, cells):
-        np.add(dev[j], dev[j - 1], out=dev[j])
-        np.add(sq[j], sq[j - 1], out=sq[j])
+        np.add(pairs[j], pairs[j - 1], out=pairs[j])
     sums, sums2 = dev[n - 1 :], sq[n - 1 :]
     count = size - (n - 1)
     last_column, last_cell = divmod(count - 1, n)
