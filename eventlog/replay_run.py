@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from eventlog.collector import collector_paused
 from eventlog.reading import dates, stream_payloads
 from eventlog.replay import replay_rows
 from eventlog.store import EventStore
@@ -31,5 +30,4 @@ def replay_days(
     """
     chosen = sorted(dates(store, run_id) if days is None else days)
     until = {} if whole_streams else end_seqs(store, run_id)
-    with collector_paused():
-        return {day: replay_rows(day, stream_payloads(store, run_id, day, until.get(day))) for day in chosen}
+    return {day: replay_rows(day, stream_payloads(store, run_id, day, until.get(day))) for day in chosen}

@@ -1,10 +1,7 @@
-"""Replaying every day of a run at once, on both backends; the collector pause around replays."""
+"""Replaying every day of a run at once, on both backends."""
 
 from __future__ import annotations
 
-import gc
-
-from eventlog.collector import collector_paused
 from eventlog.reading import dates
 from eventlog.replay import replay_day
 from eventlog.replay_run import end_seqs, replay_days
@@ -35,20 +32,3 @@ def test_end_seqs_name_each_session_ended(written):
     for day, seq in end_seqs(store, run_id).items():
         assert replay_day(store, run_id, day, until_seq=seq).state == "ended"
         assert replay_day(store, run_id, day, until_seq=seq - 1).state == "streaming"
-
-
-def test_the_collector_pause_restores_what_it_found():
-    assert gc.isenabled()
-    with collector_paused():
-        assert not gc.isenabled()
-        with collector_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with collector_paused():
-            pass
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
