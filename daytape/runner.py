@@ -21,8 +21,8 @@ from daytape import __version__
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext, Scanner, Strategy, load_plugin
 from eventlog.manifest import RunManifest
-from eventlog.reading import get_run, streams
-from eventlog.replay_run import replay_days
+from eventlog.reading import get_run, stream_payloads, streams
+from eventlog.replay import replay_rows
 from eventlog.sink import RunSink
 from eventlog.store import EventStore, open_store
 from marketdata.calendar import TradingCalendar, get_calendar
@@ -369,9 +369,8 @@ def recorded_config(log: EventStore, run_id: str) -> SessionConfig:
 def finished_days(log: EventStore, run_id: str) -> dict[dt.date, DayResult]:
     """Days whose stream is complete: ended and torn down, or failed, or aborted."""
     done: dict[dt.date, DayResult] = {}
-    states = replay_days(log, run_id, whole_streams=True)
     for info in streams(log, run_id):
-        state = states[info.session_date]
+        state = replay_rows(info.session_date, stream_payloads(log, run_id, info.session_date, None))
         ended_and_torn_down = info.status == "ended" and state.state == "tearing_down" and not state.symbols
         if ended_and_torn_down or state.state in ("failed", "aborted"):
             status = "ended" if ended_and_torn_down else state.state
