@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventlog.collector import collector_paused
 from eventlog.hashing import event_hash, genesis_hash
 from eventlog.reading import dates, resolve_run_id, stream_rows
 from eventlog.schema import sqlite_time, to_utc
@@ -90,7 +92,11 @@ def _envelope_mismatch(row: tuple[Any, ...], event: EventBase) -> str | None:
 
 def audit_stream(store: EventStore, run_id: str, session_date: dt.date) -> tuple[int, BadEvent | None]:
     """(events checked, first bad event or None) for one stream."""
-    rows = stream_rows(store, run_id, session_date)
+    with collector_paused():
+        return _audit_rows(session_date, stream_rows(store, run_id, session_date))
+
+
+def _audit_rows(session_date: dt.date, rows: Sequence[tuple[Any, ...]]) -> tuple[int, BadEvent | None]:
     state = SessionState()
     running = genesis_hash(session_date)
     expected = 1

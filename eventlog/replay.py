@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 
+from eventlog.collector import collector_paused
 from eventlog.errors import ReplayError
 from eventlog.reading import stream_payloads
 from eventlog.store import EventStore
@@ -57,6 +58,13 @@ def replay_rows(
     With `until_time`, stop before the first event whose simulated time is later; events without a
     simulated time belong to the moment of the event before them.
     """
+    with collector_paused():
+        return _apply_rows(session_date, rows, until_time)
+
+
+def _apply_rows(
+    session_date: dt.date, rows: Iterable[tuple[int, str | bytes]], until_time: dt.datetime | None
+) -> SessionState:
     state = SessionState()
     apply = state.apply
     # The adapter's own validator: `TypeAdapter.validate_json` is a Python wrapper around it that
@@ -99,8 +107,9 @@ def replay_day(
     """The session state of (run, date) after `until_seq` or at `until_time` (default: at SessionEnded)."""
     if until_seq is None and until_time is None:
         until_seq = default_until(store, run_id, session_date)
-    rows = stream_payloads(store, run_id, session_date, until_seq)
-    return replay_rows(session_date, rows, until_time=until_time)
+    with collector_paused():
+        rows = stream_payloads(store, run_id, session_date, until_seq)
+        return replay_rows(session_date, rows, until_time=until_time)
 
 
 def session_end_seq(store: EventStore, run_id: str, session_date: dt.date) -> int | None:

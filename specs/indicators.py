@@ -21,6 +21,8 @@ class IndicatorType(StrEnum):
     VWAP = "vwap"
 
 
+_MACD, _VWAP, _BOLLINGER = IndicatorType.MACD, IndicatorType.VWAP, IndicatorType.BOLLINGER
+
 #: Each type's output names; single-output indicators have one output named "value".
 INDICATOR_OUTPUTS: dict[IndicatorType, tuple[str, ...]] = {
     IndicatorType.SMA: ("value",),
@@ -59,7 +61,9 @@ class IndicatorSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check_periods(self) -> Self:
-        if self.type is IndicatorType.MACD:
+        # Runs on every spec read from a log: the members are module globals here because looking
+        # one up on its enum class costs as much as the rest of a check.
+        if self.type is _MACD:
             if self.period is not None:
                 raise ValueError("macd takes fast, slow and signal, not period")
             fast, slow, signal = self.fast or 12, self.slow or 26, self.signal or 9
@@ -69,25 +73,25 @@ class IndicatorSpec(BaseModel):
             object.__setattr__(self, "slow", slow)
             object.__setattr__(self, "signal", signal)
             return self
-        if any(v is not None for v in (self.fast, self.slow, self.signal)):
+        if self.fast is not None or self.slow is not None or self.signal is not None:
             raise ValueError(f"{self.type.value} takes no fast, slow or signal")
-        if self.type is IndicatorType.VWAP:
+        if self.type is _VWAP:
             if self.period is not None:
                 raise ValueError("vwap has no period: it resets at each session open")
             return self
         if self.period is None:
             raise ValueError(f"{self.type.value} needs a period")
-        if self.type is IndicatorType.BOLLINGER and self.period < 2:
+        if self.type is _BOLLINGER and self.period < 2:
             raise ValueError("bollinger needs a period of at least 2")
         return self
 
     @property
     def key(self) -> str:
-        if self.type is IndicatorType.MACD:
-            return f"macd_{self.fast}_{self.slow}_{self.signal}_{self.interval}"
-        if self.type is IndicatorType.VWAP:
-            return f"vwap_{self.interval}"
-        return f"{self.type.value}_{self.period}_{self.interval}"
+        if self.type is _MACD:
+            return f"macd_{self.fast}_{self.slow}_{self.signal}_{self.interval.text}"
+        if self.type is _VWAP:
+            return f"vwap_{self.interval.text}"
+        return f"{self.type._value_}_{self.period}_{self.interval.text}"
 
     @property
     def outputs(self) -> tuple[str, ...]:

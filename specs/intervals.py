@@ -25,16 +25,20 @@ class IntervalError(ValueError):
 
 @total_ordering
 class Interval:
-    """A bar length such as `5m`. Immutable, hashable, ordered by length."""
+    """A bar length such as `5m`. Immutable, hashable, ordered by length.
 
-    __slots__ = ("_count", "_text", "_unit")
+    `text` is its canonical spelling (what `str` gives), kept as an attribute because the state's
+    dictionaries are keyed by it on every replayed event.
+    """
+
+    __slots__ = ("_count", "_unit", "text")
     _count: int
     _unit: str
-    _text: str
+    text: str
 
     def __init__(self, text: str | Interval) -> None:
         if isinstance(text, Interval):
-            self._count, self._unit, self._text = text._count, text._unit, text._text
+            self._count, self._unit, self.text = text._count, text._unit, text.text
             return
         if not isinstance(text, str):
             raise IntervalError(f"interval must be a string like '5m', got {text!r}")
@@ -46,7 +50,7 @@ class Interval:
             )
         self._count = int(match.group(1))
         self._unit = match.group(2)
-        self._text = f"{self._count}{self._unit}"
+        self.text = f"{self._count}{self._unit}"
 
     @classmethod
     def parse(cls, text: str | Interval) -> Interval:
@@ -86,7 +90,7 @@ class Interval:
         return self.seconds // self.base.seconds
 
     def __str__(self) -> str:
-        return self._text
+        return self.text
 
     def __repr__(self) -> str:
         return f"Interval({str(self)!r})"
@@ -119,8 +123,6 @@ class Interval:
 
     @classmethod
     def _validate(cls, value: Any) -> Interval:
-        if isinstance(value, Interval):
-            return value
         if isinstance(value, str):
             # Intervals are immutable, so one parsed instance per spelling serves every event read
             # from a log (the replay parses millions of them).
@@ -134,6 +136,8 @@ class Interval:
             if len(_PARSED) < _PARSED_MAX:
                 _PARSED[value] = parsed
             return parsed
+        if isinstance(value, Interval):
+            return value
         raise ValueError(f"interval must be a string like '5m', got {value!r}")
 
 

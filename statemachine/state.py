@@ -238,8 +238,8 @@ def _request_received(state: SessionState, event: ev.RequestReceived) -> None:
     state.requests[event.request_id] = RequestRecord(
         request_id=event.request_id,
         symbol=event.symbol,
-        operation=event.operation.value,
-        source=event.source.value,
+        operation=str(event.operation),
+        source=str(event.source),
         description=event.description,
     )
 
@@ -280,7 +280,7 @@ def _symbol_created(state: SessionState, event: ev.SymbolCreated) -> None:
         symbol=symbol,
         base_interval=event.base_interval,
         meets_session_config_requirements=event.meets_session_config_requirements,
-        added_by=event.added_by.value,
+        added_by=str(event.added_by),
         auto_provisioned=event.auto_provisioned,
         added_at=event.added_at,
     )
@@ -298,7 +298,7 @@ def _symbol_upgraded(state: SessionState, event: ev.SymbolUpgraded) -> None:
     fire_symbol(data, "upgrade", data.symbol)
     data.meets_session_config_requirements = True
     data.upgraded_from_adhoc = True
-    data.added_by = event.added_by.value
+    data.added_by = str(event.added_by)
     _note_request(data, event)
 
 
@@ -311,9 +311,20 @@ def _symbol_torn_down(state: SessionState, event: ev.SymbolTornDown) -> None:
 
 
 def _extending(state: SessionState, event: ev.EventBase) -> SymbolSessionData:
-    state._require_adding_phase(event)
-    data = state._symbol(event)
-    _note_request(data, event)
+    """The symbol an extending event adds to, with the event's request noted on it.
+
+    Most replayed events pass through here, so the checks are written out inline and the helpers
+    are called only to raise."""
+    if state.state not in SYMBOL_ADDING_PHASES:
+        state._require_adding_phase(event)
+    data = state.symbols.get(event.symbol or "")
+    if data is None:
+        data = state._symbol(event)
+    request_id = event.request_id
+    if request_id:
+        requests = data.requests
+        if not requests or requests[-1] != request_id:
+            requests.append(request_id)
     return data
 
 
@@ -324,14 +335,14 @@ def _note_request(data: SymbolSessionData, event: ev.EventBase) -> None:
 
 def _interval_added(state: SessionState, event: ev.IntervalAdded) -> None:
     data = _extending(state, event)
-    key = str(event.interval)
+    key = event.interval.text
     if key in data.bars:
         raise InvalidEvent(f"{data.symbol}: interval {key} added twice")
     data.bars[key] = BarIntervalData(interval=event.interval, derived=event.derived, base=event.base)
 
 
 def _bars_of(data: SymbolSessionData, interval: Interval, kind: str) -> BarIntervalData:
-    bars = data.bars.get(str(interval))
+    bars = data.bars.get(interval.text)
     if bars is None:
         raise InvalidEvent(f"{data.symbol}: {kind} for interval {interval}, which was never added")
     return bars
@@ -348,7 +359,7 @@ def _historical_loaded(state: SessionState, event: ev.HistoricalLoaded) -> None:
         rows=event.rows,
         digest=event.digest,
     )
-    data.histories[str(event.interval)] = record
+    data.histories[event.interval.text] = record
     if data.historical is None or event.interval in (data.base_interval, data.historical.interval):
         data.historical = record
 
@@ -370,7 +381,7 @@ def _indicator_registered(state: SessionState, event: ev.IndicatorRegistered) ->
         raise InvalidEvent(f"{data.symbol}: indicator {key} registered twice")
     data.indicators[key] = IndicatorData(
         name=key,
-        type=spec.type.value,
+        type=str(spec.type),
         interval=spec.interval,
         spec=spec,
         warmup_bars=event.warmup_bars,
