@@ -17,7 +17,7 @@ import numpy as np
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, State
-from marketdata.indicators.kernels import filter_difference, linear_filter, nan_headed, sequential_sum, work_buffer
+from marketdata.indicators.kernels import filter_difference, linear_filter, nan_headed, sequential_sum
 from specs.indicators import IndicatorSpec
 
 
@@ -26,11 +26,11 @@ def alpha(n: int) -> float:
     return 2.0 / (n + 1)
 
 
-def ema_into(out: np.ndarray, x: np.ndarray, n: int, seed: float, overwrite_input: bool = False) -> np.ndarray:
+def ema_into(out: np.ndarray, x: np.ndarray, n: int, seed: float) -> np.ndarray:
     """out[0] = seed (the SMA that starts the EMA), then out[i] = EMA(n) step with x[i] for i >= 1."""
     k = alpha(n)
     out[0] = seed
-    linear_filter(x[1:], 1.0 - k, k, seed, out=out[1:], overwrite_input=overwrite_input)
+    linear_filter(x[1:], 1.0 - k, k, seed, out=out[1:])
     return out
 
 
@@ -61,23 +61,34 @@ def macd_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar
         "signal_ema": math.nan,
     }
     if size >= slow:
-        # Both EMAs start at bar slow - 1 from their seeds; one pass gives fast - slow from there on.
+        # Both EMAs start at bar slow - 1 from their seeds, and macd = fast - slow from there on, written in
+        # place (the bars before `first` are NaN again at the end). The signal line starts at macd[signal - 1]
+        # from the mean of macd[:signal], so the first signal - 1 differences come on their own, then the rest
+        # together with the signal line.
         tail = close[slow - 1 :]
-        fast_start, slow_start = state["fast_seed"] / fast, state["slow_seed"] / slow
-        macd = work_buffer(len(tail), 0)
-        macd[0] = fast_start - slow_start
-        kf, ks = alpha(fast), alpha(slow)
+        macd = macd_out[slow - 1 :]
+        fast_ema, slow_ema = state["fast_seed"] / fast, state["slow_seed"] / slow
+        macd[0] = fast_ema - slow_ema
+        kf, ks, kg = alpha(fast), alpha(slow), alpha(signal)
+        head = min(signal, len(tail))
         _, fast_ema, slow_ema = filter_difference(
-            tail[1:], (1.0 - kf, kf, fast_start), (1.0 - ks, ks, slow_start), out=macd[1:]
+            tail[1:head], (1.0 - kf, kf, fast_ema), (1.0 - ks, ks, slow_ema), out=macd[1:head]
         )
-        state.update(slow_ema=slow_ema, fast_ema=fast_ema)
         state["signal_seed"] = sequential_sum(macd[:signal])
         if len(macd) >= signal:
-            macd_out[first:] = macd[signal - 1 :]
             seed = state["signal_seed"] / signal
-            signal_ema = ema_into(signal_out[first:], macd[signal - 1 :], signal, seed, overwrite_input=True)
-            np.subtract(macd_out[first:], signal_ema, out=hist_out[first:])
-            state["signal_ema"] = float(signal_ema[-1])
+            signal_out[first] = seed
+            _, fast_ema, slow_ema = filter_difference(
+                tail[signal:],
+                (1.0 - kf, kf, fast_ema),
+                (1.0 - ks, ks, slow_ema),
+                out=macd[signal:],
+                smoothing=((1.0 - kg, kg, seed), signal_out[first + 1 :]),
+            )
+            np.subtract(macd_out[first:], signal_out[first:], out=hist_out[first:])
+            state["signal_ema"] = float(signal_out[-1])
+        state.update(slow_ema=slow_ema, fast_ema=fast_ema)
+        macd_out[slow - 1 : first] = np.nan
     return BatchResult({"macd": macd_out, "signal": signal_out, "hist": hist_out}, state)
 
 

@@ -1,20 +1,27 @@
 """Vectorised building blocks of the batch indicators: window means and first-order linear recurrences.
 
-Both are cut into small blocks whose work is one matrix product (OpenBLAS runs those near the machine's peak,
-where a numpy pass over the data costs about as much as a dozen multiply-adds per value), so a batch makes
-few passes over its bars and no Python step per bar.
+Runs recorded on different machines are compared bit for bit, so every value here is built from element-wise
+IEEE additions, multiplications and divisions (and sequential np.add.accumulate) in an order this code fixes,
+which give the same bits on every CPU. Nothing goes through BLAS (numpy's OpenBLAS picks its matrix kernel by
+CPU, and the kernels add products in different orders) or a transcendental ufunc such as np.power or np.exp
+(their SIMD versions differ by an ulp between CPUs): the powers of a decay are worked out in integer
+arithmetic. A numpy call costs about as much as a few thousand values of a pass, so the kernels make a few
+passes over long vectors and no Python step per bar.
 
-`window_means` gives the mean of every window of n values: cut into blocks of n, a window is a suffix of one
-block plus a prefix of the next, and one product with a fixed n x 2n matrix of weights 1/n gives every
-block's suffix and prefix sums. Nothing is carried from block to block, so nothing drifts.
+`window_means` sums every window afresh by doubling its width: adding the sums to themselves shifted gives
+the windows of 2, 4, 8, ... values, and adding the next value one more where n's binary digit is 1 (n = 20:
+2, 4, 5, 10, 20), about log2(n) passes. Nothing is carried from window to window, so nothing drifts.
 
-`linear_filter` solves y[i] = decay * y[i-1] + gain * x[i] (EMA, Wilder smoothing): the series is cut into
-blocks of 16; within a block, y is the block's inputs times a fixed 16 x 16 matrix of weights
-gain * decay^(j-m) (one matrix product for all blocks) plus decay^(j+1) times the value carried in from the
-block before. The carried values, one per block, obey the same recurrence with decay^16 and are solved the
-same way, recursively. No weight exceeds 1, so nothing grows, and the result matches the sequential
-recurrence to a few ulps (~1e-13 relative at worst). `filter_difference` runs two such filters over the same
-input and returns their difference (MACD's fast minus slow EMA) from one product.
+`linear_filter` solves y[i] = decay * y[i-1] + gain * x[i]. A long series is cut into blocks of 8, laid out
+as 8 rows (row j holds the j-th input of every block), so one step of the recurrence is one vector operation
+across all blocks. A first sweep gives where each block would end had it started from 0; the true block ends
+obey the same recurrence with decay^8, solved by doubling (y[i] += decay^k * y[i-k] for k = 1, 2, 4, ...,
+stopping once the inputs not yet reached weigh under 2^-64 together); a second sweep runs each block from the
+end of the block before it with the same operations as a loop, so within a block the rounding is the loop's.
+A shorter series is solved by doubling directly. Either way the result is within a few ulps of the
+sequential recurrence (~1e-14 relative for a decay as slow as 0.999). `filter_difference` runs two filters
+over the same input and returns their difference (MACD's fast minus slow EMA), and can smooth that with a
+third (the signal line): bit for bit what the filters give on their own, with the layout work shared.
 
 Non-finite inputs (bad data) fall back to the sequential forms, so a NaN poisons only what follows it.
 """
@@ -27,21 +34,24 @@ from functools import lru_cache
 
 import numpy as np
 
-_BLOCK = 16
-#: Small matrix products stay on one thread (OpenBLAS threads from 65536 * 4 multiply-adds, and waking its
-#: threads costs more than the product here).
-_SINGLE_THREAD_MACS = 65536 * 4
+_BLOCK = 8
 _LOOP_BELOW = 64
-_NEGLIGIBLE_DECAY = 1e-100  # below it the carried term is far under one ulp, and blocks stay >= 2 long
-#: Window means take 2n multiply-adds per value by blocks; above this n the running sum's three passes win.
-_WINDOW_BLOCKS_UP_TO = 48
+#: From this length a recurrence is solved by blocks; below it by doubling (up to log2(n) passes of n values).
+_BLOCKS_FROM = 8192
+_NEGLIGIBLE_DECAY = 1e-100  # below it the carried term is far under one ulp of the input's
+#: Doubling stops once the inputs it has not reached weigh less than this together.
+_TRUNCATE_BELOW = 2.0**-64
 #: Work buffers above this many values are not kept between calls.
 _KEEP_BELOW = 1 << 22
 #: Slots the kernels use themselves; the indicators' batch functions use slots below these.
-_SLOT_SCRATCH = 8
-_SLOT_EXTENDED = 9
+_SLOT_ROWS = 8
+_SLOT_SECOND_ROWS = 9
 _SLOT_SUMS = 10
+_SLOT_MORE_SUMS = 11
 _buffers = threading.local()
+
+#: A first-order filter as filter_difference takes it: (decay, gain, initial).
+Filter = tuple[float, float, float]
 
 
 def work_buffer(size: int, slot: int) -> np.ndarray:
@@ -59,17 +69,6 @@ def work_buffer(size: int, slot: int) -> np.ndarray:
     if buffer is None or len(buffer) < size:
         buffer = pool[slot] = np.empty(max(size, 1024))
     return buffer[:size]
-
-
-def matmul_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """a @ b into `out`, in row chunks small enough that OpenBLAS keeps each product on one thread (b may be a
-    stack of matrices, `out` then the stack of their products)."""
-    rows = max(1, _SINGLE_THREAD_MACS // max(1, a.shape[-1] * b.shape[-1]))
-    if len(a) <= rows:
-        return np.matmul(a, b, out=out)
-    for lo in range(0, len(a), rows):
-        np.matmul(a[lo : lo + rows], b, out=out[..., lo : lo + rows, :])
-    return out
 
 
 def _finite(values: np.ndarray) -> bool:
@@ -94,42 +93,34 @@ def window_sums(x: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndar
     return out
 
 
-@lru_cache(maxsize=64)
-def _suffix_prefix_weights(n: int) -> np.ndarray:
-    """S[0][j, k] = 1/n for j >= k and S[1][j, k] = 1/n for j < k: a block times S[0] is its suffix means (from
-    k on), times S[1] its prefix means (before k)."""
-    j = np.arange(n)[:, None]
-    k = np.arange(n)[None, :]
-    weights = np.stack([np.where(j >= k, 1.0 / n, 0.0), np.where(j < k, 1.0 / n, 0.0)])
-    weights.setflags(write=False)
-    return weights
-
-
 def window_means(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
     """out[i] = (x[i] + ... + x[i + n - 1]) / n for each of the len(x) - n + 1 windows (len(x) >= n)."""
     x = np.asarray(x, dtype=np.float64)
     size = len(x)
-    blocks = size // n
-    if n > _WINDOW_BLOCKS_UP_TO or blocks < 2:
+    # The widths the sums go through: n's binary digits after the leading 1, high to low, each double the
+    # width, and a 1 then adds the next value (n = 20 = 0b10100: 2, 4, 5, 10, 20).
+    widths, width = [], 1
+    for digit in bin(n)[3:]:
+        width *= 2
+        widths.append(width)
+        if digit == "1":
+            width += 1
+            widths.append(width)
+    sums, width = x, 1
+    for k, grown in enumerate(widths):
+        # Each step writes the other buffer (a sum may not overwrite what it still reads), the last one `out`.
+        last = k == len(widths) - 1
+        target = out if last else work_buffer(size - grown + 1, (_SLOT_SUMS, _SLOT_MORE_SUMS)[k % 2])
+        added = sums[width:] if grown == 2 * width else x[width:]
+        sums = np.add(sums[: size - grown + 1], added, out=target)
+        width = grown
+    if not _finite(sums):
         return _running_means(x, n, out)
-    weights = _suffix_prefix_weights(n)
-    suffixes, prefixes = matmul_rows(
-        x[: blocks * n].reshape(blocks, n), weights, work_buffer(2 * blocks * n, _SLOT_SUMS).reshape(2, blocks, n)
-    )
-    rest = size - blocks * n
-    padded = np.zeros(n)
-    padded[:rest] = x[blocks * n :]
-    last_prefixes = padded @ weights[1][:, : rest + 1]
-    if not (_finite(suffixes[:, 0]) and math.isfinite(float(last_prefixes[-1]))):
-        return _running_means(x, n, out)
-    whole = (blocks - 1) * n
-    np.add(suffixes[:-1].reshape(-1), prefixes[1:].reshape(-1), out=out[:whole])
-    np.add(suffixes[-1, : rest + 1], last_prefixes, out=out[whole:])
-    return out
+    return np.divide(sums, n, out=out)
 
 
 def _running_means(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
-    """The means from running sums: any n, and sequential where bad data must poison only what follows it."""
+    """The means from running sums, sequential as bad data needs: a NaN poisons only what follows it."""
     sums = window_sums(x, n, work_buffer(len(x), _SLOT_SUMS))
     return np.divide(sums[n - 1 :], n, out=out)
 
@@ -150,39 +141,34 @@ def sequential_sum(x: np.ndarray) -> float:
 # -- first-order recurrences -----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _weights(decay: float, gain: float) -> np.ndarray:
-    """W[m, j] = gain * decay^(j-m) for j >= m, else 0: y[j] = sum_m x[m] W[m, j] within a block started at 0."""
-    j = np.arange(_BLOCK)
-    lag = j[None, :] - j[:, None]
-    weights = np.where(lag >= 0, gain * decay ** np.maximum(lag, 0).astype(np.float64), 0.0)
-    weights.setflags(write=False)
-    return weights
+def _check(decay: float, gain: float) -> None:
+    if not 0.0 <= decay < 1.0 or not gain > 0.0:
+        raise ValueError(f"need 0 <= decay < 1 and gain > 0, got decay {decay}, gain {gain}")
 
 
-@lru_cache(maxsize=64)
-def _last_weights(*filters: tuple[float, float]) -> np.ndarray:
-    """The last column of each filter's W, side by side: a block times them is where each filter would end
-    the block had it started from 0."""
-    weights = np.ascontiguousarray(np.stack([_weights(decay, gain)[:, -1] for decay, gain in filters], axis=1))
-    weights.setflags(write=False)
-    return weights
+@lru_cache(maxsize=256)
+def _power(base: float, exponent: int) -> float:
+    """base^exponent to the nearest double, in integer arithmetic: the same bits on every machine (unlike
+    pow()), and no error compounding as repeated products of doubles have. Every product keeps 128 bits, so
+    the one rounding is at the end."""
+    numerator, denominator = base.as_integer_ratio()
+    mantissa, scale = numerator, 1 - denominator.bit_length()  # base = mantissa * 2**scale
+    result, result_scale = 1, 0
+    while exponent:
+        if exponent & 1:
+            result, result_scale = _keep_128_bits(result * mantissa, result_scale + scale)
+        exponent >>= 1
+        if exponent:
+            mantissa, scale = _keep_128_bits(mantissa * mantissa, 2 * scale)
+    return math.ldexp(float(result), result_scale)
 
 
-@lru_cache(maxsize=64)
-def _difference_weights(first: tuple[float, float], second: tuple[float, float]) -> np.ndarray:
-    """(W1 - W2) over two extra rows decay1^(j+1) and -decay2^(j+1): a block followed by the two values carried
-    into it, times this, is the first filter minus the second over the block."""
-    powers = np.arange(1, _BLOCK + 1, dtype=np.float64)
-    weights = np.concatenate(
-        [_weights(*first) - _weights(*second), [first[0] ** powers], [-(second[0] ** powers)]], axis=0
-    )
-    weights.setflags(write=False)
-    return weights
+def _keep_128_bits(mantissa: int, scale: int) -> tuple[int, int]:
+    cut = max(mantissa.bit_length() - 128, 0)
+    return mantissa >> cut, scale + cut
 
 
-def _loop_filter(x: np.ndarray, decay: float, gain: float, initial: float) -> np.ndarray:
-    out = np.empty(len(x))
+def _loop_filter(x: np.ndarray, decay: float, gain: float, initial: float, out: np.ndarray) -> np.ndarray:
     y = initial
     for i, value in enumerate(x.tolist()):
         y = decay * y + gain * value
@@ -190,122 +176,184 @@ def _loop_filter(x: np.ndarray, decay: float, gain: float, initial: float) -> np
     return out
 
 
-def _check(decay: float, gain: float) -> None:
-    if not 0.0 <= decay < 1.0 or not gain > 0.0:
-        raise ValueError(f"need 0 <= decay < 1 and gain > 0, got decay {decay}, gain {gain}")
-
-
-def _carried(ends: np.ndarray, initial: float) -> np.ndarray:
-    """The value carried into each block: `initial` into the first, the block before's end into the others."""
-    carried = np.empty(len(ends))
-    carried[0] = initial
-    carried[1:] = ends[:-1]
-    return carried
-
-
 def linear_filter(
-    x: np.ndarray,
-    decay: float,
-    gain: float,
-    initial: float,
-    out: np.ndarray | None = None,
-    overwrite_input: bool = False,
+    x: np.ndarray, decay: float, gain: float, initial: float, out: np.ndarray | None = None
 ) -> np.ndarray:
     """y[i] = decay * y[i-1] + gain * x[i] for every i, with y[-1] = `initial`; 0 <= decay < 1, gain > 0.
 
-    Written into `out` (length len(x)) when given. With `overwrite_input` the caller's scratch `x` may be
-    changed (it saves copying it)."""
+    Written into `out` (length len(x), which may be `x` itself) when given."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
     _check(decay, gain)
     if out is None:
         out = np.empty(n)
     if n <= _LOOP_BELOW:
-        out[:] = _loop_filter(x, decay, gain, initial)
-        return out
+        return _loop_filter(x, decay, gain, initial, out)
     if decay < _NEGLIGIBLE_DECAY:
         np.multiply(x, gain, out=out)
         out[0] += decay * initial
         return out
-    blocks = n // _BLOCK
-    whole = blocks * _BLOCK
-    inputs = x[:whole].reshape(blocks, _BLOCK)
-    # Where each block would end if it started from 0 (a non-finite input shows here: every weight is > 0) ...
-    local_ends = matmul_rows(inputs, _last_weights((decay, gain)), np.empty((blocks, 1)))[:, 0]
-    if not _finite(local_ends):
-        out[:] = _filter_nonfinite(x, decay, gain, initial)
-        return out
-    # ... and the true value carried into each: the same recurrence, one number per block.
-    ends = linear_filter(local_ends, decay**_BLOCK, 1.0, initial, overwrite_input=True)
-    # decay^(j+1) * carried = (decay / gain) * carried * W[0, j]: the carry joins the block's first input.
-    carried = _carried(ends, initial)
-    carried *= decay / gain
-    weights = _weights(decay, gain)
-    result = out[:whole].reshape(blocks, _BLOCK)
-    if overwrite_input:
-        inputs[:, 0] += carried
-        matmul_rows(inputs, weights, result)
-    else:
-        rows = _SINGLE_THREAD_MACS // (_BLOCK * _BLOCK)
-        scratch = work_buffer(min(rows, blocks) * _BLOCK, _SLOT_SCRATCH).reshape(-1, _BLOCK)
-        for lo in range(0, blocks, rows):
-            hi = min(lo + rows, blocks)
-            chunk = scratch[: hi - lo]
-            chunk[:] = inputs[lo:hi]
-            chunk[:, 0] += carried[lo:hi]
-            np.matmul(chunk, weights, out=result[lo:hi])
-    if whole < n:
-        out[whole:] = _loop_filter(x[whole:], decay, gain, float(ends[-1]))
+    if n < _BLOCKS_FROM:
+        if not _finite(x):
+            return _filter_nonfinite(x, decay, gain, initial, out)
+        np.multiply(x, gain, out=out)
+        out[0] += decay * initial
+        return _doubling(out, decay, 1)
+    rows = _block_rows(x, gain, _SLOT_ROWS)
+    if not _solve_rows(rows, decay, initial):
+        return _filter_nonfinite(x, decay, gain, initial, out)
+    return _unblock(rows, x, decay, gain, out)
+
+
+def _unblock(rows: np.ndarray, x: np.ndarray, decay: float, gain: float, out: np.ndarray) -> np.ndarray:
+    """The solved rows back in series order into `out`, and the values after the whole blocks by the loop."""
+    whole = rows.size
+    np.copyto(out[:whole].reshape(-1, _BLOCK), rows.T)
+    _loop_filter(x[whole:], decay, gain, float(rows[-1, -1]), out[whole:])
     return out
 
 
-def _filter_nonfinite(x: np.ndarray, decay: float, gain: float, initial: float) -> np.ndarray:
-    """Bad data: blocks would smear a NaN over the values before it, so from the first non-finite input on the
-    recurrence runs as a plain loop (exactly the sequential result)."""
+def _doubling(y: np.ndarray, decay: float, stride: int) -> np.ndarray:
+    """Solve in place the recurrence whose inputs are y: y[i] becomes decay^stride * (new y[i-1]) + y[i], from
+    i = 1 on. By doubling: after the step with shift k, y[i] is the recurrence over the 2k inputs up to i (each
+    step reads the values from before it, through a copy), until _shift_powers says the rest is negligible."""
+    n = len(y)
+    scratch = np.empty(n)
+    shift = 1
+    for power in _shift_powers(decay, stride):
+        if shift >= n:
+            break
+        step = np.multiply(y[:-shift], power, out=scratch[: n - shift])
+        np.add(y[shift:], step, out=y[shift:])
+        shift *= 2
+    return y
+
+
+@lru_cache(maxsize=64)
+def _shift_powers(decay: float, stride: int) -> tuple[float, ...]:
+    """The factors of the doubling steps, decay^(stride * k) for k = 1, 2, 4, ..., each rounded once from
+    decay. They stop where the inputs still left out weigh under 2^-64 together: far below the rounding of the
+    recurrence itself (which no order of operations avoids), so a fast decay takes a few steps, not log2(n)."""
+    factor = _power(decay, stride)
+    powers: list[float] = []
+    while len(powers) < 64:
+        power = _power(decay, stride << len(powers))
+        if power < _TRUNCATE_BELOW * (1.0 - factor):
+            break
+        powers.append(power)
+    return tuple(powers)
+
+
+def _block_rows(x: np.ndarray, gain: float, slot: int) -> np.ndarray:
+    """gain * x over its whole blocks, as _BLOCK rows: row j holds the j-th value of every block."""
+    blocks = len(x) // _BLOCK
+    whole = blocks * _BLOCK
+    rows = work_buffer(whole, slot).reshape(_BLOCK, blocks)
+    return np.multiply(x[:whole].reshape(blocks, _BLOCK).T, gain, out=rows)
+
+
+def _solve_rows(rows: np.ndarray, decay: float, initial: float) -> bool:
+    """Run the recurrence through the blocks in place: rows of gain * x in, rows of y out (y[-1] = initial).
+
+    False when a non-finite value shows (the rows are spoilt then): blocks would smear a NaN over the values
+    before it."""
+    row_list = list(rows)
+    factor = np.array(decay)  # a 0-d array: numpy takes it faster than a Python float
+    ends = np.multiply(row_list[0], factor)
+    for row in row_list[1:-1]:
+        np.add(ends, row, out=ends)
+        np.multiply(ends, factor, out=ends)
+    np.add(ends, row_list[-1], out=ends)
+    # ends[b] is where block b would end had it started from 0 (non-finite if any of its inputs is) ...
+    if not _finite(ends):
+        return False
+    # ... and the true ends obey the same recurrence over blocks, with decay^_BLOCK.
+    ends[0] += _power(decay, _BLOCK) * initial
+    _doubling(ends, decay, _BLOCK)
+    # Each block starts from the true end of the block before it (`initial` for the first).
+    step = np.empty(len(ends))
+    step[0] = decay * initial
+    np.multiply(ends[:-1], factor, out=step[1:])
+    for row in row_list[:-1]:
+        np.add(row, step, out=row)  # y = decay * y + gain * x, as the loop rounds it
+        np.multiply(row, factor, out=step)
+    np.add(row_list[-1], step, out=row_list[-1])
+    return True
+
+
+def _filter_nonfinite(x: np.ndarray, decay: float, gain: float, initial: float, out: np.ndarray) -> np.ndarray:
+    """Bad data: from the first non-finite input on, the recurrence runs as a plain loop (exactly the
+    sequential result)."""
     bad = np.flatnonzero(~np.isfinite(x))
     first = int(bad[0]) if len(bad) else 0
-    out = np.empty(len(x))
-    out[:first] = linear_filter(x[:first], decay, gain, initial)
-    out[first:] = _loop_filter(x[first:], decay, gain, float(out[first - 1]) if first else initial)
+    linear_filter(x[:first], decay, gain, initial, out[:first])
+    _loop_filter(x[first:], decay, gain, float(out[first - 1]) if first else initial, out[first:])
     return out
 
 
 def filter_difference(
-    x: np.ndarray, first: tuple[float, float, float], second: tuple[float, float, float], out: np.ndarray
+    x: np.ndarray,
+    first: Filter,
+    second: Filter,
+    out: np.ndarray,
+    smoothing: tuple[Filter, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float, float]:
-    """out = linear_filter(x, *first) - linear_filter(x, *second), each given as (decay, gain, initial), in one
-    matrix product over x; returns out and each filter's last value (its initial value when x is empty)."""
+    """out = linear_filter(x, *first) - linear_filter(x, *second), each given as (decay, gain, initial), bit for
+    bit; returns out and each filter's last value (its initial value when x is empty).
+
+    Given `smoothing` = (a filter, its output array), also that output = linear_filter(out, *filter), bit for
+    bit (MACD's signal line), run where the difference's blocks already lie instead of laying them out again."""
     x = np.asarray(x, dtype=np.float64)
-    n = len(x)
-    (decay1, gain1, initial1), (decay2, gain2, initial2) = first, second
+    (decay1, gain1, _), (decay2, gain2, _) = first, second
     _check(decay1, gain1)
     _check(decay2, gain2)
-    blocks = n // _BLOCK
-    if n <= _LOOP_BELOW or min(decay1, decay2) < _NEGLIGIBLE_DECAY:
-        return _separate_difference(x, first, second, out)
-    whole = blocks * _BLOCK
-    inputs = x[:whole].reshape(blocks, _BLOCK)
-    local_ends = matmul_rows(inputs, _last_weights((decay1, gain1), (decay2, gain2)), np.empty((blocks, 2)))
-    if not _finite(local_ends):
-        return _separate_difference(x, first, second, out)
-    ends1 = linear_filter(local_ends[:, 0], decay1**_BLOCK, 1.0, initial1, overwrite_input=True)
-    ends2 = linear_filter(local_ends[:, 1], decay2**_BLOCK, 1.0, initial2, overwrite_input=True)
-    extended = work_buffer(blocks * (_BLOCK + 2), _SLOT_EXTENDED).reshape(blocks, _BLOCK + 2)
-    extended[:, :_BLOCK] = inputs
-    extended[:, _BLOCK] = _carried(ends1, initial1)
-    extended[:, _BLOCK + 1] = _carried(ends2, initial2)
-    weights = _difference_weights((decay1, gain1), (decay2, gain2))
-    matmul_rows(extended, weights, out[:whole].reshape(blocks, _BLOCK))
-    y1, y2 = float(ends1[-1]), float(ends2[-1])
-    for i, value in enumerate(x[whole:].tolist(), start=whole):
-        y1 = decay1 * y1 + gain1 * value
-        y2 = decay2 * y2 + gain2 * value
-        out[i] = y1 - y2
+    solved = _difference_rows(x, first, second) if len(x) >= _BLOCKS_FROM else None
+    if solved is None:
+        _, y1, y2 = _separate_difference(x, first, second, out)
+        rows = None
+    else:
+        rows, y1, y2 = solved
+        whole = rows.size
+        np.copyto(out[:whole].reshape(-1, _BLOCK), rows.T)
+        for i, value in enumerate(x[whole:].tolist(), start=whole):
+            y1 = decay1 * y1 + gain1 * value
+            y2 = decay2 * y2 + gain2 * value
+            out[i] = y1 - y2
+    if smoothing is not None:
+        (decay, gain, initial), smoothed = smoothing
+        _check(decay, gain)
+        scaled = None if rows is None or decay < _NEGLIGIBLE_DECAY else _scaled(rows, gain)
+        if scaled is not None and _solve_rows(scaled, decay, initial):
+            _unblock(scaled, out, decay, gain, smoothed)
+        else:
+            linear_filter(out, decay, gain, initial, out=smoothed)
     return out, y1, y2
 
 
+def _difference_rows(x: np.ndarray, first: Filter, second: Filter) -> tuple[np.ndarray, float, float] | None:
+    """The block rows of the first filter minus the second, and each one's value at the end of the last block;
+    None where linear_filter would not use blocks."""
+    (decay1, gain1, initial1), (decay2, gain2, initial2) = first, second
+    if min(decay1, decay2) < _NEGLIGIBLE_DECAY:
+        return None
+    # One pass lays the blocks out (times 1.0: a copy), two cheap ones scale them: the same products as
+    # _block_rows, so the same bits as the two filters on their own.
+    inputs = _block_rows(x, 1.0, _SLOT_SECOND_ROWS)
+    rows1 = _scaled(inputs, gain1)
+    rows2 = np.multiply(inputs, gain2, out=inputs)
+    if not (_solve_rows(rows1, decay1, initial1) and _solve_rows(rows2, decay2, initial2)):
+        return None
+    y1, y2 = float(rows1[-1, -1]), float(rows2[-1, -1])
+    return np.subtract(rows1, rows2, out=rows2), y1, y2  # in the second buffer: _scaled may take the first
+
+
+def _scaled(rows: np.ndarray, gain: float) -> np.ndarray:
+    """gain * rows, in the first rows' work buffer (`rows` must not live there)."""
+    return np.multiply(rows, gain, out=work_buffer(rows.size, _SLOT_ROWS).reshape(rows.shape))
+
+
 def _separate_difference(
-    x: np.ndarray, first: tuple[float, float, float], second: tuple[float, float, float], out: np.ndarray
+    x: np.ndarray, first: Filter, second: Filter, out: np.ndarray
 ) -> tuple[np.ndarray, float, float]:
     y1 = linear_filter(x, *first)
     y2 = linear_filter(x, *second)

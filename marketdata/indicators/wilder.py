@@ -26,11 +26,10 @@ from specs.indicators import IndicatorSpec
 def _wilder(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
     """out[0] = the mean of x[:n], and out[j] Wilder's average of x up to x[n-1+j] (len(x) - n + 1 values).
 
-    x holds one value per bar from bar 1 on (changes or true ranges), so out[0] is bar n. x is scratch: the
-    filter may change it."""
+    x holds one value per bar from bar 1 on (changes or true ranges), so out[0] is bar n."""
     seed = sequential_sum(x[:n]) / n
     out[0] = seed
-    linear_filter(x[n:], (n - 1) / n, 1.0 / n, seed, out=out[1:], overwrite_input=True)
+    linear_filter(x[n:], (n - 1) / n, 1.0 / n, seed, out=out[1:])
     return out
 
 

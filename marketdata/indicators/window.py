@@ -7,8 +7,8 @@ and to the rounding a running sum of squares collects, so the sums are kept of t
 close (`ref`), and every `period` bars, when the window is exactly the ring buffer in order, the reference
 moves to the latest close and both sums are summed afresh: O(1) per bar on average, no drift, ~1e-12 exact.
 
-The batch SMA sums every window afresh by blocks (`kernels.window_means`), which agrees with the running sum
-to a few ulps. The batch Bollinger builds the same sums with the same operations in the same order
+The batch SMA sums every window afresh by doubling it (`kernels.window_means`), which agrees with the running
+sum to a few ulps. The batch Bollinger builds the same sums with the same operations in the same order
 (sequential np.add.accumulate), so batch and both incremental forms give identical bits: a window that is flat
 after a jump keeps the running sums' rounding, and every form keeps the same.
 """
