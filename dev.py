@@ -54,6 +54,7 @@ def run_tests(extra: list[str]) -> int:
     tool = lambda name: str(BIN / name)  # noqa: E731
     steps = [
         [tool("ruff"), "check", "."],
+        [tool("ruff"), "format", "--check", "."],
         [tool("lint-imports")],
         [tool("mypy")],
     ]

@@ -46,7 +46,9 @@ def normalize_url(url: str) -> URL:
         return parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
         return parsed
-    raise UnsupportedLogURL(f"unsupported log URL scheme {parsed.drivername!r} in {url!r}: use sqlite:/// or postgresql://")
+    raise UnsupportedLogURL(
+        f"unsupported log URL scheme {parsed.drivername!r} in {url!r}: use sqlite:/// or postgresql://"
+    )
 
 
 def sqlite_path(url: URL) -> Path | None:

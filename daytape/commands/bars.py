@@ -50,9 +50,7 @@ def parse_indicators(keys: list[str], interval: Interval) -> list[IndicatorSpec]
     return specs
 
 
-def load_bars(
-    store: BarStore, symbol: str, interval: Interval, sessions: list[date], extended: bool
-) -> SessionBars:
+def load_bars(store: BarStore, symbol: str, interval: Interval, sessions: list[date], extended: bool) -> SessionBars:
     """The bars to show: derived from the stored base bars (cleaned of bad rows) of those sessions."""
     calendar = store.calendar
     base = interval.base

@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify(
         run_id: str = typer.Argument(..., help="The run to re-run (a unique prefix is enough)."),
-        log: str | None = typer.Option(None, "--log", help="Event log URL (else $DAYTAPE_LOG_URL, sqlite:///daytape.db)."),
+        log: str | None = typer.Option(
+            None, "--log", help="Event log URL (else $DAYTAPE_LOG_URL, sqlite:///daytape.db)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
@@ -28,8 +30,12 @@ def register(app: typer.Typer) -> None:
             store.close()
         if as_json:
             print_json(
-                {"run_id": result.run_id, "deterministic": result.deterministic, "data_changed": result.data_changed,
-                 **result.report.as_dict()}
+                {
+                    "run_id": result.run_id,
+                    "deterministic": result.deterministic,
+                    "data_changed": result.data_changed,
+                    **result.report.as_dict(),
+                }
             )
         else:
             print(result.message())

@@ -94,9 +94,7 @@ class Indicator(ABC):
         """Continue from `state` (from a batch run, another indicator or a columnar row)."""
 
     @classmethod
-    def from_history(
-        cls, spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None
-    ) -> Indicator:
+    def from_history(cls, spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> Indicator:
         """An indicator warmed by a batch run over `bars`, ready to continue with the next bar."""
         indicator = cls(spec, calendar)
         indicator.warm(bars)

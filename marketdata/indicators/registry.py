@@ -77,9 +77,7 @@ def make_columnar(
     return _classes(spec)[1](spec, n_symbols, calendar)
 
 
-def compute(
-    spec: IndicatorSpec | str, bars: SessionBars, calendar: TradingCalendar | None = None
-) -> BatchResult:
+def compute(spec: IndicatorSpec | str, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
     """The batch form over `bars`: each output's values (NaN before the first) and the final state."""
     spec = as_spec(spec)
     return _classes(spec)[0].batch(spec, bars, calendar)

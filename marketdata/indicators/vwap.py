@@ -115,8 +115,13 @@ class VWAP(Indicator):
         return self.cum_pv / self.cum_v if self.cum_v != 0 else math.nan
 
     def state(self) -> State:
-        return {"count": self.count, "period_open": self.period_open, "next_open": self.next_open,
-                "cum_pv": self.cum_pv, "cum_v": self.cum_v}
+        return {
+            "count": self.count,
+            "period_open": self.period_open,
+            "next_open": self.next_open,
+            "cum_pv": self.cum_pv,
+            "cum_v": self.cum_v,
+        }
 
     def load_state(self, state: State) -> None:
         self.count = int(state["count"])
@@ -144,8 +149,14 @@ class ColumnarVWAP(ColumnarIndicator):
         self._period = (-1, -1)
 
     def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
-        return {"count": (self.count, 0), "period_open": (self.period_open, -1), "next_open": (self.next_open, -1),
-                "cum_pv": (self.cum_pv, 0.0), "cum_v": (self.cum_v, 0.0), "out": (self.out, np.nan)}
+        return {
+            "count": (self.count, 0),
+            "period_open": (self.period_open, -1),
+            "next_open": (self.next_open, -1),
+            "cum_pv": (self.cum_pv, 0.0),
+            "cum_v": (self.cum_v, 0.0),
+            "out": (self.out, np.nan),
+        }
 
     def _on_resize(self) -> None:
         self._all = np.ones(self.n_symbols, dtype=bool)
@@ -195,8 +206,13 @@ class ColumnarVWAP(ColumnarIndicator):
         return self.out
 
     def row_state(self, i: int) -> State:
-        return {"count": int(self.count[i]), "period_open": int(self.period_open[i]),
-                "next_open": int(self.next_open[i]), "cum_pv": float(self.cum_pv[i]), "cum_v": float(self.cum_v[i])}
+        return {
+            "count": int(self.count[i]),
+            "period_open": int(self.period_open[i]),
+            "next_open": int(self.next_open[i]),
+            "cum_pv": float(self.cum_pv[i]),
+            "cum_v": float(self.cum_v[i]),
+        }
 
     def load_row(self, i: int, state: State) -> None:
         self.count[i] = int(state["count"])

@@ -248,8 +248,13 @@ class _ColumnarWindow(ColumnarIndicator):
         self.ring = np.zeros((n, self.n))
 
     def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
-        return {"count": (self.count, 0), "ref": (self.ref, self._ref_fill), "total": (self.total, 0.0),
-                "total2": (self.total2, 0.0), "ring": (self.ring, 0.0)}
+        return {
+            "count": (self.count, 0),
+            "ref": (self.ref, self._ref_fill),
+            "total": (self.total, 0.0),
+            "total2": (self.total2, 0.0),
+            "ring": (self.ring, 0.0),
+        }
 
     def _on_resize(self) -> None:
         size = self.n_symbols
@@ -276,8 +281,13 @@ class _ColumnarWindow(ColumnarIndicator):
         count = int(self.count[i])
         k = min(count, self.n)
         positions = [(count - k + j) % self.n for j in range(k)]
-        return {"count": count, "ref": float(self.ref[i]), "total": float(self.total[i]),
-                "total2": float(self.total2[i]), "window": self.ring[i, positions].copy()}
+        return {
+            "count": count,
+            "ref": float(self.ref[i]),
+            "total": float(self.total[i]),
+            "total2": float(self.total2[i]),
+            "window": self.ring[i, positions].copy(),
+        }
 
     def load_row(self, i: int, state: State) -> None:
         self.count[i] = int(state["count"])

@@ -43,9 +43,7 @@ def upgrade() -> None:
         sa.Column("last_seq", sa.Integer(), nullable=False),
         sa.Column("end_seq", sa.Integer(), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.run_id"], name=op.f("fk_sessions_run_id_runs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.run_id"], name=op.f("fk_sessions_run_id_runs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("run_id", "session_date", name=op.f("pk_sessions")),
     )
     op.execute(_BACKFILL)

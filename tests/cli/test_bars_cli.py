@@ -50,8 +50,20 @@ def resampled(frame: pd.DataFrame, day: date, rule: str) -> pd.DataFrame:
 def test_early_close_15m_bars_with_indicators_match_pandas_and_talib(capsys, store, lean_root):
     day = date(2015, 12, 24)
     rows = bars(
-        capsys, store, "--symbol", "GOOG", "--interval", "15m", "--from", "2015-12-24", "--to", "2015-12-24",
-        "--indicator", "rsi_5_15m", "--indicator", "bollinger_4_15m",
+        capsys,
+        store,
+        "--symbol",
+        "GOOG",
+        "--interval",
+        "15m",
+        "--from",
+        "2015-12-24",
+        "--to",
+        "2015-12-24",
+        "--indicator",
+        "rsi_5_15m",
+        "--indicator",
+        "bollinger_4_15m",
     )
     expected = resampled(lean_minute_frame(lean_root, "goog", day), day, "15min")
     assert [r["ts"] for r in rows] == [t.isoformat() for t in expected.index]
@@ -62,8 +74,12 @@ def test_early_close_15m_bars_with_indicators_match_pandas_and_talib(capsys, sto
     rsi = talib.RSI(close, 5)
     upper, middle, lower = talib.BBANDS(close, 4, nbdevup=2, nbdevdn=2, matype=0)
     for i, row in enumerate(rows):
-        for column, reference in (("rsi_5_15m", rsi), ("bollinger_4_15m.upper", upper),
-                                  ("bollinger_4_15m.middle", middle), ("bollinger_4_15m.lower", lower)):
+        for column, reference in (
+            ("rsi_5_15m", rsi),
+            ("bollinger_4_15m.upper", upper),
+            ("bollinger_4_15m.middle", middle),
+            ("bollinger_4_15m.lower", lower),
+        ):
             if np.isnan(reference[i]):
                 assert row[column] is None
             else:
@@ -72,13 +88,38 @@ def test_early_close_15m_bars_with_indicators_match_pandas_and_talib(capsys, sto
 
 def test_csv_has_a_header_and_empty_cells_before_the_first_value(capsys, store):
     code, out, err = run(
-        capsys, "data", "bars", "--store", str(store), "--symbol", "SPY", "--interval", "5m",
-        "--from", "2013-10-07", "--to", "2013-10-08", "--indicator", "macd_3_6_2_5m", "--indicator", "sma_3_5m",
+        capsys,
+        "data",
+        "bars",
+        "--store",
+        str(store),
+        "--symbol",
+        "SPY",
+        "--interval",
+        "5m",
+        "--from",
+        "2013-10-07",
+        "--to",
+        "2013-10-08",
+        "--indicator",
+        "macd_3_6_2_5m",
+        "--indicator",
+        "sma_3_5m",
     )
     assert code == 0, err
     table = list(csv.reader(io.StringIO(out)))
-    assert table[0] == ["ts", "open", "high", "low", "close", "volume", "macd_3_6_2_5m.macd",
-                        "macd_3_6_2_5m.signal", "macd_3_6_2_5m.hist", "sma_3_5m"]
+    assert table[0] == [
+        "ts",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "macd_3_6_2_5m.macd",
+        "macd_3_6_2_5m.signal",
+        "macd_3_6_2_5m.hist",
+        "sma_3_5m",
+    ]
     assert len(table) == 1 + 2 * 78
     assert table[1][0] == "2013-10-07T13:30:00+00:00"
     assert table[1][6:] == ["", "", "", ""] and table[3][9] != ""
@@ -92,8 +133,19 @@ def test_base_interval_shows_the_regular_session_and_extended_adds_the_rest(caps
     frame = lean_minute_frame(lean_root, "spy", day)
     regular = bars(capsys, store, "--symbol", "SPY", "--interval", "1m", "--from", "2013-10-07", "--to", "2013-10-07")
     everything = bars(
-        capsys, store, "--symbol", "SPY", "--interval", "1m", "--from", "2013-10-07", "--to", "2013-10-07",
-        "--extended", "--indicator", "vwap_1m",
+        capsys,
+        store,
+        "--symbol",
+        "SPY",
+        "--interval",
+        "1m",
+        "--from",
+        "2013-10-07",
+        "--to",
+        "2013-10-07",
+        "--extended",
+        "--indicator",
+        "vwap_1m",
     )
     assert len(regular) == 390
     assert len(everything) == len(frame)
@@ -146,16 +198,38 @@ def test_bad_input_exits_2_with_one_line(capsys, store, args, message):
 
 def test_missing_store_exits_2(capsys, tmp_path):
     code, _, err = run(
-        capsys, "data", "bars", "--store", str(tmp_path / "nowhere"), "--symbol", "SPY", "--interval", "5m",
-        "--from", "2013-10-07", "--to", "2013-10-07",
+        capsys,
+        "data",
+        "bars",
+        "--store",
+        str(tmp_path / "nowhere"),
+        "--symbol",
+        "SPY",
+        "--interval",
+        "5m",
+        "--from",
+        "2013-10-07",
+        "--to",
+        "2013-10-07",
     )
     assert code == 2 and "no such folder" in err
 
 
 def test_days_without_data_are_named_on_stderr(capsys, store):
     code, out, err = run(
-        capsys, "data", "bars", "--store", str(store), "--symbol", "SPY", "--interval", "15m",
-        "--from", "2013-10-11", "--to", "2013-10-15",
+        capsys,
+        "data",
+        "bars",
+        "--store",
+        str(store),
+        "--symbol",
+        "SPY",
+        "--interval",
+        "15m",
+        "--from",
+        "2013-10-11",
+        "--to",
+        "2013-10-15",
     )
     assert code == 0
     assert len(list(csv.reader(io.StringIO(out)))) == 1 + 26

@@ -45,7 +45,11 @@ def test_replay_json_is_the_export_shape(cli_log, capsys):
     spy = document["symbols"]["SPY"]
     assert set(spy) >= {"symbol", "state", "base_interval", "metadata", "bars", "historical", "indicators"}
     assert set(spy["metadata"]) == {
-        "meets_session_config_requirements", "added_by", "auto_provisioned", "added_at", "upgraded_from_adhoc"
+        "meets_session_config_requirements",
+        "added_by",
+        "auto_provisioned",
+        "added_at",
+        "upgraded_from_adhoc",
     }
     code, out, _ = run(capsys, "replay", a, "--until", "2", "--symbol", "spy", "--json", "--log", url)
     assert code == 0 and json.loads(out)["session_state"] == "loading" and json.loads(out)["symbols"] == {}

@@ -238,7 +238,10 @@ def test_audit_reports_an_edited_payload(written, log_url, capsys):
     _execute(
         store,
         "UPDATE events SET payload_json = :p WHERE run_id = :r AND session_date = :d AND seq = :s",
-        p=edited, r=run_id, d=store.db_date(DAY2), s=seq,
+        p=edited,
+        r=run_id,
+        d=store.db_date(DAY2),
+        s=seq,
     )
     bad = audit_run(store, run_id).first_bad
     assert bad is not None and (bad.session_date, bad.seq, bad.kind) == (DAY2, seq, "HistoricalLoaded")
@@ -254,7 +257,9 @@ def test_audit_reports_a_deleted_row(written, log_url, capsys):
     _execute(
         store,
         "DELETE FROM events WHERE run_id = :r AND session_date = :d AND seq = :s",
-        r=run_id, d=store.db_date(DAY2), s=seq,
+        r=run_id,
+        d=store.db_date(DAY2),
+        s=seq,
     )
     bad = audit_run(store, run_id).first_bad
     assert bad is not None and (bad.session_date, bad.seq) == (DAY2, seq)
@@ -294,7 +299,9 @@ def test_audit_reports_a_column_that_disagrees_with_its_payload(written):
     _execute(
         store,
         "UPDATE events SET symbol = 'XXX' WHERE run_id = :r AND session_date = :d AND seq = :s",
-        r=run_id, d=store.db_date(DAY2), s=seq,
+        r=run_id,
+        d=store.db_date(DAY2),
+        s=seq,
     )
     bad = audit_run(store, run_id).first_bad
     assert bad is not None and bad.seq == seq and "column symbol 'XXX'" in bad.why

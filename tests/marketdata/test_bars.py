@@ -189,7 +189,13 @@ def test_incremental_advance_closes_a_bar_whose_last_minute_is_missing():
     assert aggregator.advance(open_ns + 4 * MINUTE) == ()
     (bar,) = aggregator.advance(open_ns + 5 * MINUTE)
     assert (bar.ts, bar.bar_close, bar.open, bar.high, bar.low, bar.close, bar.volume) == (
-        open_ns, open_ns + 5 * MINUTE, 10, 11, 9, 10.5, 100
+        open_ns,
+        open_ns + 5 * MINUTE,
+        10,
+        11,
+        9,
+        10.5,
+        100,
     )
     assert aggregator.flush() is None
 

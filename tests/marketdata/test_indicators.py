@@ -37,8 +37,19 @@ REAL = {
     "aapl": [date(2014, 6, 5), date(2014, 6, 6), date(2014, 6, 9)],
 }
 KEYS = [
-    "sma_20_{iv}", "sma_5_{iv}", "ema_20_{iv}", "ema_3_{iv}", "rsi_14_{iv}", "rsi_2_{iv}", "atr_14_{iv}",
-    "atr_1_{iv}", "bollinger_20_{iv}", "bollinger_5_{iv}", "macd_12_26_9_{iv}", "macd_5_35_5_{iv}", "vwap_{iv}",
+    "sma_20_{iv}",
+    "sma_5_{iv}",
+    "ema_20_{iv}",
+    "ema_3_{iv}",
+    "rsi_14_{iv}",
+    "rsi_2_{iv}",
+    "atr_14_{iv}",
+    "atr_1_{iv}",
+    "bollinger_20_{iv}",
+    "bollinger_5_{iv}",
+    "macd_12_26_9_{iv}",
+    "macd_5_35_5_{iv}",
+    "vwap_{iv}",
 ]
 
 
@@ -334,8 +345,13 @@ def test_an_indicator_that_cannot_state_its_warmup_is_an_error_never_skipped(spe
 def test_compute_columns_names_every_output(real_bars):
     columns = compute_columns(["rsi_14_5m", "bollinger_20_5m", "macd_12_26_9_5m"], real_bars[("spy", "5m")])
     assert list(columns) == [
-        "rsi_14_5m", "bollinger_20_5m.upper", "bollinger_20_5m.middle", "bollinger_20_5m.lower",
-        "macd_12_26_9_5m.macd", "macd_12_26_9_5m.signal", "macd_12_26_9_5m.hist",
+        "rsi_14_5m",
+        "bollinger_20_5m.upper",
+        "bollinger_20_5m.middle",
+        "bollinger_20_5m.lower",
+        "macd_12_26_9_5m.macd",
+        "macd_12_26_9_5m.signal",
+        "macd_12_26_9_5m.hist",
     ]
 
 

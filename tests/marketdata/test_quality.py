@@ -99,7 +99,8 @@ def test_quality_of_arrow_and_datetime64_timestamps_agree(lean_root):
     from_ms = session_quality(table.column("ts").cast(pa.timestamp("ms", tz="UTC")), CAL, day)
     assert from_arrow == from_numpy == from_ms
     assert from_arrow.as_dict()["gaps"][0] == {
-        "start": from_arrow.gaps[0].start.isoformat(), "end": from_arrow.gaps[0].end.isoformat(),
+        "start": from_arrow.gaps[0].start.isoformat(),
+        "end": from_arrow.gaps[0].end.isoformat(),
         "missing": from_arrow.gaps[0].missing,
     }
 

@@ -38,8 +38,15 @@ def test_multi_output_columns():
 
 @pytest.mark.parametrize(
     ("key", "bars"),
-    [("sma_20_5m", 20), ("bollinger_20_5m", 20), ("ema_10_1m", 30), ("rsi_14_1m", 71), ("atr_14_1m", 71),
-     ("macd_12_26_9_5m", 105), ("vwap_1m", 1)],
+    [
+        ("sma_20_5m", 20),
+        ("bollinger_20_5m", 20),
+        ("ema_10_1m", 30),
+        ("rsi_14_1m", 71),
+        ("atr_14_1m", 71),
+        ("macd_12_26_9_5m", 105),
+        ("vwap_1m", 1),
+    ],
 )
 def test_warmup_bars_per_type(key, bars):
     assert IndicatorSpec.parse_key(key).warmup_bars() == bars
