@@ -283,23 +283,21 @@ def _symbol_created(state: SessionState, event: ev.SymbolCreated) -> None:
         added_by=str(event.added_by),
         auto_provisioned=event.auto_provisioned,
         added_at=event.added_at,
+        requests=[event.request_id] if event.request_id else [],
     )
     trigger = symbol_trigger_for(event.kind, event.mode)
     assert trigger is not None
     fire_symbol(data, trigger, symbol)
     state.symbols[symbol] = data
     state.rejected.pop(symbol, None)
-    _note_request(data, event)
 
 
 def _symbol_upgraded(state: SessionState, event: ev.SymbolUpgraded) -> None:
-    state._require_adding_phase(event)
-    data = state._symbol(event)
+    data = _extending(state, event)
     fire_symbol(data, "upgrade", data.symbol)
     data.meets_session_config_requirements = True
     data.upgraded_from_adhoc = True
     data.added_by = str(event.added_by)
-    _note_request(data, event)
 
 
 def _symbol_torn_down(state: SessionState, event: ev.SymbolTornDown) -> None:
@@ -311,7 +309,7 @@ def _symbol_torn_down(state: SessionState, event: ev.SymbolTornDown) -> None:
 
 
 def _extending(state: SessionState, event: ev.EventBase) -> SymbolSessionData:
-    """The symbol an extending event adds to, with the event's request noted on it.
+    """The symbol an event extends or upgrades, with the event's request noted on it.
 
     Most replayed events pass through here, so the checks are written out inline and the helpers
     are called only to raise."""
@@ -326,11 +324,6 @@ def _extending(state: SessionState, event: ev.EventBase) -> SymbolSessionData:
         if not requests or requests[-1] != request_id:
             requests.append(request_id)
     return data
-
-
-def _note_request(data: SymbolSessionData, event: ev.EventBase) -> None:
-    if event.request_id and (not data.requests or data.requests[-1] != event.request_id):
-        data.requests.append(event.request_id)
 
 
 def _interval_added(state: SessionState, event: ev.IntervalAdded) -> None:

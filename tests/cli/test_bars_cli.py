@@ -49,22 +49,8 @@ def resampled(frame: pd.DataFrame, day: date, rule: str) -> pd.DataFrame:
 
 def test_early_close_15m_bars_with_indicators_match_pandas_and_talib(capsys, store, lean_root):
     day = date(2015, 12, 24)
-    rows = bars(
-        capsys,
-        store,
-        "--symbol",
-        "GOOG",
-        "--interval",
-        "15m",
-        "--from",
-        "2015-12-24",
-        "--to",
-        "2015-12-24",
-        "--indicator",
-        "rsi_5_15m",
-        "--indicator",
-        "bollinger_4_15m",
-    )
+    flags = "--symbol GOOG --interval 15m --from 2015-12-24 --to 2015-12-24"
+    rows = bars(capsys, store, *flags.split(), "--indicator", "rsi_5_15m", "--indicator", "bollinger_4_15m")
     expected = resampled(lean_minute_frame(lean_root, "goog", day), day, "15min")
     assert [r["ts"] for r in rows] == [t.isoformat() for t in expected.index]
     assert rows[-1]["ts"] == "2015-12-24T17:45:00+00:00"  # 12:45 in New York: the bar that ends at 13:00
@@ -87,25 +73,10 @@ def test_early_close_15m_bars_with_indicators_match_pandas_and_talib(capsys, sto
 
 
 def test_csv_has_a_header_and_empty_cells_before_the_first_value(capsys, store):
-    code, out, err = run(
-        capsys,
-        "data",
-        "bars",
-        "--store",
-        str(store),
-        "--symbol",
-        "SPY",
-        "--interval",
-        "5m",
-        "--from",
-        "2013-10-07",
-        "--to",
-        "2013-10-08",
-        "--indicator",
-        "macd_3_6_2_5m",
-        "--indicator",
-        "sma_3_5m",
+    flags = (
+        "--symbol SPY --interval 5m --from 2013-10-07 --to 2013-10-08 --indicator macd_3_6_2_5m --indicator sma_3_5m"
     )
+    code, out, err = run(capsys, "data", "bars", "--store", str(store), *flags.split())
     assert code == 0, err
     table = list(csv.reader(io.StringIO(out)))
     assert table[0] == [
@@ -216,21 +187,8 @@ def test_missing_store_exits_2(capsys, tmp_path):
 
 
 def test_days_without_data_are_named_on_stderr(capsys, store):
-    code, out, err = run(
-        capsys,
-        "data",
-        "bars",
-        "--store",
-        str(store),
-        "--symbol",
-        "SPY",
-        "--interval",
-        "15m",
-        "--from",
-        "2013-10-11",
-        "--to",
-        "2013-10-15",
-    )
+    flags = "--symbol SPY --interval 15m --from 2013-10-11 --to 2013-10-15"
+    code, out, err = run(capsys, "data", "bars", "--store", str(store), *flags.split())
     assert code == 0
     assert len(list(csv.reader(io.StringIO(out)))) == 1 + 26
     assert "no 1m bars on 2013-10-14, 2013-10-15" in err
