@@ -6,6 +6,10 @@
     python3 dev.py bench       set up, then `python -m benchmarks` (pass --quick for the short one)
     python3 dev.py daytape ..  set up, then any daytape command
 
+    python3 dev.py --python PATH COMMAND ..
+                               build .venv/ on the interpreter at PATH (3.11 or newer) instead
+                               of the one running dev.py; .venv/ keeps it until another is named
+
 Only the Python standard library is used here, so this works on a fresh machine.
 """
 
@@ -29,13 +33,55 @@ def _requirements_digest() -> str:
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
 
 
-def ensure_environment() -> None:
-    """Create `.venv/` and install the project with its dev extras, once per pyproject change."""
-    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
-        sys.exit(f"daytape needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    if not PYTHON.exists():
+def _venv_base() -> str | None:
+    """The interpreter `.venv/` was made from, as its pyvenv.cfg records it."""
+    try:
+        lines = (VENV / "pyvenv.cfg").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() == "executable":
+            return os.path.realpath(value.strip())
+    return None
+
+
+def _checked_interpreter(path: str) -> str:
+    """The real path of the interpreter `--python` names, if it runs and is Python 3.11 or newer."""
+    check = "import os, sys; print(sys.version.split()[0], os.path.realpath(sys.executable))"
+    try:
+        result = subprocess.run([path, "-c", check], capture_output=True, text=True)
+    except OSError as exc:
+        sys.exit(f"dev.py: --python {path}: cannot run it ({exc.strerror})")
+    version, _, executable = result.stdout.strip().partition(" ")
+    if result.returncode or not executable:
+        sys.exit(f"dev.py: --python {path}: it did not run as Python: {result.stderr.strip()[-300:]}")
+    if tuple(int(part) for part in version.split(".")[:2]) < (3, 11):
+        sys.exit(f"dev.py: --python {path}: daytape needs Python 3.11 or newer; it is {version}")
+    return executable
+
+
+def _create_venv(python: str | None) -> None:
+    """A new `.venv/`: on `python` if given (replacing whatever is there), else on this interpreter."""
+    if python is None:
         print("dev.py: creating .venv/", file=sys.stderr)
         venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
+        return
+    print(f"dev.py: creating .venv/ on {python}", file=sys.stderr)
+    if subprocess.run([python, "-m", "venv", "--clear", str(VENV)]).returncode:
+        sys.exit(f"dev.py: {python} -m venv failed (on Debian, its venv module is the python3.X-venv package)")
+
+
+def ensure_environment(python: str | None = None) -> None:
+    """Create `.venv/` (on `python` if given) and install the project with its dev extras, once per
+    pyproject change; a `.venv/` made from another interpreter than `python` is made again."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
+        sys.exit(f"daytape needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    wanted = None if python is None else _checked_interpreter(python)
+    if wanted is not None and (not PYTHON.exists() or _venv_base() != wanted):
+        _create_venv(wanted)
+    elif not PYTHON.exists():
+        _create_venv(None)
     digest = _requirements_digest()
     if STAMP.exists() and STAMP.read_text().strip() == digest:
         return
@@ -70,12 +116,24 @@ def run_tests(extra: list[str]) -> int:
     return run(*pytest, *extra)
 
 
+def _split_python(argv: list[str]) -> tuple[str | None, list[str]]:
+    """`--python PATH` (or `--python=PATH`) before the command, and the rest."""
+    if argv and argv[0].startswith("--python="):
+        return argv[0].split("=", 1)[1], argv[1:]
+    if argv and argv[0] == "--python":
+        if len(argv) < 2:
+            sys.exit("dev.py: --python needs the path of an interpreter, e.g. --python /usr/bin/python3.11")
+        return argv[1], argv[2:]
+    return None, argv
+
+
 def main(argv: list[str]) -> int:
+    python, argv = _split_python(argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
-    ensure_environment()
+    ensure_environment(python)
     if command == "demo":
         return run(str(BIN / "daytape"), "demo", *rest)
     if command == "test":

@@ -1,7 +1,8 @@
 """`python -m benchmarks [--quick] [--only NAME,...]`: every benchmark, peer figures beside ours.
 
 Writes `benchmarks/results.json` with the keys CONTRACT.md names, the
-machine (cpu, cores, python) and the date. Each benchmark module exposes
+machine (cpu, cores), the interpreter (version, build, a reference speed:
+see benchmarks/interpreter.py) and the date. Each benchmark module exposes
 `run(quick: bool) -> dict`; the figures are printed as they come.
 """
 
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmarks.interpreter import describe
 from marketdata.clock import utc_now
 
 MODULES = (
@@ -70,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         "cpu": _cpu(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
+        **describe(quick=args.quick),
     }
+    for key in ("cpu", "cores", "python_executable", "python_build", "python_reference_us"):
+        print(f"   {key:<40} {_fmt(results[key])}", file=sys.stderr, flush=True)
     for name in MODULES:
         if wanted and name.rsplit(".", 1)[1] not in wanted:
             continue
