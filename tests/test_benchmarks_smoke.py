@@ -32,7 +32,8 @@ def test_quick_benchmarks_write_every_contract_key(tmp_path):
         assert isinstance(figures[key], int | float) and figures[key] > 0, key
     for key in ("cpu", "cores", "python", "python_executable", "python_build", "date"):
         assert figures[key]
-    assert set(figures["python_reference_us"]) == {"json_loads", "python_objects"}
-    assert all(value > 0 for value in figures["python_reference_us"].values())
+    for key in ("python_reference_us", "python_reference_us_end"):
+        assert set(figures[key]) == {"json_loads", "python_objects"}
+        assert all(value > 0 for value in figures[key].values())
     assert figures["workers2_same_events"] is True
     assert "summary (ours | peer | target)" in result.stdout
