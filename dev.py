@@ -48,15 +48,20 @@ def _venv_base() -> str | None:
 
 def _checked_interpreter(path: str) -> str:
     """The real path of the interpreter `--python` names, if it runs and is Python 3.11 or newer."""
-    check = "import os, sys; print(sys.version.split()[0], os.path.realpath(sys.executable))"
+    check = "import os, sys; print('%d.%d' % sys.version_info[:2], os.path.realpath(sys.executable))"
     try:
         result = subprocess.run([path, "-c", check], capture_output=True, text=True)
     except OSError as exc:
         sys.exit(f"dev.py: --python {path}: cannot run it ({exc.strerror})")
     version, _, executable = result.stdout.strip().partition(" ")
-    if result.returncode or not executable:
-        sys.exit(f"dev.py: --python {path}: it did not run as Python: {result.stderr.strip()[-300:]}")
-    if tuple(int(part) for part in version.split(".")[:2]) < (3, 11):
+    try:
+        major, minor = (int(part) for part in version.split("."))
+    except ValueError:
+        major = minor = -1
+    if result.returncode or major < 0 or not executable:
+        said = (result.stderr.strip() or result.stdout.strip())[-300:]
+        sys.exit(f"dev.py: --python {path}: it did not run as Python: {said}")
+    if (major, minor) < (3, 11):
         sys.exit(f"dev.py: --python {path}: daytape needs Python 3.11 or newer; it is {version}")
     return executable
 
