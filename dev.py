@@ -48,7 +48,11 @@ def _venv_base() -> str | None:
 
 def _checked_interpreter(path: str) -> str:
     """The real path of the interpreter `--python` names, if it runs and is Python 3.11 or newer."""
-    check = "import os, sys; print('%d.%d' % sys.version_info[:2], os.path.realpath(sys.executable))"
+    # One string to print, so that a Python 2 answers too and is refused for its version.
+    check = (
+        "import os, sys; "
+        "print('%d.%d %s' % (sys.version_info[0], sys.version_info[1], os.path.realpath(sys.executable)))"
+    )
     try:
         result = subprocess.run([path, "-c", check], capture_output=True, text=True)
     except OSError as exc:
