@@ -1,6 +1,6 @@
-"""dev.py's `--python PATH`: which interpreter `.venv/` is built on. Only the refusals are run here
-(they stop before `.venv/` is touched); building on another interpreter is what the README's bench
-note does by hand."""
+"""dev.py: its help, which needs only the standard library, and `--python PATH`, which interpreter
+`.venv/` is built on. Only the refusals are run here (they stop before `.venv/` is touched);
+building on another interpreter is what the README's bench note does by hand."""
 
 import subprocess
 import sys
@@ -52,7 +52,8 @@ def test_python_needs_a_path():
     assert "--python needs the path of an interpreter" in result.stderr
 
 
-def test_help_lists_the_option():
+def test_help_runs_with_only_the_standard_library_and_lists_the_commands():
     result = _dev_py("--help")
     assert result.returncode == 0
+    assert "python3 dev.py test" in result.stdout
     assert "python3 dev.py --python PATH COMMAND" in result.stdout

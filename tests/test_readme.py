@@ -1,8 +1,6 @@
 """The README's promises that code can check."""
 
 import re
-import subprocess
-import sys
 
 from statemachine.diagrams import render
 from tests.conftest import REPO_ROOT
@@ -24,9 +22,3 @@ def test_the_ci_script_runs_the_test_command():
 def test_the_lifecycle_diagram_is_generated_from_the_tables():
     block = README.split("<!-- graph:start -->\n", 1)[1].split("<!-- graph:end -->", 1)[0]
     assert block == render("mermaid")
-
-
-def test_dev_py_help_runs_with_only_the_standard_library():
-    result = subprocess.run([sys.executable, "-S", str(REPO_ROOT / "dev.py"), "--help"], capture_output=True, text=True)
-    assert result.returncode == 0
-    assert "python3 dev.py test" in result.stdout
