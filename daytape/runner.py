@@ -11,15 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import platform
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from daytape import __version__
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext, Scanner, Strategy, load_plugin
+from daytape.provenance import code_changes, code_version
 from eventlog.manifest import RunManifest
 from eventlog.reading import get_run, stream_payloads, streams
 from eventlog.replay import replay_rows
@@ -79,10 +78,6 @@ def store_digest(root: Path) -> str:
         digest.update(b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
-
-
-def code_version() -> str:
-    return f"daytape {__version__} (python {platform.python_version()})"
 
 
 def build_plugins(config: SessionConfig) -> list[Plugin]:
@@ -386,9 +381,28 @@ def finished_days(log: EventStore, run_id: str) -> dict[dt.date, DayResult]:
     return done
 
 
+def check_resumable(log: EventStore, run_id: str, config: SessionConfig) -> None:
+    """Refuse to finish a run with other code or other data than it started with: its manifest names one
+    code version and one data digest, so a run whose days came from two of either would misstate what it is."""
+    info = get_run(log, run_id)
+    problems = []
+    changes = code_changes(info.code_version, code_version())
+    if changes:
+        problems.append(f"the code changed since it started ({', '.join(changes)})")
+    store_root = Path(config.store)
+    if info.data_digest is not None and (not store_root.is_dir() or store_digest(store_root) != info.data_digest):
+        problems.append(f"the bar store {store_root} changed since it started (its data digest differs)")
+    if problems:
+        raise UserError(
+            f"cannot resume run {run_id}: {'; and '.join(problems)}; "
+            "a resumed run must be the same code on the same data, so start a new run instead"
+        )
+
+
 def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
     """Finish a killed run: keep finished days, redo the unfinished one from its start, run the rest."""
     config = recorded_config(log, run_id)
+    check_resumable(log, run_id, config)
     days = session_dates(config, get_calendar(config.exchange))
     done = finished_days(log, run_id)
     for info in streams(log, run_id):

@@ -6,6 +6,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from daytape.provenance import code_changes
 from daytape.runner import RunOptions, recorded_config, run_session, store_digest
 from eventlog.diff import DiffReport, diff_runs
 from eventlog.reading import get_run, resolve_run_id
@@ -22,14 +23,21 @@ class Verification:
     def deterministic(self) -> bool:
         return self.report.same
 
+    @property
+    def code_changes(self) -> list[str]:
+        """How the code that re-ran differs from the code that ran (empty when it is the same)."""
+        recorded, current = self.report.manifest.get("code_version", ("", ""))
+        return code_changes(recorded, current)
+
     def message(self) -> str:
+        code = f"; the code differs: {', '.join(self.code_changes)}" if self.code_changes else ""
         if self.deterministic:
             return (
                 f"deterministic: run {self.run_id} re-ran to the same {self.report.events} events "
-                f"in {self.report.streams} sessions"
+                f"in {self.report.streams} sessions{code}"
             )
-        note = " (the bar store changed since the run: its data digest differs)" if self.data_changed else ""
-        return f"not deterministic: run {self.run_id}: first divergence at {self.report.first}{note}"
+        data = "; the bar store changed since the run: its data digest differs" if self.data_changed else ""
+        return f"not deterministic: run {self.run_id}: first divergence at {self.report.first}{data}{code}"
 
 
 def verify_run(log: EventStore, run_text: str, options: RunOptions | None = None) -> Verification:

@@ -4,19 +4,24 @@ Two events are the same when their kind and payload are, with run ids and record
 (the payload never holds a recorded time; a run id inside a payload is read as `<run>`). Streams
 are compared hash by hash first, since the genesis hash depends on the date alone: equal hashes mean
 equal streams up to there, and only rows whose hashes differ are parsed and compared.
+
+The report also names the manifest fields in which the two runs differ (config hash, data digest, code
+version, seed): the likely reasons their events differ, or inputs that changed without changing them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from eventlog.reading import dates, resolve_run_id
+from eventlog.reading import RunInfo, dates, get_run, resolve_run_id
 from eventlog.store import EventStore
 
 RUN_PLACEHOLDER = "<run>"
+#: What two runs' manifests are compared on: the inputs that decide their events.
+MANIFEST_FIELDS = ("config_hash", "data_digest", "code_version", "seed")
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,8 @@ class DiffReport:
     streams: int = 0
     events: int = 0
     first: Divergence | None = None
+    #: The manifest fields whose values differ between the runs, as (A's, B's): why their events may differ.
+    manifest: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def same(self) -> bool:
@@ -55,7 +62,14 @@ class DiffReport:
             "streams": self.streams,
             "events": self.events,
             "first_divergence": self.first.as_dict() if self.first else None,
+            "manifest_differences": {name: {"a": a, "b": b} for name, (a, b) in self.manifest.items()},
         }
+
+
+def manifest_differences(a: RunInfo, b: RunInfo) -> dict[str, tuple[Any, Any]]:
+    return {
+        name: (getattr(a, name), getattr(b, name)) for name in MANIFEST_FIELDS if getattr(a, name) != getattr(b, name)
+    }
 
 
 def _rows(store: EventStore, run_id: str, session_date: dt.date) -> list[tuple[Any, ...]]:
@@ -103,6 +117,7 @@ def diff_runs(store: EventStore, run_a: str, run_b: str, store_b: EventStore | N
     run_a = resolve_run_id(store, run_a)
     run_b = resolve_run_id(store_b, run_b)
     report = DiffReport(run_a=run_a, run_b=run_b)
+    report.manifest = manifest_differences(get_run(store, run_a), get_run(store_b, run_b))
     dates_a, dates_b = set(dates(store, run_a)), set(dates(store_b, run_b))
     for session_date in sorted(dates_a | dates_b):
         if session_date not in dates_b or session_date not in dates_a:

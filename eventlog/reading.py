@@ -35,7 +35,7 @@ class RunInfo:
     sessions: int
 
     def summary(self) -> dict[str, Any]:
-        """The `daytape runs --json` shape."""
+        """The `daytape runs --json` shape: CONTRACT.md's keys, then what the run was made from."""
         return {
             "run_id": self.run_id,
             "name": self.name,
@@ -43,6 +43,10 @@ class RunInfo:
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "sessions": self.sessions,
+            "config_hash": self.config_hash,
+            "data_digest": self.data_digest,
+            "code_version": self.code_version,
+            "seed": self.seed,
         }
 
 

@@ -20,6 +20,7 @@ import typer
 from daytape.errors import CheckFailed, UserError
 from daytape.logurl import resolve_log_url
 from daytape.output import print_json, stderr
+from daytape.provenance import manifest_notes
 from eventlog import migrate
 from eventlog.audit import audit_run
 from eventlog.diff import diff_runs
@@ -203,6 +204,9 @@ def register(app: typer.Typer) -> None:
             report = diff_runs(store, run_a, run_b)
         if as_json:
             print_json(report.as_dict())
+        else:
+            for note in manifest_notes(report.manifest):
+                stderr.print(f"diff: {note}", markup=False)
         if report.first is not None:
             raise CheckFailed(f"diff: runs {report.run_a} and {report.run_b} diverge at {report.first}")
         if not as_json:

@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
                     "run_id": result.run_id,
                     "deterministic": result.deterministic,
                     "data_changed": result.data_changed,
+                    "code_changes": result.code_changes,
                     **result.report.as_dict(),
                 }
             )

@@ -77,7 +77,8 @@ def test_runs_and_streams_listing(written):
     store, run_id = written
     [run] = list_runs(store)
     assert run.run_id == run_id and run.name == "test run" and run.status == "running" and run.sessions == 3
-    assert set(run.summary()) == {"run_id", "name", "status", "started_at", "finished_at", "sessions"}
+    contract = {"run_id", "name", "status", "started_at", "finished_at", "sessions"}
+    assert set(run.summary()) == contract | {"config_hash", "data_digest", "code_version", "seed"}
     store.finish_run(run_id, "completed")
     finished = get_run(store, run_id[:8])
     assert finished.status == "completed" and finished.finished_at is not None
@@ -371,6 +372,44 @@ def test_a_log_whose_schema_is_behind_is_refused_until_upgraded(log_url):
     assert migrate.current_revision(log_url) == migrate.head_revision()
     with open_store(log_url) as opened:
         assert list_runs(opened) == []
+
+
+def test_revision_0003_keeps_the_runs_and_stores_a_code_version_of_any_length(log_url):
+    """0002 held the code version in 64 characters; 0003 makes it text, keeping what is there, and
+    going back cuts longer ones to what 0002 can hold."""
+    from alembic import command
+
+    from eventlog.schema import runs
+
+    old = {
+        "run_id": "r0002",
+        "name": "written at 0002",
+        "config_json": "{}",
+        "config_hash": "0" * 64,
+        "data_digest": None,
+        "code_version": "daytape 0.1.0 (python 3.11.7)",
+        "seed": 7,
+        "started_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        "finished_at": None,
+        "status": "completed",
+    }
+    engine = make_engine(log_url)
+    migrate.upgrade_engine(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(runs.insert(), [old])
+    assert migrate.upgrade_engine(engine, "head") == ("0002", "0003")
+    long_version = "daytape 0.1.0 src 0123456789ab; python 3.11.7; " + "; ".join(f"lib{i} 1.0" for i in range(40))
+    with open_store(log_url) as store:
+        [kept] = list_runs(store)
+        assert (kept.run_id, kept.code_version, kept.seed) == ("r0002", old["code_version"], 7)
+        new_id = store.create_run(RunManifest(name="long", code_version=long_version))
+        assert get_run(store, new_id).code_version == long_version
+    with engine.connect() as connection, connection.begin():
+        command.downgrade(migrate.alembic_config(connection), "0002")
+    with engine.connect() as connection:
+        versions = dict(connection.execute(text("SELECT run_id, code_version FROM runs")).all())
+    engine.dispose()
+    assert versions == {"r0002": old["code_version"], new_id: long_version[:64]}
 
 
 # --- the run sink ------------------------------------------------------------------------------
