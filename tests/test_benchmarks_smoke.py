@@ -2,9 +2,11 @@
 keys CONTRACT.md names. It checks that the figures exist, never how fast they are."""
 
 import json
+import re
 import subprocess
 import sys
 
+from benchmarks.__main__ import summary_lines
 from tests.conftest import REPO_ROOT
 
 CONTRACT_KEYS = (
@@ -36,4 +38,30 @@ def test_quick_benchmarks_write_every_contract_key(tmp_path):
         assert set(figures[key]) == {"json_loads", "python_objects"}
         assert all(value > 0 for value in figures[key].values())
     assert figures["workers2_same_events"] is True
-    assert "summary (ours | peer | target)" in result.stdout
+    assert "summary (ours | peer | target, on this machine)" in result.stdout
+    assert re.search(r"batch_worst_ratio_vs_talib .* (met|NOT MET)$", result.stdout, re.MULTILINE)
+
+
+def test_the_summary_says_which_targets_this_machine_meets() -> None:
+    lines = summary_lines(
+        {
+            "replay_events_per_s": 260_388.4,
+            "replay_events_per_s_postgres": 232_502.0,
+            "append_events_per_s": 250_107.0,
+            "batch_worst_ratio_vs_talib": 4.31,
+            "history_peak_mem_ratio": 1.5,
+        }
+    )
+    by_key = {line.split()[0]: line for line in lines}
+    assert set(by_key) == {
+        "append_events_per_s",
+        "replay_events_per_s",
+        "history_peak_mem_ratio",
+        "batch_worst_ratio_vs_talib",
+    }
+    assert by_key["append_events_per_s"].endswith(" met")
+    assert "260,388 |" in by_key["replay_events_per_s"] and "232,502" in by_key["replay_events_per_s"]
+    assert by_key["replay_events_per_s"].endswith("NOT MET")
+    assert by_key["history_peak_mem_ratio"].endswith(" met")  # the bound itself meets it
+    assert ">= 300,000 events/s" in by_key["replay_events_per_s"]
+    assert by_key["batch_worst_ratio_vs_talib"].endswith("NOT MET")
