@@ -4,9 +4,10 @@
 counts, for loading a session. Both are vectorised over whole columns.
 
 What the store keeps: import writes bars as the source gave them, only sorted by `ts` (stably, so among
-equal timestamps the source's order survives). Duplicates, NaN or non-positive prices, high < low and
-negative volumes stay in the files for `data check` to count; how many rows arrived out of order is
-recorded in each file's metadata by the store (`BarStore.recorded_unsorted`), since sorting erases it.
+equal timestamps the source's order survives). Duplicates, NaN, infinite or non-positive prices, high < low
+and negative, NaN or infinite volumes stay in the files for `data check` to count; how many rows arrived out
+of order is recorded in each file's metadata by the store (`BarStore.recorded_unsorted`), since sorting
+erases it.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ class BadBarCounts:
     unsorted: int = 0
     duplicate: int = 0
     nan_price: int = 0
+    inf_price: int = 0
     nonpositive_price: int = 0
     high_below_low: int = 0
     negative_volume: int = 0
     nan_volume: int = 0
+    inf_volume: int = 0
 
     @property
     def total(self) -> int:
@@ -70,32 +73,41 @@ def _row_masks(table: pa.Table) -> dict[str, np.ndarray]:
     prices = {c: _column(table, c).astype(np.float64, copy=False) for c in PRICE_COLUMNS}
     volume = _column(table, "volume").astype(np.float64, copy=False)
     nan_price = np.zeros(table.num_rows, dtype=bool)
+    inf_price = np.zeros(table.num_rows, dtype=bool)
     nonpositive = np.zeros(table.num_rows, dtype=bool)
     with np.errstate(invalid="ignore"):
         for column in prices.values():
             nan_price |= np.isnan(column)
+            inf_price |= np.isinf(column)
             nonpositive |= column <= 0
         return {
             "nan_price": nan_price,
+            "inf_price": inf_price,
             "nonpositive_price": nonpositive,
             "high_below_low": prices["high"] < prices["low"],
             "negative_volume": volume < 0,
             "nan_volume": np.isnan(volume),
+            "inf_volume": np.isinf(volume),
         }
 
 
 def _all_good(table: pa.Table) -> bool:
-    """Whether no row is bad, in a few passes (a NaN fails every comparison): the common case, which needs
-    neither the counts by reason nor a filtered copy."""
+    """Whether no row is bad, in a few passes (a NaN fails every comparison, and a finite high >= low > 0
+    bounds low): the common case, which needs neither the counts by reason nor a filtered copy."""
     ts = _ts_ns(table)
     if len(ts) > 1 and not bool(np.all(ts[1:] > ts[:-1])):
         return False
     low, high = _column(table, "low"), _column(table, "high")
     good = low > 0
     good &= high >= low
+    good &= high < np.inf
     for name in ("open", "close"):
-        good &= _column(table, name) > 0
-    good &= _column(table, "volume") >= 0
+        column = _column(table, name)
+        good &= column > 0
+        good &= column < np.inf
+    volume = _column(table, "volume")
+    good &= volume >= 0
+    good &= volume < np.inf
     return bool(good.all())
 
 
@@ -116,8 +128,8 @@ def flag_bad_bars(table: pa.Table) -> BadBarCounts:
 def clean_bars(table: pa.Table) -> tuple[pa.Table, BadBarCounts]:
     """The usable rows, sorted by ts, one per timestamp (the last given wins), and the counts of what was wrong.
 
-    Dropped: rows with a NaN or non-positive price, high < low, a negative or NaN volume, and all but the last
-    row of each duplicated timestamp.
+    Dropped: rows with a NaN, infinite or non-positive price, high < low, a negative, NaN or infinite volume,
+    and all but the last row of each duplicated timestamp.
     """
     if table.num_rows == 0 or _all_good(table):
         return table, BadBarCounts()

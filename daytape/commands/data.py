@@ -160,7 +160,8 @@ def check_command(
     """Per symbol and day of 1m bars: rows, regular-session coverage, gaps, and bad bars.
 
     With --from and --to every session of the range is listed, so days without data show up.
-    Exit 1 when bad bars (unsorted, duplicate, NaN or non-positive price, high < low, negative volume) are found.
+    Exit 1 when bad bars (unsorted, duplicate, NaN, infinite or non-positive price, high < low, negative, NaN or
+    infinite volume) are found.
     """
     start = parse_date_option(from_, "--from") if from_ is not None else None
     end = parse_date_option(to, "--to") if to is not None else None

@@ -256,6 +256,8 @@ GOOD_ROWS = ["2013-10-07 09:30,10,11,9,10,100", "2013-10-07 09:31,10,11,9,10,100
         (["2013-10-07 09:29,10,11,9,10,100"], "unsorted"),
         (["2013-10-07 09:31,10,11,9,10,100"], "duplicate"),
         (["2013-10-07 09:32,10,NaN,9,10,100"], "nan_price"),
+        (["2013-10-07 09:32,inf,11,9,10,100"], "inf_price"),
+        (["2013-10-07 09:32,10,11,9,10,inf"], "inf_volume"),
         (["2013-10-07 09:32,10,11,0,10,100"], "nonpositive_price"),
         (["2013-10-07 09:32,10,9,11,10,100"], "high_below_low"),
         (["2013-10-07 09:32,10,11,9,10,-100"], "negative_volume"),
@@ -271,6 +273,29 @@ def test_each_bad_bar_is_counted_by_data_check(capsys, tmp_path, extra, field):
     [row] = json.loads(out)
     assert row["bad"][field] == 1 and row["bad"]["total"] == 1
     assert err == f"bad bars in 1 symbol-day(s): X 2013-10-07: 1 {field}\n"
+
+
+def test_an_infinite_open_is_flagged_and_kept_out_of_the_session_and_its_derived_bars(capsys, tmp_path):
+    """The issue's day: 390 minutes of 2013-10-09 with open=inf at 09:40; quality is 389/390, not 1.0, and no
+    5m bar carries the inf."""
+    minutes = [f"2013-10-09 {9 + (30 + m) // 60:02d}:{(30 + m) % 60:02d}" for m in range(390)]
+    rows = [f"{ts},{'inf' if m == 10 else '10'},10.5,9.5,10.1,100" for m, ts in enumerate(minutes)]
+    store = tmp_path / "s"
+    code, _, err = run(capsys, *import_args(csv_file(tmp_path, "\n".join(rows) + "\n"), store))
+    assert code == 0 and "1 inf_price" in err
+    code, out, _ = run(capsys, "data", "check", "--store", str(store), "--json")
+    assert code == 1
+    [day] = json.loads(out)
+    assert day["bad"]["inf_price"] == 1 and day["bad"]["total"] == 1
+    assert day["quality"] == pytest.approx(389 / 390)
+    assert day["gaps"] == [{"start": "2013-10-09T13:40:00+00:00", "end": "2013-10-09T13:40:00+00:00", "missing": 1}]
+    code, out, err = run(
+        capsys, "data", "bars", "--store", str(store), "--symbol", "X", "--interval", "5m",
+        "--from", "2013-10-09", "--to", "2013-10-09", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    bars = json.loads(out)
+    assert len(bars) == 78 and all(bar["open"] == 10 for bar in bars)
 
 
 # -- data check bad input -----------------------------------------------------------------------------------------

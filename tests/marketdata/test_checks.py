@@ -34,11 +34,15 @@ GOOD = (0, 10.0, 11.0, 9.0, 10.5, 100.0)
         ([(1, 10, 11, 9, 10, 1), (0, 10, 11, 9, 10, 1)], "unsorted"),
         ([GOOD, GOOD], "duplicate"),
         ([GOOD, (1, 10, float("nan"), 9, 10, 1)], "nan_price"),
+        ([GOOD, (1, float("inf"), 11, 9, 10, 1)], "inf_price"),
+        ([GOOD, (1, 10, float("inf"), 9, 10, 1)], "inf_price"),
+        ([GOOD, (1, 10, 11, 9, float("inf"), 1)], "inf_price"),
         ([GOOD, (1, 10, 11, 0, 10, 1)], "nonpositive_price"),
         ([GOOD, (1, -10, 11, 9, 10, 1)], "nonpositive_price"),
         ([GOOD, (1, 10, 9, 11, 10, 1)], "high_below_low"),
         ([GOOD, (1, 10, 11, 9, 10, -1)], "negative_volume"),
         ([GOOD, (1, 10, 11, 9, 10, float("nan"))], "nan_volume"),
+        ([GOOD, (1, 10, 11, 9, 10, float("inf"))], "inf_volume"),
     ],
 )
 def test_each_bad_kind_is_counted_once(rows, field):
@@ -71,16 +75,26 @@ def test_clean_bars_sorts_keeps_the_last_duplicate_and_drops_bad_rows():
         "unsorted": 1,
         "duplicate": 2,
         "nan_price": 0,
+        "inf_price": 0,
         "nonpositive_price": 1,
         "high_below_low": 1,
         "negative_volume": 1,
         "nan_volume": 0,
+        "inf_volume": 0,
         "total": 6,
     }
     minutes = [(t - T0) // timedelta(minutes=1) for t in cleaned.column("ts").to_pylist()]
     assert minutes == [0, 2, 4]
     assert cleaned.column("open").to_pylist() == [20, 10, 10]
     assert flag_bad_bars(cleaned).total == 0
+
+
+def test_infinite_prices_and_volumes_are_dropped_not_passed_as_clean():
+    rows = [GOOD, (1, float("inf"), 11, 9, 10, 1), (2, 10, 11, 9, 10, float("inf")), (3, 10, 11, 9, 10, 1)]
+    cleaned, counts = clean_bars(table(rows))
+    assert (counts.inf_price, counts.inf_volume, counts.total) == (1, 1, 2)
+    minutes = [(t - T0) // timedelta(minutes=1) for t in cleaned.column("ts").to_pylist()]
+    assert minutes == [0, 3]
 
 
 def test_counts_add_up():

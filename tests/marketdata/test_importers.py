@@ -173,10 +173,12 @@ def test_csv_bad_bars_are_imported_and_counted(tmp_path):
         "unsorted": 1,
         "duplicate": 1,
         "nan_price": 1,
+        "inf_price": 0,
         "nonpositive_price": 1,
         "high_below_low": 1,
         "negative_volume": 1,
         "nan_volume": 0,
+        "inf_volume": 0,
         "total": 6,
     }
     assert store.read_days("X", "1m", [date(2013, 10, 7)]).table.num_rows == 7
