@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 
 from marketdata.checks import BadBarCounts, flag_bad_bars
 from marketdata.errors import DataImportError
-from marketdata.store import BAR_COLUMNS, BAR_SCHEMA, BarStore
+from marketdata.store import BAR_COLUMNS, BAR_SCHEMA, BarStore, require_stored_interval
 from specs.config import normalize_symbol
 from specs.intervals import Interval
 
@@ -349,8 +349,8 @@ def read_bars_csv(path: str | Path, tz: str) -> pa.Table:
 
 
 def import_csv(path: str | Path, symbol: str, interval: Interval | str, tz: str, store: BarStore) -> ImportReport:
-    """Import one CSV of bars for `symbol` at `interval` into the store."""
-    interval = Interval(interval)
+    """Import one CSV of bars for `symbol` at `interval` (a base interval: 1s, 1m or 1d) into the store."""
+    interval = require_stored_interval(interval)
     symbol = normalize_symbol(symbol)
     table = read_bars_csv(path, tz)
     report = ImportReport()

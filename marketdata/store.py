@@ -63,6 +63,22 @@ class BarTableError(MarketDataError, ValueError):
     """A table handed to the store that is not a bar table (missing or unconvertible columns)."""
 
 
+class UnstorableIntervalError(MarketDataError, ValueError):
+    """Bars of an interval the store does not keep (anything but a base interval)."""
+
+
+def require_stored_interval(interval: Interval | str) -> Interval:
+    """`interval` if the store keeps it. Only base intervals (1s, 1m, 1d) are stored: everything else is
+    derived from its base when read, so stored 5m or 1h bars would be bars that nothing reads."""
+    interval = Interval(interval)
+    if not interval.is_base:
+        raise UnstorableIntervalError(
+            f"{interval} bars cannot be stored: the store keeps base intervals (1s, 1m, 1d) and derives "
+            f"{interval} from {interval.base} when it is read; import {interval.base} bars instead"
+        )
+    return interval
+
+
 @dataclass(frozen=True)
 class BarRead:
     """What a read found: the bars (sorted by ts), the sessions asked for that have no data, the files read
@@ -205,8 +221,9 @@ class BarStore:
 
         With `replace` (the default) a new row replaces a stored row with the same ts; without it the stored
         row stays. Rows within `table` are kept as given (duplicates included) and sorted stably by ts.
+        Only base intervals are stored (`require_stored_interval`).
         """
-        interval = Interval(interval)
+        interval = require_stored_interval(interval)
         symbol = normalize_symbol(symbol)
         table = conform_bars(table)
         if table.num_rows == 0:

@@ -19,7 +19,7 @@ from marketdata.calendar import get_calendar
 from marketdata.checks import DayCheck, check_day
 from marketdata.errors import MarketDataError
 from marketdata.importers import ImportReport, import_csv, import_lean
-from marketdata.store import BarStore
+from marketdata.store import BarStore, require_stored_interval
 from specs.config import normalize_symbol
 from specs.intervals import Interval, IntervalError
 
@@ -95,13 +95,19 @@ def import_lean_command(
 def import_csv_command(
     file: str = typer.Argument(..., help="CSV with header ts,open,high,low,close,volume."),
     symbol: str = typer.Option(..., "--symbol", help="The symbol the bars belong to."),
-    interval: str = typer.Option(..., "--interval", help="The bars' interval, e.g. 1m or 1d."),
+    interval: str = typer.Option(
+        ..., "--interval", help="The bars' interval: 1m, 1d or 1s (the store derives 5m, 1h, 1w, ... from these)."
+    ),
     tz: str = typer.Option(..., "--tz", help="Time zone of timestamps without an offset, e.g. America/New_York."),
     store: str = typer.Option(..., "--store", help="The bar store folder (created if missing)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was imported as JSON."),
 ) -> None:
     """Import one CSV of bars; timestamps are bar open times, local to --tz unless they carry an offset."""
     sym, iv = parse_symbol(symbol), parse_interval(interval)
+    try:
+        require_stored_interval(iv)
+    except MarketDataError as exc:
+        raise UserError(f"--interval: {exc}") from None
     bar_store = open_store(store, create=True)
     try:
         report = import_csv(file, sym, iv, tz, bar_store)

@@ -275,6 +275,30 @@ def test_each_bad_bar_is_counted_by_data_check(capsys, tmp_path, extra, field):
     assert err == f"bad bars in 1 symbol-day(s): X 2013-10-07: 1 {field}\n"
 
 
+@pytest.mark.parametrize(("interval", "base"), [("1h", "1m"), ("5m", "1m"), ("1w", "1d")])
+def test_import_csv_refuses_an_interval_the_store_cannot_serve(capsys, tmp_path, interval, base):
+    store = tmp_path / "s"
+    path = csv_file(tmp_path, "2013-10-09 09:30,10,11,9,10,100\n2013-10-09 10:30,10,11,9,10,100\n")
+    code, out, err = run(capsys, *import_args(path, store, **{"--interval": interval}))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"--interval: {interval} bars cannot be stored: the store keeps base intervals (1s, 1m, 1d) "
+        f"and derives {interval} from {base} when it is read; import {base} bars instead\n"
+    )
+    assert not store.exists()
+
+
+def test_import_csv_of_base_intervals_is_readable(capsys, tmp_path):
+    path = csv_file(tmp_path, "2013-10-09 09:30:00,10,11,9,10,100\n2013-10-09 09:30:01,10,11,9,10,100\n")
+    assert run(capsys, *import_args(path, tmp_path / "s", **{"--interval": "1s"}))[0] == 0
+    code, out, err = run(
+        capsys, "data", "bars", "--store", str(tmp_path / "s"), "--symbol", "X", "--interval", "1s",
+        "--from", "2013-10-09", "--to", "2013-10-09", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert [bar["ts"] for bar in json.loads(out)] == ["2013-10-09T13:30:00+00:00", "2013-10-09T13:30:01+00:00"]
+
+
 def test_an_infinite_open_is_flagged_and_kept_out_of_the_session_and_its_derived_bars(capsys, tmp_path):
     """The issue's day: 390 minutes of 2013-10-09 with open=inf at 09:40; quality is 389/390, not 1.0, and no
     5m bar carries the inf."""

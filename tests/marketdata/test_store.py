@@ -12,7 +12,7 @@ import pytest
 
 from marketdata.calendar import get_calendar
 from marketdata.errors import CorruptDataError, UnknownSymbolError
-from marketdata.store import BAR_SCHEMA, BarStore, BarTableError
+from marketdata.store import BAR_SCHEMA, BarStore, BarTableError, UnstorableIntervalError
 from specs.intervals import Interval
 
 NY = ZoneInfo("America/New_York")
@@ -144,6 +144,14 @@ def test_a_table_without_bar_columns_is_refused(store):
         store.write("SPY", "1m", pa.table({"ts": [1], "open": [1.0], "high": [1.0], "low": [1.0], "close": [1.0]}))
     with pytest.raises(ValueError, match="invalid symbol 'S P'"):
         store.write("S P", "1m", bars(session_minutes(MON, 1)))
+
+
+@pytest.mark.parametrize("interval", ["5m", "1h", "2m", "5s", "1w"])
+def test_only_base_intervals_are_stored(store, interval):
+    """Every reader derives from the base interval, so bars stored at any other interval would be read by nothing."""
+    with pytest.raises(UnstorableIntervalError, match=f"^{interval} bars cannot be stored"):
+        store.write("SPY", interval, bars(session_minutes(MON, 1)))
+    assert not store.root.exists() or not any(store.root.iterdir())
 
 
 def test_daily_bars_live_in_year_files(store):
