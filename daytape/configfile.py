@@ -32,6 +32,8 @@ def _problem(error: dict[str, Any]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix) :]
+    if error.get("type") in ("int_type", "float_type", "bool_type"):
+        message += f", got {error.get('input')!r}"
     return message
 
 

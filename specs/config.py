@@ -30,8 +30,8 @@ def normalize_symbol(value: Any) -> str:
 class HistoricalConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    enabled: bool = True
-    trailing_days: int = Field(default=0, ge=0)
+    enabled: bool = Field(default=True, strict=True)
+    trailing_days: int = Field(default=0, ge=0, strict=True)
 
 
 class PluginRef(BaseModel):
@@ -65,7 +65,7 @@ class SessionConfig(BaseModel):
     derived: list[Interval] = Field(default_factory=list)
     historical: HistoricalConfig = Field(default_factory=HistoricalConfig)
     indicators: list[IndicatorSpec] = Field(default_factory=list)
-    warmup_multiplier: float = Field(default=2.0, gt=0)
+    warmup_multiplier: float = Field(default=2.0, gt=0, strict=True)
     scanner: PluginRef | None = None
     strategy: PluginRef | None = None
 
@@ -74,6 +74,14 @@ class SessionConfig(BaseModel):
     def _live_is_reserved(cls, value: Any) -> Any:
         if value == "live":
             raise ValueError("live mode is reserved and not yet supported; use backtest")
+        return value
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date_not_number(cls, value: Any) -> Any:
+        # pydantic would read a number as seconds since 1970 (and a boolean as a number)
+        if isinstance(value, int | float):
+            raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
         return value
 
     @field_validator("symbols", mode="before")

@@ -54,10 +54,11 @@ class IndicatorSpec(BaseModel):
 
     type: IndicatorType
     interval: Interval
-    period: int | None = Field(default=None, ge=1)
-    fast: int | None = Field(default=None, ge=1)
-    slow: int | None = Field(default=None, ge=1)
-    signal: int | None = Field(default=None, ge=1)
+    # strict: a YAML `period: true` is not the integer 1, and `20.0` or `"20"` is not what a file should say
+    period: int | None = Field(default=None, ge=1, strict=True)
+    fast: int | None = Field(default=None, ge=1, strict=True)
+    slow: int | None = Field(default=None, ge=1, strict=True)
+    signal: int | None = Field(default=None, ge=1, strict=True)
 
     @model_validator(mode="after")
     def _check_periods(self) -> Self:

@@ -67,6 +67,9 @@ def test_converging_indicators_need_more_than_their_period():
         ({"type": "macd", "fast": 30, "slow": 10, "interval": "1m"}, "must be shorter"),
         ({"type": "sma", "period": 5, "interval": "7x"}, "'7x'"),
         ({"type": "stoch", "period": 5, "interval": "1m"}, "type"),
+        ({"type": "sma", "period": True, "interval": "5m"}, "valid integer"),
+        ({"type": "macd", "fast": True, "interval": "5m"}, "valid integer"),
+        ({"type": "macd", "signal": 9.0, "interval": "5m"}, "valid integer"),
     ],
 )
 def test_bad_specs_name_the_problem(fields, message):

@@ -64,6 +64,14 @@ BASE = "name: t\nstart: 2013-10-09\nend: 2013-10-11\n"
         ("colour: blue\n", "colour", "Extra inputs are not permitted"),
         ("scanner: {class: not-a-path}\n", "scanner.class", "invalid class path"),
         ("warmup_multiplier: 0\n", "warmup_multiplier", "greater than 0"),
+        # booleans are not numbers, numbers are not dates: nothing is coerced into a different run
+        ("indicators: [{type: sma, period: true, interval: 5m}]\n", "indicators[0].period", "got True"),
+        ("indicators: [{type: sma, period: 20.0, interval: 5m}]\n", "indicators[0].period", "got 20.0"),
+        ("indicators: [{type: sma, period: '20', interval: 5m}]\n", "indicators[0].period", "got '20'"),
+        ("indicators: [{type: macd, fast: true, interval: 5m}]\n", "indicators[0].fast", "valid integer, got True"),
+        ("historical: {trailing_days: true}\n", "historical.trailing_days", "valid integer, got True"),
+        ("historical: {enabled: 1}\n", "historical.enabled", "valid boolean, got 1"),
+        ("warmup_multiplier: true\n", "warmup_multiplier", "valid number, got True"),
     ],
 )
 def test_bad_fields_name_the_field_and_the_problem(extra, where, problem):
@@ -72,6 +80,18 @@ def test_bad_fields_name_the_field_and_the_problem(extra, where, problem):
     message = str(info.value)
     assert message.startswith(f"s.yaml: {where}: "), message
     assert problem in message
+
+
+@pytest.mark.parametrize("value", ["1381276800", "true", "20131009"])
+def test_a_number_is_not_a_date(value):
+    with pytest.raises(UserError) as info:
+        parse_session_yaml(f"name: t\nstart: {value}\nend: 2013-10-11\n", "s.yaml")
+    assert str(info.value).startswith("s.yaml: start: expected a date as YYYY-MM-DD, got ")
+
+
+def test_whole_numbers_stay_valid_where_a_number_is_asked():
+    config = parse_session_yaml(BASE + "warmup_multiplier: 3\nhistorical: {enabled: false, trailing_days: 2}\n")
+    assert config.warmup_multiplier == 3.0 and config.historical.trailing_days == 2
 
 
 def test_end_before_start():
