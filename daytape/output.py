@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from typing import Any
 
 from rich.console import Console
@@ -31,3 +34,26 @@ def print_json(document: Any) -> None:
     """One JSON document on stdout, nothing else."""
     sys.stdout.write(json.dumps(document, default=_default, indent=2, allow_nan=False) + "\n")
     sys.stdout.flush()
+
+
+@contextmanager
+def plugin_output_to_stderr() -> Iterator[None]:
+    """While plugins run, what they print goes to stderr, so that stdout keeps only daytape's own output
+    (one JSON document with --json, the run id without). Both Python's `sys.stdout` and the process's
+    file descriptor 1 are pointed at stderr: pool and Dask workers started meanwhile inherit the latter,
+    and so does output from C code or a subprocess."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (a closed stdout): Python's stream is all there is to move
+        saved = None
+    if saved is not None:
+        os.dup2(2, 1)
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)

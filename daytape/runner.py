@@ -58,6 +58,8 @@ class RunResult:
     run_id: str
     status: str  # completed | failed
     sessions: list[DayResult]
+    #: a resume that found every session finished and the run's status already final, and wrote nothing
+    nothing_to_resume: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "status": self.status, "sessions": [s.as_json() for s in self.sessions]}
@@ -246,14 +248,29 @@ def start_run(log: EventStore, config: SessionConfig, seed: int | None = None) -
     return log.create_run(manifest)
 
 
+def check_run_options(executor: str, workers: int, scheduler: str | None) -> None:
+    """Refuse an executor that does not exist, and the flags that the chosen executor would ignore: a run
+    that says `--workers 2` but runs one day at a time misstates what ran (and how fast)."""
+    if executor not in EXECUTORS:
+        raise UserError(f"--executor: unknown executor {executor!r}; use {', '.join(EXECUTORS)}")
+    if workers < 1:
+        raise UserError(f"--workers: must be at least 1, got {workers}")
+    if executor == "serial" and workers != 1:
+        raise UserError(
+            f"--workers {workers}: the serial executor runs one day at a time; "
+            "add --executor process (or dask) to run days in parallel"
+        )
+    if scheduler is not None and executor != "dask":
+        raise UserError(
+            f"--scheduler: only the dask executor uses a scheduler; add --executor dask ({executor} would ignore it)"
+        )
+
+
 def execute_run(
     log: EventStore, run_id: str, config: SessionConfig, days: list[dt.date], options: RunOptions
 ) -> list[DayResult]:
     """Run `days` of an existing run with the chosen executor; each day writes its own stream."""
-    if options.executor not in EXECUTORS:
-        raise UserError(f"--executor: unknown executor {options.executor!r}; use {', '.join(EXECUTORS)}")
-    if options.workers < 1:
-        raise UserError(f"--workers: must be at least 1, got {options.workers}")
+    check_run_options(options.executor, options.workers, options.scheduler)
     if options.executor == "serial" or not days:
         store = run_store(config)
         sink = RunSink(log, run_id)
@@ -399,12 +416,25 @@ def check_resumable(log: EventStore, run_id: str, config: SessionConfig) -> None
         )
 
 
+def config_differences(recorded: SessionConfig, given: SessionConfig) -> list[str]:
+    """The top-level settings in which `given` differs from `recorded`, in the file's order."""
+    before, after = recorded.to_yaml_dict(), given.to_yaml_dict()
+    return [key for key in dict.fromkeys([*before, *after]) if before.get(key) != after.get(key)]
+
+
 def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
-    """Finish a killed run: keep finished days, redo the unfinished one from its start, run the rest."""
+    """Finish a killed run: keep finished days, redo the unfinished one from its start, run the rest.
+
+    A run whose sessions have all finished and whose status says so is left as it is (not even its
+    finish time changes): the result says `nothing_to_resume`."""
     config = recorded_config(log, run_id)
-    check_resumable(log, run_id, config)
     days = session_dates(config, get_calendar(config.exchange))
     done = finished_days(log, run_id)
+    if all(d in done for d in days):
+        finished = [done[d] for d in days]
+        if get_run(log, run_id).status == run_status(finished):
+            return RunResult(run_id, run_status(finished), finished, nothing_to_resume=True)
+    check_resumable(log, run_id, config)
     for info in streams(log, run_id):
         if info.session_date not in done:
             log.delete_stream(run_id, info.session_date)

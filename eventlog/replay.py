@@ -126,18 +126,28 @@ def default_until(store: EventStore, run_id: str, session_date: dt.date) -> int 
     return session_end_seq(store, run_id, session_date)
 
 
-def parse_until(text: str) -> int | dt.datetime:
-    """`--until SEQ|TIME`: a positive integer is a seq, anything else an ISO 8601 time (naive means UTC)."""
+def parse_until(text: str, tz: dt.tzinfo = dt.UTC, day: dt.date | None = None) -> int | dt.datetime:
+    """`--until SEQ|TIME`: a positive integer is a seq; anything else a time. A time with an offset
+    (`2013-10-09T14:00-04:00`, `...Z`) is that instant; a naive one is wall time in `tz` (the run's
+    exchange time, the time plugins see); a bare `HH:MM[:SS]` is that wall time on `day`."""
     value = text.strip()
     if value.isdigit():
         seq = int(value)
         if seq < 1:
             raise ValueError(f"--until {text!r}: a seq starts at 1")
         return seq
+    moment: dt.datetime | None = None
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
+        if day is not None:
+            try:
+                moment = dt.datetime.combine(day, dt.time.fromisoformat(value))
+            except ValueError:
+                moment = None
+    if moment is None:
         raise ValueError(
-            f"--until {text!r}: expected a seq (e.g. 42) or an ISO 8601 time (e.g. 2013-10-10T14:30:00+00:00)"
+            f"--until {text!r}: expected a seq (e.g. 42), a time of day in exchange time (e.g. 14:00), or an "
+            "ISO 8601 time (e.g. 2013-10-10T14:30, exchange time, or 2013-10-10T14:30-04:00 with an offset)"
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from daytape.configfile import load_session_file
 from daytape.output import print_json, stderr
+from daytape.preflight import check_session_file
 
 
 def register(app: typer.Typer) -> None:
@@ -16,11 +18,15 @@ def register(app: typer.Typer) -> None:
         file: str = typer.Argument(..., help="The session YAML file."),
         as_json: bool = typer.Option(False, "--json", help="Print the parsed config as JSON."),
     ) -> None:
-        """Validate a session file: exit 0, or 2 with `FILE: field.path: problem`."""
-        config = load_session_file(file)
+        """Check a session file as `daytape run` would before its first session (the fields, the exchange
+        and its sessions in the range, the store, the log URL, the plugins and their params): exit 0, or 2
+        with `FILE: field.path: problem`."""
+        checked = check_session_file(Path(file))
+        config = checked.config
         if as_json:
             print_json(config.to_yaml_dict())
         else:
-            stderr.print(f"{file}: ok ({len(config.symbols)} symbols, {config.start} .. {config.end})", markup=False)
+            sessions = f"{len(checked.days)} sessions {config.start} .. {config.end}"
+            stderr.print(f"{file}: ok ({len(config.symbols)} symbols, {sessions})", markup=False)
 
     app.add_typer(group, name="config")

@@ -59,6 +59,14 @@ def _date(text: str | None) -> dt.date | None:
         raise UserError(f"--date {text!r}: expected a session date as YYYY-MM-DD") from None
 
 
+def _exchange_tz(store: EventStore, run_id: str) -> dt.tzinfo:
+    """The time zone of the run's exchange: plugins see exchange time, so a naive `--until` means it too."""
+    from marketdata.calendar import get_calendar  # the calendar is built only for a replay that needs it
+
+    exchange = json.loads(get_run(store, run_id).config_json).get("exchange", "XNYS")
+    return get_calendar(exchange).tz
+
+
 def _state_document(store: EventStore, run: str, date: str | None, until: str | None) -> dict[str, Any]:
     run_id = resolve_run_id(store, run)
     day = pick_date(store, run_id, _date(date))
@@ -66,7 +74,7 @@ def _state_document(store: EventStore, run: str, date: str | None, until: str | 
     until_time: dt.datetime | None = None
     if until is not None:
         try:
-            point = parse_until(until)
+            point = parse_until(until, _exchange_tz(store, run_id), day)
         except ValueError as exc:
             raise UserError(str(exc)) from None
         if isinstance(point, int):
@@ -137,7 +145,12 @@ def register(app: typer.Typer) -> None:
     def replay_command(
         run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
         date: str | None = typer.Option(None, "--date", help="The session date (default: the run's last)."),
-        until: str | None = typer.Option(None, "--until", help="Stop after this seq, or at this simulated time."),
+        until: str | None = typer.Option(
+            None,
+            "--until",
+            help="Stop after this seq (42), or at this simulated time: 14:00 on the --date, 2013-10-09T14:00 "
+            "(both in the exchange's time, as plugins see it), or with an offset (2013-10-09T18:00Z, ...T14:00-04:00).",
+        ),
         symbol: str | None = typer.Option(None, "--symbol", help="Show only this symbol."),
         log: str | None = typer.Option(None, "--log", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the export shape as JSON."),

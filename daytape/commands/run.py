@@ -11,11 +11,19 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from daytape.commands.calendar import parse_date_option
-from daytape.configfile import load_session_file
 from daytape.errors import CheckFailed, UserError
-from daytape.logurl import resolve_log_url
-from daytape.output import print_json, stderr
-from daytape.runner import DayResult, RunOptions, RunResult, effective_config, resume_run, run_session
+from daytape.output import plugin_output_to_stderr, print_json, stderr
+from daytape.preflight import check_session_file
+from daytape.runner import (
+    DayResult,
+    RunOptions,
+    RunResult,
+    check_run_options,
+    config_differences,
+    recorded_config,
+    resume_run,
+    run_session,
+)
 from eventlog.errors import EventLogError
 from eventlog.reading import resolve_run_id
 from eventlog.store import EventStore, open_store
@@ -24,20 +32,6 @@ from specs.config import SessionConfig
 
 def parse_day(value: str | None, flag: str) -> dt.date | None:
     return None if value is None else parse_date_option(value, flag)
-
-
-def anchor_paths(config: SessionConfig, session_file: Path) -> SessionConfig:
-    """Resolve a relative `store` and a relative SQLite `log` against the session file's folder."""
-    folder = session_file.resolve().parent
-    update: dict[str, str] = {}
-    store = Path(config.store)
-    if not store.is_absolute():
-        update["store"] = str((folder / store).resolve())
-    if config.log and config.log.startswith("sqlite:///") and not config.log.startswith("sqlite:////"):
-        relative = config.log[len("sqlite:///") :]
-        if relative and relative != ":memory:":
-            update["log"] = f"sqlite:///{(folder / relative).resolve()}"
-    return config.model_copy(update=update) if update else config
 
 
 def open_log(url: str, *, create: bool) -> EventStore:
@@ -115,24 +109,48 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print {run_id, status, sessions} as JSON."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
-        """Run the sessions: teardown, load, stream and end each day; print the run id."""
-        config = anchor_paths(load_session_file(file), file)
-        config = effective_config(config, parse_day(start, "--from"), parse_day(end, "--to"))
-        url = resolve_log_url(log, config.log)
-        if executor not in ("serial", "process", "dask"):
-            raise UserError(f"--executor: unknown executor {executor!r}; use serial, process or dask")
-        log_store = open_log(url, create=resume is None)
+        """Run the sessions: teardown, load, stream and end each day; print the run id.
+
+        What plugins print goes to stderr. `--resume` finishes a run with the config it recorded: FILE must
+        be the file it started with, and --from/--to, if given, its dates. Resuming a run whose sessions
+        have all finished changes nothing and says so (exit 0 for a completed run)."""
+        from_day, to_day = parse_day(start, "--from"), parse_day(end, "--to")
+        checked = check_session_file(file, from_day, to_day, log)
+        check_run_options(executor, workers, scheduler)
+        log_store = open_log(checked.log_url, create=resume is None)
         try:
-            with session_progress(not quiet) as (options, _):
+            with plugin_output_to_stderr(), session_progress(not quiet) as (options, _):
                 options.workers, options.executor, options.scheduler = workers, executor, scheduler
                 if resume is not None:
                     run_id = _resolve(log_store, resume)
+                    check_resume_file(log_store, run_id, file, checked.config, from_day, to_day)
                     result = resume_run(log_store, run_id, options)
                 else:
-                    result = run_session(log_store, config, options)
+                    result = run_session(log_store, checked.config, options)
         finally:
             log_store.close()
+        if result.nothing_to_resume:
+            stderr.print(
+                f"run {result.run_id} is {result.status}: every session has finished; nothing to resume",
+                markup=False,
+            )
         report(result, as_json)
+
+
+def check_resume_file(
+    log: EventStore, run_id: str, file: Path, given: SessionConfig, start: dt.date | None, end: dt.date | None
+) -> None:
+    """Refuse to resume with a session file (or --from/--to) other than the run's: the resume runs the
+    recorded config, so another file would be silently ignored. Dates not given are the recorded ones."""
+    recorded = recorded_config(log, run_id)
+    given = given.model_copy(update={"start": start or recorded.start, "end": end or recorded.end})
+    differences = config_differences(recorded, given)
+    if differences:
+        named = ", ".join({"start": "start (--from)", "end": "end (--to)"}.get(key, key) for key in differences)
+        raise UserError(
+            f"{file}: differs from the config run {run_id} recorded ({named}); --resume finishes a run as it "
+            "started: give the session file (and --from/--to) it started with, or start a new run"
+        )
 
 
 def _resolve(log: EventStore, text: str) -> str:

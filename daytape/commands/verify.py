@@ -7,7 +7,7 @@ import typer
 from daytape.commands.run import open_log, session_progress
 from daytape.errors import CheckFailed
 from daytape.logurl import resolve_log_url
-from daytape.output import print_json
+from daytape.output import plugin_output_to_stderr, print_json
 from daytape.verify import verify_run
 
 
@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         """Re-run the run's stored config on the same data and compare the event streams."""
         store = open_log(resolve_log_url(log), create=False)
         try:
-            with session_progress(not quiet and not as_json) as (options, _):
+            with plugin_output_to_stderr(), session_progress(not quiet and not as_json) as (options, _):
                 result = verify_run(store, run_id, options)
         finally:
             store.close()

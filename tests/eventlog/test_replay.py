@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -70,3 +71,15 @@ def test_parse_until():
         parse_until("soon")
     with pytest.raises(ValueError, match="a seq starts at 1"):
         parse_until("0")
+
+
+def test_parse_until_reads_a_naive_time_in_the_given_zone_and_keeps_an_offset():
+    new_york, day = ZoneInfo("America/New_York"), dt.date(2013, 10, 9)
+    two_pm_ny = dt.datetime(2013, 10, 9, 18, 0, tzinfo=dt.UTC)  # EDT is UTC-4
+    for text in ("2013-10-09T14:00", "2013-10-09 14:00:00", "14:00", "14:00-04:00", "2013-10-09T18:00Z"):
+        assert parse_until(text, new_york, day) == two_pm_ny, text
+    assert parse_until("2013-10-09T14:00+00:00", new_york, day) == dt.datetime(2013, 10, 9, 14, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="a time of day in exchange time"):
+        parse_until("25:00", new_york, day)
+    with pytest.raises(ValueError, match="expected a seq"):
+        parse_until("14:00")  # a time of day needs the day it is on

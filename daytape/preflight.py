@@ -1,0 +1,112 @@
+"""What a run checks before its first session, in the one function that `daytape run` and `daytape config
+check` both call, so that the check cannot pass a session file that the run then refuses.
+
+A run reads the file, anchors its relative paths to the file's folder, applies `--from/--to`, and then
+needs: an exchange the calendars know, sessions in the range, a bar store folder, a log URL it can open,
+and plugins that import and accept their params. Each of these fails as `FILE: field: problem` (exit 2)
+before anything is written to the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from daytape.configfile import load_session_file
+from daytape.errors import UserError
+from daytape.logurl import ENV_VAR, resolve_log_url
+from daytape.output import plugin_output_to_stderr
+from daytape.runner import build_plugins, effective_config, session_dates
+from eventlog.engine import normalize_url
+from eventlog.errors import EventLogError
+from marketdata.calendar import get_calendar
+from marketdata.errors import CalendarError
+from specs.config import SessionConfig
+
+
+class ConfigProblem(UserError):
+    """A setting of a session file that a run cannot use; the message is `field: problem`."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+
+
+@dataclass(frozen=True)
+class CheckedRun:
+    """A session file that passed every check: the config a run records, its sessions and its log URL."""
+
+    config: SessionConfig
+    days: list[dt.date]
+    log_url: str
+
+
+def anchor_paths(config: SessionConfig, session_file: Path) -> SessionConfig:
+    """Resolve a relative `store` and a relative SQLite `log` against the session file's folder."""
+    folder = session_file.resolve().parent
+    update: dict[str, str] = {}
+    store = Path(config.store)
+    if not store.is_absolute():
+        update["store"] = str((folder / store).resolve())
+    if config.log and config.log.startswith("sqlite:///") and not config.log.startswith("sqlite:////"):
+        relative = config.log[len("sqlite:///") :]
+        if relative and relative != ":memory:":
+            update["log"] = f"sqlite:///{(folder / relative).resolve()}"
+    return config.model_copy(update=update) if update else config
+
+
+def check_session_file(
+    file: Path, start: dt.date | None = None, end: dt.date | None = None, log: str | None = None
+) -> CheckedRun:
+    """The run that `daytape run FILE [--from start] [--to end] [--log log]` would start, or UserError with
+    the first check it fails."""
+    config = effective_config(anchor_paths(load_session_file(file), file), start, end)
+    log_url = resolve_log_url(log, config.log)
+    try:
+        days = check_config(config)
+    except ConfigProblem as exc:
+        raise UserError(f"{file}: {exc}") from None
+    _check_log_url(log_url, log, f"{file}: log")
+    return CheckedRun(config, days, log_url)
+
+
+def check_config(config: SessionConfig) -> list[dt.date]:
+    """The sessions of `config`, once its exchange, date range, store and plugins pass (ConfigProblem if not)."""
+    try:
+        calendar = get_calendar(config.exchange)
+    except CalendarError as exc:
+        raise ConfigProblem("exchange", str(exc)) from None
+    try:
+        days = session_dates(config, calendar)
+    except (CalendarError, UserError) as exc:
+        raise ConfigProblem("(file)", str(exc)) from None
+    store = Path(config.store)
+    if not store.exists():
+        raise ConfigProblem("store", f"{config.store}: no such folder")
+    if not store.is_dir():
+        raise ConfigProblem("store", f"{config.store}: not a folder")
+    for field, ref in (("scanner", config.scanner), ("strategy", config.strategy)):
+        if ref is None:
+            continue
+        only = config.model_copy(update={"scanner": None, "strategy": None, field: ref})
+        try:
+            with plugin_output_to_stderr():
+                build_plugins(only)
+        except UserError as exc:
+            raise ConfigProblem(field, str(exc)) from None
+    return days
+
+
+def _check_log_url(url: str, cli_value: str | None, file_field: str) -> None:
+    """The log URL's form (its scheme and syntax); opening it is the run's first write."""
+    try:
+        normalize_url(url)
+    except EventLogError as exc:
+        if cli_value and cli_value.strip():
+            where = "--log"
+        elif os.environ.get(ENV_VAR, "").strip():
+            where = f"${ENV_VAR}"
+        else:
+            where = file_field
+        raise UserError(f"{where}: {exc}") from None
