@@ -8,9 +8,26 @@ def run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "daytape.cli", *args], capture_output=True, text=True, cwd=cwd)
 
 
-def test_config_check_accepts_the_contract_example(tmp_path):
+def runnable_contract_example(tmp_path):
+    """The contract's example with its store folder made and its placeholder plugins replaced by the example
+    ones: `config check` checks what `run` needs, and `package.module:ClassName` does not import."""
+    (tmp_path / "data").mkdir(exist_ok=True)
+    text = CONTRACT_EXAMPLE.replace(
+        'scanner:  {class: "package.module:ClassName", params: {}}',
+        'scanner: {class: "daytape.examples:ListScanner", params: {symbols: [TSLA], at: "10:00", '
+        "indicator: {type: sma, period: 5, interval: 5m}}}",
+    ).replace(
+        'strategy: {class: "package.module:ClassName", params: {}}',
+        'strategy: {class: "daytape.examples:UpgradeStrategy", params: {symbols: [TSLA], at: "11:00"}}',
+    )
+    assert "package.module" not in text
     path = tmp_path / "session.yaml"
-    path.write_text(CONTRACT_EXAMPLE)
+    path.write_text(text)
+    return path
+
+
+def test_config_check_accepts_the_contract_example(tmp_path):
+    path = runnable_contract_example(tmp_path)
     result = run_cli("config", "check", str(path))
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
@@ -19,8 +36,7 @@ def test_config_check_accepts_the_contract_example(tmp_path):
 def test_config_check_json_prints_one_document(tmp_path):
     import json
 
-    path = tmp_path / "session.yaml"
-    path.write_text(CONTRACT_EXAMPLE)
+    path = runnable_contract_example(tmp_path)
     result = run_cli("config", "check", str(path), "--json")
     assert result.returncode == 0
     assert json.loads(result.stdout)["symbols"] == ["SPY", "AIG", "BAC", "IBM"]

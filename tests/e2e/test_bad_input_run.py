@@ -110,4 +110,4 @@ def test_a_bad_log_url_and_a_missing_store_are_bad_input(tmp_path, lean_store_ro
     )
     result = daytape("run", str(missing))
     assert result.returncode == 2
-    assert result.stderr.strip() == f"store: {tmp_path / 'nostore'}: no such folder"
+    assert result.stderr.strip() == f"{missing}: store: {tmp_path / 'nostore'}: no such folder"

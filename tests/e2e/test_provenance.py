@@ -41,6 +41,13 @@ def record_code_version(log_url: str, run_id: str, text: str) -> None:
         conn.execute(update(runs).where(runs.c.run_id == run_id).values(code_version=text))
 
 
+def mark_unfinished(log_url: str, run_id: str) -> None:
+    """As a run killed after its last session ended but before it was marked finished: a resume has work
+    to do (a finished run's resume changes nothing, whatever changed since)."""
+    with open_store(log_url) as store, store.engine.begin() as conn:
+        conn.execute(update(runs).where(runs.c.run_id == run_id).values(status="running"))
+
+
 def event_count(log_url: str, run_id: str) -> int:
     with open_store(log_url) as store, store.engine.connect() as conn:
         return int(conn.execute(select(func.count()).where(events.c.run_id == run_id)).scalar_one())
@@ -137,6 +144,7 @@ def test_diff_and_verify_name_a_code_change(capsys, tmp_path, lean_store_root):
 def test_resume_refuses_other_code_and_keeps_the_run(capsys, tmp_path, lean_store_root):
     log_url, run_id, path = one_day_run(capsys, tmp_path, lean_store_root)
     record_code_version(log_url, run_id, with_numpy("1.26.0"))
+    mark_unfinished(log_url, run_id)
     before = event_count(log_url, run_id)
     code, _, err = cli(capsys, "run", str(path), "--resume", run_id, "--quiet")
     assert code == 2
@@ -145,12 +153,13 @@ def test_resume_refuses_other_code_and_keeps_the_run(capsys, tmp_path, lean_stor
     assert event_count(log_url, run_id) == before
     with open_store(log_url) as store, store.engine.connect() as conn:
         status = conn.execute(select(runs.c.status).where(runs.c.run_id == run_id)).scalar_one()
-    assert status == "completed"
+    assert status == "running"
 
 
 def test_resume_refuses_a_changed_bar_store(capsys, tmp_path, lean_store_root):
     store = shutil.copytree(lean_store_root, tmp_path / "store")
     log_url, run_id, path = one_day_run(capsys, tmp_path, store)
+    mark_unfinished(log_url, run_id)
     before = event_count(log_url, run_id)
     (store / "extra.bin").write_bytes(b"a file the run never saw")
     code, _, err = cli(capsys, "run", str(path), "--resume", run_id, "--quiet")
