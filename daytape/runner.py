@@ -252,7 +252,9 @@ def check_run_options(executor: str, workers: int, scheduler: str | None) -> Non
     """Refuse an executor that does not exist, and the flags that the chosen executor would ignore: a run
     that says `--workers 2` but runs one day at a time misstates what ran (and how fast)."""
     if executor not in EXECUTORS:
-        raise UserError(f"--executor: unknown executor {executor!r}; use {', '.join(EXECUTORS)}")
+        raise UserError(
+            f"--executor: unknown executor {executor!r}; use {', '.join(EXECUTORS[:-1])} or {EXECUTORS[-1]}"
+        )
     if workers < 1:
         raise UserError(f"--workers: must be at least 1, got {workers}")
     if executor == "serial" and workers != 1:

@@ -88,7 +88,7 @@ def test_an_until_that_is_no_time_names_what_is_expected(capsys, two_day_run):
             ["--executor", "process", "--scheduler", "tcp://127.0.0.1:8786"],
             "--scheduler: only the dask executor uses a scheduler; add --executor dask (process would ignore it)",
         ),
-        (["--executor", "threads"], "--executor: unknown executor 'threads'; use serial, process, dask"),
+        (["--executor", "threads"], "--executor: unknown executor 'threads'; use serial, process or dask"),
         (["--executor", "process", "--workers", "0"], "--workers: must be at least 1, got 0"),
     ],
 )
