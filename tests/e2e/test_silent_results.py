@@ -228,3 +228,33 @@ def test_resuming_a_failed_run_with_nothing_left_says_so_and_exits_1(capsys, tmp
     assert (code, out) == (1, run_id + "\n")
     assert err.splitlines()[0] == f"run {run_id} is failed: every session has finished; nothing to resume"
     assert run_row(log_url, run_id) == before
+
+
+# -- an infinite price is a bad bar in a run too ---------------------------------------------------------------
+
+
+def test_a_run_flags_an_infinite_open_and_scores_the_day_without_it(capsys, tmp_path):
+    minutes = [f"2013-10-09 {9 + (30 + m) // 60:02d}:{(30 + m) % 60:02d}" for m in range(390)]
+    rows = [f"{ts},{'inf' if m == 10 else '10'},10.5,9.5,10.1,100" for m, ts in enumerate(minutes)]
+    (tmp_path / "bars.csv").write_text("ts,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    store = tmp_path / "store"
+    code, _, err = cli(
+        capsys, "data", "import-csv", str(tmp_path / "bars.csv"), "--symbol", "XYZ", "--interval", "1m",
+        "--tz", "America/New_York", "--store", str(store),
+    )  # fmt: skip
+    assert code == 0, err
+    log_url = f"sqlite:///{tmp_path / 'log.db'}"
+    session = october_session(
+        store, log_url, start="2013-10-09", end="2013-10-09", symbols=["XYZ"], derived=["5m"], indicators=[],
+        historical={"enabled": False}, scanner=None, strategy=None,
+    )  # fmt: skip
+    code, out, err = cli(capsys, "run", str(write_session(tmp_path / "s.yaml", session)), "--quiet", "--json")
+    assert code == 0, err
+    code, out, err = cli(capsys, "export", json.loads(out)["run_id"], "--log", log_url, "--format", "json")
+    assert code == 0, err
+    bars = json.loads(out)["symbols"]["XYZ"]["bars"]
+    assert bars["1m"]["flagged"] == {"inf_price": 1}
+    assert bars["1m"]["count"] == 389 and bars["1m"]["quality"] == pytest.approx(389 / 390)
+    assert bars["1m"]["gaps"] == [
+        {"start": "2013-10-09T13:40:00+00:00", "end": "2013-10-09T13:40:00+00:00", "missing": 1}
+    ]
