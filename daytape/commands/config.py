@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from daytape.configfile import load_session_file
 from daytape.output import print_json, stderr
 from daytape.preflight import check_session_file
 
@@ -24,7 +25,7 @@ def register(app: typer.Typer) -> None:
         checked = check_session_file(Path(file))
         config = checked.config
         if as_json:
-            print_json(config.to_yaml_dict())
+            print_json(load_session_file(file).to_yaml_dict())  # as the file says it, paths unresolved
         else:
             sessions = f"{len(checked.days)} sessions {config.start} .. {config.end}"
             stderr.print(f"{file}: ok ({len(config.symbols)} symbols, {sessions})", markup=False)

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from daytape.commands.calendar import parse_date_option
 from daytape.errors import CheckFailed, UserError
 from daytape.output import plugin_output_to_stderr, print_json, stderr
+from daytape.preflight import anchor_paths as anchor_paths  # its home was here; kept importable
 from daytape.preflight import check_session_file
 from daytape.runner import (
     DayResult,
