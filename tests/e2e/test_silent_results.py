@@ -115,7 +115,7 @@ class Noisy(Strategy):
         print("noisy: built")
 
     def on_session_start(self, ctx):
-        print("noisy: session start", ctx.now.date())
+        print(f"noisy: session start {ctx.now.date()}")  # one write: two workers' lines may interleave
         os.write(1, b"noisy: straight to fd 1\\n")
         subprocess.run(["echo", "noisy: a child process"], check=True)
 
