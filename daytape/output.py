@@ -43,12 +43,14 @@ def plugin_output_to_stderr() -> Iterator[None]:
     file descriptor 1 are pointed at stderr: pool and Dask workers started meanwhile inherit the latter,
     and so does output from C code or a subprocess."""
     sys.stdout.flush()
+    saved: int | None = None
     try:
         saved = os.dup(1)
-    except OSError:  # no file descriptor 1 (a closed stdout): Python's stream is all there is to move
-        saved = None
-    if saved is not None:
         os.dup2(2, 1)
+    except OSError:  # a closed stdout or stderr: Python's stream is all there is to move
+        if saved is not None:
+            os.close(saved)
+            saved = None
     try:
         with redirect_stdout(sys.stderr):
             yield
