@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from daytape.configfile import load_session_file
 from daytape.output import print_json, stderr
 
 
@@ -17,6 +16,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the parsed config as JSON."),
     ) -> None:
         """Validate a session file: exit 0, or 2 with `FILE: field.path: problem`."""
+        from daytape.configfile import load_session_file
+
         config = load_session_file(file)
         if as_json:
             print_json(config.to_yaml_dict())

@@ -6,20 +6,22 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from daytape.commands.calendar import parse_date_option
-from daytape.configfile import load_session_file
 from daytape.errors import CheckFailed, UserError
 from daytape.logurl import resolve_log_url
 from daytape.output import print_json, stderr
-from daytape.runner import DayResult, RunOptions, RunResult, effective_config, resume_run, run_session
 from eventlog.errors import EventLogError
-from eventlog.reading import resolve_run_id
-from eventlog.store import EventStore, open_store
-from specs.config import SessionConfig
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from daytape.runner import RunOptions, RunResult
+    from eventlog.store import EventStore
+    from specs.config import SessionConfig
 
 
 def parse_day(value: str | None, flag: str) -> dt.date | None:
@@ -41,6 +43,8 @@ def anchor_paths(config: SessionConfig, session_file: Path) -> SessionConfig:
 
 
 def open_log(url: str, *, create: bool) -> EventStore:
+    from eventlog.store import open_store
+
     try:
         return open_store(url, create=create)
     except EventLogError as exc:
@@ -50,6 +54,10 @@ def open_log(url: str, *, create: bool) -> EventStore:
 @contextmanager
 def session_progress(enabled: bool) -> Iterator[tuple[RunOptions, Progress | None]]:
     """A progress bar per session on stderr (steps of the clock), as RunOptions callbacks."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from daytape.runner import DayResult, RunOptions
+
     if not enabled:
         yield RunOptions(), None
         return
@@ -116,6 +124,9 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
         """Run the sessions: teardown, load, stream and end each day; print the run id."""
+        from daytape.configfile import load_session_file
+        from daytape.runner import effective_config, resume_run, run_session
+
         config = anchor_paths(load_session_file(file), file)
         config = effective_config(config, parse_day(start, "--from"), parse_day(end, "--to"))
         url = resolve_log_url(log, config.log)
@@ -136,6 +147,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _resolve(log: EventStore, text: str) -> str:
+    from eventlog.reading import resolve_run_id
+
     try:
         return resolve_run_id(log, text)
     except EventLogError as exc:
