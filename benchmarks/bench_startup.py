@@ -9,8 +9,11 @@ costs; the rest is other processes' load), with the median beside it. The proces
 bytecode caches, as an installed program's are (PYTHONDONTWRITEBYTECODE is dropped from their
 environment), and the warm-up writes them.
 
-The ratios are to the bare interpreter: `startup_ratio_vs_python` is `--help`'s. `startup_load_average` (1, 5,
-15 minutes, as the benchmark starts and ends) says how busy the machine was.
+The ratios are of wall times to the bare interpreter's: `startup_ratio_vs_python` is `--help`'s. On a
+shared machine the wall times move with the load, so each command's CPU time (user + system of the
+child process, best of the runs) is given too, with its ratio (`*_cpu_ratio_vs_python`), which other
+processes' load barely changes; `startup_load_average` (1, 5, 15 minutes, as the benchmark starts and
+ends) says how busy the machine was.
 
 Runnable alone: `python -m benchmarks.bench_startup [--quick]`.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -62,19 +66,26 @@ def _write_log(url: str) -> tuple[str, dt.date, int]:
     return run_id, days[-1], counts[days[-1]]
 
 
-def _wall_seconds(argv: list[str], repeats: int, cwd: str) -> tuple[float, float]:
-    """The best and the median wall seconds of `repeats` runs of `argv`, after one warm-up run."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(argv: list[str], repeats: int, cwd: str) -> tuple[float, float, float]:
+    """The best and the median wall seconds and the best CPU seconds of `repeats` runs of `argv`,
+    after one warm-up run."""
     env = _environment()
-    times = []
+    walls, cpus = [], []
     for attempt in range(repeats + 1):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _children_cpu()
         result = subprocess.run(argv, capture_output=True, env=env, cwd=cwd)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu_used = time.perf_counter() - started, _children_cpu() - cpu
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} exited {result.returncode}: {result.stderr.decode()[-2000:]}")
         if attempt:
-            times.append(elapsed)
-    return min(times), statistics.median(times)
+            walls.append(elapsed)
+            cpus.append(cpu_used)
+    return min(walls), statistics.median(walls), min(cpus)
 
 
 def _load_average() -> list[float] | None:
@@ -98,10 +109,14 @@ def run(quick: bool) -> dict[str, Any]:
             "runs": [*daytape, "runs", "--log", url],
             "replay": [*daytape, "replay", run_id, "--date", day.isoformat(), "--log", url],
         }
-        timed = {name: _wall_seconds(argv, repeats, folder) for name, argv in commands.items()}
-    python = timed["python"][0]
-    result: dict[str, Any] = {f"startup_{name}_ms": best * 1000 for name, (best, _) in timed.items()}
-    result.update({f"startup_{name}_median_ms": median * 1000 for name, (_, median) in timed.items()})
+        timed = {name: _timed(argv, repeats, folder) for name, argv in commands.items()}
+    python, python_cpu = timed["python"][0], timed["python"][2]
+    result: dict[str, Any] = {f"startup_{name}_ms": best * 1000 for name, (best, _, _) in timed.items()}
+    result.update({f"startup_{name}_median_ms": median * 1000 for name, (_, median, _) in timed.items()})
+    result.update({f"startup_{name}_cpu_ms": cpu * 1000 for name, (_, _, cpu) in timed.items()})
+    result.update(
+        {f"startup_{name}_cpu_ratio_vs_python": timed[name][2] / python_cpu for name in commands if name != "python"}
+    )
     result.update(
         {
             "startup_python_s": python,
