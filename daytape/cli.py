@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         # typer bundles its own click; its usage errors carry format_message() and exit_code
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             message = exc.format_message()
-            if message:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a group given no command: its help, on stdout
+                print(message)
+            elif message:
                 print(f"daytape: {message}", file=sys.stderr)
             return int(exc.exit_code)
         raise

@@ -45,3 +45,11 @@ def test_an_error_that_is_no_room_s_is_not_swallowed(monkeypatch):
     monkeypatch.setattr(cli, "build_app", lambda: app)
     with pytest.raises(KeyError):
         cli.main([])
+
+
+@pytest.mark.parametrize("args", [[], ["data"], ["db"]])
+def test_a_group_given_no_command_prints_its_help_and_exits_2(capsys, args):
+    assert cli.main(args) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith("Usage: ") and "Commands:" in out
+    assert err == ""
