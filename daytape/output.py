@@ -29,6 +29,8 @@ class _LazyConsole:
         return self._console
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("_make", "_console"):  # not set yet (a copy being made): never recurse
+            raise AttributeError(name)
         return getattr(self._get(), name)
 
     def __enter__(self) -> Console:
