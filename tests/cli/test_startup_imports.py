@@ -58,10 +58,17 @@ def test_the_version_is_printed_before_typer_loads(tmp_path):
     assert "typer" not in loaded_by(tmp_path, "--version")
 
 
-def test_reading_the_log_loads_neither_alembic_nor_the_market_libraries(tmp_path):
+def test_the_read_commands_load_neither_alembic_nor_the_market_libraries(tmp_path):
     url = f"sqlite:///{tmp_path / 'log.db'}"
     with open_store(url) as store:
         run_id = write_run(store, days=2)
-    for args in (["runs", "--log", url], ["replay", run_id, "--log", url]):
+    for args in (
+        ["runs", "--log", url],
+        ["replay", run_id, "--log", url],
+        ["explain", run_id, "SPY", "--log", url],
+        ["audit", run_id, "--log", url],
+        ["diff", run_id, run_id, "--log", url],
+        ["export", run_id, "--format", "json", "--log", url],
+    ):
         needless = sorted(loaded_by(tmp_path, *args) & set(NOT_FOR_READING))
         assert not needless, f"daytape {args[0]} loaded {needless}: {HOW_TO_FIX}"
