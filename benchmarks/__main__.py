@@ -27,6 +27,7 @@ MODULES = (
     "benchmarks.bench_history",
     "benchmarks.bench_stream",
     "benchmarks.bench_parallel",
+    "benchmarks.bench_startup",
 )
 
 #: (our key, peer key or None, ">=" or "<=", the target, its unit as printed after it) for the summary table.
@@ -38,6 +39,10 @@ SUMMARY: tuple[tuple[str, str | None, str, float, str], ...] = (
     ("history_load_ratio_vs_pyarrow", None, "<=", 1.5, "x pyarrow"),
     ("history_peak_mem_ratio", None, "<=", 1.5, "x the raw bytes"),
     ("batch_worst_ratio_vs_talib", None, "<=", 3, "x TA-Lib, each indicator"),
+    ("startup_version_ratio_vs_python", None, "<=", 3, "x python -c pass (--version)"),
+    ("startup_ratio_vs_python", None, "<=", 3, "x python -c pass (--help)"),
+    ("startup_runs_ratio_vs_python", None, "<=", 6, "x python -c pass (runs)"),
+    ("replay_cli_100_symbols_s", "startup_python_s", "<=", 0.5, " s (peer: python -c pass)"),
 )
 
 

@@ -1,8 +1,4 @@
 """The application: the CLI, the multi-day runner, plugin loading, the demo and the reports."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("daytape")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+#: The one place the version is written: pyproject.toml reads it from here (no importlib.metadata at start-up).
+__version__ = "0.1.0"

@@ -1,62 +1,87 @@
-"""The `daytape` command. Each group of commands lives in `daytape.commands.*`."""
+"""The `daytape` command. Each group of commands lives in `daytape.commands.*`.
+
+Start-up: importing this module loads neither typer nor any room's libraries. `--version` is answered before
+typer loads; the command modules import their heavy dependencies inside the commands, when they run.
+"""
 
 from __future__ import annotations
 
 import sys
-
-import typer
+from functools import cache
+from typing import TYPE_CHECKING
 
 from daytape import __version__
 from daytape.errors import CheckFailed, UserError
-from eventlog.errors import EventLogError
-from marketdata.errors import MarketDataError
-from statemachine.errors import StatemachineError
 
-app = typer.Typer(
-    name="daytape",
-    help="Run trading sessions day by day; every provisioning step is an event you can replay, audit and explain.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+if TYPE_CHECKING:
+    import typer
+
+#: The rooms' error bases (module, class), mapped to exit 2 by `main`.
+DOMAIN_ERRORS = (
+    ("eventlog.errors", "EventLogError"),
+    ("marketdata.errors", "MarketDataError"),
+    ("statemachine.errors", "StatemachineError"),
 )
+
+
+def _domain_errors() -> tuple[type[Exception], ...]:
+    """The error bases whose module this command loaded: one never imported cannot have been raised."""
+    return tuple(getattr(sys.modules[module], name) for module, name in DOMAIN_ERRORS if module in sys.modules)
+
+
+def _print_version() -> None:
+    print(f"daytape {__version__}")
 
 
 def _version(value: bool) -> None:
     if value:
-        print(f"daytape {__version__}")
+        import typer
+
+        _print_version()
         raise typer.Exit()
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
-) -> None:
-    """daytape: auditable, replayable backtest sessions."""
+@cache
+def build_app() -> typer.Typer:
+    """The app with every command registered (registering imports typer and the command modules, nothing heavy)."""
+    import typer
 
-
-_registered = False
-
-
-def _register_commands() -> None:
-    global _registered
-    if _registered:
-        return
     from daytape.commands import register_all
 
+    app = typer.Typer(
+        name="daytape",
+        help="Run trading sessions day by day; every provisioning step is an event you can replay, audit and explain.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    ) -> None:
+        """daytape: auditable, replayable backtest sessions."""
+
     register_all(app)
-    _registered = True
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: map domain errors to exit codes and one-line messages, never a traceback."""
-    _register_commands()
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+        _print_version()
+        return 0
+    import typer
+
+    app = build_app()
     try:
         app(args=argv, standalone_mode=False)
     except (UserError, CheckFailed) as exc:
         if str(exc):
             print(str(exc), file=sys.stderr)
         return exc.exit_code
-    except (EventLogError, MarketDataError, StatemachineError) as exc:
+    except _domain_errors() as exc:
         print(f"daytape: {exc}", file=sys.stderr)
         return 2
     except typer.Exit as exc:
@@ -68,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         # typer bundles its own click; its usage errors carry format_message() and exit_code
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             message = exc.format_message()
-            if message:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a group given no command: its help, on stdout
+                print(message)
+            elif message:
                 print(f"daytape: {message}", file=sys.stderr)
             return int(exc.exit_code)
         raise

@@ -7,17 +7,56 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 #: Tables are drawn at least this wide, so that a pipe or a CI log (80 columns by default) does not squeeze them.
 MIN_TABLE_WIDTH = 150
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, width=max(MIN_TABLE_WIDTH, shutil.get_terminal_size((MIN_TABLE_WIDTH, 24)).columns))
+
+class _LazyConsole:
+    """A rich Console made on first use: a command that never prints through rich never imports it (start-up)."""
+
+    def __init__(self, make: Callable[[], Console]) -> None:
+        self._make = make
+        self._console: Console | None = None
+
+    def _get(self) -> Console:
+        if self._console is None:
+            self._console = self._make()
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("_make", "_console"):  # not set yet (a copy being made): never recurse
+            raise AttributeError(name)
+        return getattr(self._get(), name)
+
+    def __enter__(self) -> Console:
+        return self._get().__enter__()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._get().__exit__(*exc_info)
+
+
+def _stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _stdout_console() -> Console:
+    from rich.console import Console
+
+    width = max(MIN_TABLE_WIDTH, shutil.get_terminal_size((MIN_TABLE_WIDTH, 24)).columns)
+    return Console(highlight=False, width=width)
+
+
+stderr = cast("Console", _LazyConsole(_stderr_console))
+stdout = cast("Console", _LazyConsole(_stdout_console))
 
 
 def _default(value: Any) -> Any:

@@ -5,25 +5,34 @@ schema without daytape's tables) is created at the head revision on the spot; a 
 revision is refused with `SchemaBehind`, whose message prints `daytape db upgrade --log URL`, so a
 shared log is never migrated behind its users' backs; a log at an unknown (newer) revision is
 refused with `SchemaAhead`.
+
+Opening a log only reads revisions: the one in Alembic's version table and those of the migration
+scripts, both read here without importing Alembic (which costs more start-up than the rest of a read
+command); Alembic itself is loaded only to migrate.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from eventlog.engine import WRITE_TRANSACTION, make_engine, normalize_url, sqlite_path
 from eventlog.errors import LogNotFound, SchemaAhead, SchemaBehind
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+#: Alembic's version table (its default name, which env.py keeps).
+VERSION_TABLE = "alembic_version"
+
 #: The tables whose presence means "this database holds a daytape log".
-LOG_TABLES = frozenset({"runs", "events", "alembic_version"})
+LOG_TABLES = frozenset({"runs", "events", VERSION_TABLE})
 
 
 def _script_location() -> str:
@@ -35,6 +44,8 @@ def _script_location() -> str:
 
 
 def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", _script_location())
     if url is not None:
@@ -44,21 +55,59 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
     return config
 
 
+def _script_revisions(path: Path) -> tuple[str, tuple[str, ...]] | None:
+    """A migration script's `revision` and the revisions it revises (`down_revision`), None if it has none."""
+    found: dict[str, object] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, value = node.target.id, node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, value = node.targets[0].id, node.value
+        else:
+            continue
+        if name in ("revision", "down_revision"):
+            found[name] = ast.literal_eval(value)
+    revision, down = found.get("revision"), found.get("down_revision")
+    if not isinstance(revision, str):
+        return None
+    downs = (down,) if isinstance(down, str) else tuple(down) if isinstance(down, tuple | list) else ()
+    return revision, downs
+
+
+@cache
+def _revision_graph() -> dict[str, tuple[str, ...]]:
+    """revision -> the revisions it revises, for every script in migrations/versions."""
+    graph = {}
+    for path in sorted(Path(_script_location(), "versions").glob("*.py")):
+        script = _script_revisions(path)
+        if script is not None:
+            graph[script[0]] = script[1]
+    return graph
+
+
 @cache
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
-        raise RuntimeError("the migrations package has no revisions")
-    return head
+    graph = _revision_graph()
+    revised = {down for downs in graph.values() for down in downs}
+    heads = sorted(set(graph) - revised)
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations package has {len(heads)} head revisions ({', '.join(heads) or 'none'})")
+    return heads[0]
 
 
 @cache
 def known_revisions() -> frozenset[str]:
-    return frozenset(script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions())
+    return frozenset(_revision_graph())
 
 
 def _current(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The revision in the version table (None when there is no table or no row), as Alembic reads it."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    heads = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(heads) > 1:
+        raise RuntimeError(f"the log's {VERSION_TABLE} table holds {len(heads)} revisions: {', '.join(heads)}")
+    return heads[0] if heads else None
 
 
 def current_revision(url: str) -> str | None:
@@ -81,6 +130,8 @@ def is_empty(connection: Connection) -> bool:
 
 def upgrade_engine(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Apply the migrations up to `revision`; return the revisions before and after."""
+    from alembic import command
+
     with engine.connect() as connection:
         before = _current(connection)
     with engine.connect().execution_options(**WRITE_TRANSACTION) as connection, connection.begin():

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from functools import total_ordering
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import GetCoreSchemaHandler
-from pydantic_core import core_schema
+if TYPE_CHECKING:  # pydantic is imported when it asks for the schema, so that parsing an interval does not load it
+    from pydantic import GetCoreSchemaHandler
+    from pydantic_core import core_schema
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _UNIT_BASE = {"s": "1s", "m": "1m", "h": "1m", "d": "1d", "w": "1d"}
@@ -113,6 +114,8 @@ class Interval:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        from pydantic_core import core_schema
+
         return core_schema.no_info_plain_validator_function(
             cls._validate,
             serialization=core_schema.plain_serializer_function_ser_schema(str),

@@ -38,6 +38,8 @@ def test_quick_benchmarks_write_every_contract_key(tmp_path):
         assert set(figures[key]) == {"json_loads", "python_objects"}
         assert all(value > 0 for value in figures[key].values())
     assert figures["workers2_same_events"] is True
+    for key in ("startup_ratio_vs_python", "startup_runs_ratio_vs_python", "replay_cli_100_symbols_s"):
+        assert figures[key] > 0, key
     assert "summary (ours | peer | target, on this machine)" in result.stdout
     assert re.search(r"^  batch_worst_ratio_vs_talib .* \(quick run\)$", result.stdout, re.MULTILINE)
 

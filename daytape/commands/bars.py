@@ -12,22 +12,24 @@ import math
 import sys
 from collections.abc import Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
 
 from daytape.commands.calendar import check_date_range, parse_date_option
 from daytape.commands.data import data_app, open_store, parse_interval, parse_symbol
 from daytape.errors import UserError
 from daytape.output import print_json, stderr
-from marketdata.bars import SessionBars, derive_sessions, utc_datetime
-from marketdata.calendar import TradingCalendar
-from marketdata.checks import clean_bars
 from marketdata.errors import MarketDataError
-from marketdata.indicators import IndicatorError, compute_columns
-from marketdata.store import BarStore
-from specs.indicators import IndicatorSpec, IndicatorSpecError
 from specs.intervals import Interval
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from marketdata.bars import SessionBars
+    from marketdata.calendar import TradingCalendar
+    from marketdata.store import BarStore
+    from specs.indicators import IndicatorSpec
 
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 FORMATS = ("csv", "json")
@@ -35,6 +37,8 @@ FORMATS = ("csv", "json")
 
 def parse_indicators(keys: list[str], interval: Interval) -> list[IndicatorSpec]:
     """The --indicator keys as specs; each must be of the interval shown."""
+    from specs.indicators import IndicatorSpec, IndicatorSpecError
+
     specs = []
     for key in keys:
         try:
@@ -52,6 +56,9 @@ def parse_indicators(keys: list[str], interval: Interval) -> list[IndicatorSpec]
 
 def load_bars(store: BarStore, symbol: str, interval: Interval, sessions: list[date], extended: bool) -> SessionBars:
     """The bars to show: derived from the stored base bars (cleaned of bad rows) of those sessions."""
+    from marketdata.bars import SessionBars, derive_sessions
+    from marketdata.checks import clean_bars
+
     calendar = store.calendar
     base = interval.base
     if base not in store.intervals(symbol):
@@ -74,6 +81,8 @@ def load_bars(store: BarStore, symbol: str, interval: Interval, sessions: list[d
 
 def rows(bars: SessionBars, columns: dict[str, np.ndarray]) -> Iterator[dict[str, object]]:
     """One dict per bar: ts (bar open, UTC ISO 8601), the bar's prices and volume, the indicator columns."""
+    from marketdata.bars import utc_datetime
+
     values = {name: getattr(bars, name).tolist() for name in BAR_COLUMNS}
     values.update({name: column.tolist() for name, column in columns.items()})
     for i, ts in enumerate(bars.ts.tolist()):
@@ -112,6 +121,8 @@ def bars_command(
     output_format: str = typer.Option("csv", "--format", help="csv or json."),
 ) -> None:
     """Bars of SYMBOL over the sessions from --from to --to, with one column per indicator output."""
+    from marketdata.indicators import IndicatorError, compute_columns
+
     if output_format not in FORMATS:
         raise UserError(f"--format: {output_format!r} is not one of {', '.join(FORMATS)}")
     start, end = parse_date_option(from_, "--from"), parse_date_option(to, "--to")

@@ -7,14 +7,16 @@ The date helpers here are shared by the other commands that take `--from/--to`.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from daytape.errors import UserError
 from daytape.output import print_json, stdout
-from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.errors import CalendarError
+
+if TYPE_CHECKING:
+    from marketdata.calendar import TradingCalendar
 
 
 def parse_date_option(value: str, option: str) -> date:
@@ -31,6 +33,8 @@ def check_date_range(start: date | None, end: date | None) -> None:
 
 
 def load_calendar(exchange: str) -> TradingCalendar:
+    from marketdata.calendar import get_calendar
+
     try:
         return get_calendar(exchange)
     except CalendarError as exc:
@@ -62,6 +66,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the sessions as one JSON document."),
     ) -> None:
         """The sessions between two dates: open, close (exchange time) and early closes."""
+        from rich.table import Table
+
         start, end = parse_date_option(from_, "--from"), parse_date_option(to, "--to")
         check_date_range(start, end)
         calendar = load_calendar(exchange)

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import typer
 
-from daytape.configfile import load_session_file
 from daytape.output import print_json, stderr
-from daytape.preflight import check_session_file
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +20,9 @@ def register(app: typer.Typer) -> None:
         """Check a session file as `daytape run` would before its first session (the fields, the exchange
         and its sessions in the range, the store, the log URL, the plugins and their params): exit 0, or 2
         with `FILE: field.path: problem`."""
+        from daytape.configfile import load_session_file
+        from daytape.preflight import check_session_file
+
         checked = check_session_file(Path(file))
         config = checked.config
         if as_json:

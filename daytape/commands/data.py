@@ -7,21 +7,21 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from daytape.commands.calendar import check_date_range, parse_date_option
 from daytape.errors import CheckFailed, UserError
 from daytape.output import print_json, stderr, stdout
-from marketdata.calendar import get_calendar
-from marketdata.checks import DayCheck, check_day
 from marketdata.errors import MarketDataError
-from marketdata.importers import ImportReport, import_csv, import_lean
-from marketdata.store import BarStore, require_stored_interval
 from specs.config import normalize_symbol
 from specs.intervals import Interval, IntervalError
+
+if TYPE_CHECKING:
+    from marketdata.checks import DayCheck
+    from marketdata.importers import ImportReport
+    from marketdata.store import BarStore
 
 data_app = typer.Typer(help="The Parquet bar store: import bars, check them, show them.", no_args_is_help=True)
 
@@ -31,6 +31,9 @@ _PIPE_WIDTH = 132  # the check table's width when stdout is not a terminal (rich
 
 def open_store(directory: str, *, create: bool = False) -> BarStore:
     """The store at `directory`; UserError if it is missing (unless `create`) or not a folder."""
+    from marketdata.calendar import get_calendar
+    from marketdata.store import BarStore
+
     path = Path(directory)
     if path.exists() and not path.is_dir():
         raise UserError(f"--store: {path}: not a folder")
@@ -42,6 +45,7 @@ def open_store(directory: str, *, create: bool = False) -> BarStore:
 
 
 def parse_symbol(value: str, option: str = "--symbol") -> str:
+
     try:
         return normalize_symbol(value)
     except ValueError as exc:
@@ -56,6 +60,8 @@ def parse_interval(value: str) -> Interval:
 
 
 def _print_import(report: ImportReport, as_json: bool) -> None:
+    from rich.table import Table
+
     if as_json:
         print_json(report.as_dict())
         return
@@ -82,6 +88,8 @@ def import_lean_command(
     as_json: bool = typer.Option(False, "--json", help="Print what was imported as JSON."),
 ) -> None:
     """Import LEAN minute and daily trade zips (pre- and post-market bars kept)."""
+    from marketdata.importers import import_lean
+
     wanted = [parse_symbol(s, "--symbols") for s in symbols.split(",") if s.strip()] if symbols else None
     bar_store = open_store(store, create=True)
     try:
@@ -103,6 +111,9 @@ def import_csv_command(
     as_json: bool = typer.Option(False, "--json", help="Print what was imported as JSON."),
 ) -> None:
     """Import one CSV of bars; timestamps are bar open times, local to --tz unless they carry an offset."""
+    from marketdata.importers import import_csv
+    from marketdata.store import require_stored_interval
+
     sym, iv = parse_symbol(symbol), parse_interval(interval)
     try:
         require_stored_interval(iv)
@@ -127,6 +138,8 @@ def _days_to_check(bar_store: BarStore, symbol: str, start: date | None, end: da
 
 
 def run_checks(bar_store: BarStore, symbols: list[str], start: date | None, end: date | None) -> list[DayCheck]:
+    from marketdata.checks import check_day
+
     checks = []
     for symbol in symbols:
         for day in _days_to_check(bar_store, symbol, start, end):
@@ -135,6 +148,9 @@ def run_checks(bar_store: BarStore, symbols: list[str], start: date | None, end:
 
 
 def _print_checks(checks: list[DayCheck]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="data check (1m)")
     for column in ("symbol", "date", "rows", "session", "expected", "quality", "gaps", "missing", "outside", "bad"):
         table.add_column(column, justify="left" if column in ("symbol", "date", "bad") else "right")

@@ -6,24 +6,27 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from daytape.commands.run import open_log, session_progress
-from daytape.demo import SCANNED_SYMBOLS, UNKNOWN_SYMBOL, UPGRADED_SYMBOL, prepare_demo
 from daytape.errors import CheckFailed, UserError
 from daytape.output import stdout
-from daytape.runner import RunResult, run_session
-from eventlog.audit import audit_run
-from eventlog.explain import Explanation, explain
-from eventlog.replay import replay_day
-from eventlog.store import EventStore
-from marketdata.checks import DayCheck
-from statemachine.state import SessionState
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from daytape.runner import RunResult
+    from eventlog.explain import Explanation
+    from eventlog.store import EventStore
+    from marketdata.checks import DayCheck
+    from statemachine.state import SessionState
 
 
 def quality_table(checks: list[DayCheck]) -> Table:
+    from rich.table import Table
+
     table = Table(title="Sample data: regular-session 1m bars per symbol and session", title_justify="left")
     for column in ("symbol", "date", "present", "expected", "quality", "gaps"):
         table.add_column(column, justify="right" if column not in ("symbol", "date") else "left")
@@ -35,6 +38,8 @@ def quality_table(checks: list[DayCheck]) -> Table:
 
 
 def state_table(state: SessionState) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"{state.session_date}: {state.state}", title_justify="left")
     for column in ("symbol", "state", "added_by", "auto", "upgraded", "intervals", "indicators", "history", "quality"):
         table.add_column(column)
@@ -73,6 +78,11 @@ def explanation_lines(found: Explanation) -> list[str]:
 
 def account(log: EventStore, result: RunResult) -> None:
     """What was provisioned and why, read back from the log (not from the live run)."""
+    from daytape.demo import SCANNED_SYMBOLS, UNKNOWN_SYMBOL, UPGRADED_SYMBOL
+    from eventlog.audit import audit_run
+    from eventlog.explain import explain
+    from eventlog.replay import replay_day
+
     for day in result.sessions:
         stdout.print(state_table(replay_day(log, result.run_id, day.date)))
     first = result.sessions[0].date
@@ -102,6 +112,9 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
         """Make sample data, a session file and a log under DIR; run DAYS sessions; show what was loaded and why."""
+        from daytape.demo import UPGRADED_SYMBOL, prepare_demo
+        from daytape.runner import run_session
+
         if days < 1:
             raise UserError(f"--days: must be at least 1, got {days}")
         layout, config, checks = prepare_demo(folder.resolve(), days)

@@ -7,13 +7,14 @@ import sys
 import typer
 
 from daytape.errors import UserError
-from statemachine.diagrams import render
 
 
 def register(app: typer.Typer) -> None:
     @app.command("graph")
     def graph(fmt: str = typer.Option("mermaid", "--format", help="mermaid or dot")) -> None:
         """Draw the symbol and session lifecycles from the tables in specs."""
+        from statemachine.diagrams import render
+
         if fmt not in ("mermaid", "dot"):
             raise UserError(f"--format: unknown format {fmt!r}; use mermaid or dot")
         sys.stdout.write(render(fmt))

@@ -13,23 +13,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from daytape.errors import CheckFailed, UserError
 from daytape.logurl import resolve_log_url
 from daytape.output import print_json, stderr
-from daytape.provenance import manifest_notes
-from eventlog import migrate
-from eventlog.audit import audit_run
-from eventlog.diff import diff_runs
 from eventlog.errors import EventLogError
-from eventlog.explain import Explanation, explain
-from eventlog.reading import get_run, list_runs, pick_date, resolve_run_id
-from eventlog.replay import parse_until, replay_day
-from eventlog.store import EventStore, open_store
-from statemachine.export import state_csv, state_json
+
+if TYPE_CHECKING:
+    from eventlog.explain import Explanation
+    from eventlog.store import EventStore
 
 LOG_HELP = "The event log URL (else $DAYTAPE_LOG_URL, else sqlite:///daytape.db)."
 
@@ -37,6 +32,8 @@ LOG_HELP = "The event log URL (else $DAYTAPE_LOG_URL, else sqlite:///daytape.db)
 @contextmanager
 def _reading(log: str | None) -> Iterator[EventStore]:
     """Open the log for reading; every event-log error becomes a one-line exit 2."""
+    from eventlog.store import open_store
+
     url = resolve_log_url(log)
     try:
         store = open_store(url, create=False)
@@ -61,6 +58,7 @@ def _date(text: str | None) -> dt.date | None:
 
 def _exchange_tz(store: EventStore, run_id: str) -> dt.tzinfo:
     """The time zone of the run's exchange: plugins see exchange time, so a naive `--until` means it too."""
+    from eventlog.reading import get_run
     from marketdata.calendar import get_calendar  # the calendar is built only for a replay that needs it
 
     exchange = json.loads(get_run(store, run_id).config_json).get("exchange", "XNYS")
@@ -68,6 +66,10 @@ def _exchange_tz(store: EventStore, run_id: str) -> dt.tzinfo:
 
 
 def _state_document(store: EventStore, run: str, date: str | None, until: str | None) -> dict[str, Any]:
+    from eventlog.reading import pick_date, resolve_run_id
+    from eventlog.replay import parse_until, replay_day
+    from statemachine.export import state_json
+
     run_id = resolve_run_id(store, run)
     day = pick_date(store, run_id, _date(date))
     until_seq: int | None = None
@@ -130,6 +132,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List the runs in the log."""
+        from eventlog.reading import list_runs
+
         with _reading(log) as store:
             found = [run.summary() for run in list_runs(store)]
         if as_json:
@@ -177,6 +181,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """The events that made a symbol, interval or indicator, back to the request and its source."""
+        from eventlog.explain import explain
+
         if interval and indicator:
             raise UserError("explain: give --interval or --indicator, not both")
         with _reading(log) as store:
@@ -195,6 +201,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Check the hash chain, seq contiguity and every transition: exit 0 clean, 1 naming the first bad event."""
+        from eventlog.audit import audit_run
+
         with _reading(log) as store:
             report = audit_run(store, run_id)
         if as_json:
@@ -213,6 +221,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Compare two runs' events: exit 0 the same, 1 with the first divergent event."""
+        from daytape.provenance import manifest_notes
+        from eventlog.diff import diff_runs
+
         with _reading(log) as store:
             report = diff_runs(store, run_a, run_b)
         if as_json:
@@ -234,6 +245,10 @@ def register(app: typer.Typer) -> None:
         log: str | None = typer.Option(None, "--log", help=LOG_HELP),
     ) -> None:
         """The session state of a day, as JSON or CSV."""
+        from eventlog.reading import get_run, pick_date
+        from eventlog.replay import replay_day
+        from statemachine.export import state_csv, state_json
+
         if fmt not in ("json", "csv"):
             raise UserError(f"--format: unknown format {fmt!r}; use json or csv")
         with _reading(log) as store:
@@ -255,6 +270,8 @@ def register(app: typer.Typer) -> None:
     @db.command("upgrade")
     def db_upgrade(log: str | None = typer.Option(None, "--log", help=LOG_HELP)) -> None:
         """Apply the Alembic migrations to the log (creating it if it does not exist)."""
+        from eventlog import migrate
+
         url = resolve_log_url(log)
         try:
             before, after = migrate.upgrade(url)
@@ -271,6 +288,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """The log's schema revision and the head this daytape needs."""
+        from eventlog import migrate
+
         url = resolve_log_url(log)
         try:
             current = migrate.current_revision(url)

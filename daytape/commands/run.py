@@ -6,29 +6,21 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from daytape.commands.calendar import parse_date_option
 from daytape.errors import CheckFailed, UserError
 from daytape.output import plugin_output_to_stderr, print_json, stderr
-from daytape.preflight import anchor_paths as anchor_paths  # its home was here; kept importable
-from daytape.preflight import check_session_file
-from daytape.runner import (
-    DayResult,
-    RunOptions,
-    RunResult,
-    check_run_options,
-    config_differences,
-    recorded_config,
-    resume_run,
-    run_session,
-)
 from eventlog.errors import EventLogError
-from eventlog.reading import resolve_run_id
-from eventlog.store import EventStore, open_store
-from specs.config import SessionConfig
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from daytape.runner import RunOptions, RunResult
+    from eventlog.store import EventStore
+    from specs.config import SessionConfig
 
 
 def parse_day(value: str | None, flag: str) -> dt.date | None:
@@ -36,6 +28,8 @@ def parse_day(value: str | None, flag: str) -> dt.date | None:
 
 
 def open_log(url: str, *, create: bool) -> EventStore:
+    from eventlog.store import open_store
+
     try:
         return open_store(url, create=create)
     except EventLogError as exc:
@@ -45,6 +39,10 @@ def open_log(url: str, *, create: bool) -> EventStore:
 @contextmanager
 def session_progress(enabled: bool) -> Iterator[tuple[RunOptions, Progress | None]]:
     """A progress bar per session on stderr (steps of the clock), as RunOptions callbacks."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from daytape.runner import DayResult, RunOptions
+
     if not enabled:
         yield RunOptions(), None
         return
@@ -115,6 +113,9 @@ def register(app: typer.Typer) -> None:
         What plugins print goes to stderr. `--resume` finishes a run with the config it recorded: FILE must
         be the file it started with, and --from/--to, if given, its dates. Resuming a run whose sessions
         have all finished changes nothing and says so (exit 0 for a completed run)."""
+        from daytape.preflight import check_session_file
+        from daytape.runner import check_run_options, resume_run, run_session
+
         from_day, to_day = parse_day(start, "--from"), parse_day(end, "--to")
         checked = check_session_file(file, from_day, to_day, log)
         check_run_options(executor, workers, scheduler)
@@ -143,6 +144,8 @@ def check_resume_file(
 ) -> None:
     """Refuse to resume with a session file (or --from/--to) other than the run's: the resume runs the
     recorded config, so another file would be silently ignored. Dates not given are the recorded ones."""
+    from daytape.runner import config_differences, recorded_config
+
     recorded = recorded_config(log, run_id)
     given = given.model_copy(update={"start": start or recorded.start, "end": end or recorded.end})
     differences = config_differences(recorded, given)
@@ -155,6 +158,8 @@ def check_resume_file(
 
 
 def _resolve(log: EventStore, text: str) -> str:
+    from eventlog.reading import resolve_run_id
+
     try:
         return resolve_run_id(log, text)
     except EventLogError as exc:

@@ -8,7 +8,6 @@ from daytape.commands.run import open_log, session_progress
 from daytape.errors import CheckFailed
 from daytape.logurl import resolve_log_url
 from daytape.output import plugin_output_to_stderr, print_json
-from daytape.verify import verify_run
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +21,8 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
         """Re-run the run's stored config on the same data and compare the event streams."""
+        from daytape.verify import verify_run
+
         store = open_log(resolve_log_url(log), create=False)
         try:
             with plugin_output_to_stderr(), session_progress(not quiet and not as_json) as (options, _):
