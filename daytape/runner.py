@@ -58,9 +58,16 @@ class RunResult:
     run_id: str
     status: str  # completed | failed
     sessions: list[DayResult]
+    #: The run's seal (eventlog.seal), stored when it ended.
+    seal: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "status": self.status, "sessions": [s.as_json() for s in self.sessions]}
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "sessions": [s.as_json() for s in self.sessions],
+            "seal": self.seal,
+        }
 
 
 def session_dates(config: SessionConfig, calendar: TradingCalendar) -> list[dt.date]:
@@ -346,8 +353,8 @@ def run_session(
         log.finish_run(run_id, "aborted")
         raise
     status = run_status(results)
-    log.finish_run(run_id, status)
-    return RunResult(run_id, status, results)
+    seal = log.finish_run(run_id, status)
+    return RunResult(run_id, status, results, seal)
 
 
 # --- resume ---------------------------------------------------------------------------------------
@@ -417,5 +424,5 @@ def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
         raise
     ordered = [done.get(d) or results[d] for d in days]
     status = run_status(ordered)
-    log.finish_run(run_id, status)
-    return RunResult(run_id, status, ordered)
+    seal = log.finish_run(run_id, status)
+    return RunResult(run_id, status, ordered, seal)
