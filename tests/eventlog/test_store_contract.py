@@ -415,6 +415,33 @@ def test_revision_0003_keeps_the_runs_and_stores_a_code_version_of_any_length(lo
     assert versions == {"r0002": old["code_version"], new_id: long_version[:64]}
 
 
+def test_revision_0004_seals_the_runs_that_had_ended_and_going_back_drops_the_seals(log_url):
+    """0004 adds `runs.seal`: an upgrade seals the runs that had ended, over their streams as they
+    stand (so an older log audits as before), and leaves a running run unsealed."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from tests.eventlog.tamper import reference_seal
+
+    engine = make_engine(log_url)
+    migrate.upgrade_engine(engine, "head")
+    with open_store(log_url) as store:
+        ended, running = write_run(store, "ended"), write_run(store, "running", days=2, finish=False)
+    with engine.connect() as connection, connection.begin():
+        command.downgrade(migrate.alembic_config(connection), "0003")
+    with engine.connect() as connection:
+        assert "seal" not in {column["name"] for column in inspect(connection).get_columns("runs")}
+        statuses = dict(connection.execute(text("SELECT run_id, status FROM runs")).all())
+    assert statuses == {ended: "completed", running: "running"}
+    assert migrate.upgrade_engine(engine, "head") == ("0003", "0004")
+    engine.dispose()
+    with open_store(log_url) as store:
+        assert get_run(store, ended).seal == reference_seal(store, ended)
+        assert get_run(store, running).seal is None
+        assert audit_run(store, ended).ok
+        assert audit_run(store, running, allow_open=True).ok and not audit_run(store, running).ok
+
+
 # --- the run sink ------------------------------------------------------------------------------
 
 
