@@ -198,7 +198,7 @@ def audit_stream(
         if not rows:
             why = f"the run lists this day (recorded up to seq {last_seq}) but its stream has no events: deleted"
             return StreamAudit(session_date, 0, BadEvent(session_date, 1, "?", why), None, "open")
-        chain = check_chain(session_date, rows, last_seq)
+        chain = check_chain(session_date, [row[:5] for row in rows], last_seq)
         state, bad = _apply_rows(session_date, rows[: chain.linked])
         first = bad or chain.bad
         if first is not None:

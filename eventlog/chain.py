@@ -16,6 +16,9 @@ from typing import Any
 
 from eventlog.hashing import genesis_hash
 
+#: A stored row as the chain sees it: (seq, kind, payload_json, prev_hash, hash).
+ChainRow = tuple[int, str, str, str, str]
+
 
 @dataclass(frozen=True)
 class BadEvent:
@@ -47,16 +50,15 @@ class ChainCheck:
     bad: BadEvent | None
 
 
-def check_chain(session_date: dt.date, rows: Sequence[Sequence[Any]], last_seq: int | None = None) -> ChainCheck:
-    """Check a stream's rows, each starting (seq, kind, payload_json, prev_hash, hash), in seq order.
+def check_chain(session_date: dt.date, rows: Sequence[ChainRow], last_seq: int | None = None) -> ChainCheck:
+    """Check a stream's (seq, kind, payload_json, prev_hash, hash) rows, in seq order.
 
     With `last_seq` (what the `sessions` table recorded), a stream that stops short of it or goes
     past it is bad too.
     """
     running = genesis_hash(session_date)
     expected = 1
-    for row in rows:
-        seq, kind, payload, prev_hash, stored = row[0], row[1], row[2], row[3], row[4]
+    for seq, kind, payload, prev_hash, stored in rows:
         if seq != expected:
             if seq > expected:
                 why = f"missing: the stream goes from seq {expected - 1} to seq {seq}"
@@ -65,8 +67,7 @@ def check_chain(session_date: dt.date, rows: Sequence[Sequence[Any]], last_seq: 
         if prev_hash != running:
             why = "prev_hash does not link to the row before (a row was moved, dropped or rewritten)"
             return ChainCheck(seq - 1, running, BadEvent(session_date, seq, kind, why))
-        text = payload.encode() if isinstance(payload, str) else payload
-        if sha256(prev_hash.encode() + text).hexdigest() != stored:
+        if sha256((prev_hash + payload).encode()).hexdigest() != stored:
             why = "hash does not match the payload (the row was edited)"
             return ChainCheck(seq - 1, running, BadEvent(session_date, seq, kind, why))
         running = stored

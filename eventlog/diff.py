@@ -76,10 +76,10 @@ def manifest_differences(a: RunInfo, b: RunInfo) -> dict[str, tuple[Any, Any]]:
 
 def _rows(store: EventStore, run_id: str, session_date: dt.date, verify: bool) -> list[tuple[Any, ...]]:
     """(seq, kind, payload_json, hash) of a stream, verified first when asked."""
-    rows = chain_rows(store, run_id, session_date)
+    rows, last_seq = chain_rows(store, run_id, session_date)
     if verify:
-        verify_rows(run_id, session_date, rows)
-    return [(seq, kind, payload, digest) for seq, kind, payload, _prev, digest, _last in rows]
+        verify_rows(run_id, session_date, rows, last_seq)
+    return [(seq, kind, payload, digest) for seq, kind, payload, _prev, digest in rows]
 
 
 def _normalized(payload: str, run_id: str) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from eventlog.chain import check_chain
+from eventlog.chain import ChainRow, check_chain
 from eventlog.errors import NoSuchStream, TamperedStream, UnknownRun
 from eventlog.schema import events, runs, sessions
 from eventlog.store import EventStore
@@ -286,35 +286,38 @@ def stream_rows(store: EventStore, run_id: str, session_date: dt.date) -> Sequen
     )
 
 
-def chain_rows(store: EventStore, run_id: str, session_date: dt.date) -> Sequence[tuple[Any, ...]]:
-    """(seq, kind, payload_json, prev_hash, hash, recorded last seq) of a stream in seq order.
+def chain_rows(store: EventStore, run_id: str, session_date: dt.date) -> tuple[list[ChainRow], int | None]:
+    """A stream's (seq, kind, payload_json, prev_hash, hash) rows in seq order, and the last seq the
+    `sessions` table recorded for it (None if it lists no such stream).
 
-    The last seq the `sessions` table recorded comes in the same statement (computed once), so a
-    stream being appended to is read as one consistent snapshot of both tables.
+    The recorded last seq is read first and the rows after it are left out: an append that lands
+    between the two reads only adds rows past it, so a stream being written reads as it stood.
     """
     day = store.db_date(session_date)
-    return store.fetch(
-        "SELECT seq, kind, payload_json, prev_hash, hash, "
-        "(SELECT last_seq FROM sessions WHERE run_id = ? AND session_date = ?) "
-        "FROM events WHERE run_id = ? AND session_date = ? ORDER BY seq",
-        (run_id, day, run_id, day),
-    )
+    recorded = store.fetch("SELECT last_seq FROM sessions WHERE run_id = ? AND session_date = ?", (run_id, day))
+    last_seq = int(recorded[0][0]) if recorded else None
+    sql = "SELECT seq, kind, payload_json, prev_hash, hash FROM events WHERE run_id = ? AND session_date = ?"
+    params: list[Any] = [run_id, day]
+    if last_seq is not None:
+        sql += " AND seq <= ?"
+        params.append(last_seq)
+    return store.fetch(sql + " ORDER BY seq", params), last_seq  # type: ignore[return-value]
 
 
-def verify_rows(run_id: str, session_date: dt.date, rows: Sequence[tuple[Any, ...]]) -> None:
-    """TamperedStream naming the first bad event unless `chain_rows`' rows are a sound, whole stream."""
-    if not rows:
-        return
-    last_seq = rows[0][5]
+def verify_rows(run_id: str, session_date: dt.date, rows: Sequence[ChainRow], last_seq: int | None) -> None:
+    """TamperedStream naming the first bad event unless the rows are the sound, whole stream."""
     if last_seq is None:
-        raise TamperedStream(run_id, session_date, None, "?", "the log's sessions table does not list this stream")
+        if rows:
+            why = "the log's sessions table does not list this stream"
+            raise TamperedStream(run_id, session_date, None, "?", why)
+        return
     bad = check_chain(session_date, rows, last_seq).bad
     if bad is not None:
         raise TamperedStream(run_id, session_date, bad.seq, bad.kind, bad.why)
 
 
-def verified_stream(store: EventStore, run_id: str, session_date: dt.date) -> Sequence[tuple[Any, ...]]:
+def verified_stream(store: EventStore, run_id: str, session_date: dt.date) -> list[ChainRow]:
     """A stream's `chain_rows`, verified (TamperedStream otherwise)."""
-    rows = chain_rows(store, run_id, session_date)
-    verify_rows(run_id, session_date, rows)
+    rows, last_seq = chain_rows(store, run_id, session_date)
+    verify_rows(run_id, session_date, rows, last_seq)
     return rows
