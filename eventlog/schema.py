@@ -11,7 +11,7 @@
   symbol, kind or request id run within a run's or a day's rows.
 - `sessions`: one row per stream, kept in the same transaction as the appends: its status (running,
   ended, failed, aborted), last seq and the seq of its SessionEnded. Resume and `daytape runs` read
-  it; the events stay the truth (the audit never trusts it).
+  it; the events stay the truth, and the audit checks one against the other.
 
 Times are UTC. On SQLite they are stored as fixed-width text `YYYY-MM-DD HH:MM:SS.ffffff`, which
 sorts as time does; on PostgreSQL as `timestamptz`.
