@@ -232,7 +232,7 @@ def _open_reason(run: RunInfo, open_days: list[dt.date]) -> str | None:
     if open_days:
         shown = ", ".join(day.isoformat() for day in open_days)
         return f"the run is open (status {run.status}): not closed: {shown}; {resume}"
-    return f"the run is open (status {run.status}): it never recorded its end; {resume}"
+    return f"the run is open (status {run.status}): it has not finished; {resume}"
 
 
 def audit_run(
