@@ -174,8 +174,7 @@ def explain(
     else:
         present = data is not None and target in data.indicators
 
-    # replay_day has verified this stream (when asked): read its rows without doing it again
-    stored = read_events(store, run_id, session_date=session_date, symbol=symbol, verify=False)
+    stored = read_events(store, run_id, session_date=session_date, symbol=symbol, verify=verify)
     parsed = [(row, row.event()) for row in stored]
     requests: dict[str, ExplainedRequest] = {}
     for _row, event in parsed:

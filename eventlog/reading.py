@@ -221,7 +221,8 @@ def read_events(
     verify: bool = True,
 ) -> list[StoredEvent]:
     """The run's events in (date, seq) order, filtered; every bound is inclusive. With `verify`,
-    the whole stream of each date they come from is verified first."""
+    the stream of each date they come from is verified up to its recorded end, and only events up
+    to there are returned."""
     query = select(events).where(events.c.run_id == run_id)
     if session_date is not None:
         query = query.where(events.c.session_date == session_date)
@@ -259,8 +260,12 @@ def read_events(
             for row in conn.execute(query)
         ]
     if verify:
+        ends: dict[dt.date, int] = {}
         for day in sorted({row.session_date for row in found}):
-            verified_stream(store, run_id, day)
+            verified = verified_stream(store, run_id, day)
+            ends[day] = verified[-1][0] if verified else 0
+        # rows past a stream's recorded end were never verified (appended since, or forged): left out
+        found = [row for row in found if row.seq <= ends[row.session_date]]
     return found
 
 

@@ -5,6 +5,7 @@ stream that fails verification (issue 16, findings 1, 2, 3 and 11)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 
@@ -17,6 +18,7 @@ from eventlog.errors import TamperedStream
 from eventlog.explain import explain
 from eventlog.reading import get_run, list_runs, read_events
 from eventlog.replay import replay_day
+from eventlog.schema import events
 from eventlog.store import EventStore
 from specs import events as ev
 from tests.eventlog import tamper
@@ -352,3 +354,34 @@ def test_diff_finds_events_after_the_other_runs_stream_ends(store, capsys, longe
     code, out, _ = cli(capsys, "diff", a, b, "--log", store.url, "--json")
     assert code == 1 and json.loads(out)["first_divergence"]["seq"] == end + 1
     assert diff_runs(store, a, a).same
+
+
+def test_an_event_chained_on_past_the_recorded_end_is_never_read_and_fails_the_audit(written, capsys):
+    """A forger appends a well-chained row after a day's end but leaves `sessions` alone: readers read
+    the stream only up to its recorded end, and the audit names the extra row."""
+    store, run_id = written
+    rows = tamper.rows_of(store, run_id, DAY3)
+    extra = '{"kind":"SymbolCreated","symbol":"EVIL"}'
+    digest = hashlib.sha256((rows[-1].hash + extra).encode()).hexdigest()
+    with store.engine.begin() as conn:
+        conn.execute(
+            events.insert().values(
+                run_id=run_id,
+                session_date=DAY3,
+                seq=rows[-1].seq + 1,
+                kind="SymbolCreated",
+                schema_version=1,
+                symbol="EVIL",
+                recorded_at=rows[-1].recorded_at,
+                payload_json=extra,
+                prev_hash=rows[-1].hash,
+                hash=digest,
+            )
+        )
+    assert read_events(store, run_id, symbol="EVIL") == []
+    assert [row.symbol for row in read_events(store, run_id, symbol="EVIL", verify=False)] == ["EVIL"]
+    assert "EVIL" not in replay_day(store, run_id, DAY3, until_seq=10**6).symbols
+    assert explain(store, run_id, "EVIL", session_date=DAY3).requests == []
+    bad = audit_run(store, run_id).first_bad
+    assert bad is not None and (bad.session_date, bad.seq) == (DAY3, rows[-1].seq + 1)
+    assert "goes on past seq" in bad.why
