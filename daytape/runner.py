@@ -19,8 +19,9 @@ from typing import Any
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext, Scanner, Strategy, load_plugin
 from daytape.provenance import code_changes, code_version
+from eventlog.errors import TamperedStream
 from eventlog.manifest import RunManifest
-from eventlog.reading import get_run, stream_payloads, streams
+from eventlog.reading import get_run, streams, verified_stream
 from eventlog.replay import replay_rows
 from eventlog.sink import RunSink
 from eventlog.store import EventStore, open_store
@@ -369,10 +370,15 @@ def recorded_config(log: EventStore, run_id: str) -> SessionConfig:
 
 
 def finished_days(log: EventStore, run_id: str) -> dict[dt.date, DayResult]:
-    """Days whose stream is complete: ended and torn down, or failed, or aborted."""
+    """Days whose stream is complete: ended and torn down, or failed, or aborted. Each stream is
+    verified first: a resume never builds on (and seals) a stream that fails verification."""
     done: dict[dt.date, DayResult] = {}
     for info in streams(log, run_id):
-        state = replay_rows(info.session_date, stream_payloads(log, run_id, info.session_date, None))
+        try:
+            rows = verified_stream(log, run_id, info.session_date)
+        except TamperedStream as exc:
+            raise UserError(f"cannot resume run {run_id}: {exc}; daytape audit {run_id} checks the whole run") from None
+        state = replay_rows(info.session_date, [(row[0], row[2]) for row in rows])
         ended_and_torn_down = info.status == "ended" and state.state == "tearing_down" and not state.symbols
         if ended_and_torn_down or state.state in ("failed", "aborted"):
             status = "ended" if ended_and_torn_down else state.state

@@ -131,3 +131,23 @@ def test_a_resume_leaves_the_finished_days_rows_untouched(capsys, tmp_path, lean
     assert code == 0 and "clean" in err
     with open_store(log_url) as store, store.engine.connect() as conn:
         assert conn.execute(select(runs.c.seal).where(runs.c.run_id == run_id)).scalar_one() == result.seal
+
+
+def test_a_resume_refuses_a_run_whose_finished_days_fail_verification(capsys, tmp_path, lean_store_root):
+    """Resuming would build on the forged day and seal it: refused, and the log left as it was."""
+    log_url, path = plain_session(tmp_path, lean_store_root, start="2013-10-08", end="2013-10-09")
+    code, out, _ = cli(capsys, "run", str(path), "--quiet")
+    run_id = out.strip()
+    with open_store(log_url) as store:
+        tamper.delete_events(store, run_id, DAYS[1], after_seq=40)
+        tamper.set_recorded(store, run_id, DAYS[1], last_seq=40, status="running", end_seq=None)
+        tamper.set_run(store, run_id, status="running", finished_at=None, seal=None)
+        seq = tamper.first_seq(store, run_id, DAYS[0], "SymbolCreated", "SPY")
+        tamper.forge_payload(store, run_id, DAYS[0], seq, '"added_by":"config"', '"added_by":"strategy"')
+    before = _rows(log_url, run_id)
+    code, _, err = cli(capsys, "run", str(path), "--resume", run_id, "--quiet")
+    assert code == 2 and f"cannot resume run {run_id}" in err
+    assert f"the stream 2013-10-08 fails verification at seq {seq}" in err and len(err.strip().splitlines()) == 1
+    assert _rows(log_url, run_id) == before
+    with open_store(log_url) as store, store.engine.connect() as conn:
+        assert conn.execute(select(runs.c.status).where(runs.c.run_id == run_id)).scalar_one() == "running"
