@@ -5,8 +5,11 @@ a day: about 1,435 events per day stream, each a real pydantic event. Appends go
 `EventStore.append` (canonical JSON, hash chain, multi-row INSERTs, one transaction per call) in
 batches of up to `BATCH` events; a second figure uses the coordinator's batching (one request's
 events per call). Replay is `replay_day` over whole streams: read the payloads, parse them with
-pydantic, apply them through `SessionState.apply`. Each figure is the best of `REPEATS` rounds; the
-breakdowns say where an appended event's CPU time and a replayed event's time go.
+pydantic, apply them through `SessionState.apply`; `replay_events_per_s` without verification
+(`--no-verify`, the figure measured before reads verified), `replay_verified_events_per_s` as
+`replay` runs by default, reading the hash columns too and checking the chain (`eventlog.chain`), and
+`replay_verify_cost` the share verification adds to a replay's time. Each figure is the best of
+`REPEATS` rounds; the breakdowns say where an appended event's CPU time and a replayed event's time go.
 
 The rates are wall-clock, so on a shared machine they move with its load: `load_average` (1, 5, 15
 minutes, read as the benchmark starts and ends) says how busy it was, and the `*_cpu_us_per_event`
@@ -28,10 +31,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eventlog.chain import check_chain
 from eventlog.collector import collector_paused
 from eventlog.hashing import chain, genesis_hash, payload_bytes
 from eventlog.manifest import RunManifest
-from eventlog.reading import stream_payloads
+from eventlog.reading import chain_rows, stream_payloads
 from eventlog.replay import replay_day
 from eventlog.store import EventStore, open_store
 from specs.events import EVENT_ADAPTER, EventBase
@@ -63,13 +67,13 @@ def _append_seconds(url: str, work: dict[dt.date, list[list[EventBase]]]) -> tup
         return time.perf_counter() - start, time.process_time() - cpu, run_id
 
 
-def _replay_seconds(store: EventStore, run_id: str, days: list[dt.date]) -> tuple[float, float]:
+def _replay_seconds(store: EventStore, run_id: str, days: list[dt.date], verify: bool) -> tuple[float, float]:
     """The best wall and the best CPU seconds of `REPEATS` replays of every day."""
     best, best_cpu = float("inf"), float("inf")
     for _ in range(REPEATS):
         start, cpu = time.perf_counter(), time.process_time()
         for day in days:
-            replay_day(store, run_id, day, until_seq=10**9)
+            replay_day(store, run_id, day, until_seq=10**9, verify=verify)
         best, best_cpu = min(best, time.perf_counter() - start), min(best_cpu, time.process_time() - cpu)
     return best, best_cpu
 
@@ -98,7 +102,12 @@ def _replay_parts(store: EventStore, run_id: str, days: list[dt.date], count: in
         for event in parsed[day]:
             state.apply(event)
     apply = time.perf_counter() - start
-    spent = {"fetch": fetch, "parse": parse, "apply": apply}
+    chained = {day: chain_rows(store, run_id, day) for day in days}
+    start = time.perf_counter()
+    for day in days:
+        check_chain(day, *chained[day])
+    verify = time.perf_counter() - start
+    spent = {"fetch": fetch, "parse": parse, "apply": apply, "verify_chain": verify}
     return {name: round(value / count * 1e6, 3) for name, value in spent.items()}
 
 
@@ -153,7 +162,8 @@ def _measure(fresh_log: LogFactory, work: dict[dt.date, list[Batch]]) -> dict[st
             drop()
     with open_store(url) as store:
         days = list(flat)
-        replay, replay_cpu = _replay_seconds(store, run_id, days)
+        replay, replay_cpu = _replay_seconds(store, run_id, days, verify=False)
+        verified, verified_cpu = _replay_seconds(store, run_id, days, verify=True)
         breakdown = _replay_breakdown(store, run_id, days, count)
     drop()
     some = dict(list(work.items())[: max(1, len(work) // 4)])
@@ -168,6 +178,9 @@ def _measure(fresh_log: LogFactory, work: dict[dt.date, list[Batch]]) -> dict[st
         "append_request_batches_events_per_s": round(some_count / per_request),
         "replay_events_per_s": round(count / replay),
         "replay_cpu_us_per_event": round(replay_cpu / count * 1e6, 3),
+        "replay_verified_events_per_s": round(count / verified),
+        "replay_verified_cpu_us_per_event": round(verified_cpu / count * 1e6, 3),
+        "replay_verify_cost": round(verified_cpu / replay_cpu - 1, 3),
         "replay_us_per_event": breakdown,
     }
 
@@ -227,11 +240,14 @@ def run(quick: bool) -> dict[str, Any]:
     result: dict[str, Any] = {
         "append_events_per_s": sqlite["append_events_per_s"],
         "replay_events_per_s": sqlite["replay_events_per_s"],
+        "replay_verified_events_per_s": sqlite["replay_verified_events_per_s"],
+        "replay_verify_cost": sqlite["replay_verify_cost"],
         "append_cpu_us_per_event": sqlite["append_cpu_us_per_event"],
         "append_cpu_us_breakdown": _append_breakdown(
             {day: _chunks(flatten(batches), BATCH) for day, batches in work.items()}, sqlite["append_cpu_us_per_event"]
         ),
         "replay_cpu_us_per_event": sqlite["replay_cpu_us_per_event"],
+        "replay_verified_cpu_us_per_event": sqlite["replay_verified_cpu_us_per_event"],
         "append_request_batches_events_per_s": sqlite["append_request_batches_events_per_s"],
         "append_batch_events": BATCH,
         "encode_us_per_event": _encode_us(events),
@@ -239,12 +255,14 @@ def run(quick: bool) -> dict[str, Any]:
         "eventlog_events": sqlite["events"],
         "append_events_per_s_postgres": None,
         "replay_events_per_s_postgres": None,
+        "replay_verified_events_per_s_postgres": None,
     }
     postgres = _postgres_logs()
     if postgres is not None:
         pg = _measure(postgres, work)
         result["append_events_per_s_postgres"] = pg["append_events_per_s"]
         result["replay_events_per_s_postgres"] = pg["replay_events_per_s"]
+        result["replay_verified_events_per_s_postgres"] = pg["replay_verified_events_per_s"]
         result["append_request_batches_events_per_s_postgres"] = pg["append_request_batches_events_per_s"]
         result["replay_us_per_event_postgres"] = pg["replay_us_per_event"]
     result["load_average"] = {"start": load_before, "end": _load_average()}

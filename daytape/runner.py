@@ -19,8 +19,9 @@ from typing import Any
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext, Scanner, Strategy, load_plugin
 from daytape.provenance import code_changes, code_version
+from eventlog.errors import TamperedStream
 from eventlog.manifest import RunManifest
-from eventlog.reading import get_run, stream_payloads, streams
+from eventlog.reading import get_run, streams, verified_stream
 from eventlog.replay import replay_rows
 from eventlog.sink import RunSink
 from eventlog.store import EventStore, open_store
@@ -60,9 +61,16 @@ class RunResult:
     sessions: list[DayResult]
     #: a resume that found every session finished and the run's status already final, and wrote nothing
     nothing_to_resume: bool = False
+    #: The run's seal (eventlog.seal), stored when it ended.
+    seal: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "status": self.status, "sessions": [s.as_json() for s in self.sessions]}
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "sessions": [s.as_json() for s in self.sessions],
+            "seal": self.seal,
+        }
 
 
 def session_dates(config: SessionConfig, calendar: TradingCalendar) -> list[dt.date]:
@@ -365,8 +373,8 @@ def run_session(
         log.finish_run(run_id, "aborted")
         raise
     status = run_status(results)
-    log.finish_run(run_id, status)
-    return RunResult(run_id, status, results)
+    seal = log.finish_run(run_id, status)
+    return RunResult(run_id, status, results, seal=seal)
 
 
 # --- resume ---------------------------------------------------------------------------------------
@@ -381,10 +389,15 @@ def recorded_config(log: EventStore, run_id: str) -> SessionConfig:
 
 
 def finished_days(log: EventStore, run_id: str) -> dict[dt.date, DayResult]:
-    """Days whose stream is complete: ended and torn down, or failed, or aborted."""
+    """Days whose stream is complete: ended and torn down, or failed, or aborted. Each stream is
+    verified first: a resume never builds on (and seals) a stream that fails verification."""
     done: dict[dt.date, DayResult] = {}
     for info in streams(log, run_id):
-        state = replay_rows(info.session_date, stream_payloads(log, run_id, info.session_date, None))
+        try:
+            rows = verified_stream(log, run_id, info.session_date)
+        except TamperedStream as exc:
+            raise UserError(f"cannot resume run {run_id}: {exc}; daytape audit {run_id} checks the whole run") from None
+        state = replay_rows(info.session_date, [(row[0], row[2]) for row in rows])
         ended_and_torn_down = info.status == "ended" and state.state == "tearing_down" and not state.symbols
         if ended_and_torn_down or state.state in ("failed", "aborted"):
             status = "ended" if ended_and_torn_down else state.state
@@ -434,8 +447,9 @@ def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
     done = finished_days(log, run_id)
     if all(d in done for d in days):
         finished = [done[d] for d in days]
-        if get_run(log, run_id).status == run_status(finished):
-            return RunResult(run_id, run_status(finished), finished, nothing_to_resume=True)
+        recorded = get_run(log, run_id)
+        if recorded.status == run_status(finished):
+            return RunResult(run_id, run_status(finished), finished, nothing_to_resume=True, seal=recorded.seal)
     check_resumable(log, run_id, config)
     for info in streams(log, run_id):
         if info.session_date not in done:
@@ -449,5 +463,5 @@ def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
         raise
     ordered = [done.get(d) or results[d] for d in days]
     status = run_status(ordered)
-    log.finish_run(run_id, status)
-    return RunResult(run_id, status, ordered)
+    seal = log.finish_run(run_id, status)
+    return RunResult(run_id, status, ordered, seal=seal)

@@ -9,6 +9,7 @@ from pathlib import Path
 from daytape.provenance import code_changes
 from daytape.runner import RunOptions, recorded_config, run_session, store_digest
 from eventlog.diff import DiffReport, diff_runs
+from eventlog.manifest import config_digest
 from eventlog.reading import get_run, resolve_run_id
 from eventlog.store import EventStore, open_store
 
@@ -18,10 +19,13 @@ class Verification:
     run_id: str
     report: DiffReport
     data_changed: bool
+    #: The recorded config no longer hashes to the run's config hash: it was edited after the run,
+    #: so re-running it would not re-run what ran (and nothing was re-run).
+    config_altered: bool = False
 
     @property
     def deterministic(self) -> bool:
-        return self.report.same
+        return not self.config_altered and self.report.same
 
     @property
     def code_changes(self) -> list[str]:
@@ -30,6 +34,12 @@ class Verification:
         return code_changes(recorded, current)
 
     def message(self) -> str:
+        if self.config_altered:
+            return (
+                f"cannot verify run {self.run_id}: its recorded config was altered after the run "
+                "(config_json no longer hashes to its config_hash), so it would not re-run what ran; "
+                f"daytape audit {self.run_id} checks the rest of the log"
+            )
         code = f"; the code differs: {', '.join(self.code_changes)}" if self.code_changes else ""
         if self.deterministic:
             return (
@@ -44,6 +54,8 @@ def verify_run(log: EventStore, run_text: str, options: RunOptions | None = None
     """Re-run into a scratch SQLite log beside nothing else, then diff the two runs stream by stream."""
     run_id = resolve_run_id(log, run_text)
     info = get_run(log, run_id)
+    if config_digest(info.config_json) != info.config_hash:
+        return Verification(run_id, DiffReport(run_a=run_id, run_b=""), data_changed=False, config_altered=True)
     config = recorded_config(log, run_id)
     store_root = Path(config.store)
     data_changed = not store_root.is_dir() or store_digest(store_root) != info.data_digest

@@ -7,6 +7,8 @@ equal streams up to there, and only rows whose hashes differ are parsed and comp
 
 The report also names the manifest fields in which the two runs differ (config hash, data digest, code
 version, seed): the likely reasons their events differ, or inputs that changed without changing them.
+Each stream compared is verified first (its hash chain and recorded end), unless told not to: equal
+hashes prove nothing about a forged stream.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventlog.reading import RunInfo, dates, get_run, resolve_run_id
+from eventlog.reading import RunInfo, chain_rows, dates, get_run, resolve_run_id, verify_rows
 from eventlog.store import EventStore
 
 RUN_PLACEHOLDER = "<run>"
@@ -72,11 +74,12 @@ def manifest_differences(a: RunInfo, b: RunInfo) -> dict[str, tuple[Any, Any]]:
     }
 
 
-def _rows(store: EventStore, run_id: str, session_date: dt.date) -> list[tuple[Any, ...]]:
-    return store.fetch(
-        "SELECT seq, kind, payload_json, hash FROM events WHERE run_id = ? AND session_date = ? ORDER BY seq",
-        (run_id, store.db_date(session_date)),
-    )
+def _rows(store: EventStore, run_id: str, session_date: dt.date, verify: bool) -> list[tuple[Any, ...]]:
+    """(seq, kind, payload_json, hash) of a stream, verified first when asked."""
+    rows, last_seq = chain_rows(store, run_id, session_date)
+    if verify:
+        verify_rows(run_id, session_date, rows, last_seq)
+    return [(seq, kind, payload, digest) for seq, kind, payload, _prev, digest in rows]
 
 
 def _normalized(payload: str, run_id: str) -> Any:
@@ -111,8 +114,11 @@ def diff_streams(
     return common, Divergence(session_date, seq, why, side if name == "A" else None, side if name == "B" else None)
 
 
-def diff_runs(store: EventStore, run_a: str, run_b: str, store_b: EventStore | None = None) -> DiffReport:
-    """Compare run A (in `store`) with run B (in `store_b`, by default the same log)."""
+def diff_runs(
+    store: EventStore, run_a: str, run_b: str, store_b: EventStore | None = None, *, verify: bool = True
+) -> DiffReport:
+    """Compare run A (in `store`) with run B (in `store_b`, by default the same log); with `verify`,
+    a stream that fails verification raises TamperedStream."""
     store_b = store_b or store
     run_a = resolve_run_id(store, run_a)
     run_b = resolve_run_id(store_b, run_b)
@@ -125,7 +131,11 @@ def diff_runs(store: EventStore, run_a: str, run_b: str, store_b: EventStore | N
             report.first = Divergence(session_date, None, f"the date is only in run {only}")
             return report
         compared, divergence = diff_streams(
-            session_date, _rows(store, run_a, session_date), _rows(store_b, run_b, session_date), run_a, run_b
+            session_date,
+            _rows(store, run_a, session_date, verify),
+            _rows(store_b, run_b, session_date, verify),
+            run_a,
+            run_b,
         )
         report.streams += 1
         report.events += compared

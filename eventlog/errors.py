@@ -59,3 +59,14 @@ class NoSuchStream(EventLogError):
         self.run_id, self.session_date = run_id, session_date
         known = ", ".join(d.isoformat() for d in dates) or "none"
         super().__init__(f"run {run_id} has no stream for {session_date.isoformat()} (dates: {known})")
+
+
+class TamperedStream(EventLogError):
+    """A stream a reader was asked to read fails verification: its first bad event and why."""
+
+    def __init__(self, run_id: str, session_date: dt.date, seq: int | None, kind: str, why: str) -> None:
+        self.run_id, self.session_date, self.seq, self.kind, self.why = run_id, session_date, seq, kind, why
+        at = f" seq {seq}" if seq is not None else ""
+        super().__init__(
+            f"run {run_id}: the stream {session_date.isoformat()} fails verification at{at} ({kind}): {why}"
+        )

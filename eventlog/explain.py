@@ -152,8 +152,10 @@ def explain(
     session_date: dt.date | None = None,
     interval: str | None = None,
     indicator: str | None = None,
+    verify: bool = True,
 ) -> Explanation:
-    """The events that made `symbol` (or its `interval` / `indicator`) on the day, by request."""
+    """The events that made `symbol` (or its `interval` / `indicator`) on the day, by request; with
+    `verify` the day's stream is verified first (TamperedStream names its first bad event)."""
     run_id = resolve_run_id(store, run_id)
     session_date = pick_date(store, run_id, session_date)
     if interval and indicator:
@@ -163,7 +165,7 @@ def explain(
         target_type, target = "interval", interval
     elif indicator:
         target_type, target = "indicator", indicator
-    state = replay_day(store, run_id, session_date)
+    state = replay_day(store, run_id, session_date, verify=verify)
     data = state.symbols.get(symbol)
     if target_type == "symbol":
         present = data is not None
@@ -172,7 +174,7 @@ def explain(
     else:
         present = data is not None and target in data.indicators
 
-    stored = read_events(store, run_id, session_date=session_date, symbol=symbol)
+    stored = read_events(store, run_id, session_date=session_date, symbol=symbol, verify=verify)
     parsed = [(row, row.event()) for row in stored]
     requests: dict[str, ExplainedRequest] = {}
     for _row, event in parsed:

@@ -1,7 +1,9 @@
 """Reading the log: runs, the streams of a run, and events with filters.
 
 Every function takes an open `EventStore`. Event payloads are parsed (and upcast) only when asked:
-`StoredEvent.event()`.
+`StoredEvent.event()`. Readers of events verify the hash chain of each stream they read
+(`verified_stream`, on by default, `verify=False` skips it) and raise `TamperedStream` naming the
+first bad event.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from eventlog.errors import NoSuchStream, UnknownRun
+from eventlog.chain import ChainRow, check_chain
+from eventlog.errors import NoSuchStream, TamperedStream, UnknownRun
 from eventlog.schema import events, runs, sessions
 from eventlog.store import EventStore
 from eventlog.upcast import parse_payload
@@ -33,6 +36,7 @@ class RunInfo:
     code_version: str
     seed: int | None
     sessions: int
+    seal: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The `daytape runs --json` shape: CONTRACT.md's keys, then what the run was made from."""
@@ -47,6 +51,7 @@ class RunInfo:
             "data_digest": self.data_digest,
             "code_version": self.code_version,
             "seed": self.seed,
+            "seal": self.seal,
         }
 
 
@@ -94,6 +99,7 @@ def _run_info(row: Any, session_count: int) -> RunInfo:
         code_version=row.code_version,
         seed=row.seed,
         sessions=session_count,
+        seal=row.seal,
     )
 
 
@@ -174,6 +180,16 @@ def streams(store: EventStore, run_id: str) -> list[StreamInfo]:
         ]
 
 
+def recorded_sessions(store: EventStore, run_id: str) -> dict[dt.date, tuple[str, int, int | None]]:
+    """The days the run lists in `sessions`, each as (status, last seq, SessionEnded seq), read
+    without consulting the events (the audit checks one against the other)."""
+    query = select(sessions.c.session_date, sessions.c.status, sessions.c.last_seq, sessions.c.end_seq).where(
+        sessions.c.run_id == run_id
+    )
+    with store.engine.connect() as conn:
+        return {row.session_date: (row.status, int(row.last_seq), row.end_seq) for row in conn.execute(query)}
+
+
 def dates(store: EventStore, run_id: str) -> list[dt.date]:
     return [s.session_date for s in streams(store, run_id)]
 
@@ -202,8 +218,11 @@ def read_events(
     seq_to: int | None = None,
     time_from: dt.datetime | None = None,
     time_to: dt.datetime | None = None,
+    verify: bool = True,
 ) -> list[StoredEvent]:
-    """The run's events in (date, seq) order, filtered; every bound is inclusive."""
+    """The run's events in (date, seq) order, filtered; every bound is inclusive. With `verify`,
+    the stream of each date they come from is verified up to its recorded end, and only events up
+    to there are returned."""
     query = select(events).where(events.c.run_id == run_id)
     if session_date is not None:
         query = query.where(events.c.session_date == session_date)
@@ -223,7 +242,7 @@ def read_events(
         query = query.where(events.c.sim_time <= time_to)
     query = query.order_by(events.c.session_date, events.c.seq)
     with store.engine.connect() as conn:
-        return [
+        found = [
             StoredEvent(
                 run_id=row.run_id,
                 session_date=row.session_date,
@@ -240,6 +259,14 @@ def read_events(
             )
             for row in conn.execute(query)
         ]
+    if verify:
+        ends: dict[dt.date, int] = {}
+        for day in sorted({row.session_date for row in found}):
+            verified = verified_stream(store, run_id, day)
+            ends[day] = verified[-1][0] if verified else 0
+        # rows past a stream's recorded end were never verified (appended since, or forged): left out
+        found = [row for row in found if row.seq <= ends[row.session_date]]
+    return found
 
 
 def stream_payloads(
@@ -255,10 +282,47 @@ def stream_payloads(
 
 
 def stream_rows(store: EventStore, run_id: str, session_date: dt.date) -> Sequence[tuple[Any, ...]]:
-    """Every stored column the audit checks, in seq order:
-    (seq, kind, schema_version, symbol, request_id, sim_time, payload_json, prev_hash, hash)."""
+    """Every stored column the audit checks, in seq order, the chain's columns first:
+    (seq, kind, payload_json, prev_hash, hash, schema_version, symbol, request_id, sim_time)."""
     return store.fetch(
-        "SELECT seq, kind, schema_version, symbol, request_id, sim_time, payload_json, prev_hash, hash "
+        "SELECT seq, kind, payload_json, prev_hash, hash, schema_version, symbol, request_id, sim_time "
         "FROM events WHERE run_id = ? AND session_date = ? ORDER BY seq",
         (run_id, store.db_date(session_date)),
     )
+
+
+def chain_rows(store: EventStore, run_id: str, session_date: dt.date) -> tuple[list[ChainRow], int | None]:
+    """A stream's (seq, kind, payload_json, prev_hash, hash) rows in seq order, and the last seq the
+    `sessions` table recorded for it (None if it lists no such stream).
+
+    The recorded last seq is read first and the rows after it are left out: an append that lands
+    between the two reads only adds rows past it, so a stream being written reads as it stood.
+    """
+    day = store.db_date(session_date)
+    recorded = store.fetch("SELECT last_seq FROM sessions WHERE run_id = ? AND session_date = ?", (run_id, day))
+    last_seq = int(recorded[0][0]) if recorded else None
+    sql = "SELECT seq, kind, payload_json, prev_hash, hash FROM events WHERE run_id = ? AND session_date = ?"
+    params: list[Any] = [run_id, day]
+    if last_seq is not None:
+        sql += " AND seq <= ?"
+        params.append(last_seq)
+    return store.fetch(sql + " ORDER BY seq", params), last_seq  # type: ignore[return-value]
+
+
+def verify_rows(run_id: str, session_date: dt.date, rows: Sequence[ChainRow], last_seq: int | None) -> None:
+    """TamperedStream naming the first bad event unless the rows are the sound, whole stream."""
+    if last_seq is None:
+        if rows:
+            why = "the log's sessions table does not list this stream"
+            raise TamperedStream(run_id, session_date, None, "?", why)
+        return
+    bad = check_chain(session_date, rows, last_seq).bad
+    if bad is not None:
+        raise TamperedStream(run_id, session_date, bad.seq, bad.kind, bad.why)
+
+
+def verified_stream(store: EventStore, run_id: str, session_date: dt.date) -> list[ChainRow]:
+    """A stream's `chain_rows`, verified (TamperedStream otherwise)."""
+    rows, last_seq = chain_rows(store, run_id, session_date)
+    verify_rows(run_id, session_date, rows, last_seq)
+    return rows

@@ -4,6 +4,7 @@ The replay checks itself: each row's seq must be the one after the last (a gap i
 naming the missing seq), and an event that does not apply is a ReplayError naming the row. By
 default a day is replayed to its SessionEnded: "the session state of a day" is the state when the
 session closed, before its own teardown; `until_seq` / `until_time` stop anywhere, teardown included.
+`replay_day` verifies the day's whole stream first (`eventlog.chain`), unless told not to.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 
 from eventlog.collector import collector_paused
 from eventlog.errors import ReplayError
-from eventlog.reading import stream_payloads
+from eventlog.reading import stream_payloads, verified_stream
 from eventlog.store import EventStore
 from eventlog.upcast import PayloadError, parse_payload
 from specs.events import CURRENT_SCHEMA_VERSION, EVENT_ADAPTER, EventBase
@@ -103,13 +104,26 @@ def replay_day(
     session_date: dt.date,
     until_seq: int | None = None,
     until_time: dt.datetime | None = None,
+    *,
+    verify: bool = True,
 ) -> SessionState:
-    """The session state of (run, date) after `until_seq` or at `until_time` (default: at SessionEnded)."""
-    if until_seq is None and until_time is None:
-        until_seq = default_until(store, run_id, session_date)
+    """The session state of (run, date) after `until_seq` or at `until_time` (default: at SessionEnded).
+
+    With `verify` the day's whole stream is read and its hash chain checked before anything is
+    applied (TamperedStream names the first bad event); without, only the rows replayed are read.
+    """
     with collector_paused():
-        rows = stream_payloads(store, run_id, session_date, until_seq)
-        return replay_rows(session_date, rows, until_time=until_time)
+        if not verify:
+            if until_seq is None and until_time is None:
+                until_seq = default_until(store, run_id, session_date)
+            rows = stream_payloads(store, run_id, session_date, until_seq)
+            return replay_rows(session_date, rows, until_time=until_time)
+        verified = verified_stream(store, run_id, session_date)
+        if until_seq is None and until_time is None:
+            until_seq = next((row[0] for row in verified if row[1] == "SessionEnded"), None)
+        if until_seq is not None:
+            verified = verified[:until_seq]
+        return replay_rows(session_date, [(row[0], row[2]) for row in verified], until_time=until_time)
 
 
 def session_end_seq(store: EventStore, run_id: str, session_date: dt.date) -> int | None:

@@ -1,7 +1,8 @@
 """The log's tables (SQLAlchemy Core), with every constraint named by one convention.
 
 - `runs`: one row per run: its config, the config's hash, a digest of the data it read, the code
-  version and seed, when it started and finished, and its status.
+  version and seed, when it started and finished, its status, and its seal once it ended
+  (`eventlog.seal`).
 - `events`: one stream per (run, session date), `seq` contiguous from 1; the envelope (`kind`,
   `schema_version`, `symbol`, `request_id`, `sim_time`) is copied out of the payload into columns so
   readers filter without parsing JSON; `prev_hash`/`hash` chain the stream. Its one index is the
@@ -10,7 +11,7 @@
   symbol, kind or request id run within a run's or a day's rows.
 - `sessions`: one row per stream, kept in the same transaction as the appends: its status (running,
   ended, failed, aborted), last seq and the seq of its SessionEnded. Resume and `daytape runs` read
-  it; the events stay the truth (the audit never trusts it).
+  it; the events stay the truth, and the audit checks one against the other.
 
 Times are UTC. On SQLite they are stored as fixed-width text `YYYY-MM-DD HH:MM:SS.ffffff`, which
 sorts as time does; on PostgreSQL as `timestamptz`.
@@ -102,6 +103,7 @@ runs = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
     Column("status", String(16), nullable=False),
+    Column("seal", String(64), nullable=True),
     Index(None, "started_at"),
 )
 

@@ -1,7 +1,7 @@
 """The append-only event store: one interface over SQLite and PostgreSQL.
 
 Writes:
-- `create_run` / `finish_run` keep the `runs` rows.
+- `create_run` / `finish_run` keep the `runs` rows; `finish_run` seals a run that ended (`eventlog.seal`).
 - `append(run_id, date, events, expected_seq=None)` adds a batch to a (run, date) stream in ONE
   transaction: it reads the stream's head (last seq and hash) inside the transaction, numbers the
   batch from there, chains the hashes and inserts the rows (multi-row INSERTs that bind the
@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from eventlog.engine import WRITE_TRANSACTION, make_engine, normalize_url, sqlite_path
@@ -35,7 +35,8 @@ from eventlog.errors import LogNotFound, StreamConflict, UnknownRun
 from eventlog.hashing import genesis_hash, payload_bytes
 from eventlog.manifest import RunManifest
 from eventlog.migrate import check_schema
-from eventlog.schema import SESSION_STATUS_BY_KIND, runs, sqlite_time
+from eventlog.schema import SESSION_STATUS_BY_KIND, events, runs, sqlite_time
+from eventlog.seal import StreamHead, seal_digest
 from specs.events import EventBase
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ if TYPE_CHECKING:
 _SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 _POSTGRES_NOW = "now()"
 
-RUN_STATUSES = ("running", "completed", "failed", "aborted")
+RUN_STATUSES = ("running", "completed", "failed", "aborted", "interrupted")
+#: The statuses of a run that ended: `finish_run` seals these (a running or interrupted run is open).
+SEALED_STATUSES = ("completed", "failed", "aborted")
 
 #: Columns every row of one append shares.
 _BATCH_COLUMNS = ("run_id", "session_date", "recorded_at")
@@ -226,16 +229,41 @@ class EventStore:
             )
         return run_id
 
-    def finish_run(self, run_id: str, status: str, *, finished_at: dt.datetime | None = None) -> None:
-        """Set a run's final status (completed, failed, aborted) and when it finished."""
+    def finish_run(self, run_id: str, status: str, *, finished_at: dt.datetime | None = None) -> str | None:
+        """Set a run's status and when it finished; return its seal.
+
+        A run that ended (completed, failed, aborted) is sealed in the same transaction, over the
+        streams as they stand; setting it running or interrupted again (a resume) clears the seal.
+        """
         if status not in RUN_STATUSES:
             raise ValueError(f"run status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
         with self.write() as conn:
             when = finished_at if finished_at is not None else self._db_now(conn)
             done = None if status == "running" else when
-            result = conn.execute(update(runs).where(runs.c.run_id == run_id).values(status=status, finished_at=done))
+            seal = self._seal(conn, run_id) if status in SEALED_STATUSES else None
+            result = conn.execute(
+                update(runs).where(runs.c.run_id == run_id).values(status=status, finished_at=done, seal=seal)
+            )
             if result.rowcount == 0:
                 raise UnknownRun(run_id, f" in {self.url}")
+        return seal
+
+    def _seal(self, conn: Connection, run_id: str) -> str | None:
+        """The run's seal over its streams as they are in this transaction (None for an unknown run)."""
+        manifest = conn.execute(
+            select(runs.c.config_hash, runs.c.data_digest, runs.c.code_version, runs.c.seed).where(
+                runs.c.run_id == run_id
+            )
+        ).first()
+        if manifest is None:
+            return None
+        return seal_digest(
+            config_hash=manifest.config_hash,
+            data_digest=manifest.data_digest,
+            code_version=manifest.code_version,
+            seed=manifest.seed,
+            heads=stream_heads(conn, run_id),
+        )
 
     def has_run(self, run_id: str) -> bool:
         with self.engine.connect() as conn:
@@ -394,6 +422,23 @@ class EventStore:
         from eventlog.sink import RunSink
 
         return RunSink(self, run_id, resume=resume)
+
+
+def stream_heads(conn: Connection, run_id: str) -> list[StreamHead]:
+    """(date, last seq, its hash) of each of the run's streams, in date order."""
+    last = (
+        select(events.c.session_date, func.max(events.c.seq).label("last_seq"))
+        .where(events.c.run_id == run_id)
+        .group_by(events.c.session_date)
+        .subquery()
+    )
+    query = (
+        select(events.c.session_date, events.c.seq, events.c.hash)
+        .join(last, (events.c.session_date == last.c.session_date) & (events.c.seq == last.c.last_seq))
+        .where(events.c.run_id == run_id)
+        .order_by(events.c.session_date)
+    )
+    return [(row.session_date, int(row.seq), row.hash) for row in conn.execute(query)]
 
 
 def _rows(run_id: str, db_date: Any, head_seq: int, prev: str, now: Any, prepared: list[tuple[Any, ...]]) -> list[Any]:

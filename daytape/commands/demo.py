@@ -87,7 +87,7 @@ def account(log: EventStore, result: RunResult) -> None:
         stdout.print(state_table(replay_day(log, result.run_id, day.date)))
     first = result.sessions[0].date
     for symbol, target in ((SCANNED_SYMBOLS[1], {"indicator": "sma_20_5m"}), (UPGRADED_SYMBOL, {})):
-        found = explain(log, result.run_id, symbol, session_date=first, **target)
+        found = explain(log, result.run_id, symbol, session_date=first, indicator=target.get("indicator"))
         stdout.print("\n".join(explanation_lines(found)), markup=False, highlight=False)
     found = explain(log, result.run_id, UNKNOWN_SYMBOL, session_date=first)
     stdout.print("\n".join(explanation_lines(found)), markup=False, highlight=False)

@@ -2,7 +2,8 @@
 
 Each takes `--log URL` (else $DAYTAPE_LOG_URL, else `sqlite:///daytape.db`). Reading never
 creates a log; an unknown run id, a missing date or a log whose schema is behind is exit 2 with
-one line; audit and diff exit 1 when they find something.
+one line; audit and diff exit 1 when they find something. replay, explain, export and diff verify
+the hash chain of each stream they read and exit 1 naming its first bad event (`--no-verify` skips it).
 """
 
 from __future__ import annotations
@@ -20,18 +21,20 @@ import typer
 from daytape.errors import CheckFailed, UserError
 from daytape.logurl import resolve_log_url
 from daytape.output import print_json, stderr
-from eventlog.errors import EventLogError
+from eventlog.errors import EventLogError, TamperedStream
 
 if TYPE_CHECKING:
     from eventlog.explain import Explanation
     from eventlog.store import EventStore
 
 LOG_HELP = "The event log URL (else $DAYTAPE_LOG_URL, else sqlite:///daytape.db)."
+NO_VERIFY_HELP = "Do not verify the hash chain of the streams read (faster; a forged stream goes unnoticed)."
 
 
 @contextmanager
-def _reading(log: str | None) -> Iterator[EventStore]:
-    """Open the log for reading; every event-log error becomes a one-line exit 2."""
+def _reading(log: str | None, command: str = "daytape") -> Iterator[EventStore]:
+    """Open the log for reading; a stream that fails verification is a one-line exit 1, every other
+    event-log error a one-line exit 2."""
     from eventlog.store import open_store
 
     url = resolve_log_url(log)
@@ -41,6 +44,11 @@ def _reading(log: str | None) -> Iterator[EventStore]:
         raise UserError(str(exc)) from None
     try:
         yield store
+    except TamperedStream as exc:
+        raise CheckFailed(
+            f"{command}: {exc}; refusing to read a tampered log "
+            f"(daytape audit {exc.run_id} checks the whole run; --no-verify reads it anyway)"
+        ) from None
     except EventLogError as exc:
         raise UserError(str(exc)) from None
     finally:
@@ -56,16 +64,9 @@ def _date(text: str | None) -> dt.date | None:
         raise UserError(f"--date {text!r}: expected a session date as YYYY-MM-DD") from None
 
 
-def _exchange_tz(store: EventStore, run_id: str) -> dt.tzinfo:
-    """The time zone of the run's exchange: plugins see exchange time, so a naive `--until` means it too."""
-    from eventlog.reading import get_run
-    from marketdata.calendar import get_calendar  # the calendar is built only for a replay that needs it
-
-    exchange = json.loads(get_run(store, run_id).config_json).get("exchange", "XNYS")
-    return get_calendar(exchange).tz
-
-
-def _state_document(store: EventStore, run: str, date: str | None, until: str | None) -> dict[str, Any]:
+def _state_document(
+    store: EventStore, run: str, date: str | None, until: str | None, verify: bool = True
+) -> dict[str, Any]:
     from eventlog.reading import pick_date, resolve_run_id
     from eventlog.replay import parse_until, replay_day
     from statemachine.export import state_json
@@ -83,11 +84,28 @@ def _state_document(store: EventStore, run: str, date: str | None, until: str | 
             until_seq = point
         else:
             until_time = point
-    state = replay_day(store, run_id, day, until_seq=until_seq, until_time=until_time)
+    state = replay_day(store, run_id, day, until_seq=until_seq, until_time=until_time, verify=verify)
     document = state_json(state, run_id)
     document["date"] = day.isoformat()
     document["events_applied"] = state.events_applied
     return document
+
+
+def _exchange_tz(store: EventStore, run_id: str) -> dt.tzinfo:
+    """The time zone of the run's exchange: plugins see exchange time, so a naive `--until` means it too."""
+    from eventlog.reading import get_run
+    from marketdata.calendar import get_calendar  # the calendar is built only for a replay that needs it
+
+    exchange = json.loads(get_run(store, run_id).config_json).get("exchange", "XNYS")
+    return get_calendar(exchange).tz
+
+
+def _with_seal_column(text: str, seal: str | None) -> str:
+    """The CSV export with the run's seal as its last column (empty while the run is open)."""
+    lines = text.splitlines()
+    if not lines:
+        return text
+    return "\n".join([lines[0] + ",seal", *(line + "," + (seal or "") for line in lines[1:])]) + "\n"
 
 
 def _print_state(document: dict[str, Any]) -> None:
@@ -125,6 +143,27 @@ def _print_explanation(found: Explanation) -> None:
         out.write(f"  why not: {reason}\n")
 
 
+def _is_seal(text: str) -> bool:
+    value = text.strip().lower()
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def listed_days(config_json: str) -> list[dt.date] | None:
+    """The sessions a run's recorded config names (None when it is not a session config)."""
+    from marketdata.calendar import get_calendar
+    from marketdata.errors import MarketDataError
+    from specs.config import SessionConfig
+
+    try:
+        config = SessionConfig.model_validate_json(config_json)
+    except ValueError:
+        return None
+    try:
+        return get_calendar(config.exchange).sessions(config.start, config.end)
+    except MarketDataError:  # an exchange this daytape has no calendar for: the log alone decides
+        return None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("runs")
     def runs_command(
@@ -158,10 +197,11 @@ def register(app: typer.Typer) -> None:
         symbol: str | None = typer.Option(None, "--symbol", help="Show only this symbol."),
         log: str | None = typer.Option(None, "--log", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the export shape as JSON."),
+        no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
         """The session state rebuilt from the log at a point (default: when the session ended)."""
-        with _reading(log) as store:
-            document = _state_document(store, run_id, date, until)
+        with _reading(log, "replay") as store:
+            document = _state_document(store, run_id, date, until, verify=not no_verify)
         if symbol is not None:
             document["symbols"] = {s: d for s, d in document["symbols"].items() if s == symbol.upper()}
             document["rejected"] = {s: r for s, r in document["rejected"].items() if s == symbol.upper()}
@@ -179,15 +219,22 @@ def register(app: typer.Typer) -> None:
         indicator: str | None = typer.Option(None, "--indicator", help="Explain this indicator key."),
         log: str | None = typer.Option(None, "--log", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
         """The events that made a symbol, interval or indicator, back to the request and its source."""
         from eventlog.explain import explain
 
         if interval and indicator:
             raise UserError("explain: give --interval or --indicator, not both")
-        with _reading(log) as store:
+        with _reading(log, "explain") as store:
             found = explain(
-                store, run_id, symbol.upper(), session_date=_date(date), interval=interval, indicator=indicator
+                store,
+                run_id,
+                symbol.upper(),
+                session_date=_date(date),
+                interval=interval,
+                indicator=indicator,
+                verify=not no_verify,
             )
         if as_json:
             print_json(found.as_dict())
@@ -197,21 +244,40 @@ def register(app: typer.Typer) -> None:
     @app.command("audit")
     def audit_command(
         run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
+        seal: str | None = typer.Option(
+            None, "--seal", help="Check the log against this seal, kept elsewhere (e.g. a CI artifact)."
+        ),
+        allow_open: bool = typer.Option(
+            False, "--allow-open", help="Pass a run that is still open (running or interrupted) if nothing is wrong."
+        ),
         log: str | None = typer.Option(None, "--log", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
-        """Check the hash chain, seq contiguity and every transition: exit 0 clean, 1 naming the first bad event."""
+        """Check every stream (hash chain, seq contiguity, recorded end, envelope, transitions) and the run
+        (its days, status, config hash and seal): exit 0 clean, 1 naming the first bad event or the open day."""
         from eventlog.audit import audit_run
+        from eventlog.reading import get_run
 
-        with _reading(log) as store:
-            report = audit_run(store, run_id)
+        if seal is not None and not _is_seal(seal):
+            raise UserError(f"--seal {seal!r}: expected the 64 hex digits a run's seal is")
+        with _reading(log, "audit") as store:
+            run = get_run(store, run_id)
+            report = audit_run(
+                store, run.run_id, seal=seal, allow_open=allow_open, listed_days=listed_days(run.config_json)
+            )
         if as_json:
             print_json(report.as_dict())
         if report.first_bad is not None:
             raise CheckFailed(f"audit: run {report.run_id}: first bad event: {report.first_bad}")
+        if report.open_reason is not None and not allow_open:
+            raise CheckFailed(f"audit: run {report.run_id}: {report.open_reason}")
         if not as_json:
-            clean = f"audit: run {report.run_id}: {report.streams} streams, {report.events} events, clean"
-            stderr.print(clean, markup=False)
+            state = f"open ({report.open_reason})" if report.open_reason else "clean"
+            sealed = f", seal {report.seal}" + (" (matches the seal given)" if seal else "")
+            stderr.print(
+                f"audit: run {report.run_id}: {report.streams} streams, {report.events} events{sealed}, {state}",
+                markup=False,
+            )
 
     @app.command("diff")
     def diff_command(
@@ -219,13 +285,14 @@ def register(app: typer.Typer) -> None:
         run_b: str = typer.Argument(..., help="The second run id."),
         log: str | None = typer.Option(None, "--log", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
         """Compare two runs' events: exit 0 the same, 1 with the first divergent event."""
         from daytape.provenance import manifest_notes
         from eventlog.diff import diff_runs
 
-        with _reading(log) as store:
-            report = diff_runs(store, run_a, run_b)
+        with _reading(log, "diff") as store:
+            report = diff_runs(store, run_a, run_b, verify=not no_verify)
         if as_json:
             print_json(report.as_dict())
         else:
@@ -243,22 +310,24 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option(..., "--format", help="json or csv"),
         out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
         log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
-        """The session state of a day, as JSON or CSV."""
+        """The session state of a day, as JSON or CSV, with the run's seal (null while the run is open)."""
         from eventlog.reading import get_run, pick_date
         from eventlog.replay import replay_day
         from statemachine.export import state_csv, state_json
 
         if fmt not in ("json", "csv"):
             raise UserError(f"--format: unknown format {fmt!r}; use json or csv")
-        with _reading(log) as store:
+        with _reading(log, "export") as store:
             run = get_run(store, run_id)
             day = pick_date(store, run.run_id, _date(date))
-            state = replay_day(store, run.run_id, day)
+            state = replay_day(store, run.run_id, day, verify=not no_verify)
         if fmt == "csv":
-            text = state_csv(state)
+            text = _with_seal_column(state_csv(state), run.seal)
         else:
-            text = json.dumps(state_json(state, run.run_id), indent=2, default=str) + "\n"
+            document = {**state_json(state, run.run_id), "seal": run.seal}
+            text = json.dumps(document, indent=2, default=str) + "\n"
         if out is None:
             sys.stdout.write(text)
         else:

@@ -90,6 +90,8 @@ def report(result: RunResult, as_json: bool) -> None:
             if day.error:
                 detail += f", {day.error}"
             stderr.print(f"  {day.date} {day.status}: {detail}", markup=False)
+        if result.seal:
+            stderr.print(f"  seal {result.seal}", markup=False)
     if result.status != "completed":
         raise CheckFailed(f"run {result.run_id} {result.status}")
 

@@ -8,6 +8,7 @@ from daytape.commands.run import open_log, session_progress
 from daytape.errors import CheckFailed
 from daytape.logurl import resolve_log_url
 from daytape.output import plugin_output_to_stderr, print_json
+from eventlog.errors import TamperedStream
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +28,8 @@ def register(app: typer.Typer) -> None:
         try:
             with plugin_output_to_stderr(), session_progress(not quiet and not as_json) as (options, _):
                 result = verify_run(store, run_id, options)
+        except TamperedStream as exc:
+            raise CheckFailed(f"verify: {exc}; daytape audit {exc.run_id} checks the whole run") from None
         finally:
             store.close()
         if as_json:
@@ -36,6 +39,7 @@ def register(app: typer.Typer) -> None:
                     "deterministic": result.deterministic,
                     "data_changed": result.data_changed,
                     "code_changes": result.code_changes,
+                    "config_altered": result.config_altered,
                     **result.report.as_dict(),
                 }
             )

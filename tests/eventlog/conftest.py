@@ -79,13 +79,18 @@ def store(log_url: str) -> Iterator[EventStore]:
         yield opened
 
 
-def write_run(store: EventStore, name: str = "test run", days: int = 3, run_id: str | None = None) -> str:
-    """A run with the default test streams, appended batch by batch through the run's sink."""
+def write_run(
+    store: EventStore, name: str = "test run", days: int = 3, run_id: str | None = None, *, finish: bool = True
+) -> str:
+    """A run with the default test streams, appended batch by batch through the run's sink; with
+    `finish`, then marked completed (and so sealed), as the runner ends a run whose days all ended."""
     run_id = store.create_run(RunManifest(name=name, config_json='{"symbols": ["SPY", "AIG", "BAC"]}'), run_id=run_id)
     sink = store.sink(run_id)
     for session_date, batches in small_run(days).items():
         for batch in batches:
             sink.append(session_date, batch)
+    if finish:
+        store.finish_run(run_id, "completed")
     return run_id
 
 

@@ -73,15 +73,17 @@ def test_envelope_columns_and_filters(written):
     assert all(r.recorded_at.tzinfo is not None for r in tsla)
 
 
-def test_runs_and_streams_listing(written):
-    store, run_id = written
+def test_runs_and_streams_listing(store):
+    run_id = write_run(store, finish=False)
     [run] = list_runs(store)
     assert run.run_id == run_id and run.name == "test run" and run.status == "running" and run.sessions == 3
     contract = {"run_id", "name", "status", "started_at", "finished_at", "sessions"}
-    assert set(run.summary()) == contract | {"config_hash", "data_digest", "code_version", "seed"}
-    store.finish_run(run_id, "completed")
+    assert set(run.summary()) == contract | {"config_hash", "data_digest", "code_version", "seed", "seal"}
+    assert run.seal is None, "a running run is not sealed"
+    seal = store.finish_run(run_id, "completed")
     finished = get_run(store, run_id[:8])
     assert finished.status == "completed" and finished.finished_at is not None
+    assert finished.seal == seal and len(seal) == 64
     assert finished.config_hash and finished.config_json.startswith("{")
     infos = streams(store, run_id)
     assert [s.session_date for s in infos] == list(small_run())
@@ -135,7 +137,7 @@ def test_a_writer_racing_past_the_head_check_hits_the_unique_constraint(log_url)
         with pytest.raises(StreamConflict, match=r"seq 1: another writer appended to this stream first"):
             stale.append(run_id, day, [ev.TeardownStarted(session_date=day)])
         assert first.head(run_id, day)[0] == 1
-        assert audit_run(first, run_id).ok
+        assert audit_run(first, run_id, allow_open=True).ok
 
 
 def test_threads_racing_on_one_stream_leave_one_winner(log_url):
@@ -184,7 +186,7 @@ def test_concurrent_writers_on_different_streams_both_succeed(log_url):
         for t in threads:
             t.join()
         assert errors == []
-        assert audit_run(a, run_id).ok
+        assert audit_run(a, run_id, allow_open=True).ok
         assert [s.events for s in streams(a, run_id)] == [len(flatten(b)) for b in days.values()]
 
 
@@ -397,7 +399,8 @@ def test_revision_0003_keeps_the_runs_and_stores_a_code_version_of_any_length(lo
     migrate.upgrade_engine(engine, "0002")
     with engine.begin() as conn:
         conn.execute(runs.insert(), [old])
-    assert migrate.upgrade_engine(engine, "head") == ("0002", "0003")
+    assert migrate.upgrade_engine(engine, "0003") == ("0002", "0003")
+    migrate.upgrade_engine(engine, "head")
     long_version = "daytape 0.1.0 src 0123456789ab; python 3.11.7; " + "; ".join(f"lib{i} 1.0" for i in range(40))
     with open_store(log_url) as store:
         [kept] = list_runs(store)
@@ -410,6 +413,33 @@ def test_revision_0003_keeps_the_runs_and_stores_a_code_version_of_any_length(lo
         versions = dict(connection.execute(text("SELECT run_id, code_version FROM runs")).all())
     engine.dispose()
     assert versions == {"r0002": old["code_version"], new_id: long_version[:64]}
+
+
+def test_revision_0004_seals_the_runs_that_had_ended_and_going_back_drops_the_seals(log_url):
+    """0004 adds `runs.seal`: an upgrade seals the runs that had ended, over their streams as they
+    stand (so an older log audits as before), and leaves a running run unsealed."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from tests.eventlog.tamper import reference_seal
+
+    engine = make_engine(log_url)
+    migrate.upgrade_engine(engine, "head")
+    with open_store(log_url) as store:
+        ended, running = write_run(store, "ended"), write_run(store, "running", days=2, finish=False)
+    with engine.connect() as connection, connection.begin():
+        command.downgrade(migrate.alembic_config(connection), "0003")
+    with engine.connect() as connection:
+        assert "seal" not in {column["name"] for column in inspect(connection).get_columns("runs")}
+        statuses = dict(connection.execute(text("SELECT run_id, status FROM runs")).all())
+    assert statuses == {ended: "completed", running: "running"}
+    assert migrate.upgrade_engine(engine, "head") == ("0003", "0004")
+    engine.dispose()
+    with open_store(log_url) as store:
+        assert get_run(store, ended).seal == reference_seal(store, ended)
+        assert get_run(store, running).seal is None
+        assert audit_run(store, ended).ok
+        assert audit_run(store, running, allow_open=True).ok and not audit_run(store, running).ok
 
 
 # --- the run sink ------------------------------------------------------------------------------

@@ -76,6 +76,59 @@ def test_an_old_log_is_refused_then_upgraded_and_read_back_upcast(log_url):
         assert state.requests[received[0].request_id].source == "config"
 
 
+def _as_read(value: object) -> object:
+    """A JSON value as a reader compares it: times as instants, so an offset's spelling does not matter."""
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        return {key: _as_read(item) for key, item in value.items()}
+    return value
+
+
+def test_every_field_of_every_upcast_event_in_the_fixture_is_kept(log_url):
+    """Each version-1 RequestReceived reads back with every field it was written with, field by field,
+    plus `plugin` None at version 2: nothing the v1 payload said is dropped or changed."""
+    load_v1_log(log_url)
+    migrate.upgrade(log_url)
+    lines = [json.loads(line)["row"] for line in FIXTURE.read_text().splitlines()]
+    written = {row["seq"]: json.loads(row["payload_json"]) for row in lines if row.get("kind") == "RequestReceived"}
+    with open_store(log_url) as store:
+        received = read_events(store, RUN_ID, kinds=["RequestReceived"])
+    assert sorted(row.seq for row in received) == sorted(written)
+    for row in received:
+        v1 = written[row.seq]
+        read = row.event().model_dump(mode="json")
+        assert set(read) == set(v1) | {"plugin"}, f"seq {row.seq}: fields {sorted(set(read) ^ set(v1))}"
+        for name, value in v1.items():
+            expected = 2 if name == "schema_version" else value
+            assert _as_read(read[name]) == _as_read(expected), f"seq {row.seq}: field {name}"
+        assert read["plugin"] is None
+
+
+def test_a_version_1_request_with_every_field_set_reads_back_whole():
+    """The fixture's requests leave `days` and `interval` at their defaults; this one sets every
+    field a version-1 RequestReceived had to a value no default gives."""
+    v1 = {
+        "kind": "RequestReceived",
+        "schema_version": 1,
+        "symbol": "IBM",
+        "request_id": "20131009-0042",
+        "sim_time": "2013-10-09T15:00:00+00:00",
+        "operation": "bar",
+        "source": "strategy",
+        "interval": "30m",
+        "days": 2,
+        "indicator": {"type": "sma", "period": 20, "interval": "5m", "fast": None, "slow": None, "signal": None},
+        "description": "strategy asked for 30m bars of IBM",
+    }
+    read = parse_payload("RequestReceived", 1, json.dumps(v1)).model_dump(mode="json")
+    assert {name: _as_read(read[name]) for name in v1} == _as_read({**v1, "schema_version": 2})
+    assert read["plugin"] is None and set(read) == set(v1) | {"plugin"}
+
+
 def test_upcasters_are_chained_by_kind_and_version():
     v1 = {"kind": "RequestReceived", "schema_version": 1, "operation": "symbol", "source": "config"}
     assert upcast(v1) == {**v1, "schema_version": 2, "plugin": None}
