@@ -66,9 +66,17 @@ def test_the_read_commands_load_neither_alembic_nor_the_market_libraries(tmp_pat
         ["runs", "--log", url],
         ["replay", run_id, "--log", url],
         ["explain", run_id, "SPY", "--log", url],
-        ["audit", run_id, "--log", url],
         ["diff", run_id, run_id, "--log", url],
         ["export", run_id, "--format", "json", "--log", url],
     ):
         needless = sorted(loaded_by(tmp_path, *args) & set(NOT_FOR_READING))
         assert not needless, f"daytape {args[0]} loaded {needless}: {HOW_TO_FIX}"
+
+
+def test_audit_loads_the_calendar_but_not_alembic(tmp_path):
+    """audit asks the exchange calendar which sessions the run's config names (a day missing from both
+    tables is found that way), so it may load the calendar's libraries; it still needs no Alembic."""
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    with open_store(url) as store:
+        run_id = write_run(store, days=2)
+    assert "alembic" not in loaded_by(tmp_path, "audit", run_id, "--log", url)
