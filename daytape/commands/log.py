@@ -29,6 +29,9 @@ from eventlog.explain import Explanation, explain
 from eventlog.reading import get_run, list_runs, pick_date, resolve_run_id
 from eventlog.replay import parse_until, replay_day
 from eventlog.store import EventStore, open_store
+from specs.config import normalize_symbol
+from specs.indicators import IndicatorSpec, IndicatorSpecError
+from specs.intervals import Interval, IntervalError
 from statemachine.export import state_csv, state_json
 
 LOG_HELP = "The event log URL (else $DAYTAPE_LOG_URL, else sqlite:///daytape.db)."
@@ -39,7 +42,7 @@ def _reading(log: str | None) -> Iterator[EventStore]:
     """Open the log for reading; every event-log error becomes a one-line exit 2."""
     url = resolve_log_url(log)
     try:
-        store = open_store(url, create=False)
+        store = open_store(url, create=False, read_only=True)
     except EventLogError as exc:
         raise UserError(str(exc)) from None
     try:
@@ -78,6 +81,33 @@ def _state_document(store: EventStore, run: str, date: str | None, until: str | 
     document["date"] = day.isoformat()
     document["events_applied"] = state.events_applied
     return document
+
+
+def _explain_target(symbol: str, interval: str | None, indicator: str | None) -> tuple[str, str | None, str | None]:
+    """The symbol and the interval or indicator key, checked and in their canonical spelling."""
+    try:
+        checked = normalize_symbol(symbol)
+    except ValueError as exc:
+        raise UserError(f"explain: {exc}") from None
+    if interval is not None:
+        try:
+            interval = str(Interval(interval))
+        except IntervalError as exc:
+            raise UserError(f"--interval: {exc}") from None
+    if indicator is not None:
+        try:
+            indicator = IndicatorSpec.parse_key(indicator).key
+        except IndicatorSpecError as exc:
+            raise UserError(f"--indicator: {exc}") from None
+    return checked, interval, indicator
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot be written before reading anything."""
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a folder; give a file path such as {out / 'export.json'}")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: no folder {out.parent}")
 
 
 def _print_state(document: dict[str, Any]) -> None:
@@ -166,10 +196,9 @@ def register(app: typer.Typer) -> None:
         """The events that made a symbol, interval or indicator, back to the request and its source."""
         if interval and indicator:
             raise UserError("explain: give --interval or --indicator, not both")
+        symbol, interval, indicator = _explain_target(symbol, interval, indicator)
         with _reading(log) as store:
-            found = explain(
-                store, run_id, symbol.upper(), session_date=_date(date), interval=interval, indicator=indicator
-            )
+            found = explain(store, run_id, symbol, session_date=_date(date), interval=interval, indicator=indicator)
         if as_json:
             print_json(found.as_dict())
         else:
@@ -223,6 +252,8 @@ def register(app: typer.Typer) -> None:
         """The session state of a day, as JSON or CSV."""
         if fmt not in ("json", "csv"):
             raise UserError(f"--format: unknown format {fmt!r}; use json or csv")
+        if out is not None:
+            _check_out(out)
         with _reading(log) as store:
             run = get_run(store, run_id)
             day = pick_date(store, run.run_id, _date(date))
@@ -234,7 +265,10 @@ def register(app: typer.Typer) -> None:
         if out is None:
             sys.stdout.write(text)
         else:
-            out.write_text(text, encoding="utf-8")
+            try:
+                out.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
             stderr.print(f"export: wrote {out}", markup=False)
 
     db = typer.Typer(help="The event log's database.", no_args_is_help=True)

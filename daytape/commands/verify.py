@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
         """Re-run the run's stored config on the same data and compare the event streams."""
-        store = open_log(resolve_log_url(log), create=False)
+        store = open_log(resolve_log_url(log), create=False, read_only=True)
         try:
             with session_progress(not quiet and not as_json) as (options, _):
                 result = verify_run(store, run_id, options)
