@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext, Scanner, Strategy, load_plugin
 from daytape.provenance import code_changes, code_version
@@ -28,11 +30,14 @@ from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.clock import SimulatedClock
 from marketdata.store import BarStore
 from specs.config import SessionConfig
+from specs.messages import one_line
 from statemachine.coordinator import SessionCoordinator
 from statemachine.export import failed_requests
 from statemachine.storecache import StoreCache
 
 EXECUTORS = ("serial", "process", "dask")
+#: How long a `--scheduler` may take to answer.
+SCHEDULER_TIMEOUT_S = 10
 #: A step callback: (session date, steps done, steps in the day).
 StepProgress = Callable[[dt.date, int, int], None]
 
@@ -95,6 +100,14 @@ def plugin_name(plugin: Plugin) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+class PluginExited(Exception):
+    """A plugin hook raised SystemExit: a plugin failure like any other exception (the day is aborted
+    and the run fails), never daytape's own exit status."""
+
+    def __init__(self, plugin: Plugin, hook: str, code: object) -> None:
+        super().__init__(f"plugin {plugin_name(plugin)} exited in {hook} (SystemExit({code!r}))")
+
+
 def open_day(coordinator: SessionCoordinator, day: dt.date) -> bool:
     """Teardown and load the config symbols; False when the day failed (every config symbol rejected)."""
     coordinator.begin_day(day)
@@ -116,17 +129,25 @@ def stream_day(
         (plugin, PluginContext(coordinator, coordinator.view, plugin.source, calendar.tz, plugin_name(plugin)))
         for plugin in plugins
     ]
-    for plugin, ctx in contexts:
-        plugin.on_session_start(ctx)
-    steps = coordinator.step_times()
-    for number, moment in enumerate(steps, start=1):
-        coordinator.advance_to(moment)
+    plugin, hook = None, "on_session_start"
+    try:
         for plugin, ctx in contexts:
-            plugin.on_step(ctx)
-        if progress is not None:
-            progress(day, number, len(steps))
-    for plugin, ctx in contexts:
-        plugin.on_session_end(ctx)
+            plugin.on_session_start(ctx)
+        hook = "on_step"
+        steps = coordinator.step_times()
+        for number, moment in enumerate(steps, start=1):
+            coordinator.advance_to(moment)
+            for plugin, ctx in contexts:
+                plugin.on_step(ctx)
+            if progress is not None:
+                progress(day, number, len(steps))
+        hook = "on_session_end"
+        for plugin, ctx in contexts:
+            plugin.on_session_end(ctx)
+    except SystemExit as exc:
+        if plugin is None:
+            raise
+        raise PluginExited(plugin, hook, exc.code) from None
 
 
 def run_day(
@@ -228,14 +249,65 @@ def effective_config(config: SessionConfig, start: dt.date | None, end: dt.date 
         return config
     try:
         return SessionConfig.model_validate({**config.model_dump(), **update})
+    except ValidationError as exc:
+        raise UserError(f"--from/--to: {one_line(exc)}") from None
+
+
+def store_folder(config: SessionConfig) -> Path:
+    """The config's bar store folder; UserError when it is missing or is not a folder."""
+    root = Path(config.store)
+    if not root.exists():
+        raise UserError(f"store: {config.store}: no such folder")
+    if not root.is_dir():
+        raise UserError(f"store: {config.store}: not a folder")
+    return root
+
+
+def check_options(options: RunOptions) -> None:
+    """The executor flags; a `--scheduler` must answer now, before a run is recorded."""
+    if options.executor not in EXECUTORS:
+        raise UserError(f"--executor: unknown executor {options.executor!r}; use {', '.join(EXECUTORS)}")
+    if options.workers < 1:
+        raise UserError(f"--workers: must be at least 1, got {options.workers}")
+    if options.executor == "dask" and options.scheduler:
+        check_scheduler(options.scheduler)
+
+
+def check_scheduler(address: str) -> None:
+    """Fail fast when no Dask scheduler answers at `address` (distributed alone retries for 30 s)."""
+    import socket
+
+    from distributed import Client
+    from distributed.comm.addressing import get_address_host_port
+
+    try:
+        host, port = get_address_host_port(address)
     except ValueError as exc:
-        raise UserError(f"--from/--to: {exc}") from None
+        raise UserError(f"--scheduler {address}: {exc}") from None
+    try:
+        socket.create_connection((host, port), timeout=SCHEDULER_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"--scheduler {address}: no Dask scheduler answers there ({reason})") from None
+    try:
+        Client(address, timeout=SCHEDULER_TIMEOUT_S).close()
+    except (OSError, TimeoutError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"--scheduler {address}: no Dask scheduler answers there ({reason})") from None
+
+
+def check_run(config: SessionConfig, options: RunOptions) -> list[dt.date]:
+    """Everything a run checks before its first session, done before a run (or a log) is made: the
+    executor flags, the exchange's sessions in the range, the bar store and the plugins; returns the days."""
+    check_options(options)
+    days = session_dates(config, get_calendar(config.exchange))
+    store_folder(config)
+    build_plugins(config)
+    return days
 
 
 def start_run(log: EventStore, config: SessionConfig, seed: int | None = None) -> str:
-    store_root = Path(config.store)
-    if not store_root.is_dir():
-        raise UserError(f"store: {config.store}: no such folder")
+    store_root = store_folder(config)
     manifest = RunManifest(
         name=config.name,
         config_json=json.dumps(config.to_yaml_dict(), sort_keys=True),
@@ -250,10 +322,6 @@ def execute_run(
     log: EventStore, run_id: str, config: SessionConfig, days: list[dt.date], options: RunOptions
 ) -> list[DayResult]:
     """Run `days` of an existing run with the chosen executor; each day writes its own stream."""
-    if options.executor not in EXECUTORS:
-        raise UserError(f"--executor: unknown executor {options.executor!r}; use {', '.join(EXECUTORS)}")
-    if options.workers < 1:
-        raise UserError(f"--workers: must be at least 1, got {options.workers}")
     if options.executor == "serial" or not days:
         store = run_store(config)
         sink = RunSink(log, run_id)
@@ -307,7 +375,7 @@ def _run_dask(
     config_json = config.model_dump_json()
     cluster = None
     if options.scheduler:
-        client = Client(options.scheduler)
+        client = Client(options.scheduler, timeout=SCHEDULER_TIMEOUT_S)
     else:
         cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
@@ -335,8 +403,7 @@ def run_session(
     log: EventStore, config: SessionConfig, options: RunOptions, on_started: Callable[[str], None] | None = None
 ) -> RunResult:
     """A new run of `config` over its sessions."""
-    calendar = get_calendar(config.exchange)
-    days = session_dates(config, calendar)
+    days = check_run(config, options)
     run_id = start_run(log, config)
     if on_started is not None:
         on_started(run_id)
@@ -403,7 +470,7 @@ def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
     """Finish a killed run: keep finished days, redo the unfinished one from its start, run the rest."""
     config = recorded_config(log, run_id)
     check_resumable(log, run_id, config)
-    days = session_dates(config, get_calendar(config.exchange))
+    days = check_run(config, options)
     done = finished_days(log, run_id)
     for info in streams(log, run_id):
         if info.session_date not in done:

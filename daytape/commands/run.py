@@ -15,7 +15,15 @@ from daytape.configfile import load_session_file
 from daytape.errors import CheckFailed, UserError
 from daytape.logurl import resolve_log_url
 from daytape.output import print_json, stderr
-from daytape.runner import DayResult, RunOptions, RunResult, effective_config, resume_run, run_session
+from daytape.runner import (
+    DayResult,
+    RunOptions,
+    RunResult,
+    check_run,
+    effective_config,
+    resume_run,
+    run_session,
+)
 from eventlog.errors import EventLogError
 from eventlog.reading import resolve_run_id
 from eventlog.store import EventStore, open_store
@@ -40,9 +48,9 @@ def anchor_paths(config: SessionConfig, session_file: Path) -> SessionConfig:
     return config.model_copy(update=update) if update else config
 
 
-def open_log(url: str, *, create: bool) -> EventStore:
+def open_log(url: str, *, create: bool, read_only: bool = False) -> EventStore:
     try:
-        return open_store(url, create=create)
+        return open_store(url, create=create, read_only=read_only)
     except EventLogError as exc:
         raise UserError(str(exc)) from None
 
@@ -121,6 +129,9 @@ def register(app: typer.Typer) -> None:
         url = resolve_log_url(log, config.log)
         if executor not in ("serial", "process", "dask"):
             raise UserError(f"--executor: unknown executor {executor!r}; use serial, process or dask")
+        if resume is None:
+            # a run refused before its first session leaves nothing behind, not even a new log file
+            check_run(config, RunOptions(workers=workers, executor=executor, scheduler=scheduler))
         log_store = open_log(url, create=resume is None)
         try:
             with session_progress(not quiet) as (options, _):
