@@ -56,6 +56,8 @@ class ImportReport:
     written: dict[str, dict[str, int]] = field(default_factory=dict)
     days: dict[str, dict[str, int]] = field(default_factory=dict)
     bad: BadBarCounts = field(default_factory=BadBarCounts)
+    #: Source files not imported (path, why): each file is imported whole or not at all.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, symbol: str, interval: Interval, rows: int, days: int, bad: BadBarCounts) -> None:
         key = str(interval)
@@ -74,6 +76,7 @@ class ImportReport:
                 for symbol, intervals in sorted(self.written.items())
             },
             "bad": self.bad.as_dict(),
+            "skipped": [{"file": path, "problem": problem} for path, problem in self.skipped],
         }
 
 
@@ -125,18 +128,17 @@ def _number_problem(row: list[str], fields: Iterable[tuple[int, str]]) -> str | 
 
 
 def _find_usa_equity(root: Path) -> Path:
-    """`equity/usa` under ROOT, which may be the `lean` folder, any folder above it, or `equity` itself."""
+    """`equity/usa` of LEAN's data layout: ROOT may be `equity/usa` itself, `equity`, the data folder
+    that holds `equity` (`lean`, LEAN's `Data`), or the folder above that. Nothing else is walked."""
     if not root.exists():
         raise DataImportError(f"{root}: no such folder")
     if not root.is_dir():
         raise DataImportError(f"{root}: not a folder")
-    for candidate in (root / "equity" / "usa", root / "usa", root):
+    candidates = [root / "equity" / "usa", root / "usa", root]
+    candidates += [child / "equity" / "usa" for child in sorted(root.iterdir()) if child.is_dir()]
+    for candidate in candidates:
         if candidate.name == "usa" and candidate.parent.name == "equity" and candidate.is_dir():
             return candidate
-    for depth in range(1, 5):
-        found = sorted(root.glob("/".join(["*"] * depth) + "/equity/usa"))
-        if found:
-            return found[0]
     raise DataImportError(f"{root}: no LEAN equity data (equity/usa/minute or equity/usa/daily) under it")
 
 
@@ -155,6 +157,13 @@ def _yyyymmdd(text: str) -> date:
     if len(text) != 8 or not text.isdigit():
         raise ValueError(f"{text!r} is not yyyymmdd")
     return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+
+
+def _file_day(path: Path, text: str) -> date:
+    try:
+        return _yyyymmdd(text)
+    except ValueError as exc:
+        raise DataImportError(f"{path}: the file name's date: {exc}") from None
 
 
 def _lean_minute_check(row: list[str]) -> str | None:
@@ -228,11 +237,23 @@ def import_lean(
     symbols: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ImportReport:
-    """Import every LEAN minute and daily trade zip under `root` (or only those of `symbols`)."""
+    """Import every LEAN minute and daily trade zip under `root` (or only those of `symbols`).
+
+    Each zip is imported whole or not at all: one that cannot be read is left out, named in
+    `report.skipped` with its problem, and the others are imported.
+    """
     base = _find_usa_equity(Path(root))
     minute_dirs = {p.name.upper(): p for p in sorted((base / "minute").glob("*")) if p.is_dir()}
     daily_zips = {p.stem.upper(): p for p in sorted((base / "daily").glob("*.zip"))}
+    if not minute_dirs and not daily_zips:
+        raise DataImportError(f"{base}: no LEAN minute or daily trade zips under it")
     report = ImportReport()
+
+    def skip(path: Path, exc: DataImportError) -> None:
+        report.skipped.append((str(path), str(exc)))
+        if progress:
+            progress(f"skipped {exc}")
+
     for symbol in _wanted_symbols(symbols, {**minute_dirs, **daily_zips}, base):
         if symbol in minute_dirs:
             tables = []
@@ -240,16 +261,23 @@ def import_lean(
                 match = _MINUTE_FILE.match(path.name)
                 if match is None:
                     continue
-                day = _yyyymmdd(match.group(1))
-                tables.append(read_lean_minute_zip(path, day))
+                try:
+                    tables.append(read_lean_minute_zip(path, _file_day(path, match.group(1))))
+                except DataImportError as exc:
+                    skip(path, exc)
             if tables:
                 _write(store, symbol, Interval("1m"), tables, report)
                 if progress:
                     progress(f"{symbol} 1m: {len(tables)} days")
         if symbol in daily_zips:
-            _write(store, symbol, Interval("1d"), [read_lean_daily_zip(daily_zips[symbol])], report)
-            if progress:
-                progress(f"{symbol} 1d")
+            try:
+                daily = read_lean_daily_zip(daily_zips[symbol])
+            except DataImportError as exc:
+                skip(daily_zips[symbol], exc)
+            else:
+                _write(store, symbol, Interval("1d"), [daily], report)
+                if progress:
+                    progress(f"{symbol} 1d")
     return report
 
 
