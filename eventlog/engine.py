@@ -162,6 +162,27 @@ def connecting(url: str) -> Iterator[None]:
         raise LogUnavailable(f"cannot open the event log {display_url(url)}: {reason}") from None
 
 
+#: SQLite's primary result code for a write to a database opened (or only openable) read-only.
+_SQLITE_READONLY = 8
+#: PostgreSQL: a read-only transaction (a standby, default_transaction_read_only), no privilege to write.
+_POSTGRES_READ_ONLY_STATES = ("25006", "42501")
+
+
+@contextmanager
+def writable(url: str) -> Iterator[None]:
+    """Turn a write refused because the log is read-only (a read-only file or mount, a PostgreSQL
+    standby or a role without the privilege) into `LogUnavailable`; other failures pass through."""
+    try:
+        yield
+    except DBAPIError as exc:
+        code = getattr(exc.orig, "sqlite_errorcode", None)
+        sqlite_read_only = code is not None and code & 0xFF == _SQLITE_READONLY
+        if not sqlite_read_only and getattr(exc.orig, "sqlstate", None) not in _POSTGRES_READ_ONLY_STATES:
+            raise
+        reason = " ".join(str(exc.orig).split("\n", 1)[0].split())
+        raise LogUnavailable(f"cannot write to the event log {display_url(url)}: {reason}") from None
+
+
 def display_url(url: str) -> str:
     """The URL as the user should type it again (password hidden)."""
     return normalize_url(url).render_as_string(hide_password=True)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from eventlog.engine import WRITE_TRANSACTION, connecting, make_engine, normalize_url, sqlite_path
+from eventlog.engine import WRITE_TRANSACTION, connecting, make_engine, normalize_url, sqlite_path, writable
 from eventlog.errors import LogNotFound, LogUnavailable, StreamConflict, UnknownRun
 from eventlog.hashing import genesis_hash, payload_bytes
 from eventlog.manifest import RunManifest
@@ -209,7 +209,7 @@ class EventStore:
     ) -> str:
         """Record a new run and return its id (a fresh uuid4 hex unless given)."""
         run_id = run_id or uuid.uuid4().hex
-        with self.write() as conn:
+        with writable(self.url), self.write() as conn:
             when = started_at if started_at is not None else self._db_now(conn)
             conn.execute(
                 insert(runs).values(
@@ -230,7 +230,7 @@ class EventStore:
         """Set a run's final status (completed, failed, aborted) and when it finished."""
         if status not in RUN_STATUSES:
             raise ValueError(f"run status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
-        with self.write() as conn:
+        with writable(self.url), self.write() as conn:
             when = finished_at if finished_at is not None else self._db_now(conn)
             done = None if status == "running" else when
             result = conn.execute(update(runs).where(runs.c.run_id == run_id).values(status=status, finished_at=done))
@@ -378,7 +378,7 @@ class EventStore:
         of the day a killed run was in, then runs that day again from its start.
         """
         db_date = self.db_date(session_date)
-        with self.write() as conn:
+        with writable(self.url), self.write() as conn:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
                 where = " WHERE run_id = ? AND session_date = ?"

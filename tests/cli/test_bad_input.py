@@ -189,7 +189,7 @@ def read_only_view(folder: Path, mount_point: Path) -> Iterator[Path]:
     pytest.skip("cannot make a folder read-only here: neither a read-only bind mount nor chattr +i is allowed")
 
 
-def test_a_log_in_a_read_only_folder_can_be_read(tmp_path, capsys, recorded):
+def test_a_log_in_a_read_only_folder_can_be_read(tmp_path, capsys, recorded, sample_store):
     url, run_id = recorded
     folder = tmp_path / "logs"
     folder.mkdir()
@@ -211,6 +211,9 @@ def test_a_log_in_a_read_only_folder_can_be_read(tmp_path, capsys, recorded):
         ):
             code, out, err = cli(capsys, *args, "--log", ro_url)
             assert code == 0, (args, err)
+        session = write_yaml(tmp_path / "s.yaml", sample_session(sample_store, ro_url))
+        code, _, err = cli(capsys, "run", str(session), "--quiet")  # writing it is refused in one line
+        assert one_line_error(code, err) and "the event log" in err, err
         assert sorted(p.name for p in view.iterdir()) == ["log.db"]
     assert hashlib.sha256((folder / "log.db").read_bytes()).hexdigest() == digest
 
