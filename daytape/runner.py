@@ -36,8 +36,8 @@ from statemachine.export import failed_requests
 from statemachine.storecache import StoreCache
 
 EXECUTORS = ("serial", "process", "dask")
-#: How long a `--scheduler` may take to answer.
-SCHEDULER_TIMEOUT_S = 10
+#: How long a `--scheduler` may take to answer the check made before a run starts.
+SCHEDULER_TIMEOUT_S = 5
 #: A step callback: (session date, steps done, steps in the day).
 StepProgress = Callable[[dt.date, int, int], None]
 
@@ -274,25 +274,29 @@ def check_options(options: RunOptions) -> None:
 
 
 def check_scheduler(address: str) -> None:
-    """Fail fast when no Dask scheduler answers at `address` (distributed alone retries for 30 s)."""
+    """Fail fast when no Dask scheduler answers at `address`: distributed alone retries a refused
+    connection for 30 s, and waits for a silent peer's handshake as long as the peer keeps the line.
+    A scheduler writes its handshake as soon as it accepts a connection, so on plain TCP a peer that
+    sends nothing within the timeout is not one."""
     import socket
 
-    from distributed import Client
-    from distributed.comm.addressing import get_address_host_port
+    from distributed.comm.addressing import get_address_host_port, parse_address
 
     try:
+        scheme, _ = parse_address(address)
         host, port = get_address_host_port(address)
     except ValueError as exc:
         raise UserError(f"--scheduler {address}: {exc}") from None
     try:
-        socket.create_connection((host, port), timeout=SCHEDULER_TIMEOUT_S).close()
+        with socket.create_connection((host, port), timeout=SCHEDULER_TIMEOUT_S) as connection:
+            if scheme == "tcp" and not connection.recv(1):
+                raise ConnectionResetError(0, "closed without a handshake")
+    except TimeoutError:
+        raise UserError(
+            f"--scheduler {address}: no Dask scheduler answers there (no handshake within {SCHEDULER_TIMEOUT_S} s)"
+        ) from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise UserError(f"--scheduler {address}: no Dask scheduler answers there ({reason})") from None
-    try:
-        Client(address, timeout=SCHEDULER_TIMEOUT_S).close()
-    except (OSError, TimeoutError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"--scheduler {address}: no Dask scheduler answers there ({reason})") from None
 
 
@@ -375,7 +379,7 @@ def _run_dask(
     config_json = config.model_dump_json()
     cluster = None
     if options.scheduler:
-        client = Client(options.scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        client = Client(options.scheduler)
     else:
         cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)

@@ -160,6 +160,20 @@ def test_a_dask_scheduler_that_does_not_answer_fails_fast_and_records_no_run(tmp
     assert not log.exists()  # no log, so no `aborted 0 sessions` run in it
 
 
+def test_a_peer_that_is_not_a_dask_scheduler_is_refused_without_waiting_for_it(tmp_path, capsys, sample_store):
+    pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    log = tmp_path / "log.db"
+    session = write_yaml(tmp_path / "s.yaml", sample_session(sample_store, f"sqlite:///{log}"))
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        code, _, err = cli(capsys, "run", str(session), "--quiet", "--executor", "dask", "--scheduler", address)
+    assert one_line_error(code, err)
+    assert err == f"--scheduler {address}: no Dask scheduler answers there (no handshake within 5 s)\n"
+    assert not log.exists()
+
+
 # -- finding 7: reading a log in a read-only folder ---------------------------------------------------------------
 
 
