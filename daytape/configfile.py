@@ -20,7 +20,7 @@ def _location(loc: tuple[Any, ...]) -> str:
         elif item in ("function-after[_check_consistency()]",):
             continue
         else:
-            text = str(item)
+            text = str(item) if str(item).isprintable() else repr(item)
             if text.startswith(("function-", "tagged-union[", "union[")):
                 continue
             parts.append(("." if parts else "") + text)
@@ -48,14 +48,29 @@ def config_error_message(path: str, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+class _SessionLoader(yaml.SafeLoader):
+    """YAML's safe loader without its implicit timestamps: `start: 2013-02-31` stays text, so that
+    the config's own validation names the field, and plugin params get the text the recorded config
+    (JSON) gives them on a resume."""
+
+
+_SessionLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse_session_yaml(text: str, path: str = "<session>") -> SessionConfig:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SessionLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(file)"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserError(f"{path}: {where}: broken YAML: {problem}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # a value YAML's constructors cannot build (`!!timestamp 2013-02-31`, nesting deeper than Python allows)
+        raise UserError(f"{path}: (file): broken YAML: {type(exc).__name__}: {exc}".splitlines()[0]) from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: (file): expected a mapping of session settings, got {type(data).__name__}")
     try:
@@ -70,6 +85,9 @@ def load_session_file(path: str | Path) -> SessionConfig:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{path}: (file): no such file") from None
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start]
+        raise UserError(f"{path}: (file): not UTF-8 text (byte 0x{byte:02x} at offset {exc.start})") from None
     except OSError as exc:
         raise UserError(f"{path}: (file): cannot read: {exc.strerror}") from None
     return parse_session_yaml(text, str(path))

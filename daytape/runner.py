@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext, Scanner, Strategy, load_plugin
 from daytape.provenance import code_changes, code_version
@@ -29,11 +31,14 @@ from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.clock import SimulatedClock
 from marketdata.store import BarStore
 from specs.config import SessionConfig
+from specs.messages import one_line
 from statemachine.coordinator import SessionCoordinator
 from statemachine.export import failed_requests
 from statemachine.storecache import StoreCache
 
 EXECUTORS = ("serial", "process", "dask")
+#: How long a `--scheduler` may take to answer the check made before a run starts.
+SCHEDULER_TIMEOUT_S = 5
 #: A step callback: (session date, steps done, steps in the day).
 StepProgress = Callable[[dt.date, int, int], None]
 
@@ -105,6 +110,14 @@ def plugin_name(plugin: Plugin) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+class PluginExited(Exception):
+    """A plugin hook raised SystemExit: a plugin failure like any other exception (the day is aborted
+    and the run fails), never daytape's own exit status."""
+
+    def __init__(self, plugin: Plugin, hook: str, code: object) -> None:
+        super().__init__(f"plugin {plugin_name(plugin)} exited in {hook} (SystemExit({code!r}))")
+
+
 def open_day(coordinator: SessionCoordinator, day: dt.date) -> bool:
     """Teardown and load the config symbols; False when the day failed (every config symbol rejected)."""
     coordinator.begin_day(day)
@@ -126,17 +139,25 @@ def stream_day(
         (plugin, PluginContext(coordinator, coordinator.view, plugin.source, calendar.tz, plugin_name(plugin)))
         for plugin in plugins
     ]
-    for plugin, ctx in contexts:
-        plugin.on_session_start(ctx)
-    steps = coordinator.step_times()
-    for number, moment in enumerate(steps, start=1):
-        coordinator.advance_to(moment)
+    plugin, hook = None, "on_session_start"
+    try:
         for plugin, ctx in contexts:
-            plugin.on_step(ctx)
-        if progress is not None:
-            progress(day, number, len(steps))
-    for plugin, ctx in contexts:
-        plugin.on_session_end(ctx)
+            plugin.on_session_start(ctx)
+        hook = "on_step"
+        steps = coordinator.step_times()
+        for number, moment in enumerate(steps, start=1):
+            coordinator.advance_to(moment)
+            for plugin, ctx in contexts:
+                plugin.on_step(ctx)
+            if progress is not None:
+                progress(day, number, len(steps))
+        hook = "on_session_end"
+        for plugin, ctx in contexts:
+            plugin.on_session_end(ctx)
+    except SystemExit as exc:
+        if plugin is None:
+            raise
+        raise PluginExited(plugin, hook, exc.code) from None
 
 
 def run_day(
@@ -238,14 +259,66 @@ def effective_config(config: SessionConfig, start: dt.date | None, end: dt.date 
         return config
     try:
         return SessionConfig.model_validate({**config.model_dump(), **update})
+    except ValidationError as exc:
+        raise UserError(f"--from/--to: {one_line(exc)}") from None
+
+
+def store_folder(config: SessionConfig) -> Path:
+    """The config's bar store folder; UserError when it is missing or is not a folder."""
+    root = Path(config.store)
+    if not root.exists():
+        raise UserError(f"store: {config.store}: no such folder")
+    if not root.is_dir():
+        raise UserError(f"store: {config.store}: not a folder")
+    return root
+
+
+def check_options(options: RunOptions) -> None:
+    """The executor flags; a `--scheduler` must answer now, before a run is recorded."""
+    check_run_options(options.executor, options.workers, options.scheduler)
+    if options.executor == "dask" and options.scheduler:
+        check_scheduler(options.scheduler)
+
+
+def check_scheduler(address: str) -> None:
+    """Fail fast when no Dask scheduler answers at `address`: distributed alone retries a refused
+    connection for 30 s, and waits for a silent peer's handshake as long as the peer keeps the line.
+    A scheduler writes its handshake as soon as it accepts a connection, so on plain TCP a peer that
+    sends nothing within the timeout is not one."""
+    import socket
+
+    from distributed.comm.addressing import get_address_host_port, parse_address
+
+    try:
+        scheme, _ = parse_address(address)
+        host, port = get_address_host_port(address)
     except ValueError as exc:
-        raise UserError(f"--from/--to: {exc}") from None
+        raise UserError(f"--scheduler {address}: {exc}") from None
+    try:
+        with socket.create_connection((host, port), timeout=SCHEDULER_TIMEOUT_S) as connection:
+            if scheme == "tcp" and not connection.recv(1):
+                raise ConnectionResetError(0, "closed without a handshake")
+    except TimeoutError:
+        raise UserError(
+            f"--scheduler {address}: no Dask scheduler answers there (no handshake within {SCHEDULER_TIMEOUT_S} s)"
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"--scheduler {address}: no Dask scheduler answers there ({reason})") from None
+
+
+def check_run(config: SessionConfig, options: RunOptions) -> list[dt.date]:
+    """Everything a run checks before its first session, done before a run (or a log) is made: the
+    executor flags, the exchange's sessions in the range, the bar store and the plugins; returns the days."""
+    check_options(options)
+    days = session_dates(config, get_calendar(config.exchange))
+    store_folder(config)
+    build_plugins(config)
+    return days
 
 
 def start_run(log: EventStore, config: SessionConfig, seed: int | None = None) -> str:
-    store_root = Path(config.store)
-    if not store_root.is_dir():
-        raise UserError(f"store: {config.store}: no such folder")
+    store_root = store_folder(config)
     manifest = RunManifest(
         name=config.name,
         config_json=json.dumps(config.to_yaml_dict(), sort_keys=True),
@@ -280,7 +353,6 @@ def execute_run(
     log: EventStore, run_id: str, config: SessionConfig, days: list[dt.date], options: RunOptions
 ) -> list[DayResult]:
     """Run `days` of an existing run with the chosen executor; each day writes its own stream."""
-    check_run_options(options.executor, options.workers, options.scheduler)
     if options.executor == "serial" or not days:
         store = run_store(config)
         sink = RunSink(log, run_id)
@@ -362,8 +434,7 @@ def run_session(
     log: EventStore, config: SessionConfig, options: RunOptions, on_started: Callable[[str], None] | None = None
 ) -> RunResult:
     """A new run of `config` over its sessions."""
-    calendar = get_calendar(config.exchange)
-    days = session_dates(config, calendar)
+    days = check_run(config, options)
     run_id = start_run(log, config)
     if on_started is not None:
         on_started(run_id)
@@ -443,7 +514,7 @@ def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
     A run whose sessions have all finished and whose status says so is left as it is (not even its
     finish time changes): the result says `nothing_to_resume`."""
     config = recorded_config(log, run_id)
-    days = session_dates(config, get_calendar(config.exchange))
+    days = check_run(config, options)
     done = finished_days(log, run_id)
     if all(d in done for d in days):
         finished = [done[d] for d in days]

@@ -13,6 +13,11 @@ class LogNotFound(EventLogError):
     """No event log at the URL (reading never creates one)."""
 
 
+class LogUnavailable(EventLogError):
+    """The log cannot be opened: no server answers, no such database, a file that is not a SQLite
+    database, a folder where the file should be, or a folder that does not exist."""
+
+
 class UnsupportedLogURL(EventLogError):
     """A URL whose scheme is neither sqlite:/// nor postgresql[+psycopg]://."""
 

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-from eventlog.engine import WRITE_TRANSACTION, make_engine, normalize_url, sqlite_path
-from eventlog.errors import LogNotFound, SchemaAhead, SchemaBehind
+from eventlog.engine import WRITE_TRANSACTION, connecting, make_engine, normalize_url, sqlite_path
+from eventlog.errors import LogNotFound, LogUnavailable, SchemaAhead, SchemaBehind
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -116,12 +116,18 @@ def current_revision(url: str) -> str | None:
     path = sqlite_path(parsed) if parsed.drivername.startswith("sqlite") else None
     if path is not None and not path.exists():
         return None
-    engine = make_engine(url)
+    _refuse_folder(url, path)
+    engine = make_engine(url, read_only=True)
     try:
-        with engine.connect() as connection:
+        with connecting(url), engine.connect() as connection:
             return _current(connection)
     finally:
         engine.dispose()
+
+
+def _refuse_folder(url: str, path: Path | None) -> None:
+    if path is not None and path.is_dir():
+        raise LogUnavailable(f"cannot open the event log {url}: {path} is a folder, not a SQLite file")
 
 
 def is_empty(connection: Connection) -> bool:
@@ -143,9 +149,15 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> tuple[str | None, 
 
 def upgrade(url: str, revision: str = "head") -> tuple[str | None, str | None]:
     """`daytape db upgrade`: bring the log at `url` to `revision` (the head by default)."""
+    parsed = normalize_url(url)
+    path = sqlite_path(parsed) if parsed.drivername.startswith("sqlite") else None
+    _refuse_folder(url, path)
+    if path is not None and not path.parent.is_dir():
+        raise LogUnavailable(f"cannot create the event log {url}: no folder {path.parent} (create it first)")
     engine = make_engine(url)
     try:
-        return upgrade_engine(engine, revision)
+        with connecting(url):
+            return upgrade_engine(engine, revision)
     finally:
         engine.dispose()
 

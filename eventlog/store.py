@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from eventlog.engine import WRITE_TRANSACTION, make_engine, normalize_url, sqlite_path
-from eventlog.errors import LogNotFound, StreamConflict, UnknownRun
+from eventlog.engine import WRITE_TRANSACTION, connecting, make_engine, normalize_url, sqlite_path, writable
+from eventlog.errors import LogNotFound, LogUnavailable, StreamConflict, UnknownRun
 from eventlog.hashing import genesis_hash, payload_bytes
 from eventlog.manifest import RunManifest
 from eventlog.migrate import check_schema
@@ -212,7 +212,7 @@ class EventStore:
     ) -> str:
         """Record a new run and return its id (a fresh uuid4 hex unless given)."""
         run_id = run_id or uuid.uuid4().hex
-        with self.write() as conn:
+        with writable(self.url), self.write() as conn:
             when = started_at if started_at is not None else self._db_now(conn)
             conn.execute(
                 insert(runs).values(
@@ -237,7 +237,7 @@ class EventStore:
         """
         if status not in RUN_STATUSES:
             raise ValueError(f"run status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
-        with self.write() as conn:
+        with writable(self.url), self.write() as conn:
             when = finished_at if finished_at is not None else self._db_now(conn)
             done = None if status == "running" else when
             seal = self._seal(conn, run_id) if status in SEALED_STATUSES else None
@@ -406,7 +406,7 @@ class EventStore:
         of the day a killed run was in, then runs that day again from its start.
         """
         db_date = self.db_date(session_date)
-        with self.write() as conn:
+        with writable(self.url), self.write() as conn:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
                 where = " WHERE run_id = ? AND session_date = ?"
@@ -486,24 +486,31 @@ def _is_unique_violation(exc: BaseException) -> bool:
     return type(exc).__name__ == "IntegrityError" and "UNIQUE" in str(exc)
 
 
-def open_store(url: str, *, create: bool = True) -> EventStore:
+def open_store(url: str, *, create: bool = True, read_only: bool = False) -> EventStore:
     """Open the log at `url` (sqlite:///PATH, postgresql+psycopg://..., postgresql://...).
 
     With `create` (writing) a missing SQLite file or an empty database becomes a new log at the
-    head schema revision; without it (reading) a missing log is `LogNotFound`. A log whose schema
-    is behind is refused with `SchemaBehind` either way.
+    head schema revision; without it a missing log is `LogNotFound`. A new SQLite file is made only
+    in a folder that exists. `read_only` (reading) opens a SQLite log without writing to it, so a
+    log in a read-only folder can be read. A log whose schema is behind is refused with
+    `SchemaBehind` either way; a log that cannot be reached or is not a log is `LogUnavailable`.
     """
     parsed = normalize_url(url)
+    read_only = read_only and not create
     if parsed.drivername.startswith("sqlite"):
         path = sqlite_path(parsed)
-        if path is not None and not create and not path.exists():
-            raise LogNotFound(f"no event log at {url} (no file {path})")
-        if path is not None and create:
-            path.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
-    try:
-        check_schema(engine, url, create=create)
-    except BaseException:
-        engine.dispose()
-        raise
+        if path is not None and path.is_dir():
+            raise LogUnavailable(f"cannot open the event log {url}: {path} is a folder, not a SQLite file")
+        if path is not None and not path.exists():
+            if not create:
+                raise LogNotFound(f"no event log at {url} (no file {path})")
+            if not path.parent.is_dir():
+                raise LogUnavailable(f"cannot create the event log {url}: no folder {path.parent} (create it first)")
+    with connecting(url):
+        engine = make_engine(url, read_only=read_only)
+        try:
+            check_schema(engine, url, create=create)
+        except BaseException:
+            engine.dispose()
+            raise
     return EventStore(url, engine)

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from marketdata.calendar import TradingCalendar
 from marketdata.checks import BadBarCounts, flag_bad_bars
 from marketdata.errors import DataImportError
 from marketdata.store import BAR_COLUMNS, BAR_SCHEMA, BarStore, require_stored_interval
@@ -56,6 +57,8 @@ class ImportReport:
     written: dict[str, dict[str, int]] = field(default_factory=dict)
     days: dict[str, dict[str, int]] = field(default_factory=dict)
     bad: BadBarCounts = field(default_factory=BadBarCounts)
+    #: Source files not imported (path, why): each file is imported whole or not at all.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, symbol: str, interval: Interval, rows: int, days: int, bad: BadBarCounts) -> None:
         key = str(interval)
@@ -74,6 +77,7 @@ class ImportReport:
                 for symbol, intervals in sorted(self.written.items())
             },
             "bad": self.bad.as_dict(),
+            "skipped": [{"file": path, "problem": problem} for path, problem in self.skipped],
         }
 
 
@@ -91,7 +95,10 @@ def _parse_csv(
     """Parse with pyarrow; `header` is the file's (already checked) header row, None for header-less files."""
     names = list(column_types)
     read = pacsv.ReadOptions(column_names=header or names, skip_rows=1 if header else 0)
-    convert = pacsv.ConvertOptions(column_types=column_types, include_columns=names, strings_can_be_null=False)
+    # no null values: an empty field is a bad line (a missing price), not a silent null
+    convert = pacsv.ConvertOptions(
+        column_types=column_types, include_columns=names, null_values=[], strings_can_be_null=False
+    )
     try:
         return pacsv.read_csv(io.BytesIO(data), read_options=read, convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
@@ -101,15 +108,18 @@ def _parse_csv(
 
 def _raise_first_bad_line(data: bytes, source: str, header: bool, line_check: _LineCheck) -> None:
     text = data.decode("utf-8", errors="replace")
-    rows = csv.reader(io.StringIO(text))
-    if header:
-        next(rows, None)
-    for row in rows:
-        if not row:
-            continue
-        problem = line_check(row)
-        if problem:
-            raise DataImportError(f"{source}:{rows.line_num}: {problem}")
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        if header:
+            next(rows, None)
+        for row in rows:
+            if not row:
+                continue
+            problem = line_check(row)
+            if problem:
+                raise DataImportError(f"{source}:{rows.line_num}: {problem}")
+    except csv.Error as exc:
+        raise DataImportError(f"{source}:{rows.line_num}: {exc}") from None
 
 
 def _number_problem(row: list[str], fields: Iterable[tuple[int, str]]) -> str | None:
@@ -125,18 +135,17 @@ def _number_problem(row: list[str], fields: Iterable[tuple[int, str]]) -> str | 
 
 
 def _find_usa_equity(root: Path) -> Path:
-    """`equity/usa` under ROOT, which may be the `lean` folder, any folder above it, or `equity` itself."""
+    """`equity/usa` of LEAN's data layout: ROOT may be `equity/usa` itself, `equity`, the data folder
+    that holds `equity` (`lean`, LEAN's `Data`), or the folder above that. Nothing else is walked."""
     if not root.exists():
         raise DataImportError(f"{root}: no such folder")
     if not root.is_dir():
         raise DataImportError(f"{root}: not a folder")
-    for candidate in (root / "equity" / "usa", root / "usa", root):
+    candidates = [root / "equity" / "usa", root / "usa", root]
+    candidates += [child / "equity" / "usa" for child in sorted(root.iterdir()) if child.is_dir()]
+    for candidate in candidates:
         if candidate.name == "usa" and candidate.parent.name == "equity" and candidate.is_dir():
             return candidate
-    for depth in range(1, 5):
-        found = sorted(root.glob("/".join(["*"] * depth) + "/equity/usa"))
-        if found:
-            return found[0]
     raise DataImportError(f"{root}: no LEAN equity data (equity/usa/minute or equity/usa/daily) under it")
 
 
@@ -155,6 +164,13 @@ def _yyyymmdd(text: str) -> date:
     if len(text) != 8 or not text.isdigit():
         raise ValueError(f"{text!r} is not yyyymmdd")
     return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+
+
+def _file_day(path: Path, text: str) -> date:
+    try:
+        return _yyyymmdd(text)
+    except ValueError as exc:
+        raise DataImportError(f"{path}: the file name's date: {exc}") from None
 
 
 def _lean_minute_check(row: list[str]) -> str | None:
@@ -228,11 +244,23 @@ def import_lean(
     symbols: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ImportReport:
-    """Import every LEAN minute and daily trade zip under `root` (or only those of `symbols`)."""
+    """Import every LEAN minute and daily trade zip under `root` (or only those of `symbols`).
+
+    Each zip is imported whole or not at all: one that cannot be read is left out, named in
+    `report.skipped` with its problem, and the others are imported.
+    """
     base = _find_usa_equity(Path(root))
     minute_dirs = {p.name.upper(): p for p in sorted((base / "minute").glob("*")) if p.is_dir()}
     daily_zips = {p.stem.upper(): p for p in sorted((base / "daily").glob("*.zip"))}
+    if not minute_dirs and not daily_zips:
+        raise DataImportError(f"{base}: no LEAN minute or daily trade zips under it")
     report = ImportReport()
+
+    def skip(path: Path, exc: DataImportError) -> None:
+        report.skipped.append((str(path), str(exc)))
+        if progress:
+            progress(f"skipped {exc}")
+
     for symbol in _wanted_symbols(symbols, {**minute_dirs, **daily_zips}, base):
         if symbol in minute_dirs:
             tables = []
@@ -240,16 +268,23 @@ def import_lean(
                 match = _MINUTE_FILE.match(path.name)
                 if match is None:
                     continue
-                day = _yyyymmdd(match.group(1))
-                tables.append(read_lean_minute_zip(path, day))
+                try:
+                    tables.append(read_lean_minute_zip(path, _file_day(path, match.group(1))))
+                except DataImportError as exc:
+                    skip(path, exc)
             if tables:
                 _write(store, symbol, Interval("1m"), tables, report)
                 if progress:
                     progress(f"{symbol} 1m: {len(tables)} days")
         if symbol in daily_zips:
-            _write(store, symbol, Interval("1d"), [read_lean_daily_zip(daily_zips[symbol])], report)
-            if progress:
-                progress(f"{symbol} 1d")
+            try:
+                daily = read_lean_daily_zip(daily_zips[symbol])
+            except DataImportError as exc:
+                skip(daily_zips[symbol], exc)
+            else:
+                _write(store, symbol, Interval("1d"), [daily], report)
+                if progress:
+                    progress(f"{symbol} 1d")
     return report
 
 
@@ -274,7 +309,9 @@ def _zone(tz: str) -> ZoneInfo:
         raise DataImportError(f"unknown time zone {tz!r}: use an IANA name such as America/New_York or UTC") from None
 
 
-def _csv_line_check(zone: ZoneInfo, aware: bool, columns: list[str]) -> _LineCheck:
+def _csv_line_check(
+    zone: ZoneInfo, aware: bool, columns: list[str], calendar: TradingCalendar | None = None
+) -> _LineCheck:
     positions = {name: columns.index(name) for name in BAR_COLUMNS}
 
     def check(row: list[str]) -> str | None:
@@ -293,6 +330,13 @@ def _csv_line_check(zone: ZoneInfo, aware: bool, columns: list[str]) -> _LineChe
                 return f"ts {text!r} does not exist in {zone.key} (skipped by a daylight-saving change)"
             if local.utcoffset() != local.replace(fold=1).utcoffset():
                 return f"ts {text!r} is ambiguous in {zone.key} (repeated by a daylight-saving change); give offsets"
+        if calendar is not None:
+            day = (ts if aware else ts.replace(tzinfo=zone)).astimezone(calendar.tz).date()
+            if not calendar.first_session <= day <= calendar.last_session:
+                return (
+                    f"ts {text!r} is outside the {calendar.exchange} calendar's range "
+                    f"{calendar.first_session.isoformat()}..{calendar.last_session.isoformat()}"
+                )
         return _number_problem(row, [(positions[name], name) for name in BAR_COLUMNS[1:]])
 
     return check
@@ -314,8 +358,11 @@ def _csv_header(data: bytes, path: Path) -> list[str]:
     return columns
 
 
-def read_bars_csv(path: str | Path, tz: str) -> pa.Table:
-    """A CSV with header `ts,open,high,low,close,volume` as bars; naive ts are local times in `tz`."""
+def read_bars_csv(path: str | Path, tz: str, calendar: TradingCalendar | None = None) -> pa.Table:
+    """A CSV with header `ts,open,high,low,close,volume` as bars; naive ts are local times in `tz`.
+
+    With a `calendar`, a bar outside its range of sessions is a bad line: nothing could read it (and
+    past 2037 pyarrow's time-zone rules are not the tz database's, so its UTC time would be wrong)."""
     path = Path(path)
     zone = _zone(tz)
     try:
@@ -323,9 +370,12 @@ def read_bars_csv(path: str | Path, tz: str) -> pa.Table:
     except OSError as exc:
         raise DataImportError(f"{path}: cannot read: {exc.strerror or exc}") from None
     columns = _csv_header(data, path)
-    rows = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")))
-    next(rows, None)
-    first_row = next(rows, None)
+    rows = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
+    try:
+        next(rows, None)
+        first_row = next(rows, None)
+    except csv.Error:
+        first_row = None  # the parse below names the line
     aware = False
     if first_row and len(first_row) == len(columns):
         try:
@@ -345,14 +395,27 @@ def read_bars_csv(path: str | Path, tz: str) -> pa.Table:
     except pa.ArrowInvalid as exc:
         _raise_first_bad_line(data, str(path), True, check)
         raise DataImportError(f"{path}: {str(exc).splitlines()[0]}") from None
-    return pa.Table.from_arrays([ts, *(raw.column(name) for name in BAR_COLUMNS[1:])], schema=BAR_SCHEMA)
+    table = pa.Table.from_arrays([ts, *(raw.column(name) for name in BAR_COLUMNS[1:])], schema=BAR_SCHEMA)
+    if calendar is not None and table.num_rows:
+        ns = table.column("ts").cast(pa.int64()).to_numpy()
+        lowest, highest = (
+            calendar.local_date(np.datetime64(int(value), "ns").astype("datetime64[us]").item())
+            for value in (ns.min(), ns.max())
+        )
+        if lowest < calendar.first_session or highest > calendar.last_session:
+            _raise_first_bad_line(data, str(path), True, _csv_line_check(zone, aware, columns, calendar))
+            raise DataImportError(
+                f"{path}: bars from {lowest} to {highest} reach outside the {calendar.exchange} calendar's range "
+                f"{calendar.first_session.isoformat()}..{calendar.last_session.isoformat()}"
+            )
+    return table
 
 
 def import_csv(path: str | Path, symbol: str, interval: Interval | str, tz: str, store: BarStore) -> ImportReport:
     """Import one CSV of bars for `symbol` at `interval` (a base interval: 1s, 1m or 1d) into the store."""
     interval = require_stored_interval(interval)
     symbol = normalize_symbol(symbol)
-    table = read_bars_csv(path, tz)
+    table = read_bars_csv(path, tz, store.calendar)
     report = ImportReport()
     _write(store, symbol, interval, [table], report)
     return report

@@ -6,9 +6,10 @@ import re
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from specs.intervals import Interval, IntervalError
+from specs.messages import one_line
 
 
 class IndicatorType(StrEnum):
@@ -181,7 +182,8 @@ class IndicatorSpec(BaseModel):
         except (IntervalError, ValueError) as exc:
             if isinstance(exc, IndicatorSpecError):
                 raise
-            raise IndicatorSpecError(f"invalid indicator key {key!r}: {exc}") from None
+            problem = one_line(exc) if isinstance(exc, ValidationError) else str(exc)
+            raise IndicatorSpecError(f"invalid indicator key {key!r}: {problem}") from None
 
     def __str__(self) -> str:
         return self.key

@@ -30,17 +30,16 @@ _PIPE_WIDTH = 132  # the check table's width when stdout is not a terminal (rich
 
 
 def open_store(directory: str, *, create: bool = False) -> BarStore:
-    """The store at `directory`; UserError if it is missing (unless `create`) or not a folder."""
+    """The store at `directory`; UserError if it is missing (unless `create`: the first write makes it,
+    so an import that fails leaves no folder behind) or not a folder."""
     from marketdata.calendar import get_calendar
     from marketdata.store import BarStore
 
     path = Path(directory)
     if path.exists() and not path.is_dir():
         raise UserError(f"--store: {path}: not a folder")
-    if not path.exists():
-        if not create:
-            raise UserError(f"--store: {path}: no such folder")
-        path.mkdir(parents=True)
+    if not path.exists() and not create:
+        raise UserError(f"--store: {path}: no such folder")
     return BarStore(path, get_calendar())
 
 
@@ -90,13 +89,23 @@ def import_lean_command(
     """Import LEAN minute and daily trade zips (pre- and post-market bars kept)."""
     from marketdata.importers import import_lean
 
-    wanted = [parse_symbol(s, "--symbols") for s in symbols.split(",") if s.strip()] if symbols else None
+    wanted = None
+    if symbols is not None:
+        wanted = [parse_symbol(s.strip(), "--symbols") for s in symbols.split(",") if s.strip()]
+        if not wanted:
+            raise UserError(f"--symbols {symbols!r}: no symbols; give comma-separated tickers such as SPY,IBM")
     bar_store = open_store(store, create=True)
     try:
         report = import_lean(root, bar_store, wanted, progress=lambda line: stderr.print(line, markup=False))
     except MarketDataError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"--store {store}: cannot write: {exc.strerror or exc}") from None
     _print_import(report, as_json)
+    if report.skipped:
+        first = report.skipped[0][1]
+        more = f"; and {len(report.skipped) - 1} more (listed above)" if len(report.skipped) > 1 else ""
+        raise UserError(f"import-lean: {len(report.skipped)} file(s) not imported: {first}{more}")
 
 
 @data_app.command("import-csv")
@@ -125,6 +134,8 @@ def import_csv_command(
     except MarketDataError as exc:
         message = str(exc)
         raise UserError(f"--tz: {message}" if message.startswith("unknown time zone") else message) from None
+    except OSError as exc:
+        raise UserError(f"--store {store}: cannot write: {exc.strerror or exc}") from None
     _print_import(report, as_json)
 
 

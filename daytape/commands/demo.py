@@ -117,7 +117,12 @@ def register(app: typer.Typer) -> None:
 
         if days < 1:
             raise UserError(f"--days: must be at least 1, got {days}")
-        layout, config, checks = prepare_demo(folder.resolve(), days)
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"--dir {folder}: exists and is not a folder")
+        try:
+            layout, config, checks = prepare_demo(folder.resolve(), days)
+        except OSError as exc:
+            raise UserError(f"--dir {folder}: cannot write the demo there: {exc.strerror or exc}") from None
         stdout.print(f"Sample bar store: {layout.store}\nSession file:     {layout.session_file}", markup=False)
         stdout.print(quality_table(checks))
         log = open_log(layout.log_url, create=True)

@@ -39,7 +39,7 @@ def _reading(log: str | None, command: str = "daytape") -> Iterator[EventStore]:
 
     url = resolve_log_url(log)
     try:
-        store = open_store(url, create=False)
+        store = open_store(url, create=False, read_only=True)
     except EventLogError as exc:
         raise UserError(str(exc)) from None
     try:
@@ -106,6 +106,37 @@ def _with_seal_column(text: str, seal: str | None) -> str:
     if not lines:
         return text
     return "\n".join([lines[0] + ",seal", *(line + "," + (seal or "") for line in lines[1:])]) + "\n"
+
+
+def _explain_target(symbol: str, interval: str | None, indicator: str | None) -> tuple[str, str | None, str | None]:
+    """The symbol and the interval or indicator key, checked and in their canonical spelling."""
+    from specs.config import normalize_symbol
+    from specs.indicators import IndicatorSpec, IndicatorSpecError
+    from specs.intervals import Interval, IntervalError
+
+    try:
+        checked = normalize_symbol(symbol)
+    except ValueError as exc:
+        raise UserError(f"explain: {exc}") from None
+    if interval is not None:
+        try:
+            interval = str(Interval(interval))
+        except IntervalError as exc:
+            raise UserError(f"--interval: {exc}") from None
+    if indicator is not None:
+        try:
+            indicator = IndicatorSpec.parse_key(indicator).key
+        except IndicatorSpecError as exc:
+            raise UserError(f"--indicator: {exc}") from None
+    return checked, interval, indicator
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot be written before reading anything."""
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a folder; give a file path such as {out / 'export.json'}")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: no folder {out.parent}")
 
 
 def _print_state(document: dict[str, Any]) -> None:
@@ -226,11 +257,12 @@ def register(app: typer.Typer) -> None:
 
         if interval and indicator:
             raise UserError("explain: give --interval or --indicator, not both")
+        symbol, interval, indicator = _explain_target(symbol, interval, indicator)
         with _reading(log, "explain") as store:
             found = explain(
                 store,
                 run_id,
-                symbol.upper(),
+                symbol,
                 session_date=_date(date),
                 interval=interval,
                 indicator=indicator,
@@ -319,6 +351,8 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("json", "csv"):
             raise UserError(f"--format: unknown format {fmt!r}; use json or csv")
+        if out is not None:
+            _check_out(out)
         with _reading(log, "export") as store:
             run = get_run(store, run_id)
             day = pick_date(store, run.run_id, _date(date))
@@ -331,7 +365,10 @@ def register(app: typer.Typer) -> None:
         if out is None:
             sys.stdout.write(text)
         else:
-            out.write_text(text, encoding="utf-8")
+            try:
+                out.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
             stderr.print(f"export: wrote {out}", markup=False)
 
     db = typer.Typer(help="The event log's database.", no_args_is_help=True)

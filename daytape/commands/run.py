@@ -27,11 +27,11 @@ def parse_day(value: str | None, flag: str) -> dt.date | None:
     return None if value is None else parse_date_option(value, flag)
 
 
-def open_log(url: str, *, create: bool) -> EventStore:
+def open_log(url: str, *, create: bool, read_only: bool = False) -> EventStore:
     from eventlog.store import open_store
 
     try:
-        return open_store(url, create=create)
+        return open_store(url, create=create, read_only=read_only)
     except EventLogError as exc:
         raise UserError(str(exc)) from None
 
@@ -116,11 +116,12 @@ def register(app: typer.Typer) -> None:
         be the file it started with, and --from/--to, if given, its dates. Resuming a run whose sessions
         have all finished changes nothing and says so (exit 0 for a completed run)."""
         from daytape.preflight import check_session_file
-        from daytape.runner import check_run_options, resume_run, run_session
+        from daytape.runner import RunOptions, check_options, resume_run, run_session
 
         from_day, to_day = parse_day(start, "--from"), parse_day(end, "--to")
         checked = check_session_file(file, from_day, to_day, log)
-        check_run_options(executor, workers, scheduler)
+        # a refused run leaves nothing behind: the scheduler must answer before a log file is made
+        check_options(RunOptions(workers=workers, executor=executor, scheduler=scheduler))
         log_store = open_log(checked.log_url, create=resume is None)
         try:
             with plugin_output_to_stderr(), session_progress(not quiet) as (options, _):

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         """Re-run the run's stored config on the same data and compare the event streams."""
         from daytape.verify import verify_run
 
-        store = open_log(resolve_log_url(log), create=False)
+        store = open_log(resolve_log_url(log), create=False, read_only=True)
         try:
             with plugin_output_to_stderr(), session_progress(not quiet and not as_json) as (options, _):
                 result = verify_run(store, run_id, options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import zipfile
 from datetime import UTC, date, datetime, timedelta
@@ -107,17 +108,22 @@ def test_unknown_symbol_and_missing_data_are_named(lean_root, tmp_path):
         import_lean(tmp_path / "absent", BarStore(tmp_path / "s"))
 
 
-def test_broken_lean_zip_names_the_file_and_line(lean_root, tmp_path):
+def test_a_broken_lean_zip_is_left_out_whole_and_named_with_its_line(lean_root, tmp_path):
     minute = tmp_path / "lean" / "equity" / "usa" / "minute" / "spy"
     minute.mkdir(parents=True)
     shutil.copy(lean_root / "equity" / "usa" / "minute" / "spy" / "20131007_trade.zip", minute)
     with zipfile.ZipFile(minute / "20131008_trade.zip", "w") as archive:
         archive.writestr("20131008_spy_minute_trade.csv", "34200000,1,2,1,2,5\n34260000,1,2,x,2,5\n")
-    with pytest.raises(DataImportError, match=r"20131008_trade\.zip:2: low 'x' is not a number"):
-        import_lean(tmp_path / "lean", BarStore(tmp_path / "s"))
+    store = BarStore(tmp_path / "s")
+    report = import_lean(tmp_path / "lean", store)
+    [(path, problem)] = report.skipped
+    assert path == str(minute / "20131008_trade.zip")
+    assert re.search(r"20131008_trade\.zip:2: low 'x' is not a number", problem)
+    assert store.days("SPY", "1m") == [date(2013, 10, 7)]  # the good file is in, nothing of the bad one
     (minute / "20131008_trade.zip").write_bytes(b"not a zip")
-    with pytest.raises(DataImportError, match=r"20131008_trade\.zip: unreadable zip"):
-        import_lean(tmp_path / "lean", BarStore(tmp_path / "s"))
+    report = import_lean(tmp_path / "lean", BarStore(tmp_path / "s2"))
+    assert [p for p, _ in report.skipped] == [str(minute / "20131008_trade.zip")]
+    assert "unreadable zip" in report.skipped[0][1]
 
 
 # -- plain CSV -------------------------------------------------------------------------------------------------
