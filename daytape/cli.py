@@ -8,6 +8,7 @@ import typer
 
 from daytape import __version__
 from daytape.errors import CheckFailed, UserError
+from daytape.interrupt import Interrupted
 from eventlog.errors import EventLogError
 from marketdata.errors import MarketDataError
 from statemachine.errors import StatemachineError
@@ -51,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: map domain errors to exit codes and one-line messages, never a traceback."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone_mode=False: typer returns the code of a typer.Exit (its Exit(130) for Ctrl-C) instead of exiting
+        code = app(args=argv, standalone_mode=False)
+    except Interrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return Interrupted.exit_code
     except (UserError, CheckFailed) as exc:
         if str(exc):
             print(str(exc), file=sys.stderr)
@@ -72,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"daytape: {message}", file=sys.stderr)
             return int(exc.exit_code)
         raise
+    if isinstance(code, int) and not isinstance(code, bool):
+        if code == Interrupted.exit_code:
+            print("interrupted", file=sys.stderr)
+        return code
     return 0
 
 

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from daytape import interrupt
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext, Scanner, Strategy, load_plugin
 from daytape.provenance import code_changes, code_version
@@ -120,6 +121,7 @@ def stream_day(
         plugin.on_session_start(ctx)
     steps = coordinator.step_times()
     for number, moment in enumerate(steps, start=1):
+        interrupt.check()
         coordinator.advance_to(moment)
         for plugin, ctx in contexts:
             plugin.on_step(ctx)
@@ -143,6 +145,7 @@ def run_day(
     coordinator = SessionCoordinator(config, store, calendar, sink, clock)
     try:
         day_plugins = build_plugins(config) if plugins is None else plugins
+        interrupt.check()
         if not open_day(coordinator, day):
             return _result(coordinator, day, "failed", coordinator.state.failure)
         stream_day(coordinator, day_plugins, progress)
@@ -281,13 +284,26 @@ def _run_process_pool(
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     results: dict[dt.date, DayResult] = {}
-    with ProcessPoolExecutor(max_workers=options.workers, mp_context=context) as pool:
-        futures = [
-            pool.submit(run_days_in_worker, config_json, log_url, run_id, [d.isoformat() for d in chunk])
-            for chunk in day_chunks(days, options.workers)
-        ]
-        for future in as_completed(futures):
-            _collect(future.result(), results, options)
+    stop = context.Event()
+    pool = ProcessPoolExecutor(
+        max_workers=options.workers, mp_context=context, initializer=interrupt.init_worker, initargs=(stop,)
+    )
+    with interrupt.sharing_with_workers(stop):
+        try:
+            futures = [
+                pool.submit(run_days_in_worker, config_json, log_url, run_id, [d.isoformat() for d in chunk])
+                for chunk in day_chunks(days, options.workers)
+            ]
+            for future in as_completed(futures):
+                _collect(future.result(), results, options)
+        except interrupt.Interrupted:
+            stop.set()
+            if interrupt.forced():
+                for worker in multiprocessing.active_children():
+                    worker.terminate()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return [results[d] for d in days]
 
 
@@ -342,8 +358,8 @@ def run_session(
         on_started(run_id)
     try:
         results = execute_run(log, run_id, config, days, options)
-    except BaseException:
-        log.finish_run(run_id, "aborted")
+    except BaseException as exc:
+        log.finish_run(run_id, "interrupted" if isinstance(exc, interrupt.Interrupted) else "aborted")
         raise
     status = run_status(results)
     log.finish_run(run_id, status)
@@ -412,8 +428,8 @@ def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
     log.finish_run(run_id, "running")
     try:
         results = {r.date: r for r in execute_run(log, run_id, config, todo, options)}
-    except BaseException:
-        log.finish_run(run_id, "aborted")
+    except BaseException as exc:
+        log.finish_run(run_id, "interrupted" if isinstance(exc, interrupt.Interrupted) else "aborted")
         raise
     ordered = [done.get(d) or results[d] for d in days]
     status = run_status(ordered)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from eventlog import faults
 from eventlog.engine import WRITE_TRANSACTION, make_engine, normalize_url, sqlite_path
 from eventlog.errors import LogNotFound, StreamConflict, UnknownRun
 from eventlog.hashing import genesis_hash, payload_bytes
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 _SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 _POSTGRES_NOW = "now()"
 
-RUN_STATUSES = ("running", "completed", "failed", "aborted")
+RUN_STATUSES = ("running", "completed", "failed", "aborted", "interrupted")
 
 #: Columns every row of one append shares.
 _BATCH_COLUMNS = ("run_id", "session_date", "recorded_at")
@@ -301,6 +302,10 @@ class EventStore:
             last = head_seq + len(events)
             end_seq = head_seq + end_offset if end_offset is not None else None
             cursor.execute(self._session_sql, (run_id, db_date, status, last, end_seq, now))
+            if faults.KILL_AT is not None:
+                faults.append_point("before")
+        if faults.KILL_AT is not None:
+            faults.append_point("after")
         return list(range(head_seq + 1, head_seq + len(events) + 1))
 
     def _read_head(self, cursor: Any, run_id: str, db_date: Any) -> tuple[int, int | None, str | None, Any]:

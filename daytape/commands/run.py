@@ -13,9 +13,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from daytape.commands.calendar import parse_date_option
 from daytape.configfile import load_session_file
 from daytape.errors import CheckFailed, UserError
+from daytape.interrupt import Interrupted, stop_on_signals
 from daytape.logurl import resolve_log_url
 from daytape.output import print_json, stderr
 from daytape.runner import DayResult, RunOptions, RunResult, effective_config, resume_run, run_session
+from eventlog.engine import display_url
 from eventlog.errors import EventLogError
 from eventlog.reading import resolve_run_id
 from eventlog.store import EventStore, open_store
@@ -122,17 +124,30 @@ def register(app: typer.Typer) -> None:
         if executor not in ("serial", "process", "dask"):
             raise UserError(f"--executor: unknown executor {executor!r}; use serial, process or dask")
         log_store = open_log(url, create=resume is None)
+        started: list[str] = []
         try:
-            with session_progress(not quiet) as (options, _):
+            with stop_on_signals(), session_progress(not quiet) as (options, _):
                 options.workers, options.executor, options.scheduler = workers, executor, scheduler
                 if resume is not None:
-                    run_id = _resolve(log_store, resume)
-                    result = resume_run(log_store, run_id, options)
+                    started.append(_resolve(log_store, resume))
+                    result = resume_run(log_store, started[0], options)
                 else:
-                    result = run_session(log_store, config, options)
+                    result = run_session(log_store, config, options, on_started=started.append)
+        except Interrupted:
+            if not started:
+                raise
+            raise Interrupted(resume_hint(file, started[0], log)) from None
         finally:
             log_store.close()
         report(result, as_json)
+
+
+def resume_hint(file: Path, run_id: str, log: str | None) -> str:
+    """What an interrupted run prints: the command that finishes it (`--log` too when it was given)."""
+    command = f"daytape run {file} --resume {run_id}"
+    if log is not None:
+        command += f" --log {display_url(log)}"
+    return f"interrupted; resume with: {command}"
 
 
 def _resolve(log: EventStore, text: str) -> str:

@@ -6,6 +6,7 @@ import typer
 
 from daytape.commands.run import open_log, session_progress
 from daytape.errors import CheckFailed
+from daytape.interrupt import Interrupted, check, stop_on_signals
 from daytape.logurl import resolve_log_url
 from daytape.output import print_json
 from daytape.verify import verify_run
@@ -24,8 +25,12 @@ def register(app: typer.Typer) -> None:
         """Re-run the run's stored config on the same data and compare the event streams."""
         store = open_log(resolve_log_url(log), create=False)
         try:
-            with session_progress(not quiet and not as_json) as (options, _):
-                result = verify_run(store, run_id, options)
+            with stop_on_signals():
+                with session_progress(not quiet and not as_json) as (options, _):
+                    result = verify_run(store, run_id, options)
+                check()
+        except Interrupted:
+            raise Interrupted(f"interrupted; verify of run {run_id} did not finish (nothing was checked)") from None
         finally:
             store.close()
         if as_json:
