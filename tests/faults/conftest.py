@@ -124,10 +124,12 @@ def assert_equal_to_clean_and_audited(log_url: str, run_id: str, clean_id: str) 
 
 
 def sqlite_rows(path: Path, run_id: str) -> list[tuple]:
-    """(id, session_date, seq, kind, hash) of a run's events, read with the sqlite3 module (not daytape)."""
+    """(id, session_date, seq, kind, hash, request_id, symbol) of a run's events, read with the sqlite3
+    module (not daytape)."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         return conn.execute(
-            "SELECT id, session_date, seq, kind, hash FROM events WHERE run_id = ? ORDER BY session_date, seq",
+            "SELECT id, session_date, seq, kind, hash, request_id, symbol FROM events WHERE run_id = ? "
+            "ORDER BY session_date, seq",
             (run_id,),
         ).fetchall()
 

@@ -2,9 +2,9 @@
 
 It is an UpgradeStrategy (at `at`, it asks for its symbols in full). With DAYTAPE_TEST_PAUSE_ON=YYYY-MM-DD
 and DAYTAPE_TEST_PAUSE_MARKER=PATH in the environment, at `at` on that day it first writes the marker
-and sleeps `pause_s` seconds (the test signals the run meanwhile), then makes its request: a request
-begun after the signal, which must still be logged whole. The pause changes no event, so a clean run
-and an interrupted-then-resumed run write the same log.
+and sleeps DAYTAPE_TEST_PAUSE_S seconds (1 by default; the test signals the run meanwhile), then makes
+its request: a request begun after the signal, which must still be logged whole. The pause changes no
+event, so a clean run and an interrupted-then-resumed run write the same log.
 """
 
 from __future__ import annotations
@@ -18,14 +18,10 @@ from daytape.plugins import PluginContext
 
 
 class PausingStrategy(UpgradeStrategy):
-    def __init__(self, symbols: list[str], at: str, pause_s: float = 3.0) -> None:
-        super().__init__(symbols=symbols, at=at)
-        self.pause_s = pause_s
-
     def on_step(self, ctx: PluginContext) -> None:
         pause_on = os.environ.get("DAYTAPE_TEST_PAUSE_ON")
         marker = os.environ.get("DAYTAPE_TEST_PAUSE_MARKER")
         if not self._fired and pause_on == ctx.view.session_date.isoformat() and marker and ctx.local_time >= self.at:
             Path(marker).write_text(ctx.now.isoformat())
-            time.sleep(self.pause_s)
+            time.sleep(float(os.environ.get("DAYTAPE_TEST_PAUSE_S", "1")))
         super().on_step(ctx)
