@@ -8,6 +8,7 @@ events, and `--resume` can redo an unfinished day from its start.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -20,6 +21,7 @@ from daytape import interrupt
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext, Scanner, Strategy, load_plugin
 from daytape.provenance import code_changes, code_version
+from eventlog.errors import LogWriteFailed
 from eventlog.manifest import RunManifest
 from eventlog.reading import get_run, stream_payloads, streams
 from eventlog.replay import replay_rows
@@ -152,8 +154,8 @@ def run_day(
         result = _result(coordinator, day, "ended")
         coordinator.end_day()
         return replace(result, events=coordinator.state.events_applied)
-    except UserError:
-        raise
+    except (UserError, LogWriteFailed):
+        raise  # bad input, or a log that cannot take the day's events: nothing more can be written for the day
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         if coordinator.state.state not in ("aborted", "idle", "failed"):
@@ -343,6 +345,13 @@ def _run_dask(
     return [results[d] for d in days]
 
 
+def mark_stopped(log: EventStore, run_id: str, exc: BaseException) -> None:
+    """Record why a run stopped before its end: `interrupted` by a signal, else `aborted`. When the log
+    itself failed, this write may fail too: the run then stays `running`, which `--resume` finishes alike."""
+    with contextlib.suppress(LogWriteFailed):
+        log.finish_run(run_id, "interrupted" if isinstance(exc, interrupt.Interrupted) else "aborted")
+
+
 def run_status(results: list[DayResult]) -> str:
     return "completed" if results and all(r.status == "ended" for r in results) else "failed"
 
@@ -359,7 +368,7 @@ def run_session(
     try:
         results = execute_run(log, run_id, config, days, options)
     except BaseException as exc:
-        log.finish_run(run_id, "interrupted" if isinstance(exc, interrupt.Interrupted) else "aborted")
+        mark_stopped(log, run_id, exc)
         raise
     status = run_status(results)
     log.finish_run(run_id, status)
@@ -429,7 +438,7 @@ def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
     try:
         results = {r.date: r for r in execute_run(log, run_id, config, todo, options)}
     except BaseException as exc:
-        log.finish_run(run_id, "interrupted" if isinstance(exc, interrupt.Interrupted) else "aborted")
+        mark_stopped(log, run_id, exc)
         raise
     ordered = [done.get(d) or results[d] for d in days]
     status = run_status(ordered)

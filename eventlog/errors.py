@@ -59,3 +59,10 @@ class NoSuchStream(EventLogError):
         self.run_id, self.session_date = run_id, session_date
         known = ", ".join(d.isoformat() for d in dates) or "none"
         super().__init__(f"run {run_id} has no stream for {session_date.isoformat()} (dates: {known})")
+
+
+class LogWriteFailed(EventLogError):
+    """The database did not take a write: the disk is full, an I/O or sync error, the server went away.
+
+    The batch may or may not have reached the disk; `daytape run --resume` redoes an unfinished day
+    from its start either way."""

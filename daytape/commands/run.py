@@ -18,7 +18,7 @@ from daytape.logurl import resolve_log_url
 from daytape.output import print_json, stderr
 from daytape.runner import DayResult, RunOptions, RunResult, effective_config, resume_run, run_session
 from eventlog.engine import display_url
-from eventlog.errors import EventLogError
+from eventlog.errors import EventLogError, LogWriteFailed
 from eventlog.reading import resolve_run_id
 from eventlog.store import EventStore, open_store
 from specs.config import SessionConfig
@@ -136,18 +136,21 @@ def register(app: typer.Typer) -> None:
         except Interrupted:
             if not started:
                 raise
-            raise Interrupted(resume_hint(file, started[0], log)) from None
+            raise Interrupted(f"interrupted; {resume_hint(file, started[0], log)}") from None
+        except LogWriteFailed as exc:
+            stopped = f"; run {started[0]} stopped; once the log can be written, {resume_hint(file, started[0], log)}"
+            raise CheckFailed(f"daytape: {exc}{stopped if started else ''}") from None
         finally:
             log_store.close()
         report(result, as_json)
 
 
 def resume_hint(file: Path, run_id: str, log: str | None) -> str:
-    """What an interrupted run prints: the command that finishes it (`--log` too when it was given)."""
+    """The command that finishes a stopped run (with `--log` when it was given)."""
     command = f"daytape run {file} --resume {run_id}"
     if log is not None:
         command += f" --log {display_url(log)}"
-    return f"interrupted; resume with: {command}"
+    return f"resume with: {command}"
 
 
 def _resolve(log: EventStore, text: str) -> str:

@@ -137,3 +137,28 @@ def sqlite_rows(path: Path, run_id: str) -> list[tuple]:
 def appends_of(rows: list[tuple]) -> int:
     """How many appends wrote these rows: each append begins with one of BATCH_OPENING_KINDS."""
     return sum(1 for row in rows if row[3] in BATCH_OPENING_KINDS)
+
+
+def audit_allowing_open(log_url: str, run_id: str) -> Outcome:
+    """`daytape audit` of a run a fault stopped mid-day. An audit that checks runs for open days says
+    they are not clean unless told `--allow-open`; where this daytape's audit has the flag, pass it."""
+    allow_open = "--allow-open" in cli("audit", "--help").stdout
+    return cli("audit", run_id, "--log", log_url, *(["--allow-open"] if allow_open else []))
+
+
+def assert_only_clean_events(rows: list[tuple], clean_rows: list[tuple]) -> None:
+    """Every event the stopped run wrote is the clean run's event at the same (date, seq): the same hash,
+    so the same payload and the same chain. Nothing acknowledged was lost or changed."""
+    clean = {(row[1], row[2]): (row[3], row[4]) for row in clean_rows}
+    assert rows, "the run wrote nothing before the fault"
+    for row in rows:
+        assert clean.get((row[1], row[2])) == (row[3], row[4]), f"event {row[1]} seq {row[2]} differs from a clean run"
+    for day in {row[1] for row in rows}:
+        seqs = [row[2] for row in rows if row[1] == day]
+        assert seqs == list(range(1, len(seqs) + 1)), f"the stream of {day} has a gap"
+
+
+def finished_days(rows: list[tuple], clean_rows: list[tuple]) -> set[str]:
+    """Days whose stream holds as many events as the clean run's."""
+    count = {day: sum(1 for row in clean_rows if row[1] == day) for day in {row[1] for row in clean_rows}}
+    return {day for day in {row[1] for row in rows} if sum(1 for row in rows if row[1] == day) == count[day]}
