@@ -138,8 +138,10 @@ def register(app: typer.Typer) -> None:
                 raise
             raise Interrupted(f"interrupted; {resume_hint(file, started[0], log)}") from None
         except LogWriteFailed as exc:
-            stopped = f"; run {started[0]} stopped; once the log can be written, {resume_hint(file, started[0], log)}"
-            raise CheckFailed(f"daytape: {exc}{stopped if started else ''}") from None
+            if not started:
+                raise CheckFailed(f"daytape: {exc}") from None
+            stopped = f"run {started[0]} stopped; once the log can be written, {resume_hint(file, started[0], log)}"
+            raise CheckFailed(f"daytape: {exc}; {stopped}") from None
         finally:
             log_store.close()
         report(result, as_json)
