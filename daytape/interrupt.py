@@ -4,7 +4,8 @@ The first signal only asks to stop: the request in flight finishes (its events a
 batch is in the log whole or not at all) and the runner stops at its next check, the next step of
 the clock or the start of the next day, by raising `Interrupted`. A second signal raises it at once;
 an append it cuts is rolled back whole. Days running in worker processes stop at their own next
-check: the parent's handler sets an Event the workers share, and the workers' own handlers (the
+check: the parent's handler sets a flag in memory the workers share (a lock-free byte, safe to write
+from a signal handler), and the workers' own handlers (the
 terminal sends Ctrl-C to every process of the group) only note the signal, so no worker prints a
 traceback; their `Interrupted` travels back to the parent as the result of their task.
 """
@@ -22,8 +23,8 @@ STOP_SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
 
 #: The stop signals this process has received while `stop_on_signals` was active.
 _received: list[int] = []
-#: The Event shared with worker processes: set by the parent's handler, read by the workers' checks.
-_workers_event: Any = None
+#: The flag shared with worker processes (a RawValue byte): set by the parent, read by the workers' checks.
+_workers_flag: Any = None
 _in_worker = False
 
 
@@ -38,12 +39,12 @@ def requested() -> bool:
     """Whether a stop signal has arrived (in a worker: here or in the parent)."""
     if _received:
         return True
-    return _in_worker and _workers_event is not None and _workers_event.is_set()
+    return _in_worker and _workers_flag is not None and bool(_workers_flag.value)
 
 
 def check() -> None:
     """Raise `Interrupted` if a stop signal has arrived: called where stopping leaves the log whole."""
-    if _received or (_in_worker and _workers_event is not None and _workers_event.is_set()):
+    if _received or (_in_worker and _workers_flag is not None and _workers_flag.value):
         raise Interrupted("interrupted")
 
 
@@ -54,8 +55,8 @@ def forced() -> bool:
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
     _received.append(signum)
-    if _workers_event is not None:
-        _workers_event.set()
+    if _workers_flag is not None:
+        _workers_flag.value = 1
     if len(_received) > 1:
         raise Interrupted("interrupted")
 
@@ -81,27 +82,27 @@ def stop_on_signals() -> Iterator[None]:
 
 
 @contextmanager
-def sharing_with_workers(event: Any) -> Iterator[None]:
-    """While the parent waits for worker processes, its stop signals also set `event` for them."""
-    global _workers_event
-    _workers_event = event
+def sharing_with_workers(flag: Any) -> Iterator[None]:
+    """While the parent waits for worker processes, its stop signals also set `flag` (a RawValue) for them."""
+    global _workers_flag
+    _workers_flag = flag
     if _received:
-        event.set()
+        flag.value = 1
     try:
         yield
     finally:
-        _workers_event = None
+        _workers_flag = None
 
 
 def _on_worker_signal(signum: int, _frame: FrameType | None) -> None:
     _received.append(signum)
 
 
-def init_worker(event: Any) -> None:
-    """Initializer of a worker process: stop signals are noted (never raised) and the parent's Event read."""
-    global _workers_event, _in_worker
+def init_worker(flag: Any) -> None:
+    """Initializer of a worker process: stop signals are noted (never raised) and the parent's flag read."""
+    global _workers_flag, _in_worker
     _received.clear()
-    _workers_event = event
+    _workers_flag = flag
     _in_worker = True
     for signum in STOP_SIGNALS:
         signal.signal(signum, _on_worker_signal)

@@ -286,7 +286,7 @@ def _run_process_pool(
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     results: dict[dt.date, DayResult] = {}
-    stop = context.Event()
+    stop = context.RawValue("b", 0)
     pool = ProcessPoolExecutor(
         max_workers=options.workers, mp_context=context, initializer=interrupt.init_worker, initargs=(stop,)
     )
@@ -299,7 +299,7 @@ def _run_process_pool(
             for future in as_completed(futures):
                 _collect(future.result(), results, options)
         except interrupt.Interrupted:
-            stop.set()
+            stop.value = 1
             if interrupt.forced():
                 for worker in multiprocessing.active_children():
                     worker.terminate()
