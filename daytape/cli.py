@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from daytape import __version__
 from daytape.errors import CheckFailed, UserError
+from daytape.interrupt import Interrupted
 
 if TYPE_CHECKING:
     import typer
@@ -76,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
 
     app = build_app()
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone_mode=False: typer returns the code of a typer.Exit (its Exit(130) for Ctrl-C) instead of exiting
+        code = app(args=argv, standalone_mode=False)
+    except Interrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return Interrupted.exit_code
     except (UserError, CheckFailed) as exc:
         if str(exc):
             print(str(exc), file=sys.stderr)
@@ -99,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"daytape: {message}", file=sys.stderr)
             return int(exc.exit_code)
         raise
+    if isinstance(code, int) and not isinstance(code, bool):
+        if code == Interrupted.exit_code:
+            print("interrupted", file=sys.stderr)
+        return code
     return 0
 
 

@@ -8,6 +8,7 @@ events, and `--resume` can redo an unfinished day from its start.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -18,10 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from daytape import interrupt
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext, Scanner, Strategy, load_plugin
 from daytape.provenance import code_changes, code_version
-from eventlog.errors import TamperedStream
+from eventlog.errors import LogWriteFailed, TamperedStream
 from eventlog.manifest import RunManifest
 from eventlog.reading import get_run, streams, verified_stream
 from eventlog.replay import replay_rows
@@ -146,6 +148,7 @@ def stream_day(
         hook = "on_step"
         steps = coordinator.step_times()
         for number, moment in enumerate(steps, start=1):
+            interrupt.check()
             coordinator.advance_to(moment)
             for plugin, ctx in contexts:
                 plugin.on_step(ctx)
@@ -174,14 +177,15 @@ def run_day(
     coordinator = SessionCoordinator(config, store, calendar, sink, clock)
     try:
         day_plugins = build_plugins(config) if plugins is None else plugins
+        interrupt.check()
         if not open_day(coordinator, day):
             return _result(coordinator, day, "failed", coordinator.state.failure)
         stream_day(coordinator, day_plugins, progress)
         result = _result(coordinator, day, "ended")
         coordinator.end_day()
         return replace(result, events=coordinator.state.events_applied)
-    except UserError:
-        raise
+    except (UserError, LogWriteFailed):
+        raise  # bad input, or a log that cannot take the day's events: nothing more can be written for the day
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         if coordinator.state.state not in ("aborted", "idle", "failed"):
@@ -380,13 +384,26 @@ def _run_process_pool(
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     results: dict[dt.date, DayResult] = {}
-    with ProcessPoolExecutor(max_workers=options.workers, mp_context=context) as pool:
-        futures = [
-            pool.submit(run_days_in_worker, config_json, log_url, run_id, [d.isoformat() for d in chunk])
-            for chunk in day_chunks(days, options.workers)
-        ]
-        for future in as_completed(futures):
-            _collect(future.result(), results, options)
+    stop = context.RawValue("b", 0)
+    pool = ProcessPoolExecutor(
+        max_workers=options.workers, mp_context=context, initializer=interrupt.init_worker, initargs=(stop,)
+    )
+    with interrupt.sharing_with_workers(stop):
+        try:
+            futures = [
+                pool.submit(run_days_in_worker, config_json, log_url, run_id, [d.isoformat() for d in chunk])
+                for chunk in day_chunks(days, options.workers)
+            ]
+            for future in as_completed(futures):
+                _collect(future.result(), results, options)
+        except interrupt.Interrupted:
+            stop.value = 1
+            if interrupt.forced():
+                for worker in multiprocessing.active_children():
+                    worker.terminate()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return [results[d] for d in days]
 
 
@@ -426,6 +443,13 @@ def _run_dask(
     return [results[d] for d in days]
 
 
+def mark_stopped(log: EventStore, run_id: str, exc: BaseException) -> None:
+    """Record why a run stopped before its end: `interrupted` by a signal, else `aborted`. When the log
+    itself failed, this write may fail too: the run then stays `running`, which `--resume` finishes alike."""
+    with contextlib.suppress(LogWriteFailed):
+        log.finish_run(run_id, "interrupted" if isinstance(exc, interrupt.Interrupted) else "aborted")
+
+
 def run_status(results: list[DayResult]) -> str:
     return "completed" if results and all(r.status == "ended" for r in results) else "failed"
 
@@ -440,8 +464,8 @@ def run_session(
         on_started(run_id)
     try:
         results = execute_run(log, run_id, config, days, options)
-    except BaseException:
-        log.finish_run(run_id, "aborted")
+    except BaseException as exc:
+        mark_stopped(log, run_id, exc)
         raise
     status = run_status(results)
     seal = log.finish_run(run_id, status)
@@ -529,8 +553,8 @@ def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
     log.finish_run(run_id, "running")
     try:
         results = {r.date: r for r in execute_run(log, run_id, config, todo, options)}
-    except BaseException:
-        log.finish_run(run_id, "aborted")
+    except BaseException as exc:
+        mark_stopped(log, run_id, exc)
         raise
     ordered = [done.get(d) or results[d] for d in days]
     status = run_status(ordered)

@@ -75,3 +75,10 @@ class TamperedStream(EventLogError):
         super().__init__(
             f"run {run_id}: the stream {session_date.isoformat()} fails verification at{at} ({kind}): {why}"
         )
+
+
+class LogWriteFailed(EventLogError):
+    """The database did not take a write: the disk is full, an I/O or sync error, the server went away.
+
+    The batch may or may not have reached the disk; `daytape run --resume` redoes an unfinished day
+    from its start either way."""

@@ -33,6 +33,8 @@ VERSION_TABLE = "alembic_version"
 
 #: The tables whose presence means "this database holds a daytape log".
 LOG_TABLES = frozenset({"runs", "events", VERSION_TABLE})
+#: The PostgreSQL advisory lock key that serializes migrations of a log (any fixed number; this is b"daytape\0").
+UPGRADE_LOCK = 0x6461797461706500
 
 
 def _script_location() -> str:
@@ -140,11 +142,35 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> tuple[str | None, 
 
     with engine.connect() as connection:
         before = _current(connection)
+
     with engine.connect().execution_options(**WRITE_TRANSACTION) as connection, connection.begin():
+        _lock_migrations(connection)
         command.upgrade(alembic_config(connection), revision)
     with engine.connect() as connection:
         after = _current(connection)
     return before, after
+
+
+def _lock_migrations(connection: Connection) -> None:
+    """Inside a write transaction: wait for any other process migrating this log. SQLite's BEGIN IMMEDIATE
+    already holds the database's one write lock; PostgreSQL takes a transaction-level advisory lock."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})")
+
+
+def _create_if_empty(engine: Engine) -> tuple[str | None, bool]:
+    """Make an empty database a log at the head revision, deciding under the migration lock; return the
+    (revision, empty) found there. Processes that open a new log at once take turns: the first makes it,
+    the others find it made (from outside its transaction, a log being made can look half made)."""
+    from alembic import command
+
+    with engine.connect().execution_options(**WRITE_TRANSACTION) as connection, connection.begin():
+        _lock_migrations(connection)
+        current = _current(connection)
+        if current is None and is_empty(connection):
+            command.upgrade(alembic_config(connection), "head")
+            return head_revision(), False
+        return current, False
 
 
 def upgrade(url: str, revision: str = "head") -> tuple[str | None, str | None]:
@@ -168,13 +194,12 @@ def check_schema(engine: Engine, url: str, *, create: bool) -> None:
     with engine.connect() as connection:
         current = _current(connection)
         empty = current is None and is_empty(connection)
+    if current != head and create:
+        current, empty = _create_if_empty(engine)
     if current == head:
         return
     if empty:
-        if not create:
-            raise LogNotFound(f"no event log at {url} (the database has no daytape tables)")
-        upgrade_engine(engine)
-        return
+        raise LogNotFound(f"no event log at {url} (the database has no daytape tables)")
     if current is not None and current not in known_revisions():
         raise SchemaAhead(
             f"the event log {url} has schema revision {current}, unknown to this daytape (head {head}); "

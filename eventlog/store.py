@@ -29,9 +29,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
-from eventlog.engine import WRITE_TRANSACTION, connecting, make_engine, normalize_url, sqlite_path, writable
-from eventlog.errors import LogNotFound, LogUnavailable, StreamConflict, UnknownRun
+from eventlog import faults
+from eventlog.engine import (
+    WRITE_TRANSACTION,
+    connecting,
+    display_url,
+    make_engine,
+    normalize_url,
+    sqlite_path,
+    writable,
+)
+from eventlog.errors import LogNotFound, LogUnavailable, LogWriteFailed, StreamConflict, UnknownRun
 from eventlog.hashing import genesis_hash, payload_bytes
 from eventlog.manifest import RunManifest
 from eventlog.migrate import check_schema
@@ -108,6 +118,9 @@ class EventStore:
             "updated_at = excluded.updated_at"
         )
         self._now_sql = f"SELECT {now}"
+        #: What the database raises when it cannot take a write (SQLAlchemy's and the DB-API driver's own).
+        driver_error = getattr(engine.dialect.dbapi, "OperationalError", OperationalError)
+        self._write_errors: tuple[type[BaseException], ...] = (OperationalError, driver_error)
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -146,15 +159,17 @@ class EventStore:
         write through their own connections, and the database arbitrates between them.
         """
         with self._write_lock:
-            if self._writer is None or self._writer.invalidated:
-                self._writer = self.engine.connect().execution_options(**WRITE_TRANSACTION)
             try:
+                if self._writer is None or self._writer.invalidated:
+                    self._writer = self.engine.connect().execution_options(**WRITE_TRANSACTION)
                 with self._writer.begin():
                     yield self._writer
-            except BaseException:
-                if self._writer.invalidated:
+            except BaseException as exc:
+                if self._writer is not None and self._writer.invalidated:
                     self._writer.close()
                     self._writer = None
+                if isinstance(exc, self._write_errors):
+                    raise self._write_failed(exc) from None
                 raise
 
     @contextmanager
@@ -180,6 +195,12 @@ class EventStore:
                 raise
             finally:
                 cursor.close()
+
+    def _write_failed(self, exc: BaseException) -> LogWriteFailed:
+        """One line naming the log and the database's reason."""
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        reason = lines[0] if lines else type(exc).__name__
+        return LogWriteFailed(f"cannot write to the event log {display_url(self.url)}: {reason}")
 
     def close(self) -> None:
         with self._write_lock:
@@ -304,6 +325,21 @@ class EventStore:
             return []
         db_date = self.db_date(session_date)
         prepared, status, end_offset = self._prepare(events)
+        try:
+            return self._append(run_id, session_date, db_date, prepared, status, end_offset, expected_seq)
+        except self._write_errors as exc:
+            raise self._write_failed(exc) from None
+
+    def _append(
+        self,
+        run_id: str,
+        session_date: dt.date,
+        db_date: Any,
+        prepared: list[tuple[Any, ...]],
+        status: str,
+        end_offset: int | None,
+        expected_seq: int | None,
+    ) -> list[int]:
         with self._append_transaction() as cursor:
             run_count, head_seq, head_hash, now = self._read_head(cursor, run_id, db_date)
             if not run_count:
@@ -326,10 +362,14 @@ class EventStore:
                         run_id, session_date, head_seq + 1, "another writer appended to this stream first"
                     ) from None
                 raise
-            last = head_seq + len(events)
+            last = head_seq + len(prepared)
             end_seq = head_seq + end_offset if end_offset is not None else None
             cursor.execute(self._session_sql, (run_id, db_date, status, last, end_seq, now))
-        return list(range(head_seq + 1, head_seq + len(events) + 1))
+            if faults.KILL_AT is not None:
+                faults.append_point("before")
+        if faults.KILL_AT is not None:
+            faults.append_point("after")
+        return list(range(head_seq + 1, last + 1))
 
     def _read_head(self, cursor: Any, run_id: str, db_date: Any) -> tuple[int, int | None, str | None, Any]:
         """Inside the write transaction: (run exists, last seq, last hash, the database's now)."""

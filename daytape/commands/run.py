@@ -12,8 +12,9 @@ import typer
 
 from daytape.commands.calendar import parse_date_option
 from daytape.errors import CheckFailed, UserError
+from daytape.interrupt import Interrupted, stop_on_signals
 from daytape.output import plugin_output_to_stderr, print_json, stderr
-from eventlog.errors import EventLogError
+from eventlog.errors import EventLogError, LogWriteFailed
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -123,15 +124,25 @@ def register(app: typer.Typer) -> None:
         # a refused run leaves nothing behind: the scheduler must answer before a log file is made
         check_options(RunOptions(workers=workers, executor=executor, scheduler=scheduler))
         log_store = open_log(checked.log_url, create=resume is None)
+        started: list[str] = []
         try:
-            with plugin_output_to_stderr(), session_progress(not quiet) as (options, _):
+            with stop_on_signals(), plugin_output_to_stderr(), session_progress(not quiet) as (options, _):
                 options.workers, options.executor, options.scheduler = workers, executor, scheduler
                 if resume is not None:
-                    run_id = _resolve(log_store, resume)
-                    check_resume_file(log_store, run_id, file, checked.config, from_day, to_day)
-                    result = resume_run(log_store, run_id, options)
+                    started.append(_resolve(log_store, resume))
+                    check_resume_file(log_store, started[0], file, checked.config, from_day, to_day)
+                    result = resume_run(log_store, started[0], options)
                 else:
-                    result = run_session(log_store, checked.config, options)
+                    result = run_session(log_store, checked.config, options, on_started=started.append)
+        except Interrupted:
+            if not started:
+                raise
+            raise Interrupted(f"interrupted; {resume_hint(file, started[0], log)}") from None
+        except LogWriteFailed as exc:
+            if not started:
+                raise CheckFailed(f"daytape: {exc}") from None
+            stopped = f"run {started[0]} stopped; once the log can be written, {resume_hint(file, started[0], log)}"
+            raise CheckFailed(f"daytape: {exc}; {stopped}") from None
         finally:
             log_store.close()
         if result.nothing_to_resume:
@@ -158,6 +169,16 @@ def check_resume_file(
             f"{file}: differs from the config run {run_id} recorded ({named}); --resume finishes a run as it "
             "started: give the session file (and --from/--to) it started with, or start a new run"
         )
+
+
+def resume_hint(file: Path, run_id: str, log: str | None) -> str:
+    """The command that finishes a stopped run (with `--log` when it was given)."""
+    from eventlog.engine import display_url
+
+    command = f"daytape run {file} --resume {run_id}"
+    if log is not None:
+        command += f" --log {display_url(log)}"
+    return f"resume with: {command}"
 
 
 def _resolve(log: EventStore, text: str) -> str:

@@ -6,6 +6,7 @@ import typer
 
 from daytape.commands.run import open_log, session_progress
 from daytape.errors import CheckFailed
+from daytape.interrupt import Interrupted, check, stop_on_signals
 from daytape.logurl import resolve_log_url
 from daytape.output import plugin_output_to_stderr, print_json
 from eventlog.errors import TamperedStream
@@ -26,10 +27,14 @@ def register(app: typer.Typer) -> None:
 
         store = open_log(resolve_log_url(log), create=False, read_only=True)
         try:
-            with plugin_output_to_stderr(), session_progress(not quiet and not as_json) as (options, _):
-                result = verify_run(store, run_id, options)
+            with stop_on_signals():
+                with plugin_output_to_stderr(), session_progress(not quiet and not as_json) as (options, _):
+                    result = verify_run(store, run_id, options)
+                check()
         except TamperedStream as exc:
             raise CheckFailed(f"verify: {exc}; daytape audit {exc.run_id} checks the whole run") from None
+        except Interrupted:
+            raise Interrupted(f"interrupted; verify of run {run_id} did not finish (nothing was checked)") from None
         finally:
             store.close()
         if as_json:

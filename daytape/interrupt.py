@@ -1,0 +1,108 @@
+"""Stopping `daytape run` and `verify` on SIGINT or SIGTERM where the log is whole.
+
+The first signal only asks to stop: the request in flight finishes (its events are one append, so a
+batch is in the log whole or not at all) and the runner stops at its next check, the next step of
+the clock or the start of the next day, by raising `Interrupted`. A second signal raises it at once;
+an append it cuts is rolled back whole. Days running in worker processes stop at their own next
+check: the parent's handler sets a flag in memory the workers share (a lock-free byte, safe to write
+from a signal handler), and the workers' own handlers (the
+terminal sends Ctrl-C to every process of the group) only note the signal, so no worker prints a
+traceback; their `Interrupted` travels back to the parent as the result of their task.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+STOP_SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
+
+#: The stop signals this process has received while `stop_on_signals` was active.
+_received: list[int] = []
+#: The flag shared with worker processes (a RawValue byte): set by the parent, read by the workers' checks.
+_workers_flag: Any = None
+_in_worker = False
+
+
+class Interrupted(BaseException):
+    """A stop signal ended the work; the CLI exits 130. A BaseException, so that no `except Exception`
+    (a day's abort, a plugin's error handling) can take it for a failure and write more events."""
+
+    exit_code = 130
+
+
+def requested() -> bool:
+    """Whether a stop signal has arrived (in a worker: here or in the parent)."""
+    if _received:
+        return True
+    return _in_worker and _workers_flag is not None and bool(_workers_flag.value)
+
+
+def check() -> None:
+    """Raise `Interrupted` if a stop signal has arrived: called where stopping leaves the log whole."""
+    if _received or (_in_worker and _workers_flag is not None and _workers_flag.value):
+        raise Interrupted("interrupted")
+
+
+def forced() -> bool:
+    """More than one stop signal: the user does not want to wait for the next check."""
+    return len(_received) > 1
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    _received.append(signum)
+    if _workers_flag is not None:
+        _workers_flag.value = 1
+    if len(_received) > 1:
+        raise Interrupted("interrupted")
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While active, SIGINT and SIGTERM ask the work to stop (see the module docstring). A SIGINT that
+    the process inherited as ignored (a background job, nohup) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+    _received.clear()
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, _on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _received.clear()
+
+
+@contextmanager
+def sharing_with_workers(flag: Any) -> Iterator[None]:
+    """While the parent waits for worker processes, its stop signals also set `flag` (a RawValue) for them."""
+    global _workers_flag
+    _workers_flag = flag
+    if _received:
+        flag.value = 1
+    try:
+        yield
+    finally:
+        _workers_flag = None
+
+
+def _on_worker_signal(signum: int, _frame: FrameType | None) -> None:
+    _received.append(signum)
+
+
+def init_worker(flag: Any) -> None:
+    """Initializer of a worker process: stop signals are noted (never raised) and the parent's flag read."""
+    global _workers_flag, _in_worker
+    _received.clear()
+    _workers_flag = flag
+    _in_worker = True
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _on_worker_signal)
