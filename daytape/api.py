@@ -124,17 +124,20 @@ class Log:
             frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
         return frame
 
-    def run(self, prefix: str) -> Run:
-        """The run with this id, or the one run whose id starts with `prefix`."""
-        return Run(self, resolve_run_id(self.store, prefix))
+    def run(self, prefix: str, *, store: str | Path | None = None) -> Run:
+        """The run with this id, or the one run whose id starts with `prefix`. `store` reads its bars from
+        that folder instead of the one the run recorded (a store that moved; its bars are still checked
+        against the log's digests)."""
+        return Run(self, resolve_run_id(self.store, prefix), store=store)
 
 
 class Run:
     """One run of a log: its manifest, its days, and the checks `audit`, `verify` and `diff`."""
 
-    def __init__(self, log: Log, run_id: str) -> None:
+    def __init__(self, log: Log, run_id: str, *, store: str | Path | None = None) -> None:
         self.log = log
         self.run_id = run_id
+        self._store_override = None if store is None else str(Path(store).resolve())
 
     def __repr__(self) -> str:
         return f"Run({self.run_id!r}, status={self.info.status!r}, days={len(self.days)})"
@@ -171,8 +174,11 @@ class Run:
 
     @cached_property
     def config(self) -> SessionConfig:
-        """The session config the run recorded (what `verify` re-runs)."""
-        return recorded_config(self.log.store, self.run_id)
+        """The session config the run recorded (what `verify` re-runs), with the store given to `Log.run`."""
+        config = recorded_config(self.log.store, self.run_id)
+        if self._store_override is not None:
+            config = config.model_copy(update={"store": self._store_override})
+        return config
 
     @cached_property
     def calendar(self) -> TradingCalendar:
@@ -405,7 +411,7 @@ class Day:
             )
         if not frames:
             return pd.DataFrame(index=_utc_index(np.empty(0, dtype="int64"), "close_time"))
-        return pd.concat(frames, axis=1).sort_index()
+        return pd.concat(frames, axis=1, sort=True)
 
 
 def _bars_frame(bars: Any) -> pd.DataFrame:
