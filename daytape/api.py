@@ -39,7 +39,7 @@ from marketdata.calendar import TradingCalendar, get_calendar
 from specs import events as ev
 from specs.config import SessionConfig
 from specs.intervals import Interval
-from statemachine.export import metadata_json
+from statemachine.export import metadata_json, state_json
 from statemachine.state import SessionState
 from statemachine.storecache import StoreCache
 
@@ -314,6 +314,14 @@ class Day:
             return replay_day(self._store, self.run.run_id, self.date, until_seq=point)
         moment = point if point.tzinfo is not None else point.replace(tzinfo=dt.UTC)
         return replay_day(self._store, self.run.run_id, self.date, until_time=moment)
+
+    def export(self, at: Moment = None) -> dict[str, Any]:
+        """The state at `at` (see `state`) in the export shape of `daytape replay --json`."""
+        state = self.state(at)
+        document = state_json(state, self.run.run_id)
+        document["date"] = self.date.isoformat()
+        document["events_applied"] = state.events_applied
+        return document
 
     def symbols(self, at: Moment = None) -> pd.DataFrame:
         """One row per symbol in the state at `at` (see `state`), indexed by symbol: its lifecycle state, the
