@@ -24,8 +24,9 @@ PAGE = """<!DOCTYPE html>
 <div id="layout"><main>
 <h2>Symbols across the day</h2>
 <div class="legend"><span><i style="background:#ff9f1c"></i>adhoc</span>
-<span><i style="background:#1f77b4"></i>full</span><span><i style="background:#444"></i>torn down</span><span><i style="background:#2ca02c;border-radius:50%"></i>request
-(red: rejected or failed)</span></div>
+<span><i style="background:#1f77b4"></i>full</span>
+<span><i style="background:#444"></i>torn down</span>
+<span><i style="background:#2ca02c;border-radius:50%"></i>request (red: rejected or failed)</span></div>
 <div id="lanes"></div>
 <h2>Session state at a point (as <code>daytape replay --until</code>)</h2>
 <input type="range" id="scrubber" min="0" max="0" step="1"> <div id="scrub-at"></div>
