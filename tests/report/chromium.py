@@ -7,7 +7,7 @@ errors and uncaught exceptions are recorded too. The DevTools websocket is spoke
 
 Also a command, the one that made docs/report.png:
 
-    python -m tests.report.chromium REPORT.html --screenshot docs/report.png [--click REQUEST_ID]
+    python -m tests.report.chromium REPORT.html --screenshot docs/report.png [--symbol S] [--click REQUEST_ID]
 """
 
 from __future__ import annotations
@@ -202,13 +202,23 @@ def open_page(page: Path, steps: list[Step] | None = None) -> PageRun:
                 process.wait()
 
 
+def pick_symbol(symbol: str) -> str:
+    """JS that shows `symbol`'s charts, as choosing it in the page's symbol list does; its value is the choice."""
+    return (
+        "(() => { const s = document.querySelector('#symbol');"
+        f" s.value = {json.dumps(symbol)}; s.dispatchEvent(new Event('change')); return s.value; }})()"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("page", type=Path)
     parser.add_argument("--screenshot", type=Path, required=True)
+    parser.add_argument("--symbol", help="show this symbol's charts")
     parser.add_argument("--click", action="append", default=[], help="a request id whose lane mark to click")
     args = parser.parse_args()
-    run = open_page(args.page, [("click", f'.mark[data-request="{r}"]') for r in args.click])
+    steps: list[Step] = [("eval", "symbol", pick_symbol(args.symbol))] if args.symbol else []
+    run = open_page(args.page, steps + [("click", f'.mark[data-request="{r}"]') for r in args.click])
     args.screenshot.write_bytes(run.screenshot)
     print(f"{args.page}: opened in {run.load_seconds:.2f} s; errors: {run.errors or 'none'}; wrote {args.screenshot}")
 

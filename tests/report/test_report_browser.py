@@ -9,7 +9,7 @@ import pytest
 
 import daytape
 from tests.e2e.conftest import daytape as cli
-from tests.report.chromium import find_chromium, open_page
+from tests.report.chromium import find_chromium, open_page, pick_symbol
 
 pytestmark = pytest.mark.skipif(
     find_chromium() is None,
@@ -30,13 +30,6 @@ STATE_ROWS = "[...document.querySelectorAll('#state tbody tr')].map(r => [...r.c
 def requests_of(log_url: str, run_id: str, date: str):
     with daytape.open_log(log_url) as log:
         return log.run(run_id).day(date).requests()
-
-
-def pick_symbol(symbol: str) -> str:
-    return (
-        "(() => { const s = document.querySelector('#symbol');"
-        f" s.value = {json.dumps(symbol)}; s.dispatchEvent(new Event('change')); return s.value; }})()"
-    )
 
 
 def scrub_to(first_seq: int) -> str:

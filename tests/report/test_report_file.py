@@ -8,6 +8,7 @@ import re
 import pytest
 
 import daytape
+from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import daytape as cli
 
 
@@ -126,3 +127,12 @@ def test_bad_input_is_one_line_and_exit_2(demo_report, tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_the_readme_first_backtest_ends_with_the_report_and_its_screenshot():
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Run your first backtest on real data", 1)[1].split("\n## ", 1)[0]
+    commands = section.split("```sh\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert commands[-1].startswith(".venv/bin/daytape report RUN")
+    assert section.rstrip().endswith("(docs/report.png)")
+    assert (REPO_ROOT / "docs" / "report.png").read_bytes().startswith(b"\x89PNG")
