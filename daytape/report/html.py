@@ -1,5 +1,8 @@
 """The report as one HTML file: the page's script, its style, plotly.js and the run's data, all inlined.
 
+The data is cut into JSON script elements: the run and its dates, each day, and each day's charts per
+symbol; the page parses a piece when it first shows it.
+
 The page fetches nothing: it opens offline from a file, and keeps opening as long as browsers run
 plotly.js. plotly.js is plotly's own bundle from the `plotly` package (MIT licence, named in the page).
 """
@@ -47,6 +50,7 @@ PAGE = """<!DOCTYPE html>
 <pre id="config"></pre>
 </main><aside id="explain"></aside></div>
 <script type="application/json" id="daytape-data">{data}</script>
+{days}
 <script>{script}</script>
 </body></html>
 """
@@ -61,6 +65,22 @@ def _script_safe(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
+def _json(value: Any) -> str:
+    return _script_safe(json.dumps(value, separators=(",", ":"), allow_nan=False))
+
+
+def _day_scripts(index: int, day: dict[str, Any]) -> str:
+    """A day's data, and each symbol's charts apart: the page parses only the day and the symbol it shows,
+    so a report of many days and symbols opens as fast as one of a single day."""
+    charts = day["charts"]
+    head = {**{k: v for k, v in day.items() if k != "charts"}, "chart_symbols": list(charts)}
+    scripts = [f'<script type="application/json" id="day-{index}">{_json(head)}</script>']
+    for symbol, data in charts.items():
+        ident = html.escape(f"chart-{index}-{symbol}", quote=True)
+        scripts.append(f'<script type="application/json" id="{ident}">{_json(data)}</script>')
+    return "\n".join(scripts)
+
+
 def render(document: dict[str, Any], version: str) -> str:
     """The page for a `model.run_document`."""
     import plotly
@@ -73,6 +93,7 @@ def render(document: dict[str, Any], version: str) -> str:
         css=_asset("page.css"),
         plotly_version=plotly.__version__,
         plotly=_script_safe(get_plotlyjs()),
-        data=_script_safe(json.dumps(document, separators=(",", ":"), allow_nan=False)),
+        data=_json({"run": run, "days": [{"date": day["date"]} for day in document["days"]]}),
+        days="\n".join(_day_scripts(index, day) for index, day in enumerate(document["days"])),
         script=_script_safe(_asset("page.js")),
     )

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from daytape.api import Day, Run
@@ -41,16 +42,10 @@ class Clock:
         return [int(v) for v in local.asi8 // 1_000_000]
 
 
-def _num(value: Any) -> float | None:
-    """A float for JSON: None for NaN, six significant decimals of a price are plenty on a chart."""
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else round(number, 6)
-
-
 def _column(values: Iterable[Any]) -> list[float | None]:
-    return [_num(v) for v in values]
+    """A column for JSON: six decimals (plenty on a chart), NaN as None."""
+    rounded = np.round(np.asarray(values, dtype=np.float64), 6).tolist()
+    return [None if v != v else v for v in rounded]
 
 
 def run_document(run: Run, dates: Iterable[dt.date] | None = None) -> dict[str, Any]:
@@ -193,9 +188,10 @@ def _quality(ended: dict[str, Any], clock: Clock) -> list[dict[str, Any]]:
     return rows
 
 
-def _warmup_bars(events: pd.DataFrame, symbol: str, interval: str, multiplier: float) -> int:
-    """How many history bars to draw before the open: the longest warm-up the analysis asked for there."""
-    registered = events[(events.kind == "IndicatorRegistered") & (events.symbol == symbol)]
+def _warmup_bars(events: pd.DataFrame, interval: str, multiplier: float) -> int:
+    """How many history bars to draw before the open: the longest warm-up the analysis asked for there
+    (`events` are the symbol's)."""
+    registered = events[events.kind == "IndicatorRegistered"]
     longest = 0
     for payload in registered.payload:
         if payload["indicator"]["interval"] == interval:
@@ -211,15 +207,17 @@ def _charts(
     clock: Clock,
     multiplier: float,
 ) -> dict[str, dict[str, Any]]:
-    loaded = events[events.kind == "SessionBarsLoaded"]
     charts: dict[str, dict[str, Any]] = {}
-    for symbol in sorted(set(loaded.symbol)):
-        intervals = list(dict.fromkeys(p["interval"] for p in loaded[loaded.symbol == symbol].payload))
+    for symbol, mine in events[events.symbol.notna()].groupby("symbol", sort=True):
+        loaded = mine[mine.kind == "SessionBarsLoaded"]
+        if loaded.empty:
+            continue
+        intervals = list(dict.fromkeys(p["interval"] for p in loaded.payload))
         gaps = []
         for key, data in (ended["symbols"].get(symbol, {}).get("bars") or {}).items():
             gaps.extend(_gaps(data.get("gaps", []), key, clock))
-        charts[symbol] = {
-            interval: _chart(day, events, requests, symbol, interval, clock, multiplier) | {"gaps": gaps}
+        charts[str(symbol)] = {
+            interval: _chart(day, mine, requests, str(symbol), interval, clock, multiplier) | {"gaps": gaps}
             for interval in intervals
         }
     return charts
@@ -234,14 +232,14 @@ def _chart(
     clock: Clock,
     multiplier: float,
 ) -> dict[str, Any]:
-    warm = _warmup_bars(events, symbol, interval, multiplier)
+    warm = _warmup_bars(events, interval, multiplier)
     bars = day.bars(symbol, interval, history=True)
     values = day.indicators(symbol, interval=interval, history=True).reindex(bars.index)
     history = int(bars.history.sum())
     keep = slice(max(0, history - warm), None)
     bars, values = bars.iloc[keep], values.iloc[keep]
     marks = []
-    for rid in _requests_touching(events, symbol, interval):
+    for rid in _requests_touching(events, interval):
         request = requests.loc[rid]
         marks.append({"request_id": rid, "t": clock.ms(request.sim_time), "label": request.description})
     return {
@@ -260,10 +258,11 @@ def _chart(
     }
 
 
-def _requests_touching(events: pd.DataFrame, symbol: str, interval: str) -> list[str]:
-    """The requests that added this interval of the symbol or registered an indicator on it."""
+def _requests_touching(events: pd.DataFrame, interval: str) -> list[str]:
+    """The requests that added this interval of the symbol or registered an indicator on it (`events` are
+    the symbol's)."""
     found: list[str] = []
-    mine = events[(events.symbol == symbol) & events.kind.isin(["IntervalAdded", "IndicatorRegistered"])]
+    mine = events[events.kind.isin(["IntervalAdded", "IndicatorRegistered"])]
     for row in mine.itertuples():
         payload: dict[str, Any] = row.payload  # type: ignore[assignment]
         touched = payload.get("interval") or payload.get("indicator", {}).get("interval")

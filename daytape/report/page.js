@@ -17,6 +17,11 @@
   const hhmm = (ms) => (ms === null || ms === undefined ? "" : new Date(ms).toISOString().slice(11, 19));
   const stamp = (ms) => new Date(ms).toISOString().slice(0, 19).replace("T", " ");
   let current = null;
+  const parsed = new Map();
+  const load = (id) => {
+    if (!parsed.has(id)) parsed.set(id, JSON.parse(document.getElementById(id).textContent));
+    return parsed.get(id);
+  };
 
   function showExplain(requestId) {
     const day = current;
@@ -96,7 +101,7 @@
   function drawCharts(day, symbol) {
     const box = $("#charts");
     box.replaceChildren();
-    const charts = day.charts[symbol] || {};
+    const charts = day.chart_symbols.includes(symbol) ? load(`chart-${day.index}-${symbol}`) : {};
     for (const [interval, c] of Object.entries(charts)) {
       const div = el("div", { class: "chart", "data-interval": interval, "data-symbol": symbol });
       box.append(el("h3", { text: `${symbol} ${interval}` }), div);
@@ -176,7 +181,8 @@
   }
 
   function showDay(index) {
-    current = doc.days[index];
+    current = load(`day-${index}`);
+    current.index = index;
     const day = current;
     $("#day-title").textContent = `${day.date} · ${stamp(day.open).slice(11, 16)}-${stamp(day.close).slice(11, 16)}` +
       ` ${doc.run.exchange_tz}${day.early_close ? " (early close)" : ""} · session ${day.session_state}`;
@@ -184,7 +190,7 @@
     drawTables(day);
     drawScrubber(day);
     const pick = $("#symbol");
-    pick.replaceChildren(...Object.keys(day.charts).map((s) => el("option", { value: s, text: s })));
+    pick.replaceChildren(...day.chart_symbols.map((s) => el("option", { value: s, text: s })));
     pick.onchange = () => drawCharts(day, pick.value);
     if (pick.options.length) drawCharts(day, pick.value);
     $("#explain").replaceChildren(el("p", { text: "Click a marker or a lane to see why it is there." }));

@@ -106,7 +106,7 @@ class _DevTools:
         deadline = time.monotonic() + PATIENCE_S
         while not await self.evaluate(expression):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the page never got to: {expression}")
+                raise RuntimeError(f"the page never got to: {expression}; its errors: {self.run.errors}")
             await asyncio.sleep(0.05)
 
     async def click(self, selector: str) -> None:
@@ -162,7 +162,9 @@ async def _drive(ws_url: str, page: Path, steps: list[Step]) -> PageRun:
         started = time.monotonic()
         await tools.call("Page.navigate", url=url)
         await tools.wait_for("document.body && document.body.dataset.ready === 'true'")
-        await tools.wait_for("document.querySelectorAll('.chart .main-svg').length > 0")
+        await tools.wait_for(
+            "[...document.querySelectorAll('.chart')].every(chart => chart.querySelector('.main-svg'))"
+        )
         run.load_seconds = time.monotonic() - started
         for step in steps:
             if step[0] == "click":

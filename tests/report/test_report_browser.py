@@ -36,7 +36,7 @@ def scrub_to(first_seq: int) -> str:
     """Move the scrubber to the first step at or after `first_seq`; the value is that step's seq."""
     return (
         "(() => { const r = document.querySelector('#scrubber'); const points = JSON.parse("
-        "document.getElementById('daytape-data').textContent).days[0].checkpoints;"
+        "document.getElementById('day-0').textContent).checkpoints;"
         f" const i = points.findIndex(p => p.seq >= {first_seq}); r.value = String(i);"
         " r.dispatchEvent(new Event('input')); return points[i].seq; })()"
     )

@@ -13,10 +13,17 @@ from tests.e2e.conftest import daytape as cli
 
 
 def page_data(page) -> dict:
+    """The page's data put back together: the run, each day, each day's charts by symbol."""
     text = page.read_text(encoding="utf-8")
-    found = re.search(r'<script type="application/json" id="daytape-data">(.*?)</script>', text, re.S)
-    assert found is not None
-    return json.loads(found.group(1).replace("<\\/", "</"))
+    found = {
+        ident: json.loads(body.replace("<\\/", "</"))
+        for ident, body in re.findall(r'<script type="application/json" id="([^"]+)">(.*?)</script>', text, re.S)
+    }
+    document = found["daytape-data"]
+    for index, day in enumerate(document["days"]):
+        day.update(found[f"day-{index}"])
+        day["charts"] = {symbol: found[f"chart-{index}-{symbol}"] for symbol in day.pop("chart_symbols")}
+    return document
 
 
 def test_the_page_loads_nothing_from_elsewhere(october_report):
