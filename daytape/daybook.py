@@ -41,8 +41,9 @@ class RebuiltSymbol:
     intervals: dict[str, SessionBars] = field(default_factory=dict)
     histories: dict[str, tuple[tuple[dt.date, ...], SessionBars]] = field(default_factory=dict)
     indicators: dict[str, IndicatorSeries] = field(default_factory=dict)
-    #: The history each indicator was computed over, in its own interval (the warm-up bars).
+    #: The history each indicator was computed over, in its own interval (the warm-up bars), and its sessions.
     warmups: dict[str, SessionBars] = field(default_factory=dict)
+    warmup_sessions: dict[str, tuple[dt.date, ...]] = field(default_factory=dict)
 
 
 class DayBook:
@@ -57,11 +58,11 @@ class DayBook:
         for event in events:
             if isinstance(event, ev.HistoricalLoaded):
                 sessions = tuple(self.calendar.sessions(event.start, event.end)) if event.start and event.end else ()
-                bars = self._regular(symbol, event.interval, list(sessions))
+                bars = self.regular(symbol, event.interval, list(sessions))
                 self._check(symbol, f"{event.interval} history {event.start}..{event.end}", bars, event.digest)
                 book.histories[str(event.interval)] = (sessions, bars)
             elif isinstance(event, ev.SessionBarsLoaded):
-                bars = self._regular(symbol, event.interval, [self.day])
+                bars = self.regular(symbol, event.interval, [self.day])
                 self._check(symbol, f"{event.interval} bars of {self.day}", bars, event.digest)
                 book.intervals[str(event.interval)] = bars
             elif isinstance(event, ev.IndicatorRegistered):
@@ -87,6 +88,8 @@ class DayBook:
             )
         book.indicators[spec.key] = series
         book.warmups[spec.key] = history
+        loaded = book.histories.get(str(spec.interval.base))
+        book.warmup_sessions[spec.key] = loaded[0] if loaded is not None else ()
 
     def history_of(self, symbol: str, book: RebuiltSymbol, interval: Interval) -> SessionBars:
         """The executor's `_history_of`: the base history, derived to `interval` session by session."""
@@ -94,9 +97,9 @@ class DayBook:
         if loaded is None:
             return SessionBars.empty()
         sessions, bars = loaded
-        return bars if interval.is_base else self._regular(symbol, interval, list(sessions))
+        return bars if interval.is_base else self.regular(symbol, interval, list(sessions))
 
-    def _regular(self, symbol: str, interval: Interval, days: list[dt.date]) -> SessionBars:
+    def regular(self, symbol: str, interval: Interval, days: list[dt.date]) -> SessionBars:
         """Regular-session bars of `interval` over `days`, by the executor's path for that interval."""
         if not days:
             return SessionBars.empty()
