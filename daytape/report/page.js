@@ -18,8 +18,13 @@
   const stamp = (ms) => new Date(ms).toISOString().slice(0, 19).replace("T", " ");
   let current = null;
   const parsed = new Map();
-  const load = (id) => {
-    if (!parsed.has(id)) parsed.set(id, JSON.parse(document.getElementById(id).textContent));
+  // A day or a symbol's charts: gzip-compressed JSON in base64, inflated the first time it is shown.
+  const load = async (id) => {
+    if (!parsed.has(id)) {
+      const bytes = Uint8Array.from(atob(document.getElementById(id).textContent), (c) => c.charCodeAt(0));
+      const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+      parsed.set(id, JSON.parse(await new Response(stream).text()));
+    }
     return parsed.get(id);
   };
 
@@ -98,10 +103,10 @@
     }
   }
 
-  function drawCharts(day, symbol) {
+  async function drawCharts(day, symbol) {
+    const charts = day.chart_symbols.includes(symbol) ? await load(`chart-${day.index}-${symbol}`) : {};
     const box = $("#charts");
     box.replaceChildren();
-    const charts = day.chart_symbols.includes(symbol) ? load(`chart-${day.index}-${symbol}`) : {};
     for (const [interval, c] of Object.entries(charts)) {
       const div = el("div", { class: "chart", "data-interval": interval, "data-symbol": symbol });
       box.append(el("h3", { text: `${symbol} ${interval}` }), div);
@@ -180,8 +185,8 @@
     }
   }
 
-  function showDay(index) {
-    current = load(`day-${index}`);
+  async function showDay(index) {
+    current = await load(`day-${index}`);
     current.index = index;
     const day = current;
     $("#day-title").textContent = `${day.date} · ${stamp(day.open).slice(11, 16)}-${stamp(day.close).slice(11, 16)}` +
@@ -191,8 +196,12 @@
     drawScrubber(day);
     const pick = $("#symbol");
     pick.replaceChildren(...day.chart_symbols.map((s) => el("option", { value: s, text: s })));
-    pick.onchange = () => drawCharts(day, pick.value);
-    if (pick.options.length) drawCharts(day, pick.value);
+    pick.onchange = async () => {
+      document.body.dataset.ready = "false";
+      await drawCharts(day, pick.value);
+      document.body.dataset.ready = "true";
+    };
+    if (pick.options.length) await drawCharts(day, pick.value);
     $("#explain").replaceChildren(el("p", { text: "Click a marker or a lane to see why it is there." }));
   }
 
@@ -211,7 +220,14 @@
   drawManifest();
   const days = $("#day");
   days.replaceChildren(...doc.days.map((d, i) => el("option", { value: String(i), text: d.date })));
-  days.onchange = () => showDay(Number(days.value));
-  if (doc.days.length) showDay(0);
-  document.body.dataset.ready = "true";
+  days.onchange = async () => {
+    document.body.dataset.ready = "false";
+    await showDay(Number(days.value));
+    document.body.dataset.ready = "true";
+  };
+  window.daytapeReport = { day: () => current };
+  (async () => {
+    if (doc.days.length) await showDay(0);
+    document.body.dataset.ready = "true";
+  })();
 })();

@@ -207,8 +207,10 @@ def open_page(page: Path, steps: list[Step] | None = None) -> PageRun:
 def pick_symbol(symbol: str) -> str:
     """JS that shows `symbol`'s charts, as choosing it in the page's symbol list does; its value is the choice."""
     return (
-        "(() => { const s = document.querySelector('#symbol');"
-        f" s.value = {json.dumps(symbol)}; s.dispatchEvent(new Event('change')); return s.value; }})()"
+        "(async () => { const s = document.querySelector('#symbol');"
+        f" s.value = {json.dumps(symbol)}; s.dispatchEvent(new Event('change'));"
+        " while (document.body.dataset.ready !== 'true') await new Promise(done => setTimeout(done, 20));"
+        " return s.value; })()"
     )
 
 

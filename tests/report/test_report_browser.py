@@ -35,8 +35,8 @@ def requests_of(log_url: str, run_id: str, date: str):
 def scrub_to(first_seq: int) -> str:
     """Move the scrubber to the first step at or after `first_seq`; the value is that step's seq."""
     return (
-        "(() => { const r = document.querySelector('#scrubber'); const points = JSON.parse("
-        "document.getElementById('day-0').textContent).checkpoints;"
+        "(() => { const r = document.querySelector('#scrubber');"
+        " const points = window.daytapeReport.day().checkpoints;"
         f" const i = points.findIndex(p => p.seq >= {first_seq}); r.value = String(i);"
         " r.dispatchEvent(new Event('input')); return points[i].seq; })()"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 
@@ -19,6 +21,8 @@ def page_data(page) -> dict:
         ident: json.loads(body.replace("<\\/", "</"))
         for ident, body in re.findall(r'<script type="application/json" id="([^"]+)">(.*?)</script>', text, re.S)
     }
+    for ident, body in re.findall(r'<script type="application/gzip" id="([^"]+)">(.*?)</script>', text, re.S):
+        found[ident] = json.loads(gzip.decompress(base64.b64decode(body)))
     document = found["daytape-data"]
     for index, day in enumerate(document["days"]):
         day.update(found[f"day-{index}"])
