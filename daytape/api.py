@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ from specs.intervals import Interval
 from statemachine.export import metadata_json, state_json
 from statemachine.state import SessionState
 from statemachine.storecache import StoreCache
+
+if TYPE_CHECKING:
+    from daytape.warmup import WarmupReport
 
 __all__ = ["Day", "Log", "Run", "open_log", "run"]
 
@@ -211,6 +214,13 @@ class Run:
         """`daytape verify`: re-run the recorded config on the same data; `.deterministic` when the same.
         `options` are `RunOptions` fields (`workers`, `executor`)."""
         return verify_run(self.log.store, self.run_id, RunOptions(**options))
+
+    def verify_warmup(self, tolerance: float = 1e-6) -> WarmupReport:
+        """`daytape verify --warmup`: every indicator recomputed over 2x and 4x its history; `.ok` when no
+        first session value moved by more than `tolerance` (relative); `.per_indicator()` says by how much."""
+        from daytape.warmup import check_warmup
+
+        return check_warmup(self, tolerance)
 
     def diff(self, other: Run | str) -> DiffReport:
         """`daytape diff`: the first divergent event between this run and `other` (a Run, of any log, or an

@@ -109,3 +109,13 @@ def test_warmup_flags_bad_input(short_warmup_run):
         result = cli("verify", run_id, *args, "--log", log_url)
         assert result.returncode == 2 and message in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_api_gives_the_same_warmup_report(short_warmup_run):
+    _, log_url, run_id = short_warmup_run
+    printed = json.loads(cli("verify", run_id, "--warmup", "--json", "--log", log_url).stdout)
+    with daytape.open_log(log_url) as log:
+        report = log.run(run_id).verify_warmup()
+    assert not report.ok
+    assert report.per_indicator() == printed["indicators"]
+    assert report.checks[0].as_dict()["longer"] == printed["checks"][0]["longer"]
