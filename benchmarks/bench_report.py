@@ -61,7 +61,7 @@ def _config(root: Path, symbols: list[str], days: list[dt.date]) -> SessionConfi
 
 
 def run(quick: bool) -> dict[str, Any]:
-    n_symbols, n_days = (20, 3) if quick else (100, 20)
+    n_symbols, n_days = (12, 2) if quick else (100, 20)
     calendar = get_calendar("XNYS")
     days = [FIRST]
     while len(days) < n_days:

@@ -263,11 +263,10 @@ def _requests_touching(events: pd.DataFrame, interval: str) -> list[str]:
     the symbol's)."""
     found: list[str] = []
     mine = events[events.kind.isin(["IntervalAdded", "IndicatorRegistered"])]
-    for row in mine.itertuples():
-        payload: dict[str, Any] = row.payload  # type: ignore[assignment]
+    for request_id, payload in zip(mine.request_id, mine.payload, strict=True):
         touched = payload.get("interval") or payload.get("indicator", {}).get("interval")
-        if touched == interval and row.request_id not in found:
-            found.append(str(row.request_id))
+        if touched == interval and request_id not in found:
+            found.append(str(request_id))
     return found
 
 
