@@ -28,6 +28,7 @@ MODULES = (
     "benchmarks.bench_stream",
     "benchmarks.bench_parallel",
     "benchmarks.bench_startup",
+    "benchmarks.bench_report",
 )
 
 #: (our key, peer key or None, ">=" or "<=", the target, its unit as printed after it) for the summary table.

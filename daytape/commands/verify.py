@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from daytape.commands.run import open_log, session_progress
-from daytape.errors import CheckFailed
+from daytape.errors import CheckFailed, UserError
 from daytape.interrupt import Interrupted, check, stop_on_signals
 from daytape.logurl import resolve_log_url
 from daytape.output import plugin_output_to_stderr, print_json
@@ -21,8 +21,18 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+        warmup: bool = typer.Option(
+            False, "--warmup", help="Instead: recompute every indicator over 2x and 4x its warm-up history."
+        ),
+        tolerance: float | None = typer.Option(
+            None, "--tolerance", help="With --warmup: the largest relative difference allowed (default 1e-6)."
+        ),
     ) -> None:
-        """Re-run the run's stored config on the same data and compare the event streams."""
+        """Re-run the run's stored config on the same data and compare the event streams (or, with --warmup,
+        check that each indicator's warm-up was long enough)."""
+        if warmup or tolerance is not None:
+            verify_warmup(run_id, log, as_json, tolerance, warmup)
+            return
         from daytape.verify import verify_run
 
         store = open_log(resolve_log_url(log), create=False, read_only=True)
@@ -52,3 +62,23 @@ def register(app: typer.Typer) -> None:
             print(result.message())
         if not result.deterministic:
             raise CheckFailed(result.message() if as_json else "")
+
+
+def verify_warmup(run_id: str, log: str | None, as_json: bool, tolerance: float | None, warmup: bool) -> None:
+    """`verify --warmup`: exit 1 when an indicator's first session value moves by more than the tolerance."""
+    if not warmup:
+        raise UserError("--tolerance: goes with --warmup")
+    if tolerance is not None and not tolerance >= 0:
+        raise UserError(f"--tolerance: must be a number at least 0, got {tolerance}")
+    from daytape.api import open_log
+    from daytape.warmup import DEFAULT_TOLERANCE, check_warmup
+
+    with open_log(resolve_log_url(log)) as opened:
+        report = check_warmup(opened.run(run_id), DEFAULT_TOLERANCE if tolerance is None else tolerance)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        for line in report.lines():
+            print(line)
+    if not report.ok:
+        raise CheckFailed("" if not as_json else f"verify --warmup: run {report.run_id}: a warm-up was too short")

@@ -1,0 +1,47 @@
+"""`daytape report RUN [--date D ...] --out FILE.html`: the run as one offline HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from daytape.errors import UserError
+
+LOG_HELP = "The event log URL (else $DAYTAPE_LOG_URL, else sqlite:///daytape.db)."
+
+
+def report_command(
+    run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
+    out: Path = typer.Option(..., "--out", help="The HTML file to write."),
+    date: list[str] = typer.Option([], "--date", help="A session date to show (repeat for more; default: all)."),
+    log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+) -> None:
+    """Write one self-contained HTML page of the run: lanes, charts, requests, quality, state, manifest."""
+    import datetime as dt
+
+    from daytape import __version__
+    from daytape.api import open_log
+    from daytape.output import stderr
+    from daytape.report.html import render
+    from daytape.report.model import run_document
+
+    try:
+        dates = [dt.date.fromisoformat(d) for d in date]
+    except ValueError:
+        raise UserError(f"--date: expected session dates as YYYY-MM-DD, got {', '.join(date)}") from None
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a folder; name the HTML file to write")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: no such folder {out.parent}")
+    with open_log(log) as opened:
+        run = opened.run(run_id)
+        page = render(run_document(run, dates or None), __version__)
+    out.write_text(page, encoding="utf-8")
+    size = out.stat().st_size
+    shown = len(dates) if dates else len(run.days)
+    stderr.print(f"report: wrote {out} ({size / 1e6:.1f} MB, {shown} session days)", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_command)
