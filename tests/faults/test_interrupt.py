@@ -114,8 +114,9 @@ def paused_day_tail(clean: Clean, run_id: str) -> list[tuple[str, str]]:
 def test_a_signalled_run_stops_after_the_request_in_flight_and_resumes_to_the_clean_run(
     clean: Clean, tmp_path: Path, executor: str, number: signal.Signals, to_group: bool
 ) -> None:
+    workers = ["--workers", "2"] if executor == "process" else []  # serial refuses a --workers it would ignore
     run_id, stopped = interrupted_run(
-        clean, tmp_path, "--executor", executor, "--workers", "2", signals=[number], to_group=to_group
+        clean, tmp_path, "--executor", executor, *workers, signals=[number], to_group=to_group
     )
     assert stopped.returncode == 130, stopped.stderr
     assert stopped.stderr.strip() == f"interrupted; resume with: daytape run {clean.session} --resume {run_id}"
