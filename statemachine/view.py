@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from marketdata.bars import SessionBars
 from specs.intervals import Interval
-from statemachine.book import IndicatorValueType
 from statemachine.asof import state_as_of
+from statemachine.book import IndicatorValueType
 from statemachine.export import state_json
 
 if TYPE_CHECKING:
