@@ -87,10 +87,6 @@ def session_bars(path: Path, calendar: TradingCalendar, day: date, interval: str
     return bars
 
 
-def closed_by(bars: pd.DataFrame, now: datetime) -> pd.DataFrame:
-    return bars[bars["bar_close"] <= pd.Timestamp(now)]
-
-
 # --- indicators: one loop each ------------------------------------------------------------------------
 
 

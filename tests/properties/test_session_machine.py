@@ -178,6 +178,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.loaded = False
         self.requests_today = 0
         self.indicator_cache: dict[tuple[str, date, str, date | None], tuple[dict[str, list[float]], int]] = {}
+        self.arrays_cache: dict[tuple[str, date, str], dict[str, np.ndarray]] = {}
 
     # --- set-up ------------------------------------------------------------------------------------
 
@@ -772,13 +773,14 @@ class SessionMachine(RuleBasedStateMachine):
         view = self.coordinator.view
         now = view.now
         state = view.state["symbols"]
+        now_ns = pd.Timestamp(now).value
         for symbol, expected in self.model.items():
             closed: dict[str, int] = {}
             for key in view.intervals(symbol):
-                wanted = oracle.closed_by(self._oracle_bars(symbol, key, self.day), now)
-                closed[key] = len(wanted)
-                assert_same_bars(view.bars(symbol, key), wanted, f"{symbol} {key} at {now}")
-                assert state[symbol]["bars"][key]["count"] == len(wanted), f"{symbol} {key}: count at {now}"
+                wanted = self._oracle_arrays(symbol, key)
+                closed[key] = int(np.searchsorted(wanted["bar_close"], now_ns, "right"))
+                assert_same_bars(view.bars(symbol, key), wanted, closed[key], f"{symbol} {key} at {now}")
+                assert state[symbol]["bars"][key]["count"] == closed[key], f"{symbol} {key}: count at {now}"
             for key in view.indicators(symbol):
                 spec = IndicatorSpec.parse_key(key)
                 outputs, history = self._oracle_indicator(symbol, spec, expected.warmed_from[key])
@@ -794,6 +796,17 @@ class SessionMachine(RuleBasedStateMachine):
     def _oracle_bars(self, symbol: str, interval: str, day: date) -> Any:
         return oracle.session_bars(self._path(symbol, day), self.cal, day, interval)
 
+    def _oracle_arrays(self, symbol: str, interval: str) -> dict[str, np.ndarray]:
+        """The oracle's bars of the day as arrays (ns times), made once per symbol, day and interval."""
+        key = (symbol, self.day, interval)
+        if key not in self.arrays_cache:
+            bars = self._oracle_bars(symbol, interval, self.day)
+            arrays = {name: bars[name].to_numpy(dtype=float) for name in ("open", "high", "low", "close", "volume")}
+            arrays["ts"] = bars.index.as_unit("ns").asi8
+            arrays["bar_close"] = pd.DatetimeIndex(bars["bar_close"]).as_unit("ns").asi8
+            self.arrays_cache[key] = arrays
+        return self.arrays_cache[key]
+
     def _oracle_indicator(
         self, symbol: str, spec: IndicatorSpec, warmed_from: date | None
     ) -> tuple[dict[str, list[float]], int]:
@@ -808,13 +821,13 @@ class SessionMachine(RuleBasedStateMachine):
         return self.indicator_cache[key]
 
 
-def assert_same_bars(seen: SessionBars, wanted: pd.DataFrame, what: str) -> None:
-    assert len(seen) == len(wanted), f"{what}: the view shows {len(seen)} bars, the oracle {len(wanted)}"
-    assert np.array_equal(seen.ts, wanted.index.as_unit("ns").asi8), f"{what}: bar open times differ"
-    closes = pd.DatetimeIndex(wanted["bar_close"]).as_unit("ns").asi8
-    assert np.array_equal(seen.bar_close, closes), f"{what}: bar close times differ"
+def assert_same_bars(seen: SessionBars, wanted: dict[str, np.ndarray], closed: int, what: str) -> None:
+    """The view's bars are the oracle's first `closed` (those closed by now)."""
+    assert len(seen) == closed, f"{what}: the view shows {len(seen)} bars, the oracle {closed}"
+    assert np.array_equal(seen.ts, wanted["ts"][:closed]), f"{what}: bar open times differ"
+    assert np.array_equal(seen.bar_close, wanted["bar_close"][:closed]), f"{what}: bar close times differ"
     for name in ("open", "high", "low", "close", "volume"):
-        assert np.allclose(getattr(seen, name), wanted[name].to_numpy(), rtol=1e-12, atol=0), f"{what}: {name}"
+        assert np.allclose(getattr(seen, name), wanted[name][:closed], rtol=1e-12, atol=0), f"{what}: {name}"
 
 
 def assert_same_quality(seen: dict[str, Any], wanted: dict[str, Any], what: str) -> None:
