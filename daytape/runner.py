@@ -213,13 +213,23 @@ def run_store(config: SessionConfig) -> StoreCache:
 
 def run_days_in_worker(config_json: str, log_url: str, run_id: str, day_isos: Sequence[str]) -> list[dict[str, Any]]:
     """Run consecutive days of a run in a worker (a pool process or a Dask worker), in order: one log
-    connection and one bar cache serve them all, so each day's history is mostly days it has just read."""
+    connection and one bar cache serve them all, so each day's history is mostly days it has just read.
+
+    A task may run twice: Dask gives the days of a worker that died to another worker, and computes a
+    finished task again when the worker holding its result dies. So the days already finished in the log
+    are returned as recorded, not run again, and a day the dead worker left unfinished is discarded and run
+    from its start, as `--resume` does: no day is written twice."""
     config = SessionConfig.model_validate_json(config_json)
+    days = [dt.date.fromisoformat(day) for day in day_isos]
     store = run_store(config)
     log = open_store(log_url, create=False)
     try:
+        done = finished_days(log, run_id, set(days))
+        for info in streams(log, run_id):
+            if info.session_date in days and info.session_date not in done:
+                log.delete_stream(run_id, info.session_date)
         sink = RunSink(log, run_id)
-        return [run_day(config, store, sink, dt.date.fromisoformat(day)).as_json() for day in day_isos]
+        return [(done.get(day) or run_day(config, store, sink, day)).as_json() for day in days]
     finally:
         log.close()
 
@@ -459,11 +469,13 @@ def recorded_config(log: EventStore, run_id: str) -> SessionConfig:
         raise UserError(f"run {run_id}: its recorded config no longer validates: {exc}") from None
 
 
-def finished_days(log: EventStore, run_id: str) -> dict[dt.date, DayResult]:
-    """Days whose stream is complete: ended and torn down, or failed, or aborted. Each stream is
-    verified first: a resume never builds on (and seals) a stream that fails verification."""
+def finished_days(log: EventStore, run_id: str, only: set[dt.date] | None = None) -> dict[dt.date, DayResult]:
+    """Days (of `only`, when given) whose stream is complete: ended and torn down, or failed, or aborted.
+    Each stream is verified first: a resume never builds on (and seals) a stream that fails verification."""
     done: dict[dt.date, DayResult] = {}
     for info in streams(log, run_id):
+        if only is not None and info.session_date not in only:
+            continue
         try:
             rows = verified_stream(log, run_id, info.session_date)
         except TamperedStream as exc:
