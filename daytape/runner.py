@@ -327,16 +327,19 @@ def check_run(config: SessionConfig, options: RunOptions) -> list[dt.date]:
     return days
 
 
-def start_run(log: EventStore, config: SessionConfig, seed: int | None = None) -> str:
-    store_root = store_folder(config)
-    manifest = RunManifest(
-        name=config.name,
+def run_manifest(config: SessionConfig, seed: int | None = None, name: str | None = None) -> RunManifest:
+    """What a run of `config` records it was made from: its config, data digest, code version and seed."""
+    return RunManifest(
+        name=config.name if name is None else name,
         config_json=json.dumps(config.to_yaml_dict(), sort_keys=True),
-        data_digest=store_digest(store_root),
+        data_digest=store_digest(store_folder(config)),
         code_version=code_version(),
         seed=seed,
     )
-    return log.create_run(manifest)
+
+
+def start_run(log: EventStore, config: SessionConfig, seed: int | None = None, name: str | None = None) -> str:
+    return log.create_run(run_manifest(config, seed, name))
 
 
 def check_run_options(executor: str, workers: int, scheduler: str | None) -> None:
@@ -441,11 +444,15 @@ def run_status(results: list[DayResult]) -> str:
 
 
 def run_session(
-    log: EventStore, config: SessionConfig, options: RunOptions, on_started: Callable[[str], None] | None = None
+    log: EventStore,
+    config: SessionConfig,
+    options: RunOptions,
+    on_started: Callable[[str], None] | None = None,
+    name: str | None = None,
 ) -> RunResult:
-    """A new run of `config` over its sessions."""
+    """A new run of `config` over its sessions (named `name`, else the config's name)."""
     days = check_run(config, options)
-    run_id = start_run(log, config)
+    run_id = start_run(log, config, name=name)
     if on_started is not None:
         on_started(run_id)
     try:

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "daytape.commands.log",
     "daytape.commands.verify",
     "daytape.commands.demo",
+    "daytape.commands.sweep",
 )
 
 
