@@ -66,6 +66,9 @@ def test_a_3x3_sweep_runs_resumes_after_sigkill_reuses_and_reports(lean_store_ro
     assert [p["run_id"] for p in points[: len(completed_before)]] == completed_before
     assert {p["action"] for p in points[: len(completed_before)]} == {"reused"}
     assert {p["action"] for p in points[len(before) :]} <= {"ran"}
+    if len(completed_before) < len(before):  # the point the kill cut off: its run is finished, not redone
+        cut_off = points[len(completed_before)]
+        assert (cut_off["run_id"], cut_off["action"]) == (before[-1][0], "resumed")
     runs = sweep_runs(db)
     assert len(runs) == 9, "a point was run twice"
     for point, (run_id, name, _, config_json) in zip(points, runs, strict=True):
