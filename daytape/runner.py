@@ -217,13 +217,23 @@ def run_store(config: SessionConfig) -> StoreCache:
 
 def run_days_in_worker(config_json: str, log_url: str, run_id: str, day_isos: Sequence[str]) -> list[dict[str, Any]]:
     """Run consecutive days of a run in a worker (a pool process or a Dask worker), in order: one log
-    connection and one bar cache serve them all, so each day's history is mostly days it has just read."""
+    connection and one bar cache serve them all, so each day's history is mostly days it has just read.
+
+    A task may run twice: Dask gives the days of a worker that died to another worker, and computes a
+    finished task again when the worker holding its result dies. So the days already finished in the log
+    are returned as recorded, not run again, and a day the dead worker left unfinished is discarded and run
+    from its start, as `--resume` does: no day is written twice."""
     config = SessionConfig.model_validate_json(config_json)
+    days = [dt.date.fromisoformat(day) for day in day_isos]
     store = run_store(config)
     log = open_store(log_url, create=False)
     try:
+        done = finished_days(log, run_id, set(days))
+        for info in streams(log, run_id):
+            if info.session_date in days and info.session_date not in done:
+                log.delete_stream(run_id, info.session_date)
         sink = RunSink(log, run_id)
-        return [run_day(config, store, sink, dt.date.fromisoformat(day)).as_json() for day in day_isos]
+        return [(done.get(day) or run_day(config, store, sink, day)).as_json() for day in days]
     finally:
         log.close()
 
@@ -321,16 +331,19 @@ def check_run(config: SessionConfig, options: RunOptions) -> list[dt.date]:
     return days
 
 
-def start_run(log: EventStore, config: SessionConfig, seed: int | None = None) -> str:
-    store_root = store_folder(config)
-    manifest = RunManifest(
-        name=config.name,
+def run_manifest(config: SessionConfig, seed: int | None = None, name: str | None = None) -> RunManifest:
+    """What a run of `config` records it was made from: its config, data digest, code version and seed."""
+    return RunManifest(
+        name=config.name if name is None else name,
         config_json=json.dumps(config.to_yaml_dict(), sort_keys=True),
-        data_digest=store_digest(store_root),
+        data_digest=store_digest(store_folder(config)),
         code_version=code_version(),
         seed=seed,
     )
-    return log.create_run(manifest)
+
+
+def start_run(log: EventStore, config: SessionConfig, seed: int | None = None, name: str | None = None) -> str:
+    return log.create_run(run_manifest(config, seed, name))
 
 
 def check_run_options(executor: str, workers: int, scheduler: str | None) -> None:
@@ -455,11 +468,15 @@ def run_status(results: list[DayResult]) -> str:
 
 
 def run_session(
-    log: EventStore, config: SessionConfig, options: RunOptions, on_started: Callable[[str], None] | None = None
+    log: EventStore,
+    config: SessionConfig,
+    options: RunOptions,
+    on_started: Callable[[str], None] | None = None,
+    name: str | None = None,
 ) -> RunResult:
-    """A new run of `config` over its sessions."""
+    """A new run of `config` over its sessions (named `name`, else the config's name)."""
     days = check_run(config, options)
-    run_id = start_run(log, config)
+    run_id = start_run(log, config, name=name)
     if on_started is not None:
         on_started(run_id)
     try:
@@ -483,11 +500,13 @@ def recorded_config(log: EventStore, run_id: str) -> SessionConfig:
         raise UserError(f"run {run_id}: its recorded config no longer validates: {exc}") from None
 
 
-def finished_days(log: EventStore, run_id: str) -> dict[dt.date, DayResult]:
-    """Days whose stream is complete: ended and torn down, or failed, or aborted. Each stream is
-    verified first: a resume never builds on (and seals) a stream that fails verification."""
+def finished_days(log: EventStore, run_id: str, only: set[dt.date] | None = None) -> dict[dt.date, DayResult]:
+    """Days (of `only`, when given) whose stream is complete: ended and torn down, or failed, or aborted.
+    Each stream is verified first: a resume never builds on (and seals) a stream that fails verification."""
     done: dict[dt.date, DayResult] = {}
     for info in streams(log, run_id):
+        if only is not None and info.session_date not in only:
+            continue
         try:
             rows = verified_stream(log, run_id, info.session_date)
         except TamperedStream as exc:

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "daytape.commands.verify",
     "daytape.commands.demo",
     "daytape.report.command",
+    "daytape.commands.sweep",
 )
 
 
