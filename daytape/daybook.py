@@ -21,12 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from daytape.errors import CheckFailed
-from marketdata.bars import SessionBars, derive_bars, derive_sessions
+from marketdata.bars import SessionBars, as_ns, derive_bars, derive_sessions
 from marketdata.calendar import TradingCalendar
 from marketdata.checks import clean_bars
 from specs import events as ev
 from specs.intervals import Interval
-from statemachine.book import IndicatorSeries, bars_digest, compute_indicator
+from statemachine.book import IndicatorSeries, IntervalSeries, bars_digest, compute_indicator
 from statemachine.storecache import StoreCache, joined
 
 
@@ -63,8 +63,19 @@ class DayBook:
                 book.histories[str(event.interval)] = (sessions, bars)
             elif isinstance(event, ev.SessionBarsLoaded):
                 bars = self.regular(symbol, event.interval, [self.day])
-                self._check(symbol, f"{event.interval} bars of {self.day}", bars, event.digest)
+                # the load's digest covers the bars closed by its own time; SymbolStreamed's the whole day
+                count = (
+                    0
+                    if event.sim_time is None
+                    else IntervalSeries(event.interval, bars).closed_count(as_ns(event.sim_time))
+                )
+                closed = bars[:count]
+                self._check(symbol, f"{event.interval} bars of {self.day}", closed, event.digest)
                 book.intervals[str(event.interval)] = bars
+            elif isinstance(event, ev.SymbolStreamed):
+                for interval, digest in event.digests.items():
+                    if interval in book.intervals:
+                        self._check(symbol, f"{interval} bars of {self.day}", book.intervals[interval], digest)
             elif isinstance(event, ev.IndicatorRegistered):
                 self._register(symbol, book, event)
         return book
