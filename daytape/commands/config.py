@@ -6,15 +6,16 @@ from pathlib import Path
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.output import print_json, stderr
 
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Session files.", no_args_is_help=True)
 
-    @group.command("check")
+    @group.command("check", cls=UsageCommand)
     def check(
-        file: str = typer.Argument(..., help="The session YAML file."),
+        file: str = typer.Argument(..., metavar="FILE", help="The session YAML file."),
         as_json: bool = typer.Option(False, "--json", help="Print the parsed config as JSON."),
     ) -> None:
         """Check a session file as `daytape run` would before its first session (the fields, the exchange

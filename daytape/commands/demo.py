@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.commands.run import open_log, session_progress
 from daytape.errors import CheckFailed, UserError
 from daytape.output import stdout
@@ -105,10 +106,10 @@ def _command_name() -> str:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("demo")
+    @app.command("demo", cls=UsageCommand)
     def demo(
         folder: Path = typer.Option(Path("daytape-demo"), "--dir", help="Where to put the data, session and log."),
-        days: int = typer.Option(3, "--days", help="How many sessions to run."),
+        days: int = typer.Option(3, "--days", metavar="N", help="How many sessions to run."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
         """Make sample data, a session file and a log under DIR; run DAYS sessions; show what was loaded and why."""

@@ -6,12 +6,13 @@ import sys
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.errors import UserError
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("graph")
-    def graph(fmt: str = typer.Option("mermaid", "--format", help="mermaid or dot")) -> None:
+    @app.command("graph", cls=UsageCommand)
+    def graph(fmt: str = typer.Option("mermaid", "--format", metavar="FORMAT", help="mermaid or dot")) -> None:
         """Draw the symbol and session lifecycles from the tables in specs."""
         from statemachine.diagrams import render
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.errors import CheckFailed, UserError
 from daytape.logurl import resolve_log_url
 from daytape.output import print_json, stderr
@@ -174,6 +175,15 @@ def _print_explanation(found: Explanation) -> None:
         out.write(f"  why not: {reason}\n")
 
 
+def _verdict(text: str, document: dict[str, Any], as_json: bool) -> None:
+    """A check's result on stdout, as text or as the JSON document (a failed check then also says it on
+    stderr, where a script that reads only the exit code and the log sees it)."""
+    if as_json:
+        print_json(document)
+    else:
+        sys.stdout.write(text + "\n")
+
+
 def _is_seal(text: str) -> bool:
     value = text.strip().lower()
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
@@ -196,9 +206,9 @@ def listed_days(config_json: str) -> list[dt.date] | None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("runs")
+    @app.command("runs", cls=UsageCommand)
     def runs_command(
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List the runs in the log."""
@@ -215,18 +225,21 @@ def register(app: typer.Typer) -> None:
                 f"{run['started_at']}  {run['name']}\n"
             )
 
-    @app.command("replay")
+    @app.command("replay", cls=UsageCommand)
     def replay_command(
-        run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
-        date: str | None = typer.Option(None, "--date", help="The session date (default: the run's last)."),
+        run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
+        date: str | None = typer.Option(
+            None, "--date", metavar="DATE", help="The session date (default: the run's last)."
+        ),
         until: str | None = typer.Option(
             None,
             "--until",
+            metavar="SEQ|TIME",
             help="Stop after this seq (42), or at this simulated time: 14:00 on the --date, 2013-10-09T14:00 "
             "(both in the exchange's time, as plugins see it), or with an offset (2013-10-09T18:00Z, ...T14:00-04:00).",
         ),
-        symbol: str | None = typer.Option(None, "--symbol", help="Show only this symbol."),
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        symbol: str | None = typer.Option(None, "--symbol", metavar="SYMBOL", help="Show only this symbol."),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the export shape as JSON."),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
@@ -241,14 +254,18 @@ def register(app: typer.Typer) -> None:
         else:
             _print_state(document)
 
-    @app.command("explain")
+    @app.command("explain", cls=UsageCommand)
     def explain_command(
-        run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
-        symbol: str = typer.Argument(..., help="The symbol."),
-        date: str | None = typer.Option(None, "--date", help="The session date (default: the run's last)."),
-        interval: str | None = typer.Option(None, "--interval", help="Explain this interval of the symbol."),
-        indicator: str | None = typer.Option(None, "--indicator", help="Explain this indicator key."),
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
+        symbol: str = typer.Argument(..., metavar="SYMBOL", help="The symbol."),
+        date: str | None = typer.Option(
+            None, "--date", metavar="DATE", help="The session date (default: the run's last)."
+        ),
+        interval: str | None = typer.Option(
+            None, "--interval", metavar="INTERVAL", help="Explain this interval of the symbol."
+        ),
+        indicator: str | None = typer.Option(None, "--indicator", metavar="KEY", help="Explain this indicator key."),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
@@ -273,16 +290,16 @@ def register(app: typer.Typer) -> None:
         else:
             _print_explanation(found)
 
-    @app.command("audit")
+    @app.command("audit", cls=UsageCommand)
     def audit_command(
-        run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
+        run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
         seal: str | None = typer.Option(
-            None, "--seal", help="Check the log against this seal, kept elsewhere (e.g. a CI artifact)."
+            None, "--seal", metavar="HASH", help="Check the log against this seal, kept elsewhere (e.g. a CI artifact)."
         ),
         allow_open: bool = typer.Option(
             False, "--allow-open", help="Pass a run that is still open (running or interrupted) if nothing is wrong."
         ),
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Check every stream (hash chain, seq contiguity, recorded end, envelope, transitions) and the run
@@ -297,25 +314,24 @@ def register(app: typer.Typer) -> None:
             report = audit_run(
                 store, run.run_id, seal=seal, allow_open=allow_open, listed_days=listed_days(run.config_json)
             )
-        if as_json:
-            print_json(report.as_dict())
+        failed = report.first_bad is not None or (report.open_reason is not None and not allow_open)
         if report.first_bad is not None:
-            raise CheckFailed(f"audit: run {report.run_id}: first bad event: {report.first_bad}")
-        if report.open_reason is not None and not allow_open:
-            raise CheckFailed(f"audit: run {report.run_id}: {report.open_reason}")
-        if not as_json:
+            verdict = f"audit: run {report.run_id}: first bad event: {report.first_bad}"
+        elif failed:
+            verdict = f"audit: run {report.run_id}: {report.open_reason}"
+        else:
             state = f"open ({report.open_reason})" if report.open_reason else "clean"
             sealed = f", seal {report.seal}" + (" (matches the seal given)" if seal else "")
-            stderr.print(
-                f"audit: run {report.run_id}: {report.streams} streams, {report.events} events{sealed}, {state}",
-                markup=False,
-            )
+            verdict = f"audit: run {report.run_id}: {report.streams} streams, {report.events} events{sealed}, {state}"
+        _verdict(verdict, report.as_dict(), as_json)
+        if failed:
+            raise CheckFailed(verdict if as_json else "")
 
-    @app.command("diff")
+    @app.command("diff", cls=UsageCommand)
     def diff_command(
-        run_a: str = typer.Argument(..., help="The first run id."),
-        run_b: str = typer.Argument(..., help="The second run id."),
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        run_a: str = typer.Argument(..., metavar="RUN_A", help="The first run id."),
+        run_b: str = typer.Argument(..., metavar="RUN_B", help="The second run id."),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
@@ -325,23 +341,24 @@ def register(app: typer.Typer) -> None:
 
         with _reading(log, "diff") as store:
             report = diff_runs(store, run_a, run_b, verify=not no_verify)
-        if as_json:
-            print_json(report.as_dict())
-        else:
-            for note in manifest_notes(report.manifest):
-                stderr.print(f"diff: {note}", markup=False)
+        notes = [f"diff: {note}" for note in manifest_notes(report.manifest)]
         if report.first is not None:
-            raise CheckFailed(f"diff: runs {report.run_a} and {report.run_b} diverge at {report.first}")
-        if not as_json:
-            stderr.print(f"diff: same events ({report.streams} streams, {report.events} events)", markup=False)
+            verdict = f"diff: runs {report.run_a} and {report.run_b} diverge at {report.first}"
+        else:
+            verdict = f"diff: same events ({report.streams} streams, {report.events} events)"
+        _verdict("\n".join([*notes, verdict]), report.as_dict(), as_json)
+        if report.first is not None:
+            raise CheckFailed(verdict if as_json else "")
 
-    @app.command("export")
+    @app.command("export", cls=UsageCommand)
     def export_command(
-        run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
-        date: str | None = typer.Option(None, "--date", help="The session date (default: the run's last)."),
-        fmt: str = typer.Option(..., "--format", help="json or csv"),
-        out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
+        date: str | None = typer.Option(
+            None, "--date", metavar="DATE", help="The session date (default: the run's last)."
+        ),
+        fmt: str = typer.Option(..., "--format", metavar="FORMAT", help="json or csv"),
+        out: Path | None = typer.Option(None, "--out", metavar="PATH", help="Write here instead of stdout."),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
         """The session state of a day, as JSON or CSV, with the run's seal (null while the run is open)."""
@@ -373,8 +390,8 @@ def register(app: typer.Typer) -> None:
 
     db = typer.Typer(help="The event log's database.", no_args_is_help=True)
 
-    @db.command("upgrade")
-    def db_upgrade(log: str | None = typer.Option(None, "--log", help=LOG_HELP)) -> None:
+    @db.command("upgrade", cls=UsageCommand)
+    def db_upgrade(log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP)) -> None:
         """Apply the Alembic migrations to the log (creating it if it does not exist)."""
         from eventlog import migrate
 
@@ -388,9 +405,9 @@ def register(app: typer.Typer) -> None:
         else:
             stderr.print(f"db upgrade: {url}: {before or 'empty'} -> {after}", markup=False)
 
-    @db.command("current")
+    @db.command("current", cls=UsageCommand)
     def db_current(
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """The log's schema revision and the head this daytape needs."""

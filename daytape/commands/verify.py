@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.commands.run import open_log, session_progress
 from daytape.errors import CheckFailed
 from daytape.logurl import resolve_log_url
@@ -12,11 +13,11 @@ from eventlog.errors import TamperedStream
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("verify")
+    @app.command("verify", cls=UsageCommand)
     def verify(
-        run_id: str = typer.Argument(..., help="The run to re-run (a unique prefix is enough)."),
+        run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run to re-run (a unique prefix is enough)."),
         log: str | None = typer.Option(
-            None, "--log", help="Event log URL (else $DAYTAPE_LOG_URL, sqlite:///daytape.db)."
+            None, "--log", metavar="URL", help="Event log URL (else $DAYTAPE_LOG_URL, sqlite:///daytape.db)."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
