@@ -71,6 +71,11 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 session`, `3 sessions`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def print_json(document: Any) -> None:
     """One JSON document on stdout, nothing else."""
     sys.stdout.write(json.dumps(document, default=_default, indent=2, allow_nan=False) + "\n")

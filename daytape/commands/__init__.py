@@ -29,7 +29,7 @@ class UsageCommand(typer.core.TyperCommand):
     """A command whose usage line names its arguments as its help does (`daytape run [OPTIONS] FILE`),
     not in typer's braces (`{file}`), which read as something to type."""
 
-    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+    def collect_usage_pieces(self, ctx: typer.core._click.Context) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
             if param.param_type_name == "argument":

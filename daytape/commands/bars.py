@@ -123,7 +123,13 @@ def bars_command(
     extended: bool = typer.Option(False, "--extended", help="Add pre- and post-market bars (intraday base only)."),
     output_format: str = typer.Option("csv", "--format", metavar="FORMAT", help="csv or json."),
 ) -> None:
-    """Bars of SYMBOL over the sessions from --from to --to, with one column per indicator output."""
+    """Bars of SYMBOL over the sessions from --from to --to, with one column per indicator output.
+
+    \b
+    Example:
+      daytape data bars --store ./lean-store --symbol SPY --interval 5m --from 2013-10-08 --to 2013-10-08 \\
+        --indicator rsi_14_5m --format json
+    """
     from marketdata.indicators import IndicatorError, compute_columns
 
     if output_format not in FORMATS:

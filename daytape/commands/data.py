@@ -90,7 +90,12 @@ def import_lean_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print what was imported as JSON."),
 ) -> None:
-    """Import LEAN minute and daily trade zips (pre- and post-market bars kept)."""
+    """Import LEAN minute and daily trade zips (pre- and post-market bars kept).
+
+    \b
+    Example:
+      daytape data import-lean ../shared/data/lean --store ./lean-store --symbols SPY,IBM
+    """
     from marketdata.importers import import_lean
 
     wanted = None
@@ -128,7 +133,12 @@ def import_csv_command(
     store: str = typer.Option(..., "--store", metavar="DIR", help="The bar store folder (created if missing)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was imported as JSON."),
 ) -> None:
-    """Import one CSV of bars; timestamps are bar open times, local to --tz unless they carry an offset."""
+    """Import one CSV of bars; timestamps are bar open times, local to --tz unless they carry an offset.
+
+    \b
+    Example:
+      daytape data import-csv spy.csv --symbol SPY --interval 1m --tz America/New_York --store ./store
+    """
     from marketdata.importers import import_csv
     from marketdata.store import require_stored_interval
 
@@ -187,6 +197,13 @@ def _print_checks(checks: list[DayCheck]) -> None:
             _reasons(c.bad.as_dict()) or "-",
         )
     stdout.print(table)
+    for c in checks:
+        if c.bad.total:
+            stdout.print(
+                f"bad bars in {c.symbol} {c.day.isoformat()}: {_reasons(c.bad.as_dict())} "
+                "(flagged: a run leaves them out, and they lower the day's quality)",
+                markup=False,
+            )
 
 
 @data_app.command("check", cls=UsageCommand)
@@ -203,7 +220,11 @@ def check_command(
 
     With --from and --to every session of the range is listed, so days without data show up.
     Exit 1 when bad bars (unsorted, duplicate, NaN, infinite or non-positive price, high < low, negative, NaN or
-    infinite volume) are found.
+    infinite volume) are found; the table (stdout) names them too.
+
+    \b
+    Example:
+      daytape data check --store ./lean-store --symbol SPY --from 2013-10-07 --to 2013-10-11
     """
     start = parse_date_option(from_, "--from") if from_ is not None else None
     end = parse_date_option(to, "--to") if to is not None else None

@@ -12,8 +12,15 @@ from daytape.errors import UserError
 
 def register(app: typer.Typer) -> None:
     @app.command("graph", cls=UsageCommand)
-    def graph(fmt: str = typer.Option("mermaid", "--format", metavar="FORMAT", help="mermaid or dot")) -> None:
-        """Draw the symbol and session lifecycles from the tables in specs."""
+    def graph(
+        fmt: str = typer.Option("mermaid", "--format", metavar="FORMAT", help="mermaid or dot (--format dot)."),
+    ) -> None:
+        """Draw the symbol and session lifecycles from the tables in specs.
+
+        \b
+        Example:
+          daytape graph --format dot | dot -Tsvg > lifecycles.svg
+        """
         from statemachine.diagrams import render
 
         if fmt not in ("mermaid", "dot"):

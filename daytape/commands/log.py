@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from eventlog.explain import Explanation
     from eventlog.store import EventStore
 
-LOG_HELP = "The event log URL (else $DAYTAPE_LOG_URL, else sqlite:///daytape.db)."
+LOG_HELP = "The event log URL (default: $DAYTAPE_LOG_URL, else sqlite:///daytape.db)."
 NO_VERIFY_HELP = "Do not verify the hash chain of the streams read (faster; a forged stream goes unnoticed)."
 
 
@@ -140,22 +140,47 @@ def _check_out(out: Path) -> None:
         raise UserError(f"--out {out}: no folder {out.parent}")
 
 
+def _value_text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} {_value_text(v)}" for k, v in value.items()) + "}"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _interval_text(interval: str, bars: dict[str, Any]) -> str:
+    """`1m (389 bars, quality 0.9974, 1 gap, bad: 1 nan_price)` or `5m (78 bars)`."""
+    parts = [f"{bars['count']} bars"]
+    if bars.get("quality") is not None:
+        gaps = len(bars.get("gaps", []))
+        parts.append(f"quality {bars['quality']:.4f}, {gaps} gap{'s' if gaps != 1 else ''}")
+    if bars.get("flagged"):
+        parts.append("bad: " + ", ".join(f"{count} {why}" for why, count in sorted(bars["flagged"].items())))
+    return f"{interval} ({', '.join(parts)})"
+
+
 def _print_state(document: dict[str, Any]) -> None:
+    """The state as text: each symbol with its intervals (bars, quality), its indicators' values, and the
+    requests that were rejected or failed."""
     out = sys.stdout
     out.write(
         f"run {document['run_id']}  date {document['date']}  session {document['session_state']}  "
         f"({document['events_applied']} events)\n"
     )
     for symbol, data in document["symbols"].items():
-        intervals = ", ".join(data["bars"]) or "-"
-        indicators = ", ".join(data["indicators"]) or "-"
         meta = data["metadata"]
-        out.write(
-            f"  {symbol:<8} {data['state']:<6} added_by={meta['added_by']:<8} intervals: {intervals}; "
-            f"indicators: {indicators}\n"
-        )
+        out.write(f"  {symbol:<8} {data['state']:<6} added_by={meta['added_by']}\n")
+        intervals = "; ".join(_interval_text(name, bars) for name, bars in data["bars"].items()) or "-"
+        out.write(f"    intervals:  {intervals}\n")
+        indicators = [
+            f"{key}={_value_text(item['current_value'])}" + ("" if item["valid"] else " (warming up)")
+            for key, item in data["indicators"].items()
+        ]
+        out.write(f"    indicators: {'; '.join(indicators) or '-'}\n")
     for symbol, reason in document.get("rejected", {}).items():
         out.write(f"  {symbol:<8} rejected: {reason}\n")
+    for symbol, reason in document.get("failed", {}).items():
+        out.write(f"  {symbol:<8} failed: {reason}\n")
 
 
 def _print_explanation(found: Explanation) -> None:
@@ -211,7 +236,12 @@ def register(app: typer.Typer) -> None:
         log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
-        """List the runs in the log."""
+        """List the runs in the log, newest last, under a header.
+
+        \b
+        Example:
+          daytape runs --log sqlite:///lean-oct-2013.db
+        """
         from eventlog.reading import list_runs
 
         with _reading(log) as store:
@@ -219,36 +249,51 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(found)
             return
+        if not found:
+            sys.stdout.write("no runs in the log\n")
+            return
+        width = max(len("run_id"), *(len(run["run_id"]) for run in found))
+        sys.stdout.write(f"{'run_id':<{width}}  {'status':<11} {'sessions':>8}  {'started_at':<32}  name\n")
         for run in found:
             sys.stdout.write(
-                f"{run['run_id']}  {run['status']:<9} {run['sessions']:>4} sessions  "
-                f"{run['started_at']}  {run['name']}\n"
+                f"{run['run_id']:<{width}}  {run['status']:<11} {run['sessions']:>8}  "
+                f"{run['started_at']:<32}  {run['name']}\n"
             )
 
     @app.command("replay", cls=UsageCommand)
     def replay_command(
         run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
         date: str | None = typer.Option(
-            None, "--date", metavar="DATE", help="The session date (default: the run's last)."
+            None, "--date", metavar="DATE", help="The session date, YYYY-MM-DD (default: the run's last)."
         ),
         until: str | None = typer.Option(
             None,
             "--until",
             metavar="SEQ|TIME",
             help="Stop after this seq (42), or at this simulated time: 14:00 on the --date, 2013-10-09T14:00 "
-            "(both in the exchange's time, as plugins see it), or with an offset (2013-10-09T18:00Z, ...T14:00-04:00).",
+            "(both in the exchange's time, as plugins see it), or with an offset (2013-10-09T18:00Z, ...T14:00-04:00) "
+            "(default: the session's end).",
         ),
-        symbol: str | None = typer.Option(None, "--symbol", metavar="SYMBOL", help="Show only this symbol."),
+        symbol: str | None = typer.Option(
+            None, "--symbol", metavar="SYMBOL", help="Show only this symbol (default: every symbol)."
+        ),
         log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the export shape as JSON."),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
-        """The session state rebuilt from the log at a point (default: when the session ended)."""
+        """The session state rebuilt from the log at a point (default: when the session ended): each symbol's
+        state, intervals with their quality, indicator values, and the requests that were rejected or failed.
+
+        \b
+        Example:
+          daytape replay 1a2b3c4d --date 2013-10-09 --until 11:00 --log sqlite:///lean-oct-2013.db
+        """
         with _reading(log, "replay") as store:
             document = _state_document(store, run_id, date, until, verify=not no_verify)
         if symbol is not None:
             document["symbols"] = {s: d for s, d in document["symbols"].items() if s == symbol.upper()}
             document["rejected"] = {s: r for s, r in document["rejected"].items() if s == symbol.upper()}
+            document["failed"] = {s: r for s, r in document["failed"].items() if s == symbol.upper()}
         if as_json:
             print_json(document)
         else:
@@ -259,17 +304,27 @@ def register(app: typer.Typer) -> None:
         run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
         symbol: str = typer.Argument(..., metavar="SYMBOL", help="The symbol."),
         date: str | None = typer.Option(
-            None, "--date", metavar="DATE", help="The session date (default: the run's last)."
+            None, "--date", metavar="DATE", help="The session date, YYYY-MM-DD (default: the run's last)."
         ),
         interval: str | None = typer.Option(
-            None, "--interval", metavar="INTERVAL", help="Explain this interval of the symbol."
+            None,
+            "--interval",
+            metavar="INTERVAL",
+            help="Explain this interval of the symbol, e.g. 5m (default: the symbol).",
         ),
-        indicator: str | None = typer.Option(None, "--indicator", metavar="KEY", help="Explain this indicator key."),
+        indicator: str | None = typer.Option(
+            None, "--indicator", metavar="KEY", help="Explain this indicator key, e.g. sma_20_5m (default: the symbol)."
+        ),
         log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
-        """The events that made a symbol, interval or indicator, back to the request and its source."""
+        """The events that made a symbol, interval or indicator, back to the request and its source.
+
+        \b
+        Example:
+          daytape explain 1a2b3c4d IBM --date 2013-10-09 --indicator sma_20_5m --log sqlite:///lean-oct-2013.db
+        """
         from eventlog.explain import explain
 
         if interval and indicator:
@@ -294,7 +349,10 @@ def register(app: typer.Typer) -> None:
     def audit_command(
         run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
         seal: str | None = typer.Option(
-            None, "--seal", metavar="HASH", help="Check the log against this seal, kept elsewhere (e.g. a CI artifact)."
+            None,
+            "--seal",
+            metavar="HASH",
+            help="Check the log against this seal, 64 hex digits kept elsewhere (default: the stored seal only).",
         ),
         allow_open: bool = typer.Option(
             False, "--allow-open", help="Pass a run that is still open (running or interrupted) if nothing is wrong."
@@ -303,7 +361,13 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Check every stream (hash chain, seq contiguity, recorded end, envelope, transitions) and the run
-        (its days, status, config hash and seal): exit 0 clean, 1 naming the first bad event or the open day."""
+        (its days, status, config hash and seal): exit 0 clean, 1 naming the first bad event or the open day.
+        The verdict goes to stdout (the JSON document with --json).
+
+        \b
+        Example:
+          daytape audit 1a2b3c4d --seal $(cat seal.txt) --log sqlite:///lean-oct-2013.db
+        """
         from eventlog.audit import audit_run
         from eventlog.reading import get_run
 
@@ -335,7 +399,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
-        """Compare two runs' events: exit 0 the same, 1 with the first divergent event."""
+        """Compare two runs' events: exit 0 the same, 1 with the first divergent event (the verdict on stdout).
+
+        \b
+        Example:
+          daytape diff 1a2b3c4d 5e6f7a8b --log sqlite:///lean-oct-2013.db
+        """
         from daytape.provenance import manifest_notes
         from eventlog.diff import diff_runs
 
@@ -354,14 +423,19 @@ def register(app: typer.Typer) -> None:
     def export_command(
         run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
         date: str | None = typer.Option(
-            None, "--date", metavar="DATE", help="The session date (default: the run's last)."
+            None, "--date", metavar="DATE", help="The session date, YYYY-MM-DD (default: the run's last)."
         ),
-        fmt: str = typer.Option(..., "--format", metavar="FORMAT", help="json or csv"),
-        out: Path | None = typer.Option(None, "--out", metavar="PATH", help="Write here instead of stdout."),
+        fmt: str = typer.Option(..., "--format", metavar="FORMAT", help="json or csv (--format csv)."),
+        out: Path | None = typer.Option(None, "--out", metavar="PATH", help="Write to this file (default: stdout)."),
         log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
-        """The session state of a day, as JSON or CSV, with the run's seal (null while the run is open)."""
+        """The session state of a day, as JSON or CSV, with the run's seal (null while the run is open).
+
+        \b
+        Example:
+          daytape export 1a2b3c4d --date 2013-10-09 --format csv --out state.csv --log sqlite:///lean-oct-2013.db
+        """
         from eventlog.reading import get_run, pick_date
         from eventlog.replay import replay_day
         from statemachine.export import state_csv, state_json
@@ -392,7 +466,12 @@ def register(app: typer.Typer) -> None:
 
     @db.command("upgrade", cls=UsageCommand)
     def db_upgrade(log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP)) -> None:
-        """Apply the Alembic migrations to the log (creating it if it does not exist)."""
+        """Apply the Alembic migrations to the log (creating it if it does not exist).
+
+        \b
+        Example:
+          daytape db upgrade --log postgresql://daytape@db.example/daytape
+        """
         from eventlog import migrate
 
         url = resolve_log_url(log)
@@ -410,7 +489,12 @@ def register(app: typer.Typer) -> None:
         log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
-        """The log's schema revision and the head this daytape needs."""
+        """The log's schema revision and the head this daytape needs.
+
+        \b
+        Example:
+          daytape db current --log sqlite:///lean-oct-2013.db
+        """
         from eventlog import migrate
 
         url = resolve_log_url(log)

@@ -17,12 +17,22 @@ def register(app: typer.Typer) -> None:
     def verify(
         run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run to re-run (a unique prefix is enough)."),
         log: str | None = typer.Option(
-            None, "--log", metavar="URL", help="Event log URL (else $DAYTAPE_LOG_URL, sqlite:///daytape.db)."
+            None,
+            "--log",
+            metavar="URL",
+            help="The event log URL (default: $DAYTAPE_LOG_URL, else sqlite:///daytape.db).",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+        quiet: bool = typer.Option(False, "--quiet", help="Nothing on stderr but errors."),
     ) -> None:
-        """Re-run the run's stored config on the same data and compare the event streams."""
+        """Re-run the run's stored config on the same data and compare the event streams.
+
+        The verdict goes to stdout; progress (on a terminal) and what plugins print go to stderr.
+
+        \b
+        Example:
+          daytape verify 1a2b3c4d --log sqlite:///lean-oct-2013.db
+        """
         from daytape.verify import verify_run
 
         store = open_log(resolve_log_url(log), create=False, read_only=True)
