@@ -66,7 +66,7 @@ def test_an_edited_config_is_named_by_audit_and_verify_not_blamed_on_the_code(ca
         tamper.set_run(store, run_id, config_json=json.dumps(config, sort_keys=True))
     code, out, _ = cli(capsys, "audit", run_id, "--log", log_url)
     assert code == 1 and "config_json does not hash to config_hash" in out
-    code, out, err = cli(capsys, "verify", run_id, "--log", log_url, "--quiet")
+    code, out, _ = cli(capsys, "verify", run_id, "--log", log_url, "--quiet")
     assert code == 1
     assert "its recorded config was altered after the run" in out and "code" not in out
     code, out, _ = cli(capsys, "verify", run_id, "--log", log_url, "--quiet", "--json")

@@ -132,5 +132,5 @@ def test_replay_text_tells_quality_indicator_values_and_rejections(demo_dir):
     assert re.search(r"sma_20_5m=\d+\.\d{4}", text) and re.search(r"rsi_14_1m=\d+\.\d{4}", text), text
     assert re.search(r"NOSUCH\s+rejected: ", text), text
     exported = piped(["export", run_id, "--log", log, "--format", "csv"], cwd=demo_dir).stdout
-    header, *rows = exported.splitlines()
+    _, *rows = exported.splitlines()
     assert rows and all(",true," in row or ",false," in row for row in rows) and "True" not in exported
