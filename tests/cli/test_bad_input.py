@@ -280,7 +280,7 @@ def test_a_store_that_is_a_file_says_so(tmp_path, capsys):
     store.write_text("")
     session = write_yaml(tmp_path / "s.yaml", sample_session(store, f"sqlite:///{tmp_path / 'log.db'}"))
     code, _, err = cli(capsys, "run", str(session), "--quiet")
-    assert one_line_error(code, err) and err == f"store: {store}: not a folder\n"
+    assert one_line_error(code, err) and err == f"{session}: store: {store}: not a folder\n"
 
 
 def test_a_sqlite_log_in_a_missing_folder_is_refused_not_created(tmp_path, capsys, sample_store):
