@@ -34,7 +34,7 @@ def test_the_quick_start_works_from_another_folder(tmp_path, lean_root):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DAYTAPE_LOG_URL")}
     run_id = None
     commands = quick_start()
-    assert [c[:2] for c in commands][0] == [".venv/bin/daytape", "data"] and len(commands) >= 6
+    assert commands[0][:2] == [".venv/bin/daytape", "data"] and len(commands) >= 6
     for command in commands:
         assert command[0] == ".venv/bin/daytape", command
         args = [paths.get(arg, arg) for arg in command[1:]]
