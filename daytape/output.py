@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     from rich.console import Console
 
-#: Tables are drawn at least this wide, so that a pipe or a CI log (80 columns by default) does not squeeze them.
-MIN_TABLE_WIDTH = 150
+#: The width of tables written to a pipe or a file: fixed, so that what scripts read does not depend on
+#: the terminal (or $COLUMNS) of whoever ran them.
+PIPE_WIDTH = 200
 
 
 class _LazyConsole:
@@ -51,8 +52,9 @@ def _stderr_console() -> Console:
 def _stdout_console() -> Console:
     from rich.console import Console
 
-    width = max(MIN_TABLE_WIDTH, shutil.get_terminal_size((MIN_TABLE_WIDTH, 24)).columns)
-    return Console(highlight=False, width=width)
+    if sys.stdout.isatty():  # the terminal's width: rich shrinks the columns and wraps long cells to fit
+        return Console(highlight=False, width=shutil.get_terminal_size().columns)
+    return Console(highlight=False, width=PIPE_WIDTH, no_color=True, force_terminal=False, emoji=False)
 
 
 stderr = cast("Console", _LazyConsole(_stderr_console))
@@ -67,6 +69,11 @@ def _default(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return str(value)
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 session`, `3 sessions`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def print_json(document: Any) -> None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import importlib.util
 import os
 import sys
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from daytape.errors import UserError
@@ -97,13 +99,30 @@ class Strategy(Plugin):
     source = Source.STRATEGY
 
 
+def plugin_folder(class_path: str, session_folder: Path) -> Path | None:
+    """The folder a session file's plugin imports from when no installed package has it: the session file's
+    folder, or the nearest folder above it that holds the module's top package (`examples.breakout` named in
+    `examples/lean.yaml` imports from the folder above `examples/`). None when it is installed or not found."""
+    top = class_path.partition(":")[0].split(".")[0]
+    try:
+        if importlib.util.find_spec(top) is not None:
+            return None
+    except (ImportError, ValueError):
+        pass
+    for folder in (session_folder, *session_folder.parents):
+        if (folder / top).is_dir() or (folder / f"{top}.py").is_file():
+            return folder
+    return None
+
+
 def load_plugin(ref: PluginRef, kind: type[Plugin]) -> Plugin:
-    """Import `package.module:ClassName` (from the installed packages or the current folder) and build it
-    with `params`; errors name the class path."""
+    """Import `package.module:ClassName` (from the installed packages, the ref's `path`, or the current
+    folder) and build it with `params`; errors name the class path."""
     module_name, _, class_name = ref.class_path.partition(":")
-    if os.getcwd() not in sys.path:
-        # like `python -m`: plugins beside the user's work (e.g. `examples.breakout`) import from the current folder
-        sys.path.append(os.getcwd())
+    # like `python -m`: plugins beside the user's work import from the current folder too
+    for folder in (ref.path, os.getcwd()):
+        if folder is not None and folder not in sys.path:
+            sys.path.append(folder)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

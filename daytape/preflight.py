@@ -18,6 +18,7 @@ from daytape.configfile import load_session_file
 from daytape.errors import UserError
 from daytape.logurl import ENV_VAR, resolve_log_url
 from daytape.output import plugin_output_to_stderr
+from daytape.plugins import plugin_folder
 from daytape.runner import build_plugins, effective_config, session_dates
 from eventlog.engine import normalize_url
 from eventlog.errors import EventLogError
@@ -43,9 +44,10 @@ class CheckedRun:
 
 
 def anchor_paths(config: SessionConfig, session_file: Path) -> SessionConfig:
-    """Resolve a relative `store` and a relative SQLite `log` against the session file's folder."""
+    """Resolve a relative `store` and a relative SQLite `log` against the session file's folder, and name the
+    folder each plugin imports from (daytape.plugins.plugin_folder)."""
     folder = session_file.resolve().parent
-    update: dict[str, str] = {}
+    update: dict[str, object] = {}
     store = Path(config.store)
     if not store.is_absolute():
         update["store"] = str((folder / store).resolve())
@@ -53,6 +55,17 @@ def anchor_paths(config: SessionConfig, session_file: Path) -> SessionConfig:
         relative = config.log[len("sqlite:///") :]
         if relative and relative != ":memory:":
             update["log"] = f"sqlite:///{(folder / relative).resolve()}"
+    for field in ("scanner", "strategy"):
+        ref = getattr(config, field)
+        if ref is None:
+            continue
+        if ref.path is not None:
+            given = Path(ref.path)
+            update[field] = ref.model_copy(
+                update={"path": str(given if given.is_absolute() else (folder / given).resolve())}
+            )
+        elif (found := plugin_folder(ref.class_path, folder)) is not None:
+            update[field] = ref.model_copy(update={"path": str(found)})
     return config.model_copy(update=update) if update else config
 
 

@@ -260,6 +260,8 @@ class RunOptions:
     scheduler: str | None = None
     progress: StepProgress | None = None
     on_day_done: Callable[[DayResult], None] | None = None
+    #: Called once with the days about to run (a progress display's total).
+    on_days: Callable[[list[dt.date]], None] | None = None
 
 
 def effective_config(config: SessionConfig, start: dt.date | None, end: dt.date | None) -> SessionConfig:
@@ -370,6 +372,8 @@ def execute_run(
     log: EventStore, run_id: str, config: SessionConfig, days: list[dt.date], options: RunOptions
 ) -> list[DayResult]:
     """Run `days` of an existing run with the chosen executor; each day writes its own stream."""
+    if options.on_days is not None:
+        options.on_days(days)
     if options.executor == "serial" or not days:
         store = run_store(config)
         sink = RunSink(log, run_id)

@@ -6,6 +6,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from daytape.output import plural
 from daytape.provenance import code_changes
 from daytape.runner import RunOptions, recorded_config, run_session, store_digest
 from eventlog.diff import DiffReport, diff_runs
@@ -44,7 +45,7 @@ class Verification:
         if self.deterministic:
             return (
                 f"deterministic: run {self.run_id} re-ran to the same {self.report.events} events "
-                f"in {self.report.streams} sessions{code}"
+                f"in {plural(self.report.streams, 'session')}{code}"
             )
         data = "; the bar store changed since the run: its data digest differs" if self.data_changed else ""
         return f"not deterministic: run {self.run_id}: first divergence at {self.report.first}{data}{code}"

@@ -118,7 +118,9 @@ def summarize(event: ev.EventBase) -> str:
             span = f" {e.start}..{e.end}" if e.start else ""
             return f"loaded {e.sessions} sessions of {e.interval} history{span} ({e.rows} rows)"
         case "SessionBarsLoaded":
-            return f"loaded {e.rows} {e.interval} bars of the session"
+            flagged = ", ".join(f"{count} {reason}" for reason, count in sorted(e.flagged.items()))
+            dropped = f"; bad bars flagged and left out: {flagged}" if flagged else ""
+            return f"loaded {e.rows} {e.interval} bars of the session{dropped}"
         case "IndicatorRegistered":
             return f"registered {e.indicator.key} (warm-up {e.warmup_bars} bars, {e.bars_used} used)"
         case "QualityCalculated":

@@ -41,6 +41,10 @@ class PluginRef(BaseModel):
 
     class_path: str = Field(alias="class")
     params: dict[str, Any] = Field(default_factory=dict)
+    #: A folder to import the module from, besides the installed packages and the current folder. When a run
+    #: reads a session file it sets this to the file's folder (or the folder above it that holds the
+    #: module's package), and records it, so that `verify` and workers import the same module from anywhere.
+    path: str | None = None
 
     @field_validator("class_path")
     @classmethod

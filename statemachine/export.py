@@ -102,6 +102,11 @@ def state_json(state: SessionState, run_id: str | None = None) -> dict[str, Any]
     }
 
 
+def _csv_bool(value: bool) -> str:
+    """`true`/`false`, as the JSON export spells them."""
+    return "true" if value else "false"
+
+
 def state_csv(state: SessionState) -> str:
     """One row per symbol: date, symbol, state, the five metadata fields, intervals, indicators, quality, gaps, rows."""
     buffer = io.StringIO()
@@ -116,11 +121,11 @@ def state_csv(state: SessionState) -> str:
                 _iso(state.session_date),
                 symbol,
                 data.state,
-                meta["meets_session_config_requirements"],
+                _csv_bool(meta["meets_session_config_requirements"]),
                 meta["added_by"],
-                meta["auto_provisioned"],
+                _csv_bool(meta["auto_provisioned"]),
                 meta["added_at"] or "",
-                meta["upgraded_from_adhoc"],
+                _csv_bool(meta["upgraded_from_adhoc"]),
                 ";".join(key for key, _ in sorted(data.bars.items(), key=lambda kv: kv[1].interval)),
                 ";".join(sorted(data.indicators)),
                 "" if quality is None else quality.quality,

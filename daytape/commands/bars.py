@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.commands.calendar import check_date_range, parse_date_option
 from daytape.commands.data import data_app, open_store, parse_interval, parse_symbol
 from daytape.errors import UserError
@@ -109,18 +110,26 @@ def _sessions(calendar: TradingCalendar, start: date, end: date) -> list[date]:
 
 
 def bars_command(
-    store: str = typer.Option(..., "--store", help="The bar store folder."),
-    symbol: str = typer.Option(..., "--symbol", help="The symbol."),
-    interval: str = typer.Option(..., "--interval", help="A base (1m, 1s, 1d) or derived (5m, 1h, 1w, ...) interval."),
-    from_: str = typer.Option(..., "--from", help="First session, YYYY-MM-DD."),
-    to: str = typer.Option(..., "--to", help="Last session, YYYY-MM-DD (inclusive)."),
+    store: str = typer.Option(..., "--store", metavar="DIR", help="The bar store folder."),
+    symbol: str = typer.Option(..., "--symbol", metavar="SYMBOL", help="The symbol."),
+    interval: str = typer.Option(
+        ..., "--interval", metavar="INTERVAL", help="A base (1m, 1s, 1d) or derived (5m, 1h, 1w, ...) interval."
+    ),
+    from_: str = typer.Option(..., "--from", metavar="DATE", help="First session, YYYY-MM-DD."),
+    to: str = typer.Option(..., "--to", metavar="DATE", help="Last session, YYYY-MM-DD (inclusive)."),
     indicator: list[str] = typer.Option(
-        [], "--indicator", help="An indicator key of the same interval (rsi_14_5m); repeat for more."
+        [], "--indicator", metavar="KEY", help="An indicator key of the same interval (rsi_14_5m); repeat for more."
     ),
     extended: bool = typer.Option(False, "--extended", help="Add pre- and post-market bars (intraday base only)."),
-    output_format: str = typer.Option("csv", "--format", help="csv or json."),
+    output_format: str = typer.Option("csv", "--format", metavar="FORMAT", help="csv or json."),
 ) -> None:
-    """Bars of SYMBOL over the sessions from --from to --to, with one column per indicator output."""
+    """Bars of SYMBOL over the sessions from --from to --to, with one column per indicator output.
+
+    \b
+    Example:
+      daytape data bars --store ./lean-store --symbol SPY --interval 5m --from 2013-10-08 --to 2013-10-08 \\
+        --indicator rsi_14_5m --format json
+    """
     from marketdata.indicators import IndicatorError, compute_columns
 
     if output_format not in FORMATS:
@@ -151,4 +160,4 @@ def bars_command(
 def register(app: typer.Typer) -> None:
     """Attach `bars` to the `data` group (which daytape.commands.data puts on the app)."""
     if not any(command.name == "bars" for command in data_app.registered_commands):
-        data_app.command("bars")(bars_command)
+        data_app.command("bars", cls=UsageCommand)(bars_command)

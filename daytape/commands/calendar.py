@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.errors import UserError
 from daytape.output import print_json, stdout
 from marketdata.errors import CalendarError
@@ -58,14 +59,21 @@ def session_rows(calendar: TradingCalendar, start: date, end: date) -> list[dict
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("calendar")
+    @app.command("calendar", cls=UsageCommand)
     def calendar_command(
-        exchange: str = typer.Option("XNYS", "--exchange", help="An exchange_calendars code."),
-        from_: str = typer.Option(..., "--from", help="First date, YYYY-MM-DD."),
-        to: str = typer.Option(..., "--to", help="Last date, YYYY-MM-DD (inclusive)."),
+        exchange: str = typer.Option(
+            "XNYS", "--exchange", metavar="CODE", help="An exchange_calendars code (--exchange XLON)."
+        ),
+        from_: str = typer.Option(..., "--from", metavar="DATE", help="First date, YYYY-MM-DD."),
+        to: str = typer.Option(..., "--to", metavar="DATE", help="Last date, YYYY-MM-DD (inclusive)."),
         as_json: bool = typer.Option(False, "--json", help="Print the sessions as one JSON document."),
     ) -> None:
-        """The sessions between two dates: open, close (exchange time) and early closes."""
+        """The sessions between two dates: open, close (exchange time) and early closes.
+
+        \b
+        Example:
+          daytape calendar --exchange XNYS --from 2015-12-21 --to 2015-12-31
+        """
         from rich.table import Table
 
         start, end = parse_date_option(from_, "--from"), parse_date_option(to, "--to")

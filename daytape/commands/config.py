@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 
-from daytape.output import print_json, stderr
+from daytape.commands import UsageCommand
+from daytape.output import plural, print_json
 
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Session files.", no_args_is_help=True)
 
-    @group.command("check")
+    @group.command("check", cls=UsageCommand)
     def check(
-        file: str = typer.Argument(..., help="The session YAML file."),
+        file: str = typer.Argument(..., metavar="FILE", help="The session YAML file."),
         as_json: bool = typer.Option(False, "--json", help="Print the parsed config as JSON."),
     ) -> None:
         """Check a session file as `daytape run` would before its first session (the fields, the exchange
         and its sessions in the range, the store, the log URL, the plugins and their params): exit 0, or 2
-        with `FILE: field.path: problem`."""
+        with `FILE: field.path: problem`. The verdict goes to stdout.
+
+        \b
+        Example:
+          daytape config check examples/lean-oct-2013.yaml
+        """
         from daytape.configfile import load_session_file
         from daytape.preflight import check_session_file
 
@@ -28,7 +35,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(load_session_file(file).to_yaml_dict())  # as the file says it, paths unresolved
         else:
-            sessions = f"{len(checked.days)} sessions {config.start} .. {config.end}"
-            stderr.print(f"{file}: ok ({len(config.symbols)} symbols, {sessions})", markup=False)
+            sessions = f"{plural(len(checked.days), 'session')} {config.start} .. {config.end}"
+            sys.stdout.write(f"{file}: ok ({plural(len(config.symbols), 'symbol')}, {sessions})\n")
 
     app.add_typer(group, name="config")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.commands.calendar import check_date_range, parse_date_option
 from daytape.errors import CheckFailed, UserError
 from daytape.output import print_json, stderr, stdout
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 data_app = typer.Typer(help="The Parquet bar store: import bars, check them, show them.", no_args_is_help=True)
 
 BASE_INTERVAL = Interval("1m")
-_PIPE_WIDTH = 132  # the check table's width when stdout is not a terminal (rich would squeeze it to 80)
 
 
 def open_store(directory: str, *, create: bool = False) -> BarStore:
@@ -79,14 +79,23 @@ def _reasons(bad: dict[str, int]) -> str:
     return ", ".join(f"{count} {name}" for name, count in bad.items() if count and name != "total")
 
 
-@data_app.command("import-lean")
+@data_app.command("import-lean", cls=UsageCommand)
 def import_lean_command(
-    root: str = typer.Argument(..., help="The LEAN data folder (`lean`, or any folder above `equity/`)."),
-    store: str = typer.Option(..., "--store", help="The bar store folder (created if missing)."),
-    symbols: str | None = typer.Option(None, "--symbols", help="Comma-separated symbols (default: all found)."),
+    root: str = typer.Argument(
+        ..., metavar="ROOT", help="The LEAN data folder (`lean`, or any folder above `equity/`)."
+    ),
+    store: str = typer.Option(..., "--store", metavar="DIR", help="The bar store folder (created if missing)."),
+    symbols: str | None = typer.Option(
+        None, "--symbols", metavar="SYMBOLS", help="Comma-separated symbols (default: all found)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print what was imported as JSON."),
 ) -> None:
-    """Import LEAN minute and daily trade zips (pre- and post-market bars kept)."""
+    """Import LEAN minute and daily trade zips (pre- and post-market bars kept).
+
+    \b
+    Example:
+      daytape data import-lean ../shared/data/lean --store ./lean-store --symbols SPY,IBM
+    """
     from marketdata.importers import import_lean
 
     wanted = None
@@ -108,18 +117,28 @@ def import_lean_command(
         raise UserError(f"import-lean: {len(report.skipped)} file(s) not imported: {first}{more}")
 
 
-@data_app.command("import-csv")
+@data_app.command("import-csv", cls=UsageCommand)
 def import_csv_command(
-    file: str = typer.Argument(..., help="CSV with header ts,open,high,low,close,volume."),
-    symbol: str = typer.Option(..., "--symbol", help="The symbol the bars belong to."),
+    file: str = typer.Argument(..., metavar="FILE", help="CSV with header ts,open,high,low,close,volume."),
+    symbol: str = typer.Option(..., "--symbol", metavar="SYMBOL", help="The symbol the bars belong to."),
     interval: str = typer.Option(
-        ..., "--interval", help="The bars' interval: 1m, 1d or 1s (the store derives 5m, 1h, 1w, ... from these)."
+        ...,
+        "--interval",
+        metavar="INTERVAL",
+        help="The bars' interval: 1m, 1d or 1s (the store derives 5m, 1h, 1w, ... from these).",
     ),
-    tz: str = typer.Option(..., "--tz", help="Time zone of timestamps without an offset, e.g. America/New_York."),
-    store: str = typer.Option(..., "--store", help="The bar store folder (created if missing)."),
+    tz: str = typer.Option(
+        ..., "--tz", metavar="TZ", help="Time zone of timestamps without an offset, e.g. America/New_York."
+    ),
+    store: str = typer.Option(..., "--store", metavar="DIR", help="The bar store folder (created if missing)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was imported as JSON."),
 ) -> None:
-    """Import one CSV of bars; timestamps are bar open times, local to --tz unless they carry an offset."""
+    """Import one CSV of bars; timestamps are bar open times, local to --tz unless they carry an offset.
+
+    \b
+    Example:
+      daytape data import-csv spy.csv --symbol SPY --interval 1m --tz America/New_York --store ./store
+    """
     from marketdata.importers import import_csv
     from marketdata.store import require_stored_interval
 
@@ -159,7 +178,6 @@ def run_checks(bar_store: BarStore, symbols: list[str], start: date | None, end:
 
 
 def _print_checks(checks: list[DayCheck]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="data check (1m)")
@@ -178,23 +196,35 @@ def _print_checks(checks: list[DayCheck]) -> None:
             str(c.outside_session),
             _reasons(c.bad.as_dict()) or "-",
         )
-    wide = stdout if stdout.is_terminal else Console(highlight=False, width=_PIPE_WIDTH)
-    wide.print(table)
+    stdout.print(table)
+    for c in checks:
+        if c.bad.total:
+            stdout.print(
+                f"bad bars in {c.symbol} {c.day.isoformat()}: {_reasons(c.bad.as_dict())} "
+                "(flagged: a run leaves them out, and they lower the day's quality)",
+                markup=False,
+            )
 
 
-@data_app.command("check")
+@data_app.command("check", cls=UsageCommand)
 def check_command(
-    store: str = typer.Option(..., "--store", help="The bar store folder."),
-    symbol: str | None = typer.Option(None, "--symbol", help="Only this symbol (default: every symbol with 1m bars)."),
-    from_: str | None = typer.Option(None, "--from", help="First date, YYYY-MM-DD."),
-    to: str | None = typer.Option(None, "--to", help="Last date, YYYY-MM-DD (inclusive)."),
+    store: str = typer.Option(..., "--store", metavar="DIR", help="The bar store folder."),
+    symbol: str | None = typer.Option(
+        None, "--symbol", metavar="SYMBOL", help="Only this symbol (default: every symbol with 1m bars)."
+    ),
+    from_: str | None = typer.Option(None, "--from", metavar="DATE", help="First date, YYYY-MM-DD."),
+    to: str | None = typer.Option(None, "--to", metavar="DATE", help="Last date, YYYY-MM-DD (inclusive)."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON document."),
 ) -> None:
     """Per symbol and day of 1m bars: rows, regular-session coverage, gaps, and bad bars.
 
     With --from and --to every session of the range is listed, so days without data show up.
     Exit 1 when bad bars (unsorted, duplicate, NaN, infinite or non-positive price, high < low, negative, NaN or
-    infinite volume) are found.
+    infinite volume) are found; the table (stdout) names them too.
+
+    \b
+    Example:
+      daytape data check --store ./lean-store --symbol SPY --from 2013-10-07 --to 2013-10-11
     """
     start = parse_date_option(from_, "--from") if from_ is not None else None
     end = parse_date_option(to, "--to") if to is not None else None

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.commands.run import open_log, session_progress
 from daytape.errors import CheckFailed, UserError
-from daytape.output import stdout
+from daytape.output import plural, stdout
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -45,7 +46,11 @@ def state_table(state: SessionState) -> Table:
         table.add_column(column)
     for symbol in sorted(state.symbols):
         data = state.symbols[symbol]
-        history = f"{data.historical.sessions} sessions, {data.historical.rows} rows" if data.historical else "-"
+        history = (
+            f"{plural(data.historical.sessions, 'session')}, {plural(data.historical.rows, 'row')}"
+            if data.historical
+            else "-"
+        )
         quality = f"{data.quality.quality:.4f}" if data.quality else "-"
         table.add_row(
             symbol,
@@ -93,7 +98,7 @@ def account(log: EventStore, result: RunResult) -> None:
     stdout.print("\n".join(explanation_lines(found)), markup=False, highlight=False)
     audit = audit_run(log, result.run_id)
     verdict = "clean" if audit.first_bad is None else f"first bad event: {audit.first_bad}"
-    stdout.print(f"audit: {audit.streams} streams, {audit.events} events, {verdict}", markup=False)
+    stdout.print(f"audit: {plural(audit.streams, 'stream')}, {plural(audit.events, 'event')}, {verdict}", markup=False)
 
 
 def _command_name() -> str:
@@ -105,13 +110,20 @@ def _command_name() -> str:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("demo")
+    @app.command("demo", cls=UsageCommand)
     def demo(
-        folder: Path = typer.Option(Path("daytape-demo"), "--dir", help="Where to put the data, session and log."),
-        days: int = typer.Option(3, "--days", help="How many sessions to run."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+        folder: Path = typer.Option(
+            Path("daytape-demo"), "--dir", help="Where to put the data, session and log (created if missing)."
+        ),
+        days: int = typer.Option(3, "--days", metavar="N", help="How many sessions to run (from 2023-11-21)."),
+        quiet: bool = typer.Option(False, "--quiet", help="Nothing on stderr but errors."),
     ) -> None:
-        """Make sample data, a session file and a log under DIR; run DAYS sessions; show what was loaded and why."""
+        """Make sample data, a session file and a log under DIR; run N sessions; show what was loaded and why.
+
+        \b
+        Example:
+          daytape demo --dir /tmp/daytape-demo --days 1
+        """
         from daytape.demo import UPGRADED_SYMBOL, prepare_demo
         from daytape.runner import run_session
 

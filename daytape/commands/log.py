@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.errors import CheckFailed, UserError
 from daytape.logurl import resolve_log_url
 from daytape.output import print_json, stderr
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from eventlog.explain import Explanation
     from eventlog.store import EventStore
 
-LOG_HELP = "The event log URL (else $DAYTAPE_LOG_URL, else sqlite:///daytape.db)."
+LOG_HELP = "The event log URL (default: $DAYTAPE_LOG_URL, else sqlite:///daytape.db)."
 NO_VERIFY_HELP = "Do not verify the hash chain of the streams read (faster; a forged stream goes unnoticed)."
 
 
@@ -139,22 +140,47 @@ def _check_out(out: Path) -> None:
         raise UserError(f"--out {out}: no folder {out.parent}")
 
 
+def _value_text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} {_value_text(v)}" for k, v in value.items()) + "}"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _interval_text(interval: str, bars: dict[str, Any]) -> str:
+    """`1m (389 bars, quality 0.9974, 1 gap, bad: 1 nan_price)` or `5m (78 bars)`."""
+    parts = [f"{bars['count']} bars"]
+    if bars.get("quality") is not None:
+        gaps = len(bars.get("gaps", []))
+        parts.append(f"quality {bars['quality']:.4f}, {gaps} gap{'s' if gaps != 1 else ''}")
+    if bars.get("flagged"):
+        parts.append("bad: " + ", ".join(f"{count} {why}" for why, count in sorted(bars["flagged"].items())))
+    return f"{interval} ({', '.join(parts)})"
+
+
 def _print_state(document: dict[str, Any]) -> None:
+    """The state as text: each symbol with its intervals (bars, quality), its indicators' values, and the
+    requests that were rejected or failed."""
     out = sys.stdout
     out.write(
         f"run {document['run_id']}  date {document['date']}  session {document['session_state']}  "
         f"({document['events_applied']} events)\n"
     )
     for symbol, data in document["symbols"].items():
-        intervals = ", ".join(data["bars"]) or "-"
-        indicators = ", ".join(data["indicators"]) or "-"
         meta = data["metadata"]
-        out.write(
-            f"  {symbol:<8} {data['state']:<6} added_by={meta['added_by']:<8} intervals: {intervals}; "
-            f"indicators: {indicators}\n"
-        )
+        out.write(f"  {symbol:<8} {data['state']:<6} added_by={meta['added_by']}\n")
+        intervals = "; ".join(_interval_text(name, bars) for name, bars in data["bars"].items()) or "-"
+        out.write(f"    intervals:  {intervals}\n")
+        indicators = [
+            f"{key}={_value_text(item['current_value'])}" + ("" if item["valid"] else " (warming up)")
+            for key, item in data["indicators"].items()
+        ]
+        out.write(f"    indicators: {'; '.join(indicators) or '-'}\n")
     for symbol, reason in document.get("rejected", {}).items():
         out.write(f"  {symbol:<8} rejected: {reason}\n")
+    for symbol, reason in document.get("failed", {}).items():
+        out.write(f"  {symbol:<8} failed: {reason}\n")
 
 
 def _print_explanation(found: Explanation) -> None:
@@ -172,6 +198,15 @@ def _print_explanation(found: Explanation) -> None:
             out.write(f"    seq {event.seq:>6}  {event.kind:<20} {event.summary}\n")
     for reason in found.why_not:
         out.write(f"  why not: {reason}\n")
+
+
+def _verdict(text: str, document: dict[str, Any], as_json: bool) -> None:
+    """A check's result on stdout, as text or as the JSON document (a failed check then also says it on
+    stderr, where a script that reads only the exit code and the log sees it)."""
+    if as_json:
+        print_json(document)
+    else:
+        sys.stdout.write(text + "\n")
 
 
 def _is_seal(text: str) -> bool:
@@ -196,12 +231,17 @@ def listed_days(config_json: str) -> list[dt.date] | None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("runs")
+    @app.command("runs", cls=UsageCommand)
     def runs_command(
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
-        """List the runs in the log."""
+        """List the runs in the log, newest last, under a header.
+
+        \b
+        Example:
+          daytape runs --log sqlite:///lean-oct-2013.db
+        """
         from eventlog.reading import list_runs
 
         with _reading(log) as store:
@@ -209,50 +249,82 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(found)
             return
+        if not found:
+            sys.stdout.write("no runs in the log\n")
+            return
+        width = max(len("run_id"), *(len(run["run_id"]) for run in found))
+        sys.stdout.write(f"{'run_id':<{width}}  {'status':<11} {'sessions':>8}  {'started_at':<32}  name\n")
         for run in found:
             sys.stdout.write(
-                f"{run['run_id']}  {run['status']:<9} {run['sessions']:>4} sessions  "
-                f"{run['started_at']}  {run['name']}\n"
+                f"{run['run_id']:<{width}}  {run['status']:<11} {run['sessions']:>8}  "
+                f"{run['started_at']:<32}  {run['name']}\n"
             )
 
-    @app.command("replay")
+    @app.command("replay", cls=UsageCommand)
     def replay_command(
-        run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
-        date: str | None = typer.Option(None, "--date", help="The session date (default: the run's last)."),
+        run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
+        date: str | None = typer.Option(
+            None, "--date", metavar="DATE", help="The session date, YYYY-MM-DD (default: the run's last)."
+        ),
         until: str | None = typer.Option(
             None,
             "--until",
+            metavar="SEQ|TIME",
             help="Stop after this seq (42), or at this simulated time: 14:00 on the --date, 2013-10-09T14:00 "
-            "(both in the exchange's time, as plugins see it), or with an offset (2013-10-09T18:00Z, ...T14:00-04:00).",
+            "(both in the exchange's time, as plugins see it), or with an offset (2013-10-09T18:00Z, ...T14:00-04:00) "
+            "(default: the session's end).",
         ),
-        symbol: str | None = typer.Option(None, "--symbol", help="Show only this symbol."),
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        symbol: str | None = typer.Option(
+            None, "--symbol", metavar="SYMBOL", help="Show only this symbol (default: every symbol)."
+        ),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print the export shape as JSON."),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
-        """The session state rebuilt from the log at a point (default: when the session ended)."""
+        """The session state rebuilt from the log at a point (default: when the session ended): each symbol's
+        state, intervals with their quality, indicator values, and the requests that were rejected or failed.
+
+        \b
+        Example:
+          daytape replay 1a2b3c4d --date 2013-10-09 --until 11:00 --log sqlite:///lean-oct-2013.db
+        """
         with _reading(log, "replay") as store:
             document = _state_document(store, run_id, date, until, verify=not no_verify)
         if symbol is not None:
             document["symbols"] = {s: d for s, d in document["symbols"].items() if s == symbol.upper()}
             document["rejected"] = {s: r for s, r in document["rejected"].items() if s == symbol.upper()}
+            document["failed"] = {s: r for s, r in document["failed"].items() if s == symbol.upper()}
         if as_json:
             print_json(document)
         else:
             _print_state(document)
 
-    @app.command("explain")
+    @app.command("explain", cls=UsageCommand)
     def explain_command(
-        run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
-        symbol: str = typer.Argument(..., help="The symbol."),
-        date: str | None = typer.Option(None, "--date", help="The session date (default: the run's last)."),
-        interval: str | None = typer.Option(None, "--interval", help="Explain this interval of the symbol."),
-        indicator: str | None = typer.Option(None, "--indicator", help="Explain this indicator key."),
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
+        symbol: str = typer.Argument(..., metavar="SYMBOL", help="The symbol."),
+        date: str | None = typer.Option(
+            None, "--date", metavar="DATE", help="The session date, YYYY-MM-DD (default: the run's last)."
+        ),
+        interval: str | None = typer.Option(
+            None,
+            "--interval",
+            metavar="INTERVAL",
+            help="Explain this interval of the symbol, e.g. 5m (default: the symbol).",
+        ),
+        indicator: str | None = typer.Option(
+            None, "--indicator", metavar="KEY", help="Explain this indicator key, e.g. sma_20_5m (default: the symbol)."
+        ),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
-        """The events that made a symbol, interval or indicator, back to the request and its source."""
+        """The events that made a symbol, interval or indicator, back to the request and its source.
+
+        \b
+        Example:
+          daytape explain 1a2b3c4d IBM --date 2013-10-09 --indicator sma_20_5m --log sqlite:///lean-oct-2013.db
+        """
         from eventlog.explain import explain
 
         if interval and indicator:
@@ -273,20 +345,29 @@ def register(app: typer.Typer) -> None:
         else:
             _print_explanation(found)
 
-    @app.command("audit")
+    @app.command("audit", cls=UsageCommand)
     def audit_command(
-        run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
+        run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
         seal: str | None = typer.Option(
-            None, "--seal", help="Check the log against this seal, kept elsewhere (e.g. a CI artifact)."
+            None,
+            "--seal",
+            metavar="HASH",
+            help="Check the log against this seal, 64 hex digits kept elsewhere (default: the stored seal only).",
         ),
         allow_open: bool = typer.Option(
             False, "--allow-open", help="Pass a run that is still open (running or interrupted) if nothing is wrong."
         ),
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Check every stream (hash chain, seq contiguity, recorded end, envelope, transitions) and the run
-        (its days, status, config hash and seal): exit 0 clean, 1 naming the first bad event or the open day."""
+        (its days, status, config hash and seal): exit 0 clean, 1 naming the first bad event or the open day.
+        The verdict goes to stdout (the JSON document with --json).
+
+        \b
+        Example:
+          daytape audit 1a2b3c4d --seal $(cat seal.txt) --log sqlite:///lean-oct-2013.db
+        """
         from eventlog.audit import audit_run
         from eventlog.reading import get_run
 
@@ -297,54 +378,64 @@ def register(app: typer.Typer) -> None:
             report = audit_run(
                 store, run.run_id, seal=seal, allow_open=allow_open, listed_days=listed_days(run.config_json)
             )
-        if as_json:
-            print_json(report.as_dict())
+        failed = report.first_bad is not None or (report.open_reason is not None and not allow_open)
         if report.first_bad is not None:
-            raise CheckFailed(f"audit: run {report.run_id}: first bad event: {report.first_bad}")
-        if report.open_reason is not None and not allow_open:
-            raise CheckFailed(f"audit: run {report.run_id}: {report.open_reason}")
-        if not as_json:
+            verdict = f"audit: run {report.run_id}: first bad event: {report.first_bad}"
+        elif failed:
+            verdict = f"audit: run {report.run_id}: {report.open_reason}"
+        else:
             state = f"open ({report.open_reason})" if report.open_reason else "clean"
             sealed = f", seal {report.seal}" + (" (matches the seal given)" if seal else "")
-            stderr.print(
-                f"audit: run {report.run_id}: {report.streams} streams, {report.events} events{sealed}, {state}",
-                markup=False,
-            )
+            verdict = f"audit: run {report.run_id}: {report.streams} streams, {report.events} events{sealed}, {state}"
+        _verdict(verdict, report.as_dict(), as_json)
+        if failed:
+            raise CheckFailed(verdict if as_json else "")
 
-    @app.command("diff")
+    @app.command("diff", cls=UsageCommand)
     def diff_command(
-        run_a: str = typer.Argument(..., help="The first run id."),
-        run_b: str = typer.Argument(..., help="The second run id."),
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        run_a: str = typer.Argument(..., metavar="RUN_A", help="The first run id."),
+        run_b: str = typer.Argument(..., metavar="RUN_B", help="The second run id."),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
-        """Compare two runs' events: exit 0 the same, 1 with the first divergent event."""
+        """Compare two runs' events: exit 0 the same, 1 with the first divergent event (the verdict on stdout).
+
+        \b
+        Example:
+          daytape diff 1a2b3c4d 5e6f7a8b --log sqlite:///lean-oct-2013.db
+        """
         from daytape.provenance import manifest_notes
         from eventlog.diff import diff_runs
 
         with _reading(log, "diff") as store:
             report = diff_runs(store, run_a, run_b, verify=not no_verify)
-        if as_json:
-            print_json(report.as_dict())
-        else:
-            for note in manifest_notes(report.manifest):
-                stderr.print(f"diff: {note}", markup=False)
+        notes = [f"diff: {note}" for note in manifest_notes(report.manifest)]
         if report.first is not None:
-            raise CheckFailed(f"diff: runs {report.run_a} and {report.run_b} diverge at {report.first}")
-        if not as_json:
-            stderr.print(f"diff: same events ({report.streams} streams, {report.events} events)", markup=False)
+            verdict = f"diff: runs {report.run_a} and {report.run_b} diverge at {report.first}"
+        else:
+            verdict = f"diff: same events ({report.streams} streams, {report.events} events)"
+        _verdict("\n".join([*notes, verdict]), report.as_dict(), as_json)
+        if report.first is not None:
+            raise CheckFailed(verdict if as_json else "")
 
-    @app.command("export")
+    @app.command("export", cls=UsageCommand)
     def export_command(
-        run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
-        date: str | None = typer.Option(None, "--date", help="The session date (default: the run's last)."),
-        fmt: str = typer.Option(..., "--format", help="json or csv"),
-        out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
+        date: str | None = typer.Option(
+            None, "--date", metavar="DATE", help="The session date, YYYY-MM-DD (default: the run's last)."
+        ),
+        fmt: str = typer.Option(..., "--format", metavar="FORMAT", help="json or csv (--format csv)."),
+        out: Path | None = typer.Option(None, "--out", metavar="PATH", help="Write to this file (default: stdout)."),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
     ) -> None:
-        """The session state of a day, as JSON or CSV, with the run's seal (null while the run is open)."""
+        """The session state of a day, as JSON or CSV, with the run's seal (null while the run is open).
+
+        \b
+        Example:
+          daytape export 1a2b3c4d --date 2013-10-09 --format csv --out state.csv --log sqlite:///lean-oct-2013.db
+        """
         from eventlog.reading import get_run, pick_date
         from eventlog.replay import replay_day
         from statemachine.export import state_csv, state_json
@@ -373,9 +464,14 @@ def register(app: typer.Typer) -> None:
 
     db = typer.Typer(help="The event log's database.", no_args_is_help=True)
 
-    @db.command("upgrade")
-    def db_upgrade(log: str | None = typer.Option(None, "--log", help=LOG_HELP)) -> None:
-        """Apply the Alembic migrations to the log (creating it if it does not exist)."""
+    @db.command("upgrade", cls=UsageCommand)
+    def db_upgrade(log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP)) -> None:
+        """Apply the Alembic migrations to the log (creating it if it does not exist).
+
+        \b
+        Example:
+          daytape db upgrade --log postgresql://daytape@db.example/daytape
+        """
         from eventlog import migrate
 
         url = resolve_log_url(log)
@@ -388,12 +484,17 @@ def register(app: typer.Typer) -> None:
         else:
             stderr.print(f"db upgrade: {url}: {before or 'empty'} -> {after}", markup=False)
 
-    @db.command("current")
+    @db.command("current", cls=UsageCommand)
     def db_current(
-        log: str | None = typer.Option(None, "--log", help=LOG_HELP),
+        log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
-        """The log's schema revision and the head this daytape needs."""
+        """The log's schema revision and the head this daytape needs.
+
+        \b
+        Example:
+          daytape db current --log sqlite:///lean-oct-2013.db
+        """
         from eventlog import migrate
 
         url = resolve_log_url(log)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.commands.calendar import parse_date_option
 from daytape.errors import CheckFailed, UserError
 from daytape.interrupt import Interrupted, stop_on_signals
@@ -17,8 +18,6 @@ from daytape.output import plugin_output_to_stderr, print_json, stderr
 from eventlog.errors import EventLogError, LogWriteFailed
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
-
     from daytape.runner import RunOptions, RunResult
     from eventlog.store import EventStore
     from specs.config import SessionConfig
@@ -38,84 +37,73 @@ def open_log(url: str, *, create: bool, read_only: bool = False) -> EventStore:
 
 
 @contextmanager
-def session_progress(enabled: bool) -> Iterator[tuple[RunOptions, Progress | None]]:
-    """A progress bar per session on stderr (steps of the clock), as RunOptions callbacks."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+def session_progress(enabled: bool, verbose: bool = False) -> Iterator[tuple[RunOptions, None]]:
+    """The run's progress on stderr as RunOptions callbacks (daytape.progress): one display for the run on a
+    terminal, a line per finished day with `verbose`, nothing when not `enabled` (--quiet)."""
+    from daytape.progress import run_progress
 
-    from daytape.runner import DayResult, RunOptions
-
-    if not enabled:
-        yield RunOptions(), None
-        return
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=False,
-    )
-    tasks: dict[dt.date, TaskID] = {}
-
-    def on_step(day: dt.date, done: int, total: int) -> None:
-        if day not in tasks:
-            tasks[day] = progress.add_task(f"session {day}", total=total)
-        if done == total or done % 10 == 0:
-            progress.update(tasks[day], completed=done)
-
-    def on_day_done(result: DayResult) -> None:
-        if result.date not in tasks:
-            tasks[result.date] = progress.add_task(f"session {result.date}", total=1)
-        task = progress.tasks[tasks[result.date]]
-        progress.update(
-            tasks[result.date],
-            completed=task.total,
-            description=f"session {result.date} {result.status}",
-        )
-
-    with progress:
-        yield RunOptions(progress=on_step, on_day_done=on_day_done), progress
+    with run_progress(enabled, verbose) as options:
+        yield options, None
 
 
-def report(result: RunResult, as_json: bool) -> None:
+def report(result: RunResult, as_json: bool, quiet: bool = False) -> None:
+    """The run id (or the JSON document) on stdout; the seal on stderr unless --quiet."""
     if as_json:
         print_json(result.as_json())
     else:
         print(result.run_id)
-        for day in result.sessions:
-            detail = f"{len(day.symbols)} symbols"
-            if day.rejected:
-                detail += f", rejected: {', '.join(f'{s} ({why})' for s, why in day.rejected.items())}"
-            if day.failed:
-                detail += f", failed: {', '.join(f'{s} ({why})' for s, why in day.failed.items())}"
-            if day.error:
-                detail += f", {day.error}"
-            stderr.print(f"  {day.date} {day.status}: {detail}", markup=False)
-        if result.seal:
+        if result.seal and not quiet:
             stderr.print(f"  seal {result.seal}", markup=False)
     if result.status != "completed":
         raise CheckFailed(f"run {result.run_id} {result.status}")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("run")
+    @app.command("run", cls=UsageCommand)
     def run(
-        file: Path = typer.Argument(..., help="The session YAML file."),
-        log: str | None = typer.Option(None, "--log", help="Event log URL (else $DAYTAPE_LOG_URL, the file's log)."),
-        start: str | None = typer.Option(None, "--from", help="First session date (overrides the file's start)."),
-        end: str | None = typer.Option(None, "--to", help="Last session date (overrides the file's end)."),
-        workers: int = typer.Option(1, "--workers", help="Parallel workers for process or dask executors."),
-        executor: str = typer.Option("serial", "--executor", help="serial, process or dask."),
-        scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (default: local)."),
-        resume: str | None = typer.Option(None, "--resume", help="Finish this run instead of starting a new one."),
-        as_json: bool = typer.Option(False, "--json", help="Print {run_id, status, sessions} as JSON."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+        file: Path = typer.Argument(..., metavar="FILE", help="The session YAML file."),
+        log: str | None = typer.Option(
+            None,
+            "--log",
+            metavar="URL",
+            help="The event log URL (default: $DAYTAPE_LOG_URL, else the file's log, else sqlite:///daytape.db).",
+        ),
+        start: str | None = typer.Option(
+            None, "--from", metavar="DATE", help="First session, YYYY-MM-DD (default: the file's start)."
+        ),
+        end: str | None = typer.Option(
+            None, "--to", metavar="DATE", help="Last session, YYYY-MM-DD (default: the file's end)."
+        ),
+        workers: int = typer.Option(
+            1, "--workers", metavar="N", help="Days run at once by the process or dask executor."
+        ),
+        executor: str = typer.Option(
+            "serial", "--executor", metavar="NAME", help="serial, process or dask (--executor process)."
+        ),
+        scheduler: str | None = typer.Option(
+            None,
+            "--scheduler",
+            metavar="ADDR",
+            help="A Dask scheduler, tcp://HOST:PORT (default: a local cluster of --workers).",
+        ),
+        resume: str | None = typer.Option(
+            None, "--resume", metavar="RUN_ID", help="Finish this run (default: start a new run)."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print {run_id, status, sessions, seal} as JSON."),
+        quiet: bool = typer.Option(False, "--quiet", help="Nothing on stderr but errors."),
+        verbose: bool = typer.Option(False, "--verbose", help="A line on stderr for every finished day."),
     ) -> None:
         """Run the sessions: teardown, load, stream and end each day; print the run id.
 
-        What plugins print goes to stderr. `--resume` finishes a run with the config it recorded: FILE must
-        be the file it started with, and --from/--to, if given, its dates. Resuming a run whose sessions
-        have all finished changes nothing and says so (exit 0 for a completed run)."""
+        Progress (one display for the run) goes to stderr when it is a terminal, and so does what plugins
+        print. `--resume` finishes a run with the config it recorded: FILE must be the file it started with,
+        and --from/--to, if given, its dates. Resuming a run whose sessions have all finished changes nothing
+        and says so (exit 0 for a completed run).
+
+        \b
+        Example:
+          daytape run examples/lean-oct-2013.yaml --from 2013-10-08 --to 2013-10-09
+        """
         from daytape.preflight import check_session_file
         from daytape.runner import RunOptions, check_options, resume_run, run_session
 
@@ -126,7 +114,7 @@ def register(app: typer.Typer) -> None:
         log_store = open_log(checked.log_url, create=resume is None)
         started: list[str] = []
         try:
-            with stop_on_signals(), plugin_output_to_stderr(), session_progress(not quiet) as (options, _):
+            with stop_on_signals(), plugin_output_to_stderr(), session_progress(not quiet, verbose) as (options, _):
                 options.workers, options.executor, options.scheduler = workers, executor, scheduler
                 if resume is not None:
                     started.append(_resolve(log_store, resume))
@@ -145,12 +133,12 @@ def register(app: typer.Typer) -> None:
             raise CheckFailed(f"daytape: {exc}; {stopped}") from None
         finally:
             log_store.close()
-        if result.nothing_to_resume:
+        if result.nothing_to_resume and not quiet:
             stderr.print(
                 f"run {result.run_id} is {result.status}: every session has finished; nothing to resume",
                 markup=False,
             )
-        report(result, as_json)
+        report(result, as_json, quiet)
 
 
 def check_resume_file(

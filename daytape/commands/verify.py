@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.commands.run import open_log, session_progress
 from daytape.errors import CheckFailed, UserError
 from daytape.interrupt import Interrupted, check, stop_on_signals
@@ -13,23 +14,37 @@ from eventlog.errors import TamperedStream
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("verify")
+    @app.command("verify", cls=UsageCommand)
     def verify(
-        run_id: str = typer.Argument(..., help="The run to re-run (a unique prefix is enough)."),
+        run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run to re-run (a unique prefix is enough)."),
         log: str | None = typer.Option(
-            None, "--log", help="Event log URL (else $DAYTAPE_LOG_URL, sqlite:///daytape.db)."
+            None,
+            "--log",
+            metavar="URL",
+            help="The event log URL (default: $DAYTAPE_LOG_URL, else sqlite:///daytape.db).",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+        quiet: bool = typer.Option(False, "--quiet", help="Nothing on stderr but errors."),
         warmup: bool = typer.Option(
             False, "--warmup", help="Instead: recompute every indicator over 2x and 4x its warm-up history."
         ),
         tolerance: float | None = typer.Option(
-            None, "--tolerance", help="With --warmup: the largest relative difference allowed (default 1e-6)."
+            None,
+            "--tolerance",
+            metavar="X",
+            help="With --warmup: the largest relative difference allowed (default: 1e-6).",
         ),
     ) -> None:
         """Re-run the run's stored config on the same data and compare the event streams (or, with --warmup,
-        check that each indicator's warm-up was long enough)."""
+        check that each indicator's warm-up was long enough).
+
+        The verdict goes to stdout; progress (on a terminal) and what plugins print go to stderr.
+
+        \b
+        Example:
+          daytape verify 1a2b3c4d --log sqlite:///lean-oct-2013.db
+          daytape verify 1a2b3c4d --warmup --tolerance 1e-6
+        """
         if warmup or tolerance is not None:
             verify_warmup(run_id, log, as_json, tolerance, warmup)
             return

@@ -30,7 +30,7 @@ def test_config_check_accepts_the_contract_example(tmp_path):
     path = runnable_contract_example(tmp_path)
     result = run_cli("config", "check", str(path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
+    assert result.stdout == f"{path}: ok (4 symbols, 3 sessions 2013-10-09 .. 2013-10-11)\n" and result.stderr == ""
 
 
 def test_config_check_json_prints_one_document(tmp_path):

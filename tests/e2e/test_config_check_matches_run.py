@@ -94,7 +94,7 @@ def test_a_file_config_check_passes_is_a_file_run_accepts(capsys, tmp_path, lean
     log = tmp_path / "log.db"
     path = write_session(tmp_path / "s.yaml", october_session(lean_store_root, f"sqlite:///{log}", start=DAY, end=DAY))
     code, out, err = cli(capsys, "config", "check", str(path))
-    assert (code, out) == (0, "") and err == f"{path}: ok (3 symbols, 1 sessions {DAY} .. {DAY})\n"
+    assert (code, err) == (0, "") and out == f"{path}: ok (3 symbols, 1 session {DAY} .. {DAY})\n"
     assert not log.exists(), "checking writes nothing"
     code, out, err = cli(capsys, "run", str(path), "--quiet", "--json")
     assert code == 0, err

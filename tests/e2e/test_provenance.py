@@ -125,9 +125,9 @@ def test_diff_and_verify_name_a_code_change(capsys, tmp_path, lean_store_root):
     other = json.loads(out)["run_id"]
     record_code_version(log_url, run_id, with_numpy("1.26.0"))
 
-    code, out, err = cli(capsys, "diff", run_id, other, "--log", log_url)
+    code, out, _ = cli(capsys, "diff", run_id, other, "--log", log_url)
     assert code == 0, "the same events"
-    assert "diff: the runs differ in their code: numpy 1.26.0 -> " in err
+    assert "diff: the runs differ in their code: numpy 1.26.0 -> " in out
     code, out, _ = cli(capsys, "diff", run_id, other, "--log", log_url, "--json")
     document = json.loads(out)
     assert document["same"] is True

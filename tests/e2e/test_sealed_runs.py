@@ -34,15 +34,16 @@ def plain_session(tmp_path: Path, store: Path, **overrides: object) -> tuple[str
 
 def test_the_seal_goes_from_run_to_runs_export_and_audit(capsys, tmp_path, lean_store_root):
     log_url, path = plain_session(tmp_path, lean_store_root, start="2013-10-08", end="2013-10-08")
-    code, out, err = cli(capsys, "run", str(path), "--quiet")
+    code, out, err = cli(capsys, "run", str(path))
     assert code == 0, err
     run_id = out.strip()
     with open_store(log_url) as store:
         seal = tamper.reference_seal(store, run_id)
     assert f"  seal {seal}" in err.splitlines()
 
-    code, out, _ = cli(capsys, "run", str(path), "--json", "--quiet")
+    code, out, err = cli(capsys, "run", str(path), "--json", "--quiet")
     document = json.loads(out)
+    assert err == "", "--quiet: nothing on stderr"
     assert code == 0 and document["seal"] == seal, "the same events from the same manifest seal alike"
     code, out, _ = cli(capsys, "runs", "--log", log_url, "--json")
     assert [run["seal"] for run in json.loads(out)] == [seal, seal]
@@ -51,8 +52,8 @@ def test_the_seal_goes_from_run_to_runs_export_and_audit(capsys, tmp_path, lean_
     code, out, _ = cli(capsys, "export", run_id, "--format", "csv", "--log", log_url)
     header, *rows = out.splitlines()
     assert header.endswith(",seal") and rows and all(row.endswith("," + seal) for row in rows)
-    code, _, err = cli(capsys, "audit", run_id, "--log", log_url, "--seal", seal)
-    assert code == 0 and "clean" in err
+    code, out, _ = cli(capsys, "audit", run_id, "--log", log_url, "--seal", seal)
+    assert code == 0 and "clean" in out
 
 
 def test_an_edited_config_is_named_by_audit_and_verify_not_blamed_on_the_code(capsys, tmp_path, lean_store_root):
@@ -63,9 +64,9 @@ def test_an_edited_config_is_named_by_audit_and_verify_not_blamed_on_the_code(ca
         config = json.loads(store.fetch("SELECT config_json FROM runs WHERE run_id = ?", (run_id,))[0][0])
         config["indicators"][0]["period"] = 30
         tamper.set_run(store, run_id, config_json=json.dumps(config, sort_keys=True))
-    code, _, err = cli(capsys, "audit", run_id, "--log", log_url)
-    assert code == 1 and "config_json does not hash to config_hash" in err
-    code, out, err = cli(capsys, "verify", run_id, "--log", log_url, "--quiet")
+    code, out, _ = cli(capsys, "audit", run_id, "--log", log_url)
+    assert code == 1 and "config_json does not hash to config_hash" in out
+    code, out, _ = cli(capsys, "verify", run_id, "--log", log_url, "--quiet")
     assert code == 1
     assert "its recorded config was altered after the run" in out and "code" not in out
     code, out, _ = cli(capsys, "verify", run_id, "--log", log_url, "--quiet", "--json")
@@ -82,8 +83,8 @@ def test_audit_checks_every_session_the_config_names(capsys, tmp_path, lean_stor
     with open_store(log_url) as store:
         store.delete_stream(run_id, DAYS[1])
         tamper.set_run(store, run_id, seal=tamper.reference_seal(store, run_id))
-    code, _, err = cli(capsys, "audit", run_id, "--log", log_url)
-    assert code == 1 and "2013-10-09" in err and "the run's config lists this session" in err
+    code, out, _ = cli(capsys, "audit", run_id, "--log", log_url)
+    assert code == 1 and "2013-10-09" in out and "the run's config lists this session" in out
 
 
 def _rows(log_url: str, run_id: str) -> dict[dt.date, list[tuple]]:
@@ -112,8 +113,8 @@ def test_a_resume_leaves_the_finished_days_rows_untouched(capsys, tmp_path, lean
         tamper.set_recorded(store, run_id, DAYS[2], last_seq=40, status="running", end_seq=None)
         tamper.set_run(store, run_id, status="running", finished_at=None, seal=None)
     before = _rows(log_url, run_id)
-    code, _, err = cli(capsys, "audit", run_id, "--log", log_url)
-    assert code == 1 and "not closed: 2013-10-10" in err and f"daytape run FILE --resume {run_id}" in err
+    code, out, _ = cli(capsys, "audit", run_id, "--log", log_url)
+    assert code == 1 and "not closed: 2013-10-10" in out and f"daytape run FILE --resume {run_id}" in out
 
     with open_store(log_url) as store:
         result = resume_run(store, run_id, RunOptions())
@@ -127,8 +128,8 @@ def test_a_resume_leaves_the_finished_days_rows_untouched(capsys, tmp_path, lean
     clean = json.loads(out)
     assert clean["seal"] == result.seal, "the resumed run seals as a clean run of the same config"
     assert cli(capsys, "diff", run_id, clean["run_id"], "--log", log_url)[0] == 0
-    code, _, err = cli(capsys, "audit", run_id, "--log", log_url, "--seal", result.seal)
-    assert code == 0 and "clean" in err
+    code, out, _ = cli(capsys, "audit", run_id, "--log", log_url, "--seal", result.seal)
+    assert code == 0 and "clean" in out
     with open_store(log_url) as store, store.engine.connect() as conn:
         assert conn.execute(select(runs.c.seal).where(runs.c.run_id == run_id)).scalar_one() == result.seal
 

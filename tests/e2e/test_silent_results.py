@@ -207,7 +207,7 @@ def test_resume_of_a_run_started_with_from_and_to_needs_no_dates_again(capsys, t
 def test_resuming_a_finished_run_says_so_and_changes_nothing(capsys, two_day_run):
     path, log_url, run_id = two_day_run
     before = run_row(log_url, run_id)
-    code, out, err = cli(capsys, "run", str(path), "--resume", run_id, "--quiet", "--json")
+    code, out, err = cli(capsys, "run", str(path), "--resume", run_id, "--json")
     assert code == 0
     assert err == f"run {run_id} is completed: every session has finished; nothing to resume\n"
     document = json.loads(out)
@@ -224,7 +224,7 @@ def test_resuming_a_failed_run_with_nothing_left_says_so_and_exits_1(capsys, tmp
     assert code == 1
     run_id = json.loads(out)["run_id"]
     before = run_row(log_url, run_id)
-    code, out, err = cli(capsys, "run", str(path), "--resume", run_id, "--quiet")
+    code, out, err = cli(capsys, "run", str(path), "--resume", run_id)
     assert (code, out) == (1, run_id + "\n")
     assert err.splitlines()[0] == f"run {run_id} is failed: every session has finished; nothing to resume"
     assert run_row(log_url, run_id) == before

@@ -76,8 +76,8 @@ def test_explain_json_and_text(cli_log, capsys):
 
 def test_audit_and_diff_exit_codes(cli_log, capsys):
     url, a, b = cli_log
-    code, _, err = run(capsys, "audit", a, "--log", url)
-    assert code == 0 and "clean" in err
+    code, out, _ = run(capsys, "audit", a, "--log", url)
+    assert code == 0 and "clean" in out
     code, out, err = run(capsys, "diff", a, b, "--log", url, "--json")
     assert code == 1
     document = json.loads(out)

@@ -61,3 +61,18 @@ def test_nothing_asked_for(written):
     found = explain(store, run_id, "SPY", interval="1h")
     assert found.session_date == dt.date(2013, 10, 11)
     assert found.why_not == ["no request asked for interval 1h of SPY on 2013-10-11"]
+
+
+def test_explain_says_the_bad_bars_a_load_flagged():
+    from eventlog.explain import summarize
+    from specs.events import SessionBarsLoaded
+
+    flagged = SessionBarsLoaded(
+        symbol="SPY", interval="1m", rows=388, digest="d", flagged={"nan_price": 1, "inf_price": 1}
+    )
+    assert summarize(flagged) == (
+        "loaded 388 1m bars of the session; bad bars flagged and left out: 1 inf_price, 1 nan_price"
+    )
+    assert summarize(SessionBarsLoaded(symbol="SPY", interval="1m", rows=390, digest="d")) == (
+        "loaded 390 1m bars of the session"
+    )

@@ -75,8 +75,8 @@ def test_a_truncated_log_fails_the_audit(written, truncate, capsys):
     assert not report.ok and report.first_bad is not None
     assert report.first_bad.session_date == day
     assert re.search(r"cut off its end|its stream has no events", report.first_bad.why)
-    code, _, err = cli(capsys, "audit", run_id, "--log", store.url)
-    assert code == 1 and f"first bad event: {day.isoformat()}" in err and "clean" not in err
+    code, out, _ = cli(capsys, "audit", run_id, "--log", store.url)
+    assert code == 1 and f"first bad event: {day.isoformat()}" in out and "clean" not in out
 
 
 @pytest.mark.parametrize("truncate", TRUNCATIONS, ids=lambda f: f.__name__.strip("_"))
@@ -109,8 +109,8 @@ def test_a_whole_run_rewritten_with_every_hash_recomputed_is_found_only_by_the_s
     tamper.rechain(store, run_id, DAY2)
     tamper.set_run(store, run_id, seal=tamper.reference_seal(store, run_id))
     assert audit_run(store, run_id).ok, "a perfect forgery passes every check made within the log"
-    code, _, err = cli(capsys, "audit", run_id, "--log", store.url, "--seal", kept)
-    assert code == 1 and f"not to the seal given ({kept})" in err
+    code, out, _ = cli(capsys, "audit", run_id, "--log", store.url, "--seal", kept)
+    assert code == 1 and f"not to the seal given ({kept})" in out
     code, out, _ = cli(capsys, "audit", run_id, "--log", store.url, "--seal", kept, "--json")
     document = json.loads(out)
     assert document["ok"] is False and document["given_seal"] == kept and "given seal" in document["checked"]
@@ -131,8 +131,8 @@ def test_the_seal_is_stored_when_a_run_ends_and_matches_its_definition(store):
 def test_audit_with_the_right_seal_passes_and_a_malformed_one_is_bad_input(written, capsys):
     store, run_id = written
     seal = get_run(store, run_id).seal
-    code, _, err = cli(capsys, "audit", run_id[:8], "--log", store.url, "--seal", seal.upper())
-    assert code == 0 and f"seal {seal} (matches the seal given), clean" in err
+    code, out, _ = cli(capsys, "audit", run_id[:8], "--log", store.url, "--seal", seal.upper())
+    assert code == 0 and f"seal {seal} (matches the seal given), clean" in out
     code, out, _ = cli(capsys, "audit", run_id, "--log", store.url, "--json")
     document = json.loads(out)
     assert document["ok"] is True and document["seal"] == document["stored_seal"] == seal
@@ -160,8 +160,8 @@ def test_an_edited_config_fails_the_audit(written, capsys):
     tamper.set_run(store, run_id, config_json=json.dumps({**config, "symbols": ["SPY"]}))
     report = audit_run(store, run_id)
     assert report.first_bad is not None and "config_json does not hash to config_hash" in report.first_bad.why
-    code, _, err = cli(capsys, "audit", run_id, "--log", store.url)
-    assert code == 1 and "the run's recorded config was altered" in err
+    code, out, _ = cli(capsys, "audit", run_id, "--log", store.url)
+    assert code == 1 and "the run's recorded config was altered" in out
 
 
 # --- the run's status, its days, open runs ----------------------------------------------------------
@@ -172,10 +172,10 @@ def test_an_open_run_is_not_clean_and_says_how_to_resume(store, capsys):
     report = audit_run(store, run_id)
     assert report.first_bad is None and report.is_open and not report.ok
     assert audit_run(store, run_id, allow_open=True).ok
-    code, _, err = cli(capsys, "audit", run_id, "--log", store.url)
-    assert code == 1 and "open (status running)" in err and f"daytape run FILE --resume {run_id}" in err
-    code, _, err = cli(capsys, "audit", run_id, "--log", store.url, "--allow-open")
-    assert code == 0 and "open (" in err
+    code, out, _ = cli(capsys, "audit", run_id, "--log", store.url)
+    assert code == 1 and "open (status running)" in out and f"daytape run FILE --resume {run_id}" in out
+    code, out, _ = cli(capsys, "audit", run_id, "--log", store.url, "--allow-open")
+    assert code == 0 and "open (" in out
     store.finish_run(run_id, "interrupted")
     code, out, _ = cli(capsys, "audit", run_id, "--log", store.url, "--json")
     document = json.loads(out)
