@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from daytape.commands import UsageCommand
 from daytape.commands.run import open_log
 from daytape.errors import CheckFailed, UserError
 from daytape.output import plugin_output_to_stderr, print_json, stderr
@@ -17,9 +18,9 @@ REPORT_COLUMNS = ("point", "status", "run_id", "seal", "overrides")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("sweep")
+    @app.command("sweep", cls=UsageCommand)
     def sweep(
-        file: Path = typer.Argument(..., help="The session YAML file."),
+        file: Path = typer.Argument(..., metavar="FILE", help="The session YAML file."),
         grid: Path = typer.Option(..., "--grid", help="YAML mapping of config paths to lists of values."),
         log: str | None = typer.Option(None, "--log", help="Event log URL (else $DAYTAPE_LOG_URL, the file's log)."),
         workers: int = typer.Option(1, "--workers", help="Parallel workers for process or dask executors."),
@@ -30,7 +31,12 @@ def register(app: typer.Typer) -> None:
         """Run the session file once per point of the grid, all in one log; print the sweep id.
 
         A point already run in the sweep with the same manifest (config, data, code, seed) and completed
-        is reused; a point whose run was cut off is resumed. Exit 1 when a point's run did not complete."""
+        is reused; a point whose run was cut off is resumed. Exit 1 when a point's run did not complete.
+
+        \b
+        Example:
+          daytape sweep examples/lean-oct-2013.yaml --grid grid.yaml --log sqlite:///sweep.db
+        """
         from daytape.preflight import check_session_file
         from daytape.runner import RunOptions, check_options
         from daytape.sweep import grid_points, load_grid, run_sweep
@@ -62,15 +68,20 @@ def register(app: typer.Typer) -> None:
         if unfinished:
             raise CheckFailed(f"sweep {sweep_id}: points {', '.join(map(str, unfinished))} did not complete")
 
-    @app.command("sweep-report")
+    @app.command("sweep-report", cls=UsageCommand)
     def sweep_report_command(
-        sweep: str = typer.Argument(..., help="The sweep id `daytape sweep` printed."),
+        sweep: str = typer.Argument(..., metavar="SWEEP", help="The sweep id `daytape sweep` printed."),
         log: str | None = typer.Option(
             None, "--log", help="Event log URL (else $DAYTAPE_LOG_URL, else sqlite:///daytape.db)."
         ),
         output_format: str = typer.Option("text", "--format", help="text, csv or json."),
     ) -> None:
-        """A table of the sweep's points: status, run id, seal and the overrides of each."""
+        """A table of the sweep's points: status, run id, seal and the overrides of each.
+
+        \b
+        Example:
+          daytape sweep-report 9f8e7d6c --format csv --log sqlite:///sweep.db
+        """
         from daytape.logurl import resolve_log_url
         from daytape.sweep import sweep_report
 

@@ -12,12 +12,17 @@ LOG_HELP = "The event log URL (else $DAYTAPE_LOG_URL, else sqlite:///daytape.db)
 
 
 def report_command(
-    run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
+    run_id: str = typer.Argument(..., metavar="RUN_ID", help="The run id (or a unique prefix)."),
     out: Path = typer.Option(..., "--out", help="The HTML file to write."),
     date: list[str] = typer.Option([], "--date", help="A session date to show (repeat for more; default: all)."),
     log: str | None = typer.Option(None, "--log", help=LOG_HELP),
 ) -> None:
-    """Write one self-contained HTML page of the run: lanes, charts, requests, quality, state, manifest."""
+    """Write one self-contained HTML page of the run: lanes, charts, requests, quality, state, manifest.
+
+    \b
+    Example:
+      daytape report 1a2b3c4d --date 2013-10-09 --out report.html --log sqlite:///lean-oct-2013.db
+    """
     import datetime as dt
 
     from daytape import __version__
@@ -44,4 +49,6 @@ def report_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("report")(report_command)
+    from daytape.commands import UsageCommand
+
+    app.command("report", cls=UsageCommand)(report_command)

@@ -158,7 +158,7 @@ def test_a_changed_store_is_refused_not_shown(demo, tmp_path):
     with daytape.open_log(f"sqlite:///{copy / 'daytape.db'}") as log:
         run = log.run(log.runs().run_id.iloc[0], store=copy / "data")
         with pytest.raises(
-            StoreChanged, match="SPY: the store's \w+ bars of 2023-11-24 are not the ones the run loaded"
+            StoreChanged, match=r"SPY: the store's \w+ bars of 2023-11-24 are not the ones the run loaded"
         ):
             run.day(DAY).bars("SPY", "5m")
         assert len(run.day(DAY).bars("AAPL", "5m")) == 42
