@@ -27,6 +27,7 @@ MODULES = (
     "benchmarks.bench_history",
     "benchmarks.bench_stream",
     "benchmarks.bench_parallel",
+    "benchmarks.bench_e2e",
 )
 
 #: (our key, peer key or None, ">=" or "<=", the target, its unit as printed after it) for the summary table.
@@ -38,6 +39,12 @@ SUMMARY: tuple[tuple[str, str | None, str, float, str], ...] = (
     ("history_load_ratio_vs_pyarrow", None, "<=", 1.5, "x pyarrow"),
     ("history_peak_mem_ratio", None, "<=", 1.5, "x the raw bytes"),
     ("batch_worst_ratio_vs_talib", None, "<=", 3, "x TA-Lib, each indicator"),
+    ("e2e_ratio_vs_nautilus", None, ">=", 10, "x nautilus_trader"),
+    ("e2e_ratio_vs_backtrader", None, ">=", 300, "x backtrader"),
+    ("provision_cpu_ms_per_symbol_day", None, "<=", 0.5, " CPU ms/symbol-day"),
+    ("plugin_read_us", None, "<=", 0.5, " us a read"),
+    ("workers2_speedup", None, ">=", 1.7, "x serial"),
+    ("log_bytes_per_symbol_day", None, "<=", 3000, " bytes/symbol-day"),
 )
 
 
