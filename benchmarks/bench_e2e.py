@@ -7,7 +7,8 @@ its start to its end, loading included: daytape as a `daytape run` subprocess (S
 peer as a script (benchmarks/nautilus_peer.py, benchmarks/backtrader_e2e_peer.py) run by the python of
 its own virtual environment, which this benchmark makes and reuses under `.bench/` (nautilus_trader pins
 pandas 2, daytape has pandas 3). A peer that cannot be installed is reported as missing with pip's
-reason. With --quick the peers run only when BENCH_E2E_PEERS=1 (making their environments takes minutes).
+reason. With --quick the peers run only when BENCH_E2E_PEERS=1 (making their environments takes minutes); BENCH_E2E_PEERS=0
+leaves them out of a full run.
 
 The three engines' values are compared at every quarter hour for a few symbols. They agree (to 1e-6
 relative) except where the engines define things differently:
@@ -55,8 +56,9 @@ PEERS = {
     "backtrader": ("backtrader_e2e_peer.py", ["backtrader", "pandas", "pyarrow"]),
 }
 RELATIVE_TOLERANCE = 1e-6
-#: Set to 1 to run the peers in a --quick run too (making their environments takes minutes).
-QUICK_PEERS = "BENCH_E2E_PEERS"
+#: 1 runs the peers (the default of a full run), 0 not (the default of --quick: making their environments
+#: takes minutes, and backtrader takes minutes more).
+PEERS_SWITCH = "BENCH_E2E_PEERS"
 
 
 # --- the store and the session file ---------------------------------------------------------------------
@@ -342,8 +344,12 @@ def plugin_reads_us(store: BarStore, run_days: list[dt.date], symbols: list[str]
     symbol, key = symbols[0], KEYS[0]
     figures = {
         "indicator": per_read(lambda: view.indicator(symbol, key)),
-        "latest_bar": per_read(lambda: view.bars(symbol, "1m").close[-1]),
     }
+    last_bar = getattr(view, "last_bar", None)
+    if last_bar is not None:
+        figures["latest_bar"] = per_read(lambda: last_bar(symbol, "1m"))
+    else:
+        figures["latest_bar"] = per_read(lambda: view.bars(symbol, "1m").close[-1])
     cross = getattr(view, "indicator_all", None)
     if cross is not None:
         figures["cross_symbol_per_symbol"] = per_read(lambda: cross(key), len(symbols))
@@ -368,8 +374,9 @@ def run(quick: bool = False) -> dict[str, Any]:
         ours["base_bars"] = base_bars
         engines = {"daytape": ours}
         for name in PEERS:
-            if quick and not os.environ.get(QUICK_PEERS):
-                engines[name] = {"missing": f"not run (a --quick run runs the peers only with {QUICK_PEERS}=1)"}
+            wanted = os.environ.get(PEERS_SWITCH, "0" if quick else "1") == "1"
+            if not wanted:
+                engines[name] = {"missing": f"not run ({PEERS_SWITCH}=1 runs the peers; --quick runs them only then)"}
                 continue
             python, why = peer_python(name)
             if python is None:
