@@ -7,8 +7,8 @@ its start to its end, loading included: daytape as a `daytape run` subprocess (S
 peer as a script (benchmarks/nautilus_peer.py, benchmarks/backtrader_e2e_peer.py) run by the python of
 its own virtual environment, which this benchmark makes and reuses under `.bench/` (nautilus_trader pins
 pandas 2, daytape has pandas 3). A peer that cannot be installed is reported as missing with pip's
-reason. With --quick the peers run only when BENCH_E2E_PEERS=1 (making their environments takes minutes); BENCH_E2E_PEERS=0
-leaves them out of a full run.
+reason. With --quick the peers run only when BENCH_E2E_PEERS=1 (making their environments takes
+minutes); BENCH_E2E_PEERS=0 leaves them out of a full run.
 
 The three engines' values are compared at every quarter hour for a few symbols. They agree (to 1e-6
 relative) except where the engines define things differently:
