@@ -426,6 +426,9 @@ def run(quick: bool = False) -> dict[str, Any]:
             # trailing sessions too, as its warm-up, where daytape loads them as history)
             figures[f"e2e_ratio_vs_{name}"] = figures["e2e_bars_per_s"] / figures[f"e2e_{name}_bars_per_s"]
             figures[f"e2e_wall_ratio_vs_{name}"] = peer["wall_s"] / ours["wall_s"]
+            # the same per CPU second: on a shared machine whose load moves under a run, the steadier figure
+            ours_per_cpu = base_bars / ours["cpu_s"]
+            figures[f"e2e_cpu_ratio_vs_{name}"] = ours_per_cpu / (peer["base_bars"] / peer["cpu_s"])
         else:
             figures[f"e2e_{name}"] = peer["missing"]
     figures["workers2_wall_s"] = parallel["wall_s"]
@@ -498,10 +501,11 @@ def _print_engines(engines: dict[str, dict[str, Any]], symbols: list[str]) -> No
     )
     print(
         f"   {'engine':<12} {'wall s':>9} {'base bars':>10} {'bars/s':>10} {'cpu s':>9} {'peak MB':>9} "
-        f"{'x wall':>8} {'x bars/s':>9}",
+        f"{'x wall':>8} {'x bars/s':>9} {'x bars/cpu s':>13}",
         file=sys.stderr,
     )
     ours_rate = ours["base_bars"] / ours["wall_s"]
+    ours_cpu_rate = ours["base_bars"] / ours["cpu_s"]
     for name, result in engines.items():
         if "missing" in result:
             print(f"   {name:<12} {result['missing']}", file=sys.stderr)
@@ -509,7 +513,8 @@ def _print_engines(engines: dict[str, dict[str, Any]], symbols: list[str]) -> No
         rate = result["base_bars"] / result["wall_s"]
         print(
             f"   {name:<12} {result['wall_s']:>9.2f} {result['base_bars']:>10,} {rate:>10,.0f} {result['cpu_s']:>9.2f} "
-            f"{result['peak_rss_mb']:>9.0f} {result['wall_s'] / ours['wall_s']:>8.2f} {ours_rate / rate:>9.2f}",
+            f"{result['peak_rss_mb']:>9.0f} {result['wall_s'] / ours['wall_s']:>8.2f} {ours_rate / rate:>9.2f} "
+            f"{ours_cpu_rate / (result['base_bars'] / result['cpu_s']):>13.2f}",
             file=sys.stderr,
             flush=True,
         )
