@@ -134,18 +134,18 @@ class LatestReads:
 
     def indicator_all(self, books: dict[str, SymbolBook], symbols: list[str], key: str, now: dt.datetime) -> np.ndarray:
         """The single-output indicator's value for each of `symbols`, NaN where it is undefined or absent."""
-        out = np.full(len(symbols), np.nan)
-        for i, symbol in enumerate(symbols):
-            value = self.indicator(books.get(symbol), symbol, key, now)
+        values = [self.indicator(books.get(symbol), symbol, key, now) for symbol in symbols]
+        for value in values:
             if isinstance(value, dict):
                 raise KeyError(f"{key} has several outputs ({', '.join(value)}): read it per symbol")
-            if value is not None:
-                out[i] = value
-        return out
+        return np.array([math.nan if value is None else value for value in values], dtype=np.float64)
 
     def last_bar(self, book: SymbolBook, symbol: str, interval: str, now: dt.datetime) -> LatestBar | None:
-        """The last bar of `interval` closed by `now`, None before the first; KeyError if there is no such interval."""
-        reads = self._symbol(symbol, book)
-        closes = reads.interval_closes(interval)
-        count = bisect_right(closes, self._now_ns(now))
-        return reads.bar_list(interval)[count - 1] if count else None
+        """The last bar of `interval` closed by `now`, None before the first (the book must have the interval)."""
+        reads = self._by_symbol.get(symbol)
+        if reads is None or reads.book is not book:
+            reads = self._symbol(symbol, book)
+        bars = reads.bars.get(interval) or reads.bar_list(interval)
+        closes = reads.closes.get(interval) or reads.interval_closes(interval)
+        count = bisect_right(closes, self._t_ns if now is self._t else self._now_ns(now))
+        return bars[count - 1] if count else None

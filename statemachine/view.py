@@ -78,15 +78,15 @@ class SessionView:
 
     def last_bar(self, symbol: str, interval: str | Interval) -> LatestBar | None:
         """The last bar of `interval` closed by now (None before the first), without copying the day's bars;
-        KeyError naming what is absent."""
-        key = str(Interval(interval))
-        with self._coordinator.lock:
-            book = self._coordinator.book.get(symbol)
-            if book is None:
-                raise KeyError(f"{symbol} is not in the session")
-            if key not in book.intervals:
-                raise KeyError(f"{symbol} has no {key} bars (it has {', '.join(sorted(book.intervals)) or 'none'})")
-            return self._reads.last_bar(book, symbol, key, self._coordinator.clock.now())
+        KeyError naming what is absent. Like `indicator`, it takes no lock."""
+        coordinator = self._coordinator
+        book = coordinator.book.get(symbol)
+        if book is None:
+            raise KeyError(f"{symbol} is not in the session")
+        key = interval if isinstance(interval, str) and interval in book.intervals else str(Interval(interval))
+        if key not in book.intervals:
+            raise KeyError(f"{symbol} has no {key} bars (it has {', '.join(sorted(book.intervals)) or 'none'})")
+        return self._reads.last_bar(book, symbol, key, coordinator.clock.now())
 
     def indicator(self, symbol: str, key: str) -> IndicatorValueType:
         """The indicator's value at the last closed bar (before any closed today: at the open); None if undefined.
