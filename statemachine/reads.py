@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import weakref
 from bisect import bisect_right
 from typing import NamedTuple
 
@@ -60,10 +61,13 @@ def _values(indicator: IndicatorSeries, first: int) -> list[IndicatorValueType]:
 
 
 class _SymbolReads:
+    """One book entry's lists. It holds the entry only weakly: the day's arrays go when the book drops them
+    (at the end of the day), not when the garbage collector next breaks the coordinator's reference cycle."""
+
     __slots__ = ("bars", "book", "closes", "indicators")
 
     def __init__(self, book: SymbolBook) -> None:
-        self.book = book
+        self.book = weakref.ref(book)
         self.closes: dict[str, list[int]] = {}
         self.indicators: dict[str, _IndicatorReads] = {}
         self.bars: dict[str, list[LatestBar]] = {}
@@ -71,13 +75,13 @@ class _SymbolReads:
     def interval_closes(self, interval: str) -> list[int]:
         closes = self.closes.get(interval)
         if closes is None:
-            closes = self.closes[interval] = self.book.intervals[interval].bars.bar_close.tolist()
+            closes = self.closes[interval] = self._book().intervals[interval].bars.bar_close.tolist()
         return closes
 
     def indicator(self, key: str) -> _IndicatorReads | None:
         reads = self.indicators.get(key)
         if reads is None:
-            indicator = self.book.indicators.get(key)
+            indicator = self._book().indicators.get(key)
             if indicator is None:
                 return None
             interval = str(indicator.spec.interval)
@@ -87,8 +91,13 @@ class _SymbolReads:
     def bar_list(self, interval: str) -> list[LatestBar]:
         bars = self.bars.get(interval)
         if bars is None:
-            bars = self.bars[interval] = _bar_tuples(self.book.intervals[interval])
+            bars = self.bars[interval] = _bar_tuples(self._book().intervals[interval])
         return bars
+
+    def _book(self) -> SymbolBook:
+        book = self.book()
+        assert book is not None, "read through a book entry that is gone"
+        return book
 
 
 def _bar_tuples(series: IntervalSeries) -> list[LatestBar]:
@@ -115,7 +124,7 @@ class LatestReads:
 
     def _symbol(self, symbol: str, book: SymbolBook) -> _SymbolReads:
         reads = self._by_symbol.get(symbol)
-        if reads is None or reads.book is not book:
+        if reads is None or reads.book() is not book:
             reads = self._by_symbol[symbol] = _SymbolReads(book)
         return reads
 
@@ -124,7 +133,7 @@ class LatestReads:
         if book is None:
             return None
         reads = self._by_symbol.get(symbol)
-        if reads is None or reads.book is not book:
+        if reads is None or reads.book() is not book:
             reads = self._symbol(symbol, book)
         indicator = reads.indicators.get(key) or reads.indicator(key)
         if indicator is None:
@@ -143,7 +152,7 @@ class LatestReads:
     def last_bar(self, book: SymbolBook, symbol: str, interval: str, now: dt.datetime) -> LatestBar | None:
         """The last bar of `interval` closed by `now`, None before the first (the book must have the interval)."""
         reads = self._by_symbol.get(symbol)
-        if reads is None or reads.book is not book:
+        if reads is None or reads.book() is not book:
             reads = self._symbol(symbol, book)
         bars = reads.bars.get(interval) or reads.bar_list(interval)
         closes = reads.closes.get(interval) or reads.interval_closes(interval)
