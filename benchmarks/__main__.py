@@ -29,6 +29,7 @@ MODULES = (
     "benchmarks.bench_parallel",
     "benchmarks.bench_startup",
     "benchmarks.bench_report",
+    "benchmarks.bench_e2e",
 )
 
 #: (our key, peer key or None, ">=" or "<=", the target, its unit as printed after it) for the summary table.
@@ -44,6 +45,12 @@ SUMMARY: tuple[tuple[str, str | None, str, float, str], ...] = (
     ("startup_ratio_vs_python", None, "<=", 3, "x python -c pass (--help)"),
     ("startup_runs_ratio_vs_python", None, "<=", 6, "x python -c pass (runs)"),
     ("replay_cli_100_symbols_s", "startup_python_s", "<=", 0.5, " s (peer: python -c pass)"),
+    ("e2e_ratio_vs_nautilus", None, ">=", 10, "x nautilus_trader"),
+    ("e2e_ratio_vs_backtrader", None, ">=", 300, "x backtrader"),
+    ("provision_cpu_ms_per_symbol_day", None, "<=", 0.5, " CPU ms/symbol-day"),
+    ("plugin_read_us", None, "<=", 0.5, " us a read"),
+    ("workers2_speedup", None, ">=", 1.7, "x serial"),
+    ("log_bytes_per_symbol_day", None, "<=", 3000, " bytes/symbol-day"),
 )
 
 

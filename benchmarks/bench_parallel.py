@@ -86,9 +86,9 @@ def run(quick: bool = False) -> dict[str, Any]:
         "parallel_sessions": sessions,
         "parallel_symbols": len(symbols),
         "serial_run_s": serial_s,
-        "workers2_run_s": parallel_s,
-        "workers2_speedup": serial_s / parallel_s,
-        "workers2_same_events": same,
+        "parallel_workers2_run_s": parallel_s,
+        "parallel_workers2_speedup": serial_s / parallel_s,
+        "parallel_workers2_same_events": same,
     }
 
 

@@ -38,6 +38,7 @@ NS_PER_SECOND = 1_000_000_000
 _NS_PER_DAY = 86_400 * NS_PER_SECOND
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COLUMNS = ("open", "high", "low", "close", "volume")
+_FIELDS = ("ts", *_COLUMNS, "bar_close")
 
 
 class BarDataError(MarketDataError, ValueError):
@@ -196,8 +197,16 @@ class SessionBars:
             return cls.empty()
         if len(parts) == 1:
             return parts[0]
-        fields = ("ts", *_COLUMNS, "bar_close")
-        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in fields))
+        return cls._checked(*(np.concatenate([getattr(p, name) for p in parts]) for name in _FIELDS))
+
+    @classmethod
+    def _checked(cls, *columns: np.ndarray) -> SessionBars:
+        """Bars from columns cut or joined from SessionBars' own, which `__post_init__` has checked already
+        (int64 times, float64 values, one dimension, equal lengths): the same bars, without checking again."""
+        bars = object.__new__(cls)
+        for name, column in zip(_FIELDS, columns, strict=True):
+            object.__setattr__(bars, name, column)
+        return bars
 
     # -- views ---------------------------------------------------------------------------------------
 
@@ -207,8 +216,9 @@ class SessionBars:
     def __getitem__(self, index: slice | np.ndarray) -> SessionBars:
         if isinstance(index, int | np.integer):
             raise TypeError("SessionBars is indexed by slices or masks, not single bars")
-        fields = ("ts", *_COLUMNS, "bar_close")
-        return SessionBars(*(getattr(self, name)[index] for name in fields))
+        if isinstance(index, slice):
+            return SessionBars._checked(*(getattr(self, name)[index] for name in _FIELDS))
+        return SessionBars(*(getattr(self, name)[index] for name in _FIELDS))
 
     def closed_by(self, t: Any) -> SessionBars:
         """The bars whose close is at or before `t`: what may be seen at time `t` without looking ahead."""

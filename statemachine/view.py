@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from marketdata.bars import SessionBars
 from specs.intervals import Interval
 from statemachine.asof import state_as_of
 from statemachine.book import IndicatorValueType
 from statemachine.export import state_json
+from statemachine.reads import LatestBar, LatestReads
 
 if TYPE_CHECKING:
     from statemachine.coordinator import SessionCoordinator
@@ -25,10 +28,11 @@ if TYPE_CHECKING:
 class SessionView:
     """What a plugin may see of the day; it cannot change anything through it."""
 
-    __slots__ = ("_coordinator",)
+    __slots__ = ("_coordinator", "_reads")
 
     def __init__(self, coordinator: SessionCoordinator) -> None:
         self._coordinator = coordinator
+        self._reads = LatestReads()
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.__slots__ and not hasattr(self, name):
@@ -74,16 +78,38 @@ class SessionView:
                 raise KeyError(f"{symbol} has no {key} bars (it has {', '.join(sorted(book.intervals)) or 'none'})")
             return book.closed_bars(key, self.now)
 
+    def last_bar(self, symbol: str, interval: str | Interval) -> LatestBar | None:
+        """The last bar of `interval` closed by now (None before the first), without copying the day's bars;
+        KeyError naming what is absent. Like `indicator`, it takes no lock."""
+        coordinator = self._coordinator
+        book = coordinator.book.get(symbol)
+        if book is None:
+            raise KeyError(f"{symbol} is not in the session")
+        key = interval if isinstance(interval, str) and interval in book.intervals else str(Interval(interval))
+        if key not in book.intervals:
+            raise KeyError(f"{symbol} has no {key} bars (it has {', '.join(sorted(book.intervals)) or 'none'})")
+        return self._reads.last_bar(book, symbol, key, coordinator.clock.now())
+
     def indicator(self, symbol: str, key: str) -> IndicatorValueType:
         """The indicator's value at the last closed bar (before any closed today: at the open); None if undefined.
 
         A multi-output indicator gives a dict of its outputs. None also for a symbol or key that is not there.
+        It takes no lock: the book's entries are immutable and replaced whole, so a read sees one or the other.
         """
+        coordinator = self._coordinator
+        return self._reads.indicator(coordinator.book.get(symbol), symbol, key, coordinator.clock.now())
+
+    def indicator_all(self, key: str, symbols: list[str] | None = None) -> np.ndarray:
+        """One single-output indicator for every symbol (`symbols`, else the session's, sorted) as a float
+        array, NaN where it is undefined or the symbol lacks it: one call for a strategy that scans a universe."""
         with self._coordinator.lock:
-            book = self._coordinator.book.get(symbol)
-            if book is None or key not in book.indicators:
-                return None
-            return book.indicators[key].value_at(book.indicator_index(key, self.now))
+            books = {
+                symbol: book
+                for symbol in self._coordinator.book.symbols()
+                if (book := self._coordinator.book.get(symbol))
+            }
+            wanted = sorted(books) if symbols is None else list(symbols)
+            return self._reads.indicator_all(books, wanted, key, self._coordinator.clock.now())
 
     def indicator_ready(self, symbol: str, key: str) -> bool:
         """Whether the indicator is warm at the last closed bar."""

@@ -37,7 +37,17 @@ def test_quick_benchmarks_write_every_contract_key(tmp_path):
     for key in ("python_reference_us", "python_reference_us_end"):
         assert set(figures[key]) == {"json_loads", "python_objects"}
         assert all(value > 0 for value in figures[key].values())
-    assert figures["workers2_same_events"] is True
+    assert figures["workers2_same_events"] is True and figures["parallel_workers2_same_events"] is True
+    for key in (
+        "e2e_bars_per_s",
+        "provision_cpu_ms_per_symbol_day",
+        "plugin_read_us",
+        "workers2_speedup",
+        "log_bytes_per_symbol_day",
+    ):
+        assert isinstance(figures[key], int | float) and figures[key] > 0, key
+    assert figures["e2e_nautilus"].startswith("not run") and figures["e2e_backtrader"].startswith("not run")
+    assert [(p["symbols"], p["sessions"]) for p in figures["scale_curve"]] == [(1, 2), (4, 2), (4, 1)]
     for key in ("startup_ratio_vs_python", "startup_runs_ratio_vs_python", "replay_cli_100_symbols_s"):
         assert figures[key] > 0, key
     assert "summary (ours | peer | target, on this machine)" in result.stdout
