@@ -44,6 +44,7 @@ from statemachine.state import SessionState
 from statemachine.storecache import StoreCache
 
 if TYPE_CHECKING:
+    from daytape.lookahead import LookaheadReport
     from daytape.warmup import WarmupReport
 
 __all__ = ["Day", "Log", "Run", "open_log", "run"]
@@ -221,6 +222,14 @@ class Run:
         from daytape.warmup import check_warmup
 
         return check_warmup(self, tolerance)
+
+    def verify_lookahead(self, samples: int = 3, seed: int = 0) -> LookaheadReport:
+        """`daytape verify --lookahead`: each day re-run up to `samples` seeded moments t with every bar after t
+        removed (in a temporary copy of the store); `.ok` when every plugin call and every value the view
+        offered up to t was the same, else `.first` names the first plugin call that differed."""
+        from daytape.lookahead import check_lookahead
+
+        return check_lookahead(self.config, self.run_id, [day.date for day in self.days], samples, seed)
 
     def diff(self, other: Run | str) -> DiffReport:
         """`daytape diff`: the first divergent event between this run and `other` (a Run, of any log, or an
