@@ -76,9 +76,10 @@ def daytape_day(config: SessionConfig, store: BarStore) -> dict[str, float]:
     assert open_day(coordinator, SESSION)
     loaded = time.perf_counter()
     stream_day(coordinator, [NoOpStrategy()])
-    base_bars = sum(data.bars["1m"].count for data in coordinator.state.symbols.values())
     coordinator.end_day()
     ended = time.perf_counter()
+    assert coordinator.ended_state is not None  # the day's counts are recorded when it ends
+    base_bars = sum(data.bars["1m"].count for data in coordinator.ended_state.symbols.values())
     return {"load_s": loaded - started, "stream_s": ended - loaded, "base_bars": float(base_bars)}
 
 

@@ -27,9 +27,15 @@ def upcast_RequestReceived_v1_v2(payload: Payload) -> Payload:
     return {**payload, "plugin": None, "schema_version": 2}
 
 
+def upcast_SymbolStreamed_v1_v2(payload: Payload) -> Payload:
+    """Version 2 records the day's digests, flagged rows and quality at the close; version 1 did not."""
+    return {**payload, "digests": {}, "flagged": {}, "quality": None, "schema_version": 2}
+
+
 #: (kind, from_version) -> the function that lifts a payload to from_version + 1.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("RequestReceived", 1): upcast_RequestReceived_v1_v2,
+    ("SymbolStreamed", 1): upcast_SymbolStreamed_v1_v2,
 }
 
 

@@ -125,6 +125,41 @@ def flag_bad_bars(table: pa.Table) -> BadBarCounts:
     )
 
 
+@dataclass(frozen=True)
+class FlaggedRows:
+    """The open times (int64 ns UTC) of a table's bad rows, by reason, as `flag_bad_bars` counts them.
+
+    A session day's counts can so be given as they stood at a moment: `closed_by` counts only the rows whose
+    bar had closed by then, so a bad bar later in the day is not known before it closes.
+    """
+
+    times: dict[str, np.ndarray]
+
+    def counts(self) -> dict[str, int]:
+        """Every row flagged, by reason (the reasons with none left out)."""
+        return {reason: len(ts) for reason, ts in self.times.items() if len(ts)}
+
+    def closed_by(self, at_ns: int, step_ns: int) -> dict[str, int]:
+        """The rows flagged among the bars closed by `at_ns` (open + `step_ns` at or before it), by reason."""
+        counts = {reason: int(np.count_nonzero(ts + step_ns <= at_ns)) for reason, ts in self.times.items()}
+        return {reason: n for reason, n in counts.items() if n}
+
+
+def flagged_rows(table: pa.Table) -> FlaggedRows:
+    """Where `flag_bad_bars` finds its rows: each reason's rows by open time (a duplicate is each row beyond
+    the first of its timestamp, an unsorted row one earlier than the row before it)."""
+    if table.num_rows == 0 or _all_good(table):
+        return FlaggedRows({})
+    ts = _ts_ns(table)
+    ordered = np.sort(ts, kind="stable")
+    times = {
+        "unsorted": ts[1:][ts[1:] < ts[:-1]],
+        "duplicate": ordered[1:][ordered[1:] == ordered[:-1]],
+        **{name: ts[mask] for name, mask in _row_masks(table).items()},
+    }
+    return FlaggedRows({reason: ts for reason, ts in times.items() if len(ts)})
+
+
 def clean_bars(table: pa.Table) -> tuple[pa.Table, BadBarCounts]:
     """The usable rows, sorted by ts, one per timestamp (the last given wins), and the counts of what was wrong.
 

@@ -4,6 +4,11 @@ Quality is present / expected over the regular session, expected coming from the
 bars on a regular XNYS day, 210 on an early close). Bars outside the regular session (pre- and post-market)
 are counted apart and do not add to quality; duplicated timestamps count once. A gap is a run of missing
 expected bars, given by the open times of its first and last missing bar and how many are missing.
+
+`session_quality_at` measures a session as it stood at a moment: only the bars due by then (whose close is
+at or before it) are expected, and only the bars closed by then are counted, so nothing in the figure
+depends on a bar that has not closed. Before the first bar is due nothing is expected and nothing missing:
+its quality is 1.0.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from marketdata.bars import NS_PER_SECOND, as_ns_array, local_days, utc_datetime
+from marketdata.bars import NS_PER_SECOND, as_ns, as_ns_array, local_days, utc_datetime
 from marketdata.calendar import TradingCalendar
 from marketdata.errors import MarketDataError
 from specs.intervals import Interval
@@ -52,7 +57,8 @@ class QualityReport:
 
     @property
     def quality(self) -> float:
-        return self.present / self.expected if self.expected else 0.0
+        """present / expected; 1.0 when no bar is expected (a session measured before its first bar was due)."""
+        return self.present / self.expected if self.expected else 1.0
 
     @property
     def missing(self) -> int:
@@ -124,11 +130,19 @@ def _gaps(have: np.ndarray, open_ns: int, step: int) -> tuple[Gap, ...]:
     )
 
 
-def _report(ts: np.ndarray, open_ns: int, close_ns: int, session: date, interval: Interval) -> QualityReport:
+def _report(
+    ts: np.ndarray, open_ns: int, close_ns: int, session: date, interval: Interval, at_ns: int | None = None
+) -> QualityReport:
+    """The report of the session's bars `ts`; with `at_ns`, of the slots due and the bars closed by then."""
     step = _step_ns(interval)
     expected = -(-(close_ns - open_ns) // step)
+    if at_ns is not None:
+        # slot i closes at min(open + (i + 1) * step, close); a bar outside the session at ts + step
+        expected = expected if at_ns >= close_ns else max(0, min(expected, (at_ns - open_ns) // step))
+        ts = ts[ts + step <= at_ns]
     inside = (ts >= open_ns) & (ts < close_ns)
     slots = (ts[inside] - open_ns) // step
+    slots = slots[slots < expected]
     have = np.zeros(expected, dtype=bool)
     have[slots] = True
     return QualityReport(
@@ -152,6 +166,16 @@ def session_quality(
     interval = Interval(interval)
     open_ns, close_ns = calendar.open_close_ns(session)
     return _report(as_ns_array(ts), open_ns, close_ns, session, interval)
+
+
+def session_quality_at(
+    ts: Any, calendar: TradingCalendar, session: date, at: Any, interval: Interval | str = _ONE_MINUTE
+) -> QualityReport:
+    """`session_quality` as the session stood at `at` (a datetime or ns): the slots due by then are expected,
+    the bars closed by then are counted (inside or outside the session), later bars are not looked at."""
+    interval = Interval(interval)
+    open_ns, close_ns = calendar.open_close_ns(session)
+    return _report(as_ns_array(ts), open_ns, close_ns, session, interval, as_ns(at))
 
 
 def historical_quality(

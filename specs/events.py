@@ -180,6 +180,10 @@ class HistoricalLoaded(EventBase):
 
 
 class SessionBarsLoaded(EventBase):
+    """The session's bars of one interval, as they stood at `sim_time`: `rows`, `digest` and `flagged` cover
+    the bars closed by then (none at the open), never a bar still to come; the whole day's figures are
+    SymbolStreamed's, at the close."""
+
     kind: Literal["SessionBarsLoaded"] = "SessionBarsLoaded"
     interval: Interval
     rows: int
@@ -198,6 +202,9 @@ class IndicatorRegistered(EventBase):
 
 
 class QualityCalculated(EventBase):
+    """The session's quality as it stood at `sim_time` (the bars due and closed by then; quality 1.0 before the
+    first is due) and the history's; the whole session's figures are SymbolStreamed's, at the close."""
+
     kind: Literal["QualityCalculated"] = "QualityCalculated"
     interval: Interval
     expected: int
@@ -216,11 +223,34 @@ class IndicatorValue(BaseModel):
     valid: bool = False
 
 
+class SessionQuality(BaseModel):
+    """A base interval's quality over the whole session: QualityCalculated's figures, once the day is over."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    interval: Interval
+    expected: int
+    present: int
+    quality: float
+    gaps: list[Gap] = Field(default_factory=list)
+    outside_session: int = 0
+
+
 class SymbolStreamed(EventBase):
-    """What the clock streamed for one symbol by the session's end."""
+    """What the clock streamed for one symbol by the session's end: the whole day's figures.
+
+    Per interval the bars' count and digest and the rows flagged as bad (with the rows the store recorded as
+    written out of order); the session's quality for a symbol whose quality was calculated; each indicator's
+    value at the close. Version 2 added `digests`, `flagged` and `quality`, which version 1 recorded at the
+    load (a look-ahead: they were known before the bars closed).
+    """
 
     kind: Literal["SymbolStreamed"] = "SymbolStreamed"
+    schema_version: int = 2
     bars: dict[str, int] = Field(default_factory=dict)
+    digests: dict[str, str] = Field(default_factory=dict)
+    flagged: dict[str, dict[str, int]] = Field(default_factory=dict)
+    quality: SessionQuality | None = None
     indicators: dict[str, IndicatorValue] = Field(default_factory=dict)
 
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from marketdata.bars import SessionBars, as_ns, utc_datetime
+from marketdata.bars import NS_PER_SECOND, SessionBars, as_ns, utc_datetime
 from marketdata.calendar import TradingCalendar
+from marketdata.checks import FlaggedRows
 from marketdata.indicators import compute
 from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
@@ -137,16 +138,43 @@ def compute_indicator(
 
 @dataclass
 class SymbolBook:
-    """One symbol's arrays: bars per interval, history per base interval, indicators, and the session's raw times."""
+    """One symbol's arrays: bars per interval, history per base interval, indicators, and per base interval the
+    session's raw times (its day file's usable rows, pre- and post-market included), where its bad rows lie
+    and how many rows the store recorded as written out of order."""
 
     intervals: dict[str, IntervalSeries] = field(default_factory=dict)
     histories: dict[str, HistorySeries] = field(default_factory=dict)
     indicators: dict[str, IndicatorSeries] = field(default_factory=dict)
     session_ts: dict[str, np.ndarray] = field(default_factory=dict)
+    flagged: dict[str, FlaggedRows] = field(default_factory=dict)
+    unsorted: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> SymbolBook:
         """New dicts over the same immutable entries: a staging area that cannot touch the original."""
-        return SymbolBook(dict(self.intervals), dict(self.histories), dict(self.indicators), dict(self.session_ts))
+        return SymbolBook(
+            dict(self.intervals),
+            dict(self.histories),
+            dict(self.indicators),
+            dict(self.session_ts),
+            dict(self.flagged),
+            dict(self.unsorted),
+        )
+
+    def flagged_by(self, interval: str, t: dt.datetime) -> dict[str, int]:
+        """The session's bad rows of a base interval among the bars closed by `t`, by reason."""
+        rows = self.flagged.get(interval)
+        if rows is None:
+            return {}
+        return rows.closed_by(as_ns(t), self.intervals[interval].interval.seconds * NS_PER_SECOND)
+
+    def day_flagged(self, interval: str) -> dict[str, int]:
+        """The whole day file's bad rows of a base interval, by reason, with the rows recorded out of order."""
+        rows = self.flagged.get(interval)
+        counts = rows.counts() if rows is not None else {}
+        unsorted = self.unsorted.get(interval, 0)
+        if unsorted:
+            counts["unsorted"] = counts.get("unsorted", 0) + unsorted
+        return dict(sorted(counts.items()))
 
     def closed_bars(self, interval: str, t: dt.datetime) -> SessionBars:
         """The bars of `interval` closed by `t`, as copies."""

@@ -5,7 +5,8 @@
     start_streaming()     StreamingStarted
     advance_to(t)         (the clock)                             streaming moves nothing but the clock
     end_day()             SymbolStreamed.., SessionEnded, then TeardownStarted, SymbolTornDown..
-                          (`ended_state` keeps the day as it ended, for exports)
+                          (SymbolStreamed records the whole day's figures, known only now; `ended_state`
+                          keeps the day as it ended, for exports)
     abort(error)          SessionAborted
 
 `add_symbol`, `add_bar` and `add_indicator` each make one request: analyze → validate → execute. The
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from marketdata.bars import NS_PER_SECOND, utc_datetime
 from marketdata.calendar import TradingCalendar
 from marketdata.clock import SimulatedClock
+from marketdata.quality import session_quality
 from marketdata.store import BarStore
 from specs import events as ev
 from specs.config import SessionConfig, normalize_symbol
@@ -40,7 +42,7 @@ from specs.intervals import Interval
 from specs.lifecycle import SESSION_TRANSITIONS, SYMBOL_ADDING_PHASES, SessionPhase
 from specs.plan import Operation, ProvisioningRequirements, Request, Source, SymbolValidationResult
 from statemachine.analysis import analyze
-from statemachine.book import Book
+from statemachine.book import Book, SymbolBook, bars_digest
 from statemachine.errors import AnalysisError, RequestError, SessionPhaseError, StatemachineError
 from statemachine.executor import Envelope, Executor, FaultHook, StepFailed
 from statemachine.machines import IllegalTransition, allowed_triggers
@@ -355,10 +357,13 @@ class SessionCoordinator:
     # --- helpers ---------------------------------------------------------------------------------------
 
     def _streamed(self, symbol: str, now: dt.datetime) -> ev.SymbolStreamed:
+        """The symbol's whole day, recorded now that it is over: counts, digests, flagged rows, quality, values."""
         book = self._book.get(symbol)
         if book is None:
             return ev.SymbolStreamed(symbol=symbol, sim_time=now)
         counts = book.closed_counts(now)
+        digests = {key: bars_digest(series.bars[: counts[key]]) for key, series in sorted(book.intervals.items())}
+        flagged = {key: rows for key in sorted(book.flagged) if (rows := book.day_flagged(key))}
         values: dict[str, ev.IndicatorValue] = {}
         for key in sorted(book.indicators):
             series = book.indicators[key]
@@ -366,7 +371,34 @@ class SessionCoordinator:
             values[key] = ev.IndicatorValue(
                 current_value=series.value_at(index), last_updated=series.time_at(index), valid=series.valid_at(index)
             )
-        return ev.SymbolStreamed(symbol=symbol, sim_time=now, bars=counts, indicators=values)
+        return ev.SymbolStreamed(
+            symbol=symbol,
+            sim_time=now,
+            bars=counts,
+            digests=digests,
+            flagged=flagged,
+            quality=self._day_quality(symbol, book),
+            indicators=values,
+        )
+
+    def _day_quality(self, symbol: str, book: SymbolBook) -> ev.SessionQuality | None:
+        """The whole session's quality of a symbol whose quality was calculated (the day file's every row)."""
+        data = self._state.symbols.get(symbol)
+        if data is None or data.quality is None:
+            return None
+        interval = data.quality.interval
+        ts = book.session_ts.get(str(interval))
+        if ts is None:
+            return None
+        report = session_quality(ts, self.calendar, self._current_day(), interval)
+        return ev.SessionQuality(
+            interval=interval,
+            expected=report.expected,
+            present=report.present,
+            quality=report.quality,
+            gaps=[ev.Gap(start=g.start, end=g.end, missing=g.missing) for g in report.gaps],
+            outside_session=report.outside_session,
+        )
 
     def _current_day(self) -> dt.date:
         day = self._state.session_date

@@ -13,9 +13,13 @@ The step events:
     UpgradeSymbol     → SymbolUpgraded
     AddInterval       → IntervalAdded
     LoadHistorical    → HistoricalLoaded     (regular-session base bars of the sessions, sha256 digest)
-    LoadSession       → SessionBarsLoaded    (the whole day's bars; digest; bad bars flagged by clean_bars)
+    LoadSession       → SessionBarsLoaded    (the bars closed by now, their digest, bad rows flagged among them)
     RegisterIndicator → IndicatorRegistered  (warmed up over history: the value at the session open)
-    CalculateQuality  → QualityCalculated    (the session's base bars against the calendar; history's too)
+    CalculateQuality  → QualityCalculated    (the session's base bars due by now against the calendar; history's)
+
+The book gets the whole day (the view shows each bar once it has closed); the events say only what was so
+at their sim_time, so nothing recorded before a bar closes depends on it. The whole day's figures are
+recorded when the day ends (the coordinator's SymbolStreamed).
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from marketdata.bars import SessionBars, derive_bars, derive_sessions
+from marketdata.bars import SessionBars, as_ns, derive_bars, derive_sessions
 from marketdata.calendar import TradingCalendar
-from marketdata.checks import clean_bars
-from marketdata.quality import HistoricalQuality, historical_quality, session_quality
+from marketdata.checks import clean_bars, flagged_rows
+from marketdata.quality import HistoricalQuality, historical_quality, session_quality_at
 from marketdata.store import BarStore
 from specs import events as ev
 from specs.intervals import Interval
@@ -198,26 +202,25 @@ class _PlanRun:
         )
 
     def load_session(self, step: LoadSession) -> ev.SessionBarsLoaded:
-        interval = step.interval
-        flagged: dict[str, int] = {}
+        """The whole day's bars go to the staged book (the view shows them as they close); the event records
+        them as they stand now: the bars closed and the rows flagged among them."""
+        interval, key = step.interval, str(step.interval)
         if interval.is_base and self._uses_cache(interval):
             stored = self.cache.day(self.symbol, interval, self.day)  # type: ignore[union-attr]
             if stored is None:
                 raise ProvisioningError(f"{self.symbol}: no {interval} bars in the store for {self.day}")
             bars = self._cached_days(interval, [self.day])
-            self.staged.session_ts[str(interval)] = stored.bars.ts
-            flagged = {k: v for k, v in stored.flagged.as_dict().items() if v and k != "total"}
-            if stored.unsorted:
-                flagged["unsorted"] = stored.unsorted
+            self.staged.session_ts[key] = stored.bars.ts
+            self.staged.flagged[key] = stored.flagged
+            self.staged.unsorted[key] = stored.unsorted
         elif interval.is_base:
-            clean, counts = clean_bars(self._read(interval, [self.day]))
+            table = self._read(interval, [self.day])
+            clean, _ = clean_bars(table)
             raw = SessionBars.from_table(clean, interval, self.calendar)
-            self.staged.session_ts[str(interval)] = frozen(raw).ts
+            self.staged.session_ts[key] = frozen(raw).ts
+            self.staged.flagged[key] = flagged_rows(table)
+            self.staged.unsorted[key] = self.store.recorded_unsorted(self.symbol, interval, self.day)
             bars = frozen(derive_bars(raw, interval, self.calendar, self.day))
-            flagged = {k: v for k, v in counts.as_dict().items() if v and k != "total"}
-            unsorted = self.store.recorded_unsorted(self.symbol, interval, self.day)
-            if unsorted:
-                flagged["unsorted"] = unsorted
         else:
             base = self.staged.intervals.get(str(interval.base))
             if base is None:
@@ -226,9 +229,16 @@ class _PlanRun:
                 bars = self._cached_days(interval, [self.day])
             else:
                 bars = frozen(derive_bars(base.bars, interval, self.calendar, self.day))
-        self.staged.intervals[str(interval)] = IntervalSeries(interval, bars)
+        series = IntervalSeries(interval, bars)
+        self.staged.intervals[key] = series
+        now = self.env["sim_time"]
+        closed = bars[: series.closed_count(as_ns(now))]
         return ev.SessionBarsLoaded(
-            **self.env, interval=interval, rows=len(bars), digest=bars_digest(bars), flagged=flagged
+            **self.env,
+            interval=interval,
+            rows=len(closed),
+            digest=bars_digest(closed),
+            flagged=self.staged.flagged_by(key, now),
         )
 
     def _history_of(self, interval: Interval) -> SessionBars:
@@ -265,7 +275,7 @@ class _PlanRun:
         ts = self.staged.session_ts.get(str(interval))
         if ts is None:
             ts = self._read(interval, [self.day]).column("ts")
-        report = session_quality(ts, self.calendar, self.day, interval)
+        report = session_quality_at(ts, self.calendar, self.day, self.env["sim_time"], interval)
         history = self.staged.histories.get(str(interval))
         past = None
         if history is not None and history.sessions and self._uses_cache(interval):

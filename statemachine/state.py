@@ -4,6 +4,11 @@ The live run and the replay of its log both go through `SessionState.apply`,
 so a replay cannot disagree with the run that wrote it. The state holds
 metadata only (what exists, counts, digests, quality, last indicator values);
 the bar arrays live in the coordinator's runtime book.
+
+The day's figures (counts, digests, flagged rows, quality, indicator values) are
+as of the event that set them: while the day runs, as of the request that loaded
+them; from SymbolStreamed on, the whole day's. What a plugin sees is the state
+as of the clock's now (statemachine.asof), never these figures as they stand.
 """
 
 from __future__ import annotations
@@ -407,6 +412,24 @@ def _symbol_streamed(state: SessionState, event: ev.SymbolStreamed) -> None:
     for interval, count in event.bars.items():
         if interval in data.bars:
             data.bars[interval].count = count
+    for interval, digest in event.digests.items():
+        if interval in data.bars:
+            data.bars[interval].digest = digest
+            data.bars[interval].flagged = dict(event.flagged.get(interval, {}))
+    quality = event.quality
+    if quality is not None:
+        bars = _bars_of(data, quality.interval, event.kind)
+        bars.quality = quality.quality
+        bars.gaps = list(quality.gaps)
+        data.quality = QualityData(
+            interval=quality.interval,
+            expected=quality.expected,
+            present=quality.present,
+            quality=quality.quality,
+            gaps=list(quality.gaps),
+            outside_session=quality.outside_session,
+            historical_quality=data.quality.historical_quality if data.quality is not None else None,
+        )
     for key, value in event.indicators.items():
         indicator = data.indicators.get(key)
         if indicator is None:

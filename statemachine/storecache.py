@@ -35,7 +35,7 @@ import numpy as np
 
 from marketdata.bars import SessionBars, as_ns, as_ns_array, derive_bars, derive_sessions, session_bounds
 from marketdata.calendar import TradingCalendar
-from marketdata.checks import BadBarCounts, clean_bars
+from marketdata.checks import FlaggedRows, clean_bars, flagged_rows
 from marketdata.quality import QualityReport, session_quality
 from marketdata.store import BarStore
 from specs.intervals import Interval
@@ -55,7 +55,7 @@ class StoredDay:
     """One intraday day file as the executor uses it: the usable rows and what was wrong with the others."""
 
     bars: SessionBars  # clean_bars' rows as read-only columns, pre- and post-market included
-    flagged: BadBarCounts
+    flagged: FlaggedRows
     unsorted: int  # rows the store recorded as written out of order
 
 
@@ -183,9 +183,9 @@ class StoreCache:
         read = self.store.read_days(symbol, interval, [day])
         if read.missing_days:
             return None
-        clean, flagged = clean_bars(read.table)
+        clean, _ = clean_bars(read.table)
         bars = frozen(SessionBars.from_table(clean, interval, self.calendar))
-        return StoredDay(bars, flagged, self.store.recorded_unsorted(symbol, interval, day))
+        return StoredDay(bars, flagged_rows(read.table), self.store.recorded_unsorted(symbol, interval, day))
 
     def _fill_base(self, symbol: str, interval: Interval, days: list[dt.date]) -> dict[dt.date, Piece | None]:
         """The days' regular bars of a base interval: from a session day already read, else read together."""

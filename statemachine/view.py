@@ -1,7 +1,8 @@
 """The read-only view of a session day that scanners and strategies get.
 
 Everything it returns is as of the clock's `now`: bars whose close is at or before now (never a bar that
-has not closed) and indicator values at the last closed bar. Bars come back as fresh read-only arrays,
+has not closed), indicator values at the last closed bar, and in `state` the day's counts, quality, gaps
+and flagged rows of those bars only. Bars come back as fresh read-only arrays,
 so there is no path from a returned array to the book's later rows. The view holds no state of its own:
 it asks the coordinator each time, so it follows the day from loading to its end.
 """
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from marketdata.bars import SessionBars
 from specs.intervals import Interval
+from statemachine.asof import state_as_of
 from statemachine.book import IndicatorValueType
 from statemachine.export import state_json
 
@@ -93,6 +95,8 @@ class SessionView:
 
     @property
     def state(self) -> dict[str, Any]:
-        """A JSON snapshot of the day's metadata (the export shape); changing it changes nothing."""
-        with self._coordinator.lock:
-            return state_json(self._coordinator.state)
+        """A JSON snapshot of the day's metadata (the export shape) as of now: counts, quality, gaps, flagged rows
+        and indicator values of the bars closed by now (statemachine.asof); changing it changes nothing."""
+        coordinator = self._coordinator
+        with coordinator.lock:
+            return state_json(state_as_of(coordinator.state, coordinator.book, coordinator.calendar, self.now))

@@ -14,11 +14,15 @@ indicators, one or two trailing sessions) and then a history of moves:
 - an injected failure of one step kind (the coordinator's `faults` hook) for the next request only.
 
 The test keeps its own model of what each symbol should be (lifecycle state, the five metadata fields,
-intervals, indicators, history start) and predicts each request's outcome and plan from the calendar and
-the days it generated, never from the code it checks. After every step the `@invariant` methods below hold:
-state and data agree, symbols are what their requests made, full symbols carry the session config, upgrades
-were ad hoc earlier that day, nothing survives a teardown, the log replays to the live state and audits
-clean, and plugins see only closed bars and the indicator values of the last closed bar.
+intervals, indicators, history start) and predicts each request's outcome, plan and target state from the
+calendar and the days it generated, never from the code it checks. Its numbers come from an independent
+oracle (tests/properties/oracle.py): history spans counted from the calendar's open and close, bars read
+with pandas and resampled in bins anchored at the session open and cut at the close, indicators as plain
+loops, quality counted minute by minute. After every step the `@invariant` methods below hold: state and
+data agree, symbols are what their requests made, full symbols carry the session config, upgrades were ad
+hoc earlier that day, nothing survives a teardown, the log replays to the live state and audits clean, and
+plugins see the oracle's closed bars, its indicator values at the last of them and, for full symbols, its
+quality of the minutes due by now; an ended day records the oracle's whole-day counts and quality.
 
 Budget: under the `ci` profile 30 examples of up to 50 steps; other profiles keep their own numbers
 (`.venv/bin/pytest tests/properties --hypothesis-profile=deep` runs 1000 examples of up to 80 steps).
@@ -38,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import note, settings
 from hypothesis import strategies as st
@@ -56,9 +61,8 @@ from eventlog.reading import stream_payloads
 from eventlog.replay import read_payload, replay_day, replay_rows
 from eventlog.sink import RunSink
 from eventlog.store import EventStore, open_store
-from marketdata.bars import SessionBars, as_ns, derive_sessions
+from marketdata.bars import SessionBars
 from marketdata.clock import SimulatedClock
-from marketdata.indicators import compute
 from specs.config import SessionConfig
 from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
@@ -71,12 +75,12 @@ from specs.lifecycle import (
     symbol_transition,
 )
 from specs.plan import Operation, ProvisioningStep, Source
-from statemachine.book import SymbolBook
 from statemachine.coordinator import Outcome, SessionCoordinator
 from statemachine.errors import SessionPhaseError, StatemachineError
 from statemachine.export import state_json
 from statemachine.machines import IllegalTransition, allowed_triggers
 from statemachine.state import SessionState
+from tests.properties import oracle
 from tests.properties.conftest import FULL_SYMBOLS, PARTIAL_SYMBOL, UNKNOWN_SYMBOL, PropertyStore
 
 ABSENT, ADHOC, FULL = (s.value for s in SymbolState)
@@ -125,6 +129,8 @@ class Expected:
     intervals: set[str]
     indicators: set[str]
     history: dict[str, date] = field(default_factory=dict)  # base interval -> first history session loaded
+    #: indicator key -> the first session of the history it was warmed up on (None: no history)
+    warmed_from: dict[str, date | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,7 @@ class Forecast:
     status: str
     kinds: frozenset[str]
     after: Expected | None
+    target: str | None = None
 
 
 def machine_settings() -> settings:
@@ -141,14 +148,6 @@ def machine_settings() -> settings:
     if settings.get_current_profile_name() == "ci":
         return settings(max_examples=30, stateful_step_count=50)
     return settings()
-
-
-def indicator_value(outputs: dict[str, np.ndarray]) -> float | dict[str, float] | None:
-    """The last value of a batch run, in the view's shape: None while undefined, a dict for several outputs."""
-    values = {name: float(column[-1]) for name, column in outputs.items()}
-    if any(math.isnan(v) for v in values.values()):
-        return None
-    return next(iter(values.values())) if len(values) == 1 else values
 
 
 def assert_same_value(seen: Any, expected: Any, what: str) -> None:
@@ -178,12 +177,14 @@ class SessionMachine(RuleBasedStateMachine):
         self.day_index = -1
         self.loaded = False
         self.requests_today = 0
+        self.indicator_cache: dict[tuple[str, date, str, date | None], tuple[dict[str, list[float]], int]] = {}
+        self.arrays_cache: dict[tuple[str, date, str], dict[str, np.ndarray]] = {}
 
     # --- set-up ------------------------------------------------------------------------------------
 
     @initialize(
         trailing=st.integers(1, 2),
-        derived=st.sampled_from((("5m",), ("5m", "15m"))),
+        derived=st.sampled_from((("5m",), ("5m", "15m"), ("15m", "1h"))),
         indicators=st.lists(st.sampled_from(CONFIG_INDICATORS), min_size=1, max_size=2, unique=True),
         first=st.integers(0, 3),
     )
@@ -273,7 +274,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     def _warmup_start(self, spec: IndicatorSpec) -> date:
         bars = math.ceil(spec.warmup_bars() * self.config.warmup_multiplier)
-        return self.cal.sessions_for_bars(self.day, spec.interval, bars)[0]
+        return oracle.sessions_for_bars(self.cal, self.day, oracle.minutes_of(str(spec.interval)), bars)[0]
 
     def _validates(self, symbol: str, new_intervals: set[str], history: tuple[str, date] | None) -> bool:
         """Whether the generated data holds what the request is about to load."""
@@ -342,10 +343,12 @@ class SessionMachine(RuleBasedStateMachine):
         if not kinds:
             return Forecast("skipped", frozenset(), None)
         if not self._validates(symbol, new_intervals, (base, start) if loads_history and start else None):
-            return Forecast("rejected", frozenset(kinds), None)
+            return Forecast("rejected", frozenset(kinds), None, target)
         if fault in kinds:
-            return Forecast("failed", frozenset(kinds), None)
+            return Forecast("failed", frozenset(kinds), None, target)
         history = {base: start} if loads_history and start is not None else {}
+        histories = {**(have.history if have is not None else {}), **history}
+        warmed = {key: histories.get(str(IndicatorSpec.parse_key(key).interval.base)) for key in new_indicators}
         if have is None:
             now = self.coordinator.clock.now() if self.phase == SessionPhase.STREAMING else None
             after = Expected(
@@ -358,17 +361,19 @@ class SessionMachine(RuleBasedStateMachine):
                 intervals=intervals,
                 indicators=indicators,
                 history=history,
+                warmed_from=warmed,
             )
         else:
             after = replace(
                 have,
                 intervals=have.intervals | intervals,
                 indicators=have.indicators | indicators,
-                history={**have.history, **history},
+                history=histories,
+                warmed_from={**have.warmed_from, **warmed},
             )
             if "upgrade_symbol" in kinds:
                 after = replace(after, state=FULL, meets=True, upgraded=True, added_by=source)
-        return Forecast("completed", frozenset(kinds), after)
+        return Forecast("completed", frozenset(kinds), after, target)
 
     # --- requests --------------------------------------------------------------------------------------
 
@@ -381,6 +386,9 @@ class SessionMachine(RuleBasedStateMachine):
         if outcome.plan is not None and forecast.status != "skipped":
             planned = {label.split()[0] for label in outcome.plan.step_labels}
             assert planned == forecast.kinds, f"planned {outcome.plan.step_labels}, expected kinds {forecast.kinds}"
+            assert outcome.plan.target_state == forecast.target, f"plan's target {outcome.plan.target_state}"
+            [logged] = [read_payload(row[4]) for row in rows if row[1] == "RequestPlanned"]
+            assert logged.target_state == forecast.target  # type: ignore[attr-defined]
         kinds = [row[1] for row in rows]
         assert {row[2] for row in rows} == {outcome.request_id} and {row[3] for row in rows} == {outcome.symbol}
         assert kinds[0] == "RequestReceived"
@@ -528,6 +536,16 @@ class SessionMachine(RuleBasedStateMachine):
         ended = self.coordinator.ended_state
         assert ended is not None and ended.state == SessionPhase.ENDED
         self._assert_matches_model(ended, None)
+        close = self.cal.close(self.day)
+        minutes = oracle.session_minutes(self.cal, self.day)
+        for symbol, expected in self.model.items():  # the whole day, recorded at its end, against the oracle
+            data = ended.symbols[symbol]
+            for key, bars in data.bars.items():
+                assert bars.count == len(self._oracle_bars(symbol, key, self.day)), f"{symbol} {key}: day's count"
+            if expected.state == FULL:
+                quality = oracle.quality_at(self._path(symbol, self.day), self.cal, self.day, close)
+                assert data.quality is not None and data.quality.expected == minutes == quality["expected"]
+                assert_same_quality(state_json(ended)["symbols"][symbol]["bars"]["1m"], quality, f"{symbol} ended")
         assert state_json(replay_day(self.log, self.run_id, self.day)) == state_json(ended)
         assert self.phase == SessionPhase.TEARING_DOWN and self.coordinator.clock.now() == self.cal.close(self.day)
         self.model = {}
@@ -748,38 +766,74 @@ class SessionMachine(RuleBasedStateMachine):
 
     @invariant()
     def plugins_see_only_closed_bars(self) -> None:
-        view, book = self.coordinator.view, self.coordinator.book
-        now = as_ns(view.now)
-        for symbol in book.symbols():
-            entry = book.get(symbol)
-            assert entry is not None
+        """The view shows the oracle's bars closed by now, indicator values at the last of them, and for full
+        symbols the quality, count and gaps of the minutes due by now."""
+        if self.phase not in SYMBOL_ADDING_PHASES:
+            return
+        view = self.coordinator.view
+        now = view.now
+        state = view.state["symbols"]
+        now_ns = pd.Timestamp(now).value
+        for symbol, expected in self.model.items():
+            closed: dict[str, int] = {}
             for key in view.intervals(symbol):
-                series = entry.intervals[key].bars
-                closed = int(np.count_nonzero(series.bar_close <= now))
-                bars = view.bars(symbol, key)
-                assert np.all(bars.bar_close <= now), f"{symbol} {key}: a bar closing after {view.now} is visible"
-                assert len(bars) == closed, f"{symbol} {key}: {len(bars)} bars visible, {closed} closed by {view.now}"
-                assert np.array_equal(bars.ts, series.ts[:closed])
+                wanted = self._oracle_arrays(symbol, key)
+                closed[key] = int(np.searchsorted(wanted["bar_close"], now_ns, "right"))
+                assert_same_bars(view.bars(symbol, key), wanted, closed[key], f"{symbol} {key} at {now}")
+                assert state[symbol]["bars"][key]["count"] == closed[key], f"{symbol} {key}: count at {now}"
             for key in view.indicators(symbol):
-                expected = self._value_from_closed_bars(entry, symbol, IndicatorSpec.parse_key(key))
-                assert_same_value(view.indicator(symbol, key), expected, f"{symbol} {key} at {view.now}")
+                spec = IndicatorSpec.parse_key(key)
+                outputs, history = self._oracle_indicator(symbol, spec, expected.warmed_from[key])
+                wanted = oracle.value_at(outputs, history + closed[str(spec.interval)] - 1)
+                assert_same_value(view.indicator(symbol, key), wanted, f"{symbol} {key} at {now}")
+            if expected.state == FULL:
+                quality = oracle.quality_at(self._path(symbol, self.day), self.cal, self.day, now)
+                assert_same_quality(state[symbol]["bars"]["1m"], quality, f"{symbol} at {now}")
 
-    def _value_from_closed_bars(self, entry: SymbolBook, symbol: str, spec: IndicatorSpec) -> Any:
-        """The indicator's batch form over its warm-up bars and the bars the view shows: its value now.
+    def _path(self, symbol: str, day: date) -> Path:
+        return self.data.bar_store().day_file(symbol, "1m", day)
 
-        The warm-up is the last `history_bars` bars of the symbol's history when the indicator was registered;
-        a longer history loaded later reaches further back but ends on the same bars.
-        """
-        warmup = entry.indicators[spec.key].history_bars
-        history = entry.histories.get(str(spec.interval.base))
-        if history is None or warmup == 0:
-            past = SessionBars.empty()
-        elif spec.interval.is_base:
-            past = history.bars[-warmup:]
-        else:
-            past = derive_sessions(history.bars, spec.interval, self.cal, history.sessions)[-warmup:]
-        seen = SessionBars.concat([past, self.coordinator.view.bars(symbol, spec.interval)])
-        return indicator_value(compute(spec, seen, self.cal).outputs) if len(seen) else None
+    def _oracle_bars(self, symbol: str, interval: str, day: date) -> Any:
+        return oracle.session_bars(self._path(symbol, day), self.cal, day, interval)
+
+    def _oracle_arrays(self, symbol: str, interval: str) -> dict[str, np.ndarray]:
+        """The oracle's bars of the day as arrays (ns times), made once per symbol, day and interval."""
+        key = (symbol, self.day, interval)
+        if key not in self.arrays_cache:
+            bars = self._oracle_bars(symbol, interval, self.day)
+            arrays = {name: bars[name].to_numpy(dtype=float) for name in ("open", "high", "low", "close", "volume")}
+            arrays["ts"] = bars.index.as_unit("ns").asi8
+            arrays["bar_close"] = pd.DatetimeIndex(bars["bar_close"]).as_unit("ns").asi8
+            self.arrays_cache[key] = arrays
+        return self.arrays_cache[key]
+
+    def _oracle_indicator(
+        self, symbol: str, spec: IndicatorSpec, warmed_from: date | None
+    ) -> tuple[dict[str, list[float]], int]:
+        """The oracle's outputs over the warm-up sessions and the whole day, and how many bars came before it."""
+        key = (symbol, self.day, spec.key, warmed_from)
+        if key not in self.indicator_cache:
+            before = self.cal.sessions(warmed_from, self.cal.previous_session(self.day)) if warmed_from else []
+            interval = str(spec.interval)
+            history = [self._oracle_bars(symbol, interval, d) for d in before]
+            bars = pd.concat([*history, self._oracle_bars(symbol, interval, self.day)])
+            self.indicator_cache[key] = (oracle.indicator(spec, bars), sum(len(h) for h in history))
+        return self.indicator_cache[key]
+
+
+def assert_same_bars(seen: SessionBars, wanted: dict[str, np.ndarray], closed: int, what: str) -> None:
+    """The view's bars are the oracle's first `closed` (those closed by now)."""
+    assert len(seen) == closed, f"{what}: the view shows {len(seen)} bars, the oracle {closed}"
+    assert np.array_equal(seen.ts, wanted["ts"][:closed]), f"{what}: bar open times differ"
+    assert np.array_equal(seen.bar_close, wanted["bar_close"][:closed]), f"{what}: bar close times differ"
+    for name in ("open", "high", "low", "close", "volume"):
+        assert np.allclose(getattr(seen, name), wanted[name][:closed], rtol=1e-12, atol=0), f"{what}: {name}"
+
+
+def assert_same_quality(seen: dict[str, Any], wanted: dict[str, Any], what: str) -> None:
+    gaps = [{"start": a.isoformat(), "end": b.isoformat(), "missing": n} for a, b, n in wanted["gaps"]]
+    assert (seen["count"], seen["gaps"]) == (wanted["present"], gaps), f"{what}: count and gaps"
+    assert math.isclose(seen["quality"], wanted["quality"], rel_tol=1e-12), f"{what}: quality {seen['quality']}"
 
 
 def test_random_multi_day_sessions(property_store: PropertyStore) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
 
 from specs.config import SessionConfig
 from specs.indicators import IndicatorSpec
@@ -52,3 +57,25 @@ def stream_to_close(coordinator: SessionCoordinator) -> None:
     for t in coordinator.step_times():
         if t > coordinator.clock.now():
             coordinator.advance_to(t)
+
+
+def _array_bytes(value: Any) -> Any:
+    """A book entry as plain values: every array by its dtype, shape and bytes, recursively."""
+    if isinstance(value, np.ndarray):
+        return (str(value.dtype), value.shape, value.tobytes())
+    if isinstance(value, dict):
+        return {key: _array_bytes(item) for key, item in sorted(value.items())}
+    if isinstance(value, tuple | list):
+        return [_array_bytes(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, {f.name: _array_bytes(getattr(value, f.name)) for f in dataclasses.fields(value)})
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
+
+
+def book_values(coordinator: SessionCoordinator) -> dict[str, Any]:
+    """Every symbol's book entry by value (bars, histories, indicator outputs, session times, flagged rows):
+    a snapshot that compares equal only if the numbers are the same, whichever objects hold them."""
+    book = coordinator.book
+    return {symbol: _array_bytes(book.get(symbol)) for symbol in book.symbols()}

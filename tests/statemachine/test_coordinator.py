@@ -49,7 +49,10 @@ def test_a_bar_on_a_full_symbol_adds_only_the_missing_interval(make_coordinator)
     assert outcome.plan is not None and outcome.plan.step_labels == ["add_interval 30m", "load_session 30m"]
     aapl = coordinator.state.symbols["AAPL"]
     assert aapl.state == "full" and list(aapl.bars) == ["1m", "5m", "15m", "30m"]
-    assert aapl.bars["30m"].count == 13
+    assert aapl.bars["30m"].count == 0  # as of the open, when it was asked: none of them has closed
+    stream_to_close(coordinator)
+    coordinator.end_day()
+    assert coordinator.ended_state is not None and coordinator.ended_state.symbols["AAPL"].bars["30m"].count == 13
 
 
 def test_history_is_extended_by_a_longer_bar_request(make_coordinator, calendar):

@@ -45,9 +45,10 @@ def test_flow_1_config_symbols_load_in_full(make_coordinator, calendar):
         assert (data.historical.sessions, data.historical.start, data.historical.end) == (3, history[0], history[-1])
         assert sorted(data.indicators) == ["rsi_14_1m", "sma_20_5m"]
         assert all(ind.valid and ind.current_value is not None for ind in data.indicators.values())
-        assert data.quality is not None and data.quality.expected == calendar.expected_bars(DAY1, "1m")
-        assert data.bars["1m"].count == data.quality.present
-        assert data.bars["1m"].quality == data.quality.present / data.quality.expected
+        # as of the open, when they loaded: no bar is due yet, so none is missing
+        assert data.quality is not None and (data.quality.expected, data.quality.present) == (0, 0)
+        assert (data.bars["1m"].count, data.bars["1m"].quality, data.bars["1m"].gaps) == (0, 1.0, [])
+        assert data.quality.historical_quality is not None
     assert _planned_steps(sink, DAY1, "AAPL") == [
         [
             "create_symbol full",
@@ -81,6 +82,17 @@ def test_flow_1_config_symbols_load_in_full(make_coordinator, calendar):
         "QualityCalculated",
         "RequestCompleted",
     ]
+    coordinator.start_streaming()
+    stream_to_close(coordinator)
+    coordinator.end_day()
+    ended = coordinator.ended_state
+    assert ended is not None
+    for symbol in ("AAPL", "MSFT"):
+        data = ended.symbols[symbol]  # the whole day, recorded when it ended
+        assert data.quality is not None and data.quality.expected == calendar.expected_bars(DAY1, "1m")
+        assert data.bars["1m"].count == data.quality.present
+        assert data.bars["1m"].quality == data.quality.present / data.quality.expected
+    assert replay(sink.events(DAY1)).symbols == {}
 
 
 def test_flow_2_scanner_adds_an_indicator_for_an_unknown_symbol(make_coordinator, calendar):

@@ -54,17 +54,23 @@ def test_spy_and_aig_load_in_full_from_the_real_bars(lean_store, lean_root, cale
     history_days = [date(2013, 10, 7), date(2013, 10, 8), date(2013, 10, 9)]
     for symbol in ("SPY", "AIG"):
         data = coordinator.state.symbols[symbol]
-        present = _regular_minutes(lean_root, symbol, day, calendar)
-        assert data.quality is not None and (data.quality.expected, data.quality.present) == (390, present)
-        assert data.bars["1m"].count == present
+        assert data.quality is not None and (data.quality.expected, data.quality.present) == (0, 0)
+        assert data.bars["1m"].count == 0  # as of the open: nothing of the day has closed
         assert data.historical is not None
         assert (data.historical.start, data.historical.end) == (history_days[0], history_days[-1])
         assert data.historical.rows == sum(_regular_minutes(lean_root, symbol, d, calendar) for d in history_days)
-        assert data.quality.outside_session > 0  # LEAN keeps pre- and post-market minutes; they are not quality
+        assert data.quality.outside_session > 0  # LEAN keeps pre-market minutes, closed by the open; not quality
     coordinator.start_streaming()
     stream_to_close(coordinator)
     coordinator.end_day()
     assert replay(sink.events(day)) == coordinator.state
+    ended = coordinator.ended_state
+    assert ended is not None
+    for symbol in ("SPY", "AIG"):
+        data = ended.symbols[symbol]
+        present = _regular_minutes(lean_root, symbol, day, calendar)
+        assert data.quality is not None and (data.quality.expected, data.quality.present) == (390, present)
+        assert data.bars["1m"].count == present
 
     again, again_sink = _coordinator(lean_store, calendar, day)
     again.begin_day(day)
@@ -144,6 +150,7 @@ def test_an_adhoc_daily_symbol_upgrades_with_minute_quality(lean_store, calendar
     spy = coordinator.state.symbols["SPY"]
     assert (spy.state, spy.upgraded_from_adhoc) == ("full", True)
     assert list(spy.bars) == ["1d", "1w", "1m", "5m", "15m"]
-    assert spy.quality is not None and (spy.quality.interval, spy.quality.expected) == ("1m", 390)
+    # as of 09:35, when it was asked: the five minutes due by then
+    assert spy.quality is not None and (spy.quality.interval, spy.quality.expected) == ("1m", 5)
     assert sorted(spy.histories) == ["1d", "1m"]
     assert replay(sink.events(day)) == coordinator.state

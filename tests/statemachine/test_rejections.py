@@ -21,7 +21,7 @@ from statemachine.errors import SessionPhaseError
 from statemachine.machines import IllegalTransition
 from statemachine.state import replay
 from statemachine.validation import validate
-from tests.statemachine.support import DAY1, SMA_20_5M, seed_config, stream_until
+from tests.statemachine.support import DAY1, SMA_20_5M, book_values, seed_config, stream_to_close, stream_until
 
 
 def _kinds(events) -> list[str]:
@@ -42,18 +42,14 @@ def _streaming(make_coordinator, **kwargs):
 
 
 def _snapshot(coordinator):
-    """The symbols' metadata and the book entries, to compare before and after a request."""
-    symbols = copy.deepcopy(coordinator.state.symbols)
-    book = {s: coordinator.book.get(s) for s in coordinator.book.symbols()}
-    arrays = {s: dict(entry.intervals) for s, entry in book.items()}
-    return symbols, book, arrays
+    """The symbols' metadata and the book's numbers, by value, to compare before and after a request."""
+    return copy.deepcopy(coordinator.state.symbols), book_values(coordinator)
 
 
 def _assert_untouched(coordinator, snapshot) -> None:
-    symbols, book, arrays = snapshot
+    symbols, book = snapshot
     assert coordinator.state.symbols == symbols
-    assert {s: coordinator.book.get(s) for s in coordinator.book.symbols()} == book
-    assert all(coordinator.book.get(s).intervals == arrays[s] for s in book)
+    assert book_values(coordinator) == book
 
 
 def test_an_unknown_config_symbol_is_rejected_and_the_day_goes_on(make_coordinator):
@@ -212,6 +208,32 @@ def test_a_step_that_fails_mid_plan_leaves_the_symbol_as_it_was(make_coordinator
     assert retry.status == "completed" and coordinator.state.symbols["TSLA"].state == "full"
 
 
+def test_a_step_failing_after_a_longer_history_was_loaded_leaves_the_old_history(make_coordinator, calendar):
+    """The failure comes after a step that replaced the symbol's history with a longer one in the staged
+    book; the book must still hold the old one, by value (a snapshot of the same objects would compare
+    equal to itself whatever happened to them)."""
+    armed = {"on": False}
+
+    def fail_registering(symbol, step):
+        if armed["on"] and symbol == "TSLA" and isinstance(step, RegisterIndicator):
+            raise RuntimeError("indicator engine down")
+
+    coordinator, sink = _streaming(make_coordinator, faults=fail_registering)
+    assert coordinator.add_indicator("TSLA", SMA_20_5M, source="scanner").status == "completed"
+    history = coordinator.book.get("TSLA").histories["1m"]
+    before = _snapshot(coordinator)
+    armed["on"] = True
+
+    outcome = coordinator.add_indicator("TSLA", IndicatorSpec(type="ema", period=30, interval="5m"), "scanner")
+
+    assert (outcome.status, outcome.failed_step) == ("failed", "register_indicator ema_30_5m")
+    completed = _request_events(sink, outcome.request_id)[-1].completed_steps
+    assert [step.split()[0] for step in completed] == ["load_historical"]
+    _assert_untouched(coordinator, before)
+    assert coordinator.book.get("TSLA").histories["1m"].sessions == history.sessions
+    assert replay(sink.events(DAY1)) == coordinator.state
+
+
 def test_a_failing_indicator_step_during_config_load_drops_only_that_symbol(make_coordinator):
     def fail_msft_indicators(symbol, step):
         if symbol == "MSFT" and isinstance(step, RegisterIndicator):
@@ -293,9 +315,15 @@ def test_bad_bars_in_the_session_are_flagged_and_left_out(private_store, make_co
     assert coordinator.load_config_symbols()[0].status == "completed"
 
     loaded = next(e for e in sink.events(DAY1) if isinstance(e, ev.SessionBarsLoaded))
-    assert loaded.flagged == {"duplicate": 1, "nan_price": 1, "negative_volume": 1}
+    assert (loaded.rows, loaded.flagged) == (0, {})  # at the open no bad bar has closed yet
+    coordinator.start_streaming()
+    stream_to_close(coordinator)
+    coordinator.end_day()
+    streamed = next(e for e in sink.events(DAY1) if isinstance(e, ev.SymbolStreamed))
+    assert streamed.flagged == {"1m": {"duplicate": 1, "nan_price": 1, "negative_volume": 1}}
     opened, closed = calendar.open(DAY1), calendar.close(DAY1)
     ts = table.column("ts").to_pylist()
     regular = sum(1 for t in ts if opened <= t < closed)
-    assert loaded.rows == regular - 2
-    assert coordinator.state.symbols["IBM"].bars["1m"].flagged == loaded.flagged
+    ended = coordinator.ended_state
+    assert ended is not None and ended.symbols["IBM"].bars["1m"].count == streamed.bars["1m"] == regular - 2
+    assert ended.symbols["IBM"].bars["1m"].flagged == streamed.flagged["1m"]

@@ -78,7 +78,7 @@ def test_bad_bars_are_flagged_the_same_way(private_store, calendar):
     private_store.day_file("IBM", "1m", DAY2).unlink()
     private_store.write("IBM", "1m", table.set_column(4, "close", pa.array(close)))
     events = assert_same_run(private_store, calendar, seed_config(symbols=["AAPL", "IBM"]))
-    assert any(e["kind"] == "SessionBarsLoaded" and e["flagged"] == {"nan_price": 1} for e in events)
+    assert any(e["kind"] == "SymbolStreamed" and e["flagged"] == {"1m": {"nan_price": 1}} for e in events)
 
 
 def test_it_keeps_within_its_bound_and_still_answers(store, calendar):

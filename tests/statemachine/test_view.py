@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from marketdata.bars import SessionBars, as_ns, derive_sessions
 from marketdata.indicators import compute
 from specs.indicators import IndicatorSpec
+from tests.properties import oracle
 from tests.statemachine.support import DAY1, RSI_14_1M, SMA_20_5M, stream_until
 
 
@@ -111,10 +113,44 @@ def test_a_multi_output_indicator_gives_a_dict(make_coordinator):
     assert value["lower"] < value["middle"] < value["upper"]
 
 
+def _resampled_history(bars: SessionBars, sessions, calendar, minutes: int) -> pd.DataFrame:
+    """History bars resampled with pandas in bins anchored at each session's open (the test's own derivation)."""
+    frame = pd.DataFrame(
+        {"close": bars.close, "volume": bars.volume}, index=pd.to_datetime(bars.ts, utc=True).rename("ts")
+    )
+    pieces = []
+    for day in sessions:
+        open_, close = calendar.open(day), calendar.close(day)
+        inside = frame[(frame.index >= open_) & (frame.index < close)]
+        pieces.append(inside.resample(f"{minutes}min", origin=pd.Timestamp(open_)).agg({"close": "last"}).dropna())
+    return pd.concat(pieces)
+
+
+def test_indicators_are_read_at_the_last_closed_bar_at_every_step_never_one_ahead(make_coordinator, calendar):
+    """At every step of the day and a second before it, each value is its definition over the warm-up and the
+    bars closed by then: SMA(20) of 5m closes as a plain mean, RSI(14) of 1m closes by Wilder's loop."""
+    coordinator, _ = _streaming(make_coordinator)
+    view, book = coordinator.view, coordinator.book.get("AAPL")
+    history = book.histories["1m"]
+    warm_5m = _resampled_history(history.bars, history.sessions, calendar, 5)["close"].tolist()
+    warm_5m = warm_5m[-book.indicators["sma_20_5m"].history_bars :]
+    warm_1m = history.bars.close[-book.indicators["rsi_14_1m"].history_bars :].tolist()
+    for t in coordinator.step_times():
+        for moment in (t - timedelta(seconds=1), t):
+            coordinator.advance_to(moment)
+            closes_5m = warm_5m + view.bars("AAPL", "5m").close.tolist()
+            assert view.indicator("AAPL", "sma_20_5m") == pytest.approx(sum(closes_5m[-20:]) / 20, rel=1e-12), moment
+            rsi = oracle.rsi(warm_1m + view.bars("AAPL", "1m").close.tolist(), 14)[-1]
+            assert view.indicator("AAPL", "rsi_14_1m") == pytest.approx(rsi, rel=1e-9, abs=1e-9), moment
+
+
 def test_the_day_ends_with_what_was_streamed_by_the_close(make_coordinator):
     coordinator, sink = _streaming(make_coordinator)
     stream_until(coordinator, 30)
     coordinator.end_day()
+    assert coordinator.book.symbols() == []  # nothing of the day is left to read after its end
+    with pytest.raises(KeyError, match="AAPL is not in the session"):
+        coordinator.view.bars("AAPL", "1m")
     streamed = {e.symbol: e for e in sink.events(DAY1) if e.kind == "SymbolStreamed"}
     aapl = streamed["AAPL"]
     assert aapl.bars == {"1m": aapl.bars["1m"], "5m": 78, "15m": 26}
