@@ -67,8 +67,8 @@ def _session_config(config_or_path: SessionConfig | Mapping[str, Any] | str | Pa
             return SessionConfig.model_validate(dict(config_or_path))
         except ValueError as exc:
             raise UserError(f"session config: {exc}") from None
-    from daytape.preflight import anchor_paths
     from daytape.configfile import load_session_file
+    from daytape.preflight import anchor_paths
 
     return anchor_paths(load_session_file(config_or_path), Path(config_or_path))
 

@@ -3,13 +3,16 @@
 For N moments t per session day (drawn from the day's clock steps by a seeded generator; the seed and the
 moments are in the report), the day runs twice up to t with the run's recorded config and plugins: once
 on the run's bar store, once on a temporary copy of it in which every bar that closes after t is removed
-(the session day's file filtered, later days left out; the user's store is never written). In both runs
+(the session day's file filtered, later days left out; the user's store is never written); plugin params
+that name the store's folder name the copy's in that run. In both runs
 every plugin call is recorded through the plugin-visible surface: each read of the view (`symbols`,
 `intervals`, `indicators`, `bars`, `indicator`, `indicator_ready`, `state`, ...) with a digest of what it
 returned, and each `add_symbol`, `add_bar` and `add_indicator` with its outcome; at t itself everything the
 view offers is recorded as well. The two records must be identical; the first call that differs is
-named. A plugin that reads a future bar through a back door (the store's files directly) changes what it
-asks for or reads, and a view that leaks later metadata changes what it returns: both show up here.
+named. A plugin that reads a future bar through a back door (the store's files, found through its params or the
+session's internals) changes what it asks for or reads, and a view that leaks later metadata changes what
+it returns: both show up here. A plugin that reads bars from a path the run does not know of (a copy of
+the store elsewhere) reads the same in both runs and cannot be caught this way.
 """
 
 from __future__ import annotations
@@ -226,6 +229,10 @@ class RecordingContext:
         self._ctx, self._recorder, self._plugin, self._hook = ctx, recorder, plugin, hook
         self.view = RecordingView(ctx.view, recorder, plugin, hook)
 
+    def __getattr__(self, name: str) -> Any:
+        """Anything else a plugin reaches for (even the context's internals) is the real context's."""
+        return getattr(self._ctx, name)
+
     @property
     def now(self) -> dt.datetime:
         return self._ctx.now
@@ -289,7 +296,11 @@ def instrument(plugin: Plugin, recorder: Recorder) -> None:
                 recorder._taken.add(now)
                 for what, value in snapshot(ctx.view):
                     recorder.record(SNAPSHOT, hook, now, what, value)
-            original(RecordingContext(ctx, recorder, name, hook))
+            try:
+                original(RecordingContext(ctx, recorder, name, hook))
+            except Exception as exc:
+                recorder.record(name, hook, now, "raised", f"{type(exc).__name__}: {exc}")
+                raise
 
         setattr(plugin, hook, wrapped)
 
@@ -353,6 +364,28 @@ def record_day(config: SessionConfig, day: dt.date, until: dt.datetime, snapshot
     return recorder.calls
 
 
+def moved_store(config: SessionConfig, copy: Path) -> SessionConfig:
+    """The config reading `copy` instead of its store, and plugin params naming the store (or a path in it)
+    naming the same place in the copy, so that a plugin given the store's path reads the copy too."""
+    root = str(Path(config.store))
+
+    def moved(value: Any) -> Any:
+        if isinstance(value, str) and (value == root or value.startswith(root + "/")):
+            return str(copy) + value[len(root) :]
+        if isinstance(value, dict):
+            return {key: moved(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [moved(item) for item in value]
+        return value
+
+    update: dict[str, Any] = {"store": str(copy)}
+    for role in ("scanner", "strategy"):
+        ref = getattr(config, role)
+        if ref is not None:
+            update[role] = ref.model_copy(update={"params": moved(ref.params)})
+    return config.model_copy(update=update)
+
+
 def first_difference(full: list[Call], cut: list[Call]) -> str | None:
     for a, b in zip(full, cut, strict=False):
         if a != b:
@@ -407,7 +440,7 @@ def check_lookahead(
         for moment in moments:
             seen = [c for c in full if c.now <= moment and (c.plugin != SNAPSHOT or c.now == moment)]
             with store_until(root, day, moment, bar_store) as cut_root:
-                cut_config = config.model_copy(update={"store": str(cut_root)})
+                cut_config = moved_store(config, cut_root)
                 cut = record_day(cut_config, day, moment, {moment})
             report.checks.append(MomentCheck(day.isoformat(), moment, len(seen), first_difference(seen, cut)))
     return report

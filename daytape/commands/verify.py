@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         lookahead: bool = typer.Option(
             False,
             "--lookahead",
-            help="Instead: re-run each day up to sampled moments t without the bars after t; compare the plugins' calls.",
+            help="Instead: re-run each day up to sampled moments t without the later bars; compare the plugins' calls.",
         ),
         samples: int | None = typer.Option(None, "--samples", help="With --lookahead: moments per day (default 3)."),
         seed: int | None = typer.Option(None, "--seed", help="With --lookahead: the seed that draws them (default 0)."),
