@@ -7,12 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 import yaml
 
 import daytape
+from eventlog.errors import TamperedStream
 from tests.e2e.conftest import daytape as cli
 from tests.e2e.conftest import october_session, write_session
 
@@ -134,3 +137,36 @@ def test_a_planted_look_ahead_on_the_demo_data_is_caught(demo, tmp_path):
     assert window and all(not m["identical"] for m in window), report
     assert all("BackDoorPeeker.on_step at" in m["first_difference"] for m in window)
     assert others and all(m["identical"] for m in others), report
+
+
+def test_readers_verify_the_streams_they_read(demo, tmp_path):
+    """Day readers refuse a stream whose payload was edited after the run; verify=False reads it as written."""
+    folder, _, run_id = demo
+    copy = tmp_path / "tampered.db"
+    shutil.copy(folder / "daytape.db", copy)
+    with sqlite3.connect(copy) as db:
+        (day, seq, payload) = db.execute(
+            "SELECT session_date, seq, payload_json FROM events WHERE run_id = ? AND kind = 'SymbolValidated' "
+            "ORDER BY session_date, seq LIMIT 1",
+            (run_id,),
+        ).fetchone()
+        edited = payload.replace('"can_proceed":true', '"can_proceed":false')
+        assert edited != payload
+        db.execute(
+            "UPDATE events SET payload_json = ? WHERE run_id = ? AND session_date = ? AND seq = ?",
+            (edited, run_id, day, seq),
+        )
+    with daytape.open_log(f"sqlite:///{copy}") as log:
+        tampered = log.run(run_id).day(day)
+        for read in (
+            tampered.events,
+            tampered.requests,
+            lambda: tampered.state(at=seq),
+            lambda: tampered.explain("SPY"),
+        ):
+            with pytest.raises(TamperedStream) as caught:
+                read()
+            assert caught.value.seq == seq and str(caught.value.session_date) == day
+    with daytape.open_log(f"sqlite:///{copy}", verify=False) as log:
+        events = log.run(run_id).day(day).events()
+        assert events.loc[seq, "payload"]["result"]["can_proceed"] is False
