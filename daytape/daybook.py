@@ -69,6 +69,11 @@ class DayBook:
                 book.intervals[str(event.interval)] = bars
             elif isinstance(event, ev.IndicatorRegistered):
                 self._register(symbol, book, event)
+            elif isinstance(event, ev.SymbolStreamed):
+                digests = getattr(event, "digests", None) or {}
+                for interval, digest in sorted(digests.items(), key=lambda item: Interval(item[0])):
+                    if str(interval) in book.intervals:
+                        self._check(symbol, f"{interval} bars of {self.day}", book.intervals[str(interval)], digest)
         return book
 
     def _register(self, symbol: str, book: RebuiltSymbol, event: ev.IndicatorRegistered) -> None:
