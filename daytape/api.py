@@ -44,6 +44,7 @@ from statemachine.state import SessionState
 from statemachine.storecache import StoreCache
 
 if TYPE_CHECKING:
+    from daytape.lookahead import LookaheadReport
     from daytape.warmup import WarmupReport
 
 __all__ = ["Day", "Log", "Run", "open_log", "run"]
@@ -94,16 +95,22 @@ def run(config_or_path: SessionConfig | Mapping[str, Any] | str | Path, **overri
     return log.run(result.run_id)
 
 
-def open_log(url: str | None = None) -> Log:
-    """The event log at `url` (else $DAYTAPE_LOG_URL, else `sqlite:///daytape.db`), for reading."""
-    return Log(resolve_log_url(url))
+def open_log(url: str | None = None, *, verify: bool = True) -> Log:
+    """The event log at `url` (else $DAYTAPE_LOG_URL, else `sqlite:///daytape.db`), for reading.
+
+    Every stream its runs and days read is verified first (hash chain, contiguous seq, the recorded end)
+    and a tampered one raises `eventlog.errors.TamperedStream` naming the stream, seq and why, as the CLI's
+    readers refuse it; `verify=False` skips the check (a forged stream then reads as written)."""
+    return Log(resolve_log_url(url), verify=verify)
 
 
 class Log:
-    """An event log, open for reading (use it as a context manager, or `close()` it)."""
+    """An event log, open for reading (use it as a context manager, or `close()` it). With `verify` (the
+    default) every stream read through it is verified first (`TamperedStream` when it fails)."""
 
-    def __init__(self, url: str, *, create: bool = False) -> None:
+    def __init__(self, url: str, *, create: bool = False, verify: bool = True) -> None:
         self.url = url
+        self.verify = verify
         self.store: EventStore = open_store(url, create=create, read_only=not create)
 
     def __enter__(self) -> Log:
@@ -222,12 +229,21 @@ class Run:
 
         return check_warmup(self, tolerance)
 
+    def verify_lookahead(self, samples: int = 3, seed: int = 0) -> LookaheadReport:
+        """`daytape verify --lookahead`: each day re-run up to `samples` seeded moments t with every bar after t
+        removed (in a temporary copy of the store); `.ok` when every plugin call and every value the view
+        offered up to t was the same, else `.first` names the first plugin call that differed."""
+        from daytape.lookahead import check_lookahead
+
+        return check_lookahead(self.config, self.run_id, [day.date for day in self.days], samples, seed)
+
     def diff(self, other: Run | str) -> DiffReport:
         """`daytape diff`: the first divergent event between this run and `other` (a Run, of any log, or an
         id in this log); `.same` when none."""
         if isinstance(other, str):
-            return diff_runs(self.log.store, self.run_id, other)
-        return diff_runs(self.log.store, self.run_id, other.run_id, store_b=other.log.store)
+            return diff_runs(self.log.store, self.run_id, other, verify=self.log.verify)
+        verify = self.log.verify and other.log.verify
+        return diff_runs(self.log.store, self.run_id, other.run_id, store_b=other.log.store, verify=verify)
 
 
 class Day:
@@ -245,10 +261,17 @@ class Day:
     def _store(self) -> EventStore:
         return self.run.log.store
 
+    @property
+    def _verify(self) -> bool:
+        return self.run.log.verify
+
     @cached_property
     def stored_events(self) -> list[tuple[StoredEvent, ev.EventBase]]:
         """The day's stored rows with their parsed events, in seq order."""
-        return [(row, row.event()) for row in read_events(self._store, self.run.run_id, session_date=self.date)]
+        return [
+            (row, row.event())
+            for row in read_events(self._store, self.run.run_id, session_date=self.date, verify=self._verify)
+        ]
 
     @cached_property
     def end_seq(self) -> int | None:
@@ -314,16 +337,16 @@ class Day:
         """The session state as `daytape replay --until` rebuilds it: after seq `at` (an int), at simulated
         time `at` (a datetime, or ISO 8601 text), or by default when the session ended."""
         if at is None:
-            return replay_day(self._store, self.run.run_id, self.date)
+            return replay_day(self._store, self.run.run_id, self.date, verify=self._verify)
         point = parse_until(at) if isinstance(at, str) else at
         if isinstance(point, bool) or not isinstance(point, int | dt.datetime):
             raise UserError(f"at={at!r}: expected a seq (int), a datetime or ISO 8601 text")
         if isinstance(point, int):
             if point < 1:
                 raise UserError(f"at={at!r}: a seq starts at 1")
-            return replay_day(self._store, self.run.run_id, self.date, until_seq=point)
+            return replay_day(self._store, self.run.run_id, self.date, until_seq=point, verify=self._verify)
         moment = point if point.tzinfo is not None else point.replace(tzinfo=dt.UTC)
-        return replay_day(self._store, self.run.run_id, self.date, until_time=moment)
+        return replay_day(self._store, self.run.run_id, self.date, until_time=moment, verify=self._verify)
 
     def export(self, at: Moment = None) -> dict[str, Any]:
         """The state at `at` (see `state`) in the export shape of `daytape replay --json`."""
@@ -369,7 +392,13 @@ class Day:
         if interval and indicator:
             raise UserError("explain: give interval or indicator, not both")
         return explain(
-            self._store, self.run.run_id, symbol.upper(), session_date=self.date, interval=interval, indicator=indicator
+            self._store,
+            self.run.run_id,
+            symbol.upper(),
+            session_date=self.date,
+            interval=interval,
+            indicator=indicator,
+            verify=self._verify,
         )
 
     # -- the numbers -----------------------------------------------------------------------------------

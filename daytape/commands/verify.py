@@ -34,9 +34,20 @@ def register(app: typer.Typer) -> None:
             metavar="X",
             help="With --warmup: the largest relative difference allowed (default: 1e-6).",
         ),
+        lookahead: bool = typer.Option(
+            False,
+            "--lookahead",
+            help="Instead: re-run each day up to sampled moments t without the later bars; compare the plugins' calls.",
+        ),
+        samples: int | None = typer.Option(
+            None, "--samples", metavar="N", help="With --lookahead: moments per day (default 3)."
+        ),
+        seed: int | None = typer.Option(
+            None, "--seed", metavar="S", help="With --lookahead: the seed that draws them (default 0)."
+        ),
     ) -> None:
         """Re-run the run's stored config on the same data and compare the event streams (or, with --warmup,
-        check that each indicator's warm-up was long enough).
+        check that each indicator's warm-up was long enough, or with --lookahead that nothing looked ahead).
 
         The verdict goes to stdout; progress (on a terminal) and what plugins print go to stderr.
 
@@ -44,7 +55,13 @@ def register(app: typer.Typer) -> None:
         Example:
           daytape verify 1a2b3c4d --log sqlite:///lean-oct-2013.db
           daytape verify 1a2b3c4d --warmup --tolerance 1e-6
+          daytape verify 1a2b3c4d --lookahead --samples 5
         """
+        if lookahead or samples is not None or seed is not None:
+            if warmup or tolerance is not None:
+                raise UserError("--lookahead: cannot go with --warmup or --tolerance")
+            verify_lookahead(run_id, log, as_json, samples, seed, lookahead)
+            return
         if warmup or tolerance is not None:
             verify_warmup(run_id, log, as_json, tolerance, warmup)
             return
@@ -97,3 +114,28 @@ def verify_warmup(run_id: str, log: str | None, as_json: bool, tolerance: float 
             print(line)
     if not report.ok:
         raise CheckFailed("" if not as_json else f"verify --warmup: run {report.run_id}: a warm-up was too short")
+
+
+def verify_lookahead(
+    run_id: str, log: str | None, as_json: bool, samples: int | None, seed: int | None, lookahead: bool
+) -> None:
+    """`verify --lookahead`: exit 1 naming the first plugin call that changed when later bars were removed."""
+    if not lookahead:
+        raise UserError(f"{'--samples' if samples is not None else '--seed'}: goes with --lookahead")
+    if samples is not None and samples < 1:
+        raise UserError(f"--samples: must be at least 1, got {samples}")
+    from daytape.api import open_log
+    from daytape.lookahead import DEFAULT_SAMPLES, DEFAULT_SEED
+
+    with open_log(resolve_log_url(log)) as opened, plugin_output_to_stderr():
+        report = opened.run(run_id).verify_lookahead(
+            DEFAULT_SAMPLES if samples is None else samples, DEFAULT_SEED if seed is None else seed
+        )
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        for line in report.lines():
+            print(line)
+    if not report.ok:
+        first = report.first.first_difference if report.first else ""
+        raise CheckFailed("" if not as_json else f"verify --lookahead: run {report.run_id}: first at {first}")
