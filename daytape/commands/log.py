@@ -480,9 +480,9 @@ def register(app: typer.Typer) -> None:
         except EventLogError as exc:
             raise UserError(str(exc)) from None
         if before == after:
-            stderr.print(f"db upgrade: {url} is at the head revision {after}", markup=False)
+            sys.stdout.write(f"db upgrade: {url} is at the head revision {after}\n")
         else:
-            stderr.print(f"db upgrade: {url}: {before or 'empty'} -> {after}", markup=False)
+            sys.stdout.write(f"db upgrade: {url}: {before or 'empty'} -> {after}\n")
 
     @db.command("current", cls=UsageCommand)
     def db_current(
