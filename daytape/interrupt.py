@@ -7,13 +7,16 @@ an append it cuts is rolled back whole. Days running in worker processes stop at
 check: the parent's handler sets a flag in memory the workers share (a lock-free byte, safe to write
 from a signal handler), and the workers' own handlers (the
 terminal sends Ctrl-C to every process of the group) only note the signal, so no worker prints a
-traceback; their `Interrupted` travels back to the parent as the result of their task.
+traceback; their `Interrupted` travels back to the parent as the result of their task. Days running on
+Dask workers (on this machine or others) stop alike: the parent sets a cluster-wide `distributed.Event`
+named for the run, which a worker's checks look at twice a second at most.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -106,3 +109,55 @@ def init_worker(flag: Any) -> None:
     _in_worker = True
     for signum in STOP_SIGNALS:
         signal.signal(signum, _on_worker_signal)
+
+
+def dask_stop_event_name(run_id: str) -> str:
+    """The cluster-wide event the parent sets to stop the run's days on Dask workers."""
+    return f"daytape-stop-{run_id}"
+
+
+class _DaskStopFlag:
+    """A worker's view of the parent's stop event, read as the process pool's shared byte is (`.value`);
+    asked of the scheduler at most every `POLL_S` seconds, since `check` runs at every clock step."""
+
+    POLL_S = 0.5
+
+    def __init__(self, name: str) -> None:
+        from distributed import Event
+
+        self._event = Event(name)
+        self._set = False
+        self._next = 0.0
+
+    @property
+    def value(self) -> int:
+        now = time.monotonic()
+        if not self._set and now >= self._next:
+            self._next = now + self.POLL_S
+            self._set = bool(self._event.is_set())
+        return int(self._set)
+
+
+@contextmanager
+def watching_dask_stop(run_id: str) -> Iterator[None]:
+    """Inside a task on a Dask worker, `check` also stops when the parent sets the run's stop event;
+    elsewhere (a pool process, the parent) this changes nothing."""
+    global _workers_flag, _in_worker
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        yield
+        return
+    previous = (_workers_flag, _in_worker)
+    _workers_flag, _in_worker = _DaskStopFlag(dask_stop_event_name(run_id)), True
+    try:
+        yield
+    finally:
+        _workers_flag, _in_worker = previous
+
+
+def in_dask_task() -> bool:
+    """Whether this thread runs a task of a Dask worker (whose `Interrupted` is a stop, not an error)."""
+    return isinstance(_workers_flag, _DaskStopFlag)

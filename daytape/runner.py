@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -233,7 +234,15 @@ def run_days_in_worker(config_json: str, log_url: str, run_id: str, day_isos: Se
             if info.session_date in days and info.session_date not in done:
                 log.delete_stream(run_id, info.session_date)
         sink = RunSink(log, run_id)
-        return [(done.get(day) or run_day(config, store, sink, day)).as_json() for day in days]
+        results: list[dict[str, Any]] = []
+        with interrupt.watching_dask_stop(run_id):
+            try:
+                for day in days:
+                    results.append((done.get(day) or run_day(config, store, sink, day)).as_json())
+            except interrupt.Interrupted:
+                if not interrupt.in_dask_task():
+                    raise
+        return results  # on Dask, a stopped task returns the days it finished; the parent raises Interrupted
     finally:
         log.close()
 
@@ -435,14 +444,19 @@ def _collect(chunk: list[dict[str, Any]], results: dict[dt.date, DayResult], opt
 def _run_dask(
     log_url: str, run_id: str, config: SessionConfig, days: list[dt.date], options: RunOptions
 ) -> list[DayResult]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, Event, LocalCluster, wait
 
     config_json = config.model_dump_json()
     cluster = None
     if options.scheduler:
         client = Client(options.scheduler)
     else:
-        cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        with warnings.catch_warnings():
+            # a local cluster serves its status page on whatever port is free; saying so is noise on stderr
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
+            cluster = LocalCluster(
+                n_workers=options.workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
         client = Client(cluster)
     results: dict[dt.date, DayResult] = {}
     try:
@@ -451,8 +465,21 @@ def _run_dask(
             client.submit(run_days_in_worker, config_json, log_url, run_id, [d.isoformat() for d in chunk], pure=False)
             for chunk in day_chunks(days, slots)
         ]
-        for future in as_completed(futures):
-            _collect(future.result(), results, options)
+        pending = set(futures)
+        try:
+            while pending:
+                try:
+                    done, pending = wait(pending, timeout=0.5, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    done = set()
+                for future in done:
+                    _collect(future.result(), results, options)
+                interrupt.check()
+        except interrupt.Interrupted:
+            # the workers stop at their next check; wait for them so that no day is still being written
+            Event(interrupt.dask_stop_event_name(run_id), client=client).set()
+            wait(futures)
+            raise
     finally:
         client.close()
         if cluster is not None:

@@ -108,13 +108,14 @@ def paused_day_tail(clean: Clean, run_id: str) -> list[tuple[str, str]]:
         ("serial", signal.SIGTERM, False),
         ("process", signal.SIGINT, True),
         ("process", signal.SIGTERM, False),
+        ("dask", signal.SIGTERM, False),
     ],
-    ids=["serial-ctrl-c", "serial-sigterm", "process-ctrl-c", "process-sigterm"],
+    ids=["serial-ctrl-c", "serial-sigterm", "process-ctrl-c", "process-sigterm", "dask-sigterm"],
 )
 def test_a_signalled_run_stops_after_the_request_in_flight_and_resumes_to_the_clean_run(
     clean: Clean, tmp_path: Path, executor: str, number: signal.Signals, to_group: bool
 ) -> None:
-    workers = ["--workers", "2"] if executor == "process" else []  # serial refuses a --workers it would ignore
+    workers = ["--workers", "2"] if executor != "serial" else []  # serial refuses a --workers it would ignore
     run_id, stopped = interrupted_run(
         clean, tmp_path, "--executor", executor, *workers, signals=[number], to_group=to_group
     )
