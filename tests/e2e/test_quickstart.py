@@ -30,6 +30,7 @@ def test_the_quick_start_works_from_another_folder(tmp_path, lean_root):
         "./lean-store": str(project / "lean-store"),
         "examples/lean-oct-2013.yaml": str(project / "examples" / "lean-oct-2013.yaml"),
         "sqlite:///lean-oct-2013.db": f"sqlite:///{project / 'lean-oct-2013.db'}",
+        "lean-oct-2013.html": str(project / "lean-oct-2013.html"),  # the report's --out, as the user names it
     }
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DAYTAPE_LOG_URL")}
     run_id = None
