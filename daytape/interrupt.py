@@ -147,7 +147,12 @@ def watching_dask_stop(run_id: str) -> Iterator[None]:
         from distributed import get_worker
 
         get_worker()
+        on_dask = True
     except (ImportError, ValueError):
+        on_dask = False
+    if not on_dask:
+        # outside the except clause: an Interrupted raised here must not carry distributed's error (and
+        # its unpicklable context) back to a pool's parent
         yield
         return
     previous = (_workers_flag, _in_worker)
