@@ -391,17 +391,24 @@ def _indicator_registered(state: SessionState, event: ev.IndicatorRegistered) ->
 
 def _quality_calculated(state: SessionState, event: ev.QualityCalculated) -> None:
     data = _extending(state, event)
-    bars = _bars_of(data, event.interval, event.kind)
-    bars.quality = event.quality
-    bars.gaps = list(event.gaps)
+    _set_quality(data, event, event.kind, event.historical_quality)
+
+
+def _set_quality(
+    data: SymbolSessionData, source: ev.QualityCalculated | ev.SessionQuality, kind: str, historical: float | None
+) -> None:
+    """The session quality of `source` on the symbol and on its interval's bars."""
+    bars = _bars_of(data, source.interval, kind)
+    bars.quality = source.quality
+    bars.gaps = list(source.gaps)
     data.quality = QualityData(
-        interval=event.interval,
-        expected=event.expected,
-        present=event.present,
-        quality=event.quality,
-        gaps=list(event.gaps),
-        outside_session=event.outside_session,
-        historical_quality=event.historical_quality,
+        interval=source.interval,
+        expected=source.expected,
+        present=source.present,
+        quality=source.quality,
+        gaps=list(source.gaps),
+        outside_session=source.outside_session,
+        historical_quality=historical,
     )
 
 
@@ -416,20 +423,9 @@ def _symbol_streamed(state: SessionState, event: ev.SymbolStreamed) -> None:
         if interval in data.bars:
             data.bars[interval].digest = digest
             data.bars[interval].flagged = dict(event.flagged.get(interval, {}))
-    quality = event.quality
-    if quality is not None:
-        bars = _bars_of(data, quality.interval, event.kind)
-        bars.quality = quality.quality
-        bars.gaps = list(quality.gaps)
-        data.quality = QualityData(
-            interval=quality.interval,
-            expected=quality.expected,
-            present=quality.present,
-            quality=quality.quality,
-            gaps=list(quality.gaps),
-            outside_session=quality.outside_session,
-            historical_quality=data.quality.historical_quality if data.quality is not None else None,
-        )
+    if event.quality is not None:
+        historical = data.quality.historical_quality if data.quality is not None else None
+        _set_quality(data, event.quality, event.kind, historical)
     for key, value in event.indicators.items():
         indicator = data.indicators.get(key)
         if indicator is None:
