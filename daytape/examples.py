@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from daytape.plugins import PluginContext, Scanner, Strategy, parse_clock_time
-from specs.config import normalize_symbol
 from specs.indicators import IndicatorSpec
+from specs.symbols import normalize_symbol
 
 
 class _AtTime:

@@ -10,21 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
+from specs.symbols import normalize_symbol
 
-SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,15}$")
 PLUGIN_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-
-
-def normalize_symbol(value: Any) -> str:
-    """Upper-case a ticker and check it; the message names the bad value."""
-    if not isinstance(value, str):
-        raise ValueError(f"symbol must be a string, got {value!r}")
-    symbol = value.upper()
-    if not SYMBOL_PATTERN.match(symbol):
-        raise ValueError(
-            f"invalid symbol {value!r}: letters, digits, '.', '_' or '-', no spaces, at most 16 characters"
-        )
-    return symbol
 
 
 class HistoricalConfig(BaseModel):

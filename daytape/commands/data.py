@@ -16,8 +16,8 @@ from daytape.commands.calendar import check_date_range, parse_date_option
 from daytape.errors import CheckFailed, UserError
 from daytape.output import print_json, stderr, stdout
 from marketdata.errors import MarketDataError
-from specs.config import normalize_symbol
 from specs.intervals import Interval, IntervalError
+from specs.symbols import normalize_symbol
 
 if TYPE_CHECKING:
     from marketdata.checks import DayCheck

@@ -111,9 +111,9 @@ def _with_seal_column(text: str, seal: str | None) -> str:
 
 def _explain_target(symbol: str, interval: str | None, indicator: str | None) -> tuple[str, str | None, str | None]:
     """The symbol and the interval or indicator key, checked and in their canonical spelling."""
-    from specs.config import normalize_symbol
     from specs.indicators import IndicatorSpec, IndicatorSpecError
     from specs.intervals import Interval, IntervalError
+    from specs.symbols import normalize_symbol
 
     try:
         checked = normalize_symbol(symbol)

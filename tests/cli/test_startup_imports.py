@@ -54,6 +54,13 @@ def test_version_and_help_load_no_heavy_library(tmp_path, args):
     assert not heavy, f"daytape {' '.join(args)} loaded {heavy}: {HOW_TO_FIX}"
 
 
+def test_the_top_level_help_loads_no_pydantic(tmp_path):
+    """pydantic (and every model of specs) costs more than the rest of `daytape --help`; the option
+    parsers the command modules register use `specs.symbols` and `specs.intervals`, which do without it.
+    (A group's `--help` runs typer's callback machinery, which loads pydantic itself.)"""
+    assert "pydantic" not in loaded_by(tmp_path, "--help"), HOW_TO_FIX
+
+
 def test_the_version_is_printed_before_typer_loads(tmp_path):
     assert "typer" not in loaded_by(tmp_path, "--version")
 
