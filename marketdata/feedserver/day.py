@@ -57,7 +57,7 @@ class StoredDay:
 def load_day(store_root: str | Path, day: date, calendar: TradingCalendar | None = None) -> StoredDay:
     calendar = calendar or get_calendar("XNYS")
     if not calendar.is_session(day):
-        raise FeedDayError(f"--date {day.isoformat()}: not a {calendar.exchange} session")
+        raise FeedDayError(f"--date {day.isoformat()}: not a session of {calendar.exchange}")
     store = BarStore(store_root, calendar)
     open_ns, close_ns = calendar.open_close_ns(day)
     count = (close_ns - open_ns) // NS_PER_MINUTE
