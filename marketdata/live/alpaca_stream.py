@@ -317,7 +317,9 @@ class AlpacaLiveStream:
         if threading.current_thread() is self._thread:
             coroutine.close()
             raise RuntimeError("subscribe and unsubscribe from another thread than the stream's")
-        self.raise_if_failed()
+        if self._error is not None:
+            coroutine.close()
+            raise self._error
         self._sdk.loop_ready.wait(timeout)
         loop = self._sdk._loop
         if loop is None or loop.is_closed():

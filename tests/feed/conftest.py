@@ -40,7 +40,8 @@ def feed(store: Path, **options: Any) -> Iterator[FeedHandle]:
     faults = options.pop("faults", FeedFaults())
     options.setdefault("speed", 600.0)
     options.setdefault("end_minute", 6)
-    with serve_in_thread(FeedOptions(store=store, day=DAY, faults=faults, **options)) as handle:
+    options.setdefault("day", DAY)
+    with serve_in_thread(FeedOptions(store=store, faults=faults, **options)) as handle:
         yield handle
 
 
