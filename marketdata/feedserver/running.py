@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from marketdata.feedserver.day import StoredDay
 from marketdata.feedserver.server import FeedOptions, FeedServer, FeedStats
 
 
@@ -42,10 +43,11 @@ class FeedHandle:
 
 
 @contextmanager
-def serve_in_thread(options: FeedOptions) -> Iterator[FeedHandle]:
+def serve_in_thread(options: FeedOptions, day: StoredDay | None = None) -> Iterator[FeedHandle]:
     """Starts the server on an ephemeral port (unless the options name one) on a thread of its own; stops
-    it and closes its connections on exit. Store and date errors are raised here, before any thread starts."""
-    server = FeedServer(options)
+    it and closes its connections on exit. Store and date errors are raised here, before any thread starts.
+    `day` plays those bars instead of the store's (the store still answers REST)."""
+    server = FeedServer(options, day)
     loop = asyncio.new_event_loop()
     ready, played = threading.Event(), threading.Event()
     failure: list[BaseException] = []

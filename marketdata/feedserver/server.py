@@ -90,6 +90,8 @@ class FeedStats:
     bars_sent: int = 0
     drops: int = 0
     minutes_played: int = 0
+    #: (minute, monotonic time its bars started going out, monotonic time the last went out)
+    minute_send_times: list[tuple[int, float, float]] = field(default_factory=list)
 
 
 class FeedServer:
@@ -199,7 +201,9 @@ class FeedServer:
             if arg in self.faults.late_minutes:
                 self._held.append(arg)
                 return
+            began = time.monotonic()
             await self._send_minute(arg)
+            self.stats.minute_send_times.append((arg, began, time.monotonic()))
             while self._held and self._held[0] < arg:
                 await self._send_minute(self._held.pop(0))
         elif action == "correct":
