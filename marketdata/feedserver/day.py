@@ -53,7 +53,6 @@ class StoredDay:
         return self.open_ns + index * NS_PER_MINUTE
 
 
-
 def load_day(store_root: str | Path, day: date, calendar: TradingCalendar | None = None) -> StoredDay:
     calendar = calendar or get_calendar("XNYS")
     if not calendar.is_session(day):

@@ -121,7 +121,9 @@ def bars_page(store: BarStore, query: BarsQuery, now_ns: int, never_trades: froz
         if table.num_rows == 0:
             continue
         ts = table.column("ts").cast("int64").to_pylist()
-        rows = list(zip(ts, *(table.column(n).to_pylist() for n in ("open", "high", "low", "close", "volume"))))
+        rows = list(
+            zip(ts, *(table.column(n).to_pylist() for n in ("open", "high", "low", "close", "volume")), strict=True)
+        )
         rows = [r for r in rows if query.start_ns <= r[0] <= last_open]
         if query.descending:
             rows.reverse()

@@ -387,9 +387,8 @@ class FeedServer:
         key, secret = message.get("key"), message.get("secret")
         code: int | None = self.faults.auth_error
         if code is None:
-            if not (isinstance(key, str) and key and isinstance(secret, str) and secret):
-                code = 402
-            elif self.options.credentials is not None and (key, secret) != self.options.credentials:
+            well_formed = isinstance(key, str) and key and isinstance(secret, str) and secret
+            if not well_formed or (self.options.credentials is not None and (key, secret) != self.options.credentials):
                 code = 402
             elif client.feed not in self.options.feeds:
                 code = 409
@@ -414,10 +413,14 @@ class FeedServer:
             return _json(404, {"message": "Not Found"})
         if not (request.headers.get("APCA-API-KEY-ID") and request.headers.get("APCA-API-SECRET-KEY")):
             return _json(401, {"message": "unauthorized."})
-        if self.options.credentials is not None and (
-            request.headers["APCA-API-KEY-ID"],
-            request.headers["APCA-API-SECRET-KEY"],
-        ) != self.options.credentials:
+        if (
+            self.options.credentials is not None
+            and (
+                request.headers["APCA-API-KEY-ID"],
+                request.headers["APCA-API-SECRET-KEY"],
+            )
+            != self.options.credentials
+        ):
             return _json(401, {"message": "unauthorized."})
         now = self.sim_now_ns()
         try:

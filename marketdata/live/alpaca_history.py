@@ -36,9 +36,7 @@ class AlpacaHistory:
     def __init__(self, credentials: AlpacaCredentials, *, feed: str = "iex", url: str | None = None) -> None:
         self._feed = DataFeed(feed)
         self._env = credentials.variables
-        self._client = StockHistoricalDataClient(
-            credentials.key, credentials.secret, raw_data=True, url_override=url
-        )
+        self._client = StockHistoricalDataClient(credentials.key, credentials.secret, raw_data=True, url_override=url)
 
     def _raw(self, symbols: Sequence[str], start: datetime, end: datetime) -> dict[str, list[dict[str, object]]]:
         start, end = _aware(start, "start"), _aware(end, "end")

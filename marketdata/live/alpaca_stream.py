@@ -7,8 +7,9 @@ connection's changes (`StreamNotice`) in the same queue, in order. What it adds 
 - a dropped connection: the SDK reconnects and sends the subscriptions again; a `disconnected` and a
   `reconnected` notice mark the hole, and `backfill()` fetches the missed minutes from REST (what to do
   with them is the caller's policy);
-- a silent socket: no frame for `silence_timeout` seconds closes the socket, so the SDK opens a new
-  one (a `silent` notice, then `reconnected`); failed connection attempts back off up to 10 s;
+- a silent socket: no market data for `silence_timeout` seconds (alpaca-py's `data_timeout`) closes the
+  socket and the SDK opens a new one after its backoff (a `silent` notice, then `reconnected`). Keep it
+  above the gap between two minutes' bars of the quietest subscription, or None to turn it off;
 - a refused auth (401/402), the connection limit (406) and a plan without the feed (409) end the
   stream with a one-line error (the SDK alone would retry a refused auth forever): a `failed` notice,
   `error`, and `raise_if_failed()`;
@@ -18,10 +19,10 @@ connection's changes (`StreamNotice`) in the same queue, in order. What it adds 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -44,7 +45,6 @@ CHANNEL_OF_KIND: dict[FrameKind, str] = {
     "status": "statuses",
 }
 ALL_KINDS: tuple[FrameKind, ...] = ("bar", "updated_bar", "daily_bar", "status")
-_MAX_BACKOFF_S = 10.0
 
 # The stream reports its own connection changes; the SDK's log lines (a traceback for a refused auth)
 # would only repeat them on stderr where no logging is configured.
@@ -97,34 +97,29 @@ class _Stream(StockDataStream):
 
     def __init__(self, owner: AlpacaLiveStream, credentials: AlpacaCredentials, feed: str, url: str | None) -> None:
         super().__init__(
-            credentials.key, credentials.secret, raw_data=True, feed=DataFeed(feed), url_override=url
+            credentials.key,
+            credentials.secret,
+            raw_data=True,
+            feed=DataFeed(feed),
+            url_override=url,
+            data_timeout=owner.silence_timeout,
         )
         self.owner = owner
         self.loop_ready = threading.Event()
-        self.last_frame = time.monotonic()
         self.connects = 0
-        self._backoff = 0.0
 
     async def _run_forever(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()  # type: ignore[assignment]
         self.loop_ready.set()
-        watchdog = asyncio.ensure_future(self._watch_silence())
-        try:
-            await super()._run_forever()
-        finally:
-            watchdog.cancel()
+        await super()._run_forever()
 
     async def _start_ws(self) -> None:
         try:
             await super()._start_ws()
         except Exception as exc:
             if self._should_run and self.owner.error is None:
-                self._backoff = min(_MAX_BACKOFF_S, max(0.25, self._backoff * 2))
-                self.owner.notice("disconnected", f"could not connect: {exc}; trying again in {self._backoff:g} s")
-                await asyncio.sleep(self._backoff)
+                self.owner.notice("disconnected", f"could not connect: {type(exc).__name__}: {exc}")
             raise
-        self._backoff = 0.0
-        self.last_frame = time.monotonic()
         self.connects += 1
         self.owner.notice("connected" if self.connects == 1 else "reconnected", self._endpoint)
 
@@ -133,41 +128,31 @@ class _Stream(StockDataStream):
             await super()._auth()
         except ValueError as exc:
             self._should_run = False
+            if self._stop_stream_event is not None:
+                self._stop_stream_event.set()  # no wait before the SDK's loop ends
             self.owner.fail(stream_error(str(exc), feed=self.owner.feed, env=self.owner.credential_variables))
             await self.close()
             raise
 
-    async def _consume(self) -> None:
+    async def _consume(self) -> bool:
         try:
-            await super()._consume()
+            stale = await super()._consume()
         except Exception as exc:
             if self._should_run:
                 self.owner.notice("disconnected", f"{type(exc).__name__}: {exc}")
             raise
-
-    async def _dispatch(self, msg: dict[str, Any]) -> None:
-        self.last_frame = time.monotonic()
-        await super()._dispatch(msg)
-
-    async def _watch_silence(self) -> None:
-        timeout = self.owner.silence_timeout
-        while True:
-            await asyncio.sleep(min(1.0, timeout / 4))
-            ws = self._ws
-            if self._running and ws is not None and time.monotonic() - self.last_frame > timeout:
-                self.owner.notice("silent", f"no frame for {timeout:g} s: reconnecting")
-                self.last_frame = time.monotonic()
-                ws.transport.abort()
+        if stale and self._should_run:
+            self.owner.notice("silent", f"no market data for {self._data_timeout:g} s: reconnecting")
+        return stale
 
     async def add(self, channels: Sequence[str], symbols: Sequence[str], handler: Callable[..., Any]) -> None:
         for channel in channels:
             for symbol in symbols:
                 self._handlers[channel][symbol] = handler
         if self._running and self._ws is not None:
-            try:
+            # if the connection is going, the next one sends every subscription
+            with contextlib.suppress(Exception):
                 await self._send_subscribe_msg()
-            except Exception:
-                pass  # the connection is going; the next one sends every subscription
 
     async def remove(self, channels: Sequence[str], symbols: Sequence[str]) -> None:
         for channel in channels:
@@ -175,17 +160,14 @@ class _Stream(StockDataStream):
             for symbol in present:
                 del self._handlers[channel][symbol]
             if present and self._running and self._ws is not None:
-                try:
+                # if the connection is going, the next one subscribes only what is left
+                with contextlib.suppress(Exception):
                     await self._send_unsubscribe_msg(channel, present)
-                except Exception:
-                    pass  # the next connection subscribes only what is left
 
     async def shutdown(self) -> None:
-        self._should_run = False
-        if self._stop_stream_queue.empty():
-            self._stop_stream_queue.put_nowait({"should_stop": True})
+        await self.stop_ws()
         if self._ws is not None:
-            await self._ws.close()
+            await self._ws.close()  # rather than waiting up to 5 s for the SDK's next look at its stop queue
 
 
 class AlpacaLiveStream:
@@ -201,13 +183,13 @@ class AlpacaLiveStream:
         feed: str = "iex",
         url: str | None = None,
         rest_url: str | None = None,
-        silence_timeout: float = 30.0,
+        silence_timeout: float | None = 150.0,
         clock: Clock | None = None,
     ) -> None:
         if feed not in ("iex", "sip"):
             raise ValueError(f"feed: {feed!r} is not iex or sip")
-        if not silence_timeout > 0:
-            raise ValueError(f"silence_timeout: {silence_timeout} must be above 0")
+        if silence_timeout is not None and not silence_timeout > 0:
+            raise ValueError(f"silence_timeout: {silence_timeout} must be above 0 (or None: no limit)")
         self.feed = feed
         self.silence_timeout = silence_timeout
         self.credential_variables = credentials.variables
@@ -291,10 +273,8 @@ class AlpacaLiveStream:
         if thread is None or not thread.is_alive():
             return
         if self._sdk.loop_ready.wait(timeout) and self._sdk._loop is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop ended meanwhile
                 asyncio.run_coroutine_threadsafe(self._sdk.shutdown(), self._sdk._loop).result(timeout)
-            except RuntimeError:
-                pass  # the loop ended meanwhile
         thread.join(timeout)
         self.notice("stopped")
 

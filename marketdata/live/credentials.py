@@ -43,8 +43,10 @@ def credentials_from_env(
     environ = os.environ if environ is None else environ
     missing = missing_credentials(key_variable, secret_variable, environ)
     if missing:
+        what = "key id" if missing[0] == key_variable else "secret key"
         raise MissingCredentialError(
-            f"{missing[0]} is not set: export the Alpaca API "
-            f"{'key id' if missing[0] == key_variable else 'secret key'} in it (credentials come only from the environment)"
+            f"{missing[0]} is not set: export the Alpaca API {what} in it (credentials come only from the environment)"
         )
-    return AlpacaCredentials(key_variable, secret_variable, environ[key_variable].strip(), environ[secret_variable].strip())
+    return AlpacaCredentials(
+        key_variable, secret_variable, environ[key_variable].strip(), environ[secret_variable].strip()
+    )

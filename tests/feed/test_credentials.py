@@ -12,9 +12,9 @@ def test_a_missing_variable_is_named_in_one_line():
     with pytest.raises(MissingCredentialError) as caught:
         credentials_from_env(environ={"ALPACA_API_KEY": "id"})
     assert str(caught.value).startswith("ALPACA_SECRET_KEY is not set: ") and "\n" not in str(caught.value)
-    with pytest.raises(MissingCredentialError, match="^ALPACA_API_KEY is not set"):
+    with pytest.raises(MissingCredentialError, match=r"^ALPACA_API_KEY is not set"):
         credentials_from_env(environ={"ALPACA_API_KEY": "  ", "ALPACA_SECRET_KEY": "s"})
-    with pytest.raises(MissingCredentialError, match="^PAPER_KEY is not set"):
+    with pytest.raises(MissingCredentialError, match=r"^PAPER_KEY is not set"):
         credentials_from_env("PAPER_KEY", "PAPER_SECRET", environ={"PAPER_SECRET": "s"})
     assert missing_credentials(environ={}) == ["ALPACA_API_KEY", "ALPACA_SECRET_KEY"]
 

@@ -29,17 +29,19 @@ def test_a_dropped_connection_is_reconnected_resubscribed_and_its_missed_minutes
     lean_store_root, credentials
 ):
     faults = FeedFaults(drop_at_minutes=(3,), down_seconds=0.5)
-    with feed(lean_store_root, end_minute=10, speed=300, faults=faults) as handle:
-        with AlpacaLiveStream(credentials, url=handle.ws_url(), rest_url=handle.http_url) as live:
-            live.subscribe(["SPY", "AIG"], ["bar"])
-            items = drain(live, handle)
-            got = {_minute(f) for f in bars(items)}
-            missed = sorted(set(range(10)) - got)
-            assert missed and missed[0] == 3 and 9 in got  # the minutes while it was down, then the rest
-            assert notices(items) == ["connected", "disconnected", "reconnected"]
-            filled = live.backfill(
-                ["SPY", "AIG"], _utc(OPEN_NS + missed[0] * MINUTE_NS), _utc(OPEN_NS + (missed[-1] + 1) * MINUTE_NS)
-            )
+    with (
+        feed(lean_store_root, end_minute=10, speed=300, faults=faults) as handle,
+        AlpacaLiveStream(credentials, url=handle.ws_url(), rest_url=handle.http_url) as live,
+    ):
+        live.subscribe(["SPY", "AIG"], ["bar"])
+        items = drain(live, handle)
+        got = {_minute(f) for f in bars(items)}
+        missed = sorted(set(range(10)) - got)
+        assert missed and missed[0] == 3 and 9 in got  # the minutes while it was down, then the rest
+        assert notices(items) == ["connected", "disconnected", "reconnected"]
+        filled = live.backfill(
+            ["SPY", "AIG"], _utc(OPEN_NS + missed[0] * MINUTE_NS), _utc(OPEN_NS + (missed[-1] + 1) * MINUTE_NS)
+        )
     assert handle.stats.drops == 1 and handle.stats.connections == 2
     assert all(f.backfilled and f.kind == "bar" for f in filled)
     assert [as_row(f) for f in filled] == [oracle_minute(lean_store_root, s, m) for m in missed for s in ("AIG", "SPY")]
@@ -47,10 +49,12 @@ def test_a_dropped_connection_is_reconnected_resubscribed_and_its_missed_minutes
 
 def test_a_silent_socket_is_detected_and_replaced(lean_store_root, credentials):
     faults = FeedFaults(silent_at_minute=2, silent_seconds=4.0)
-    with feed(lean_store_root, end_minute=30, speed=300, faults=faults) as handle:
-        with AlpacaLiveStream(credentials, url=handle.ws_url(), silence_timeout=1.0) as live:
-            live.subscribe(["SPY"], ["bar"])
-            items = drain(live, handle)
+    with (
+        feed(lean_store_root, end_minute=30, speed=300, faults=faults) as handle,
+        AlpacaLiveStream(credentials, url=handle.ws_url(), silence_timeout=1.0) as live,
+    ):
+        live.subscribe(["SPY"], ["bar"])
+        items = drain(live, handle)
     kinds = notices(items)
     assert kinds[:2] == ["connected", "silent"] and "reconnected" in kinds
     after = items[next(i for i, x in enumerate(items) if isinstance(x, StreamNotice) and x.kind == "reconnected") :]
@@ -86,14 +90,16 @@ def test_a_refused_auth_ends_the_stream_with_one_line_and_no_retry(lean_store_ro
 
 
 def test_a_second_stream_on_the_same_key_meets_the_connection_limit(lean_store_root, credentials):
-    with feed(lean_store_root, end_minute=20, speed=60) as handle:
-        with AlpacaLiveStream(credentials, url=handle.ws_url()) as first:
-            first.subscribe(["SPY"], ["bar"])
-            assert notices([first.get(timeout=30)]) == ["connected"]
-            second = AlpacaLiveStream(credentials, url=handle.ws_url())
-            second.subscribe(["SPY"], ["bar"])
-            assert notices([second.get(timeout=30)]) == ["failed"]
-            assert isinstance(second.error, ConnectionLimitError)
+    with (
+        feed(lean_store_root, end_minute=20, speed=60) as handle,
+        AlpacaLiveStream(credentials, url=handle.ws_url()) as first,
+    ):
+        first.subscribe(["SPY"], ["bar"])
+        assert notices([first.get(timeout=30)]) == ["connected"]
+        second = AlpacaLiveStream(credentials, url=handle.ws_url())
+        second.subscribe(["SPY"], ["bar"])
+        assert notices([second.get(timeout=30)]) == ["failed"]
+        assert isinstance(second.error, ConnectionLimitError)
 
 
 def test_sip_without_the_plan_is_insufficient_subscription(lean_store_root, credentials):
@@ -110,10 +116,12 @@ def test_sip_without_the_plan_is_insufficient_subscription(lean_store_root, cred
 
 def test_duplicate_and_late_frames_arrive_as_sent(lean_store_root, credentials):
     faults = FeedFaults(duplicate_minutes=(1,), late_minutes=(3,))
-    with feed(lean_store_root, end_minute=6, faults=faults) as handle:
-        with AlpacaLiveStream(credentials, url=handle.ws_url()) as live:
-            live.subscribe(["IBM"], ["bar"])
-            items = drain(live, handle)
+    with (
+        feed(lean_store_root, end_minute=6, faults=faults) as handle,
+        AlpacaLiveStream(credentials, url=handle.ws_url()) as live,
+    ):
+        live.subscribe(["IBM"], ["bar"])
+        items = drain(live, handle)
     assert [_minute(f) for f in bars(items)] == [0, 1, 1, 2, 4, 3, 5]
     first, again = bars(items)[1:3]
     assert as_row(first) == as_row(again) and again.received_at >= first.received_at
@@ -121,10 +129,12 @@ def test_duplicate_and_late_frames_arrive_as_sent(lean_store_root, credentials):
 
 def test_a_correction_arrives_as_an_updated_bar_after_its_minute(lean_store_root, credentials):
     faults = FeedFaults(corrected_minutes=(1,), correction_delay_s=30)
-    with feed(lean_store_root, end_minute=4, faults=faults) as handle:
-        with AlpacaLiveStream(credentials, url=handle.ws_url()) as live:
-            live.subscribe(["SPY"], ["bar", "updated_bar"])
-            items = drain(live, handle)
+    with (
+        feed(lean_store_root, end_minute=4, faults=faults) as handle,
+        AlpacaLiveStream(credentials, url=handle.ws_url()) as live,
+    ):
+        live.subscribe(["SPY"], ["bar", "updated_bar"])
+        items = drain(live, handle)
     sequence = [(f.kind, _minute(f)) for f in items if not isinstance(f, StreamNotice)]
     assert sequence == [("bar", 0), ("bar", 1), ("updated_bar", 1), ("bar", 2), ("bar", 3)]
     (update,) = bars(items, "updated_bar")
@@ -134,11 +144,13 @@ def test_a_correction_arrives_as_an_updated_bar_after_its_minute(lean_store_root
 
 def test_a_symbol_that_never_trades_is_accepted_and_silent(lean_store_root, credentials):
     faults = FeedFaults(never_trades=("BAC",))
-    with feed(lean_store_root, end_minute=3, faults=faults) as handle:
-        with AlpacaLiveStream(credentials, url=handle.ws_url(), rest_url=handle.http_url) as live:
-            live.subscribe(["BAC", "ZZZZ", "AIG"], ["bar", "status"])
-            items = drain(live, handle)
-            history = live.backfill(["BAC", "ZZZZ"], _utc(OPEN_NS), _utc(OPEN_NS + 3 * MINUTE_NS))
+    with (
+        feed(lean_store_root, end_minute=3, faults=faults) as handle,
+        AlpacaLiveStream(credentials, url=handle.ws_url(), rest_url=handle.http_url) as live,
+    ):
+        live.subscribe(["BAC", "ZZZZ", "AIG"], ["bar", "status"])
+        items = drain(live, handle)
+        history = live.backfill(["BAC", "ZZZZ"], _utc(OPEN_NS), _utc(OPEN_NS + 3 * MINUTE_NS))
     assert {f.symbol for f in items if not isinstance(f, StreamNotice)} == {"AIG"}
     assert history == []
     assert live.subscribed("bar") == ["BAC", "ZZZZ", "AIG"]
@@ -149,4 +161,3 @@ def test_bad_fault_options_are_named():
         FeedFaults(auth_error=500)
     with pytest.raises(ValueError, match="down_seconds: -1 is negative"):
         FeedFaults(down_seconds=-1)
-

@@ -61,6 +61,9 @@ def test_bad_input_is_one_line_and_exit_2(lean_store_root, tmp_path):
         assert result.returncode == 2 and result.stderr.startswith(message), (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
     missing = subprocess.run(
-        [*SERVE, "--store", str(tmp_path / "nope"), "--date", "2013-10-09"], cwd=REPO_ROOT, capture_output=True, text=True
+        [*SERVE, "--store", str(tmp_path / "nope"), "--date", "2013-10-09"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert missing.returncode == 2 and "is not a directory" in missing.stderr

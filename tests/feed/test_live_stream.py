@@ -27,10 +27,12 @@ def test_every_subscribed_bar_arrives_as_the_store_has_it(lean_store_root, crede
 
 def test_frames_are_plain_frozen_records_stamped_by_the_given_clock(lean_store_root, credentials):
     clock = SimulatedClock(datetime(2013, 10, 9, 13, 29, tzinfo=UTC))
-    with feed(lean_store_root, end_minute=1) as handle:
-        with AlpacaLiveStream(credentials, url=handle.ws_url(), clock=clock) as live:
-            live.subscribe(["AIG"], ["bar", "daily_bar", "status"])
-            items = drain(live, handle)
+    with (
+        feed(lean_store_root, end_minute=1) as handle,
+        AlpacaLiveStream(credentials, url=handle.ws_url(), clock=clock) as live,
+    ):
+        live.subscribe(["AIG"], ["bar", "daily_bar", "status"])
+        items = drain(live, handle)
     frames = [i for i in items if isinstance(i, LiveFrame)]
     assert [f.kind for f in frames] == ["status", "bar", "daily_bar"]
     assert {f.received_at for f in frames} == {clock.now()}
@@ -42,22 +44,24 @@ def test_frames_are_plain_frozen_records_stamped_by_the_given_clock(lean_store_r
 
 
 def test_subscribe_and_unsubscribe_from_other_threads_mid_day(lean_store_root, credentials):
-    with feed(lean_store_root, end_minute=12, speed=300) as handle:
-        with AlpacaLiveStream(credentials, url=handle.ws_url()) as live:
-            live.subscribe(["SPY"], ["bar"])
-            first = live.get(timeout=30)
-            assert notices([first]) == ["connected"]
-            assert isinstance(live.get(timeout=30), LiveFrame)
+    with (
+        feed(lean_store_root, end_minute=12, speed=300) as handle,
+        AlpacaLiveStream(credentials, url=handle.ws_url()) as live,
+    ):
+        live.subscribe(["SPY"], ["bar"])
+        first = live.get(timeout=30)
+        assert notices([first]) == ["connected"]
+        assert isinstance(live.get(timeout=30), LiveFrame)
 
-            def change() -> None:
-                live.subscribe(["BAC"], ["bar"])
-                live.unsubscribe(["SPY"], ["bar"])
+        def change() -> None:
+            live.subscribe(["BAC"], ["bar"])
+            live.unsubscribe(["SPY"], ["bar"])
 
-            worker = threading.Thread(target=change)
-            worker.start()
-            worker.join(30)
-            items = drain(live, handle)
-            assert live.subscribed("bar") == ["BAC"]
+        worker = threading.Thread(target=change)
+        worker.start()
+        worker.join(30)
+        items = drain(live, handle)
+        assert live.subscribed("bar") == ["BAC"]
     symbols = [f.symbol for f in bars(items)]
     assert "BAC" in symbols and symbols[-1] == "BAC"
     first_bac = symbols.index("BAC")

@@ -96,7 +96,10 @@ def test_errors_carry_alpacas_codes(lean_store_root):
                 _recv(second)
                 _send(second, {"action": "auth", "key": "k", "secret": "s"})
                 assert _recv(second) == [{"T": "error", "code": 406, "msg": "connection limit exceeded"}]
-    with feed(lean_store_root, feeds=("iex",)) as handle, connect(handle.ws_url("sip"), additional_headers=MSGPACK) as ws:
+    with (
+        feed(lean_store_root, feeds=("iex",)) as handle,
+        connect(handle.ws_url("sip"), additional_headers=MSGPACK) as ws,
+    ):
         _recv(ws)
         _send(ws, {"action": "auth", "key": "k", "secret": "s"})
         assert _recv(ws) == [{"T": "error", "code": 409, "msg": "insufficient subscription"}]

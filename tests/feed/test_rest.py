@@ -46,12 +46,18 @@ def test_small_pages_chain_by_next_page_token(lean_store_root):
     with feed(lean_store_root) as handle:
         url = handle.http_url + "/v2/stocks/bars"
         headers = {"APCA-API-KEY-ID": "k", "APCA-API-SECRET-KEY": "s"}
-        params = {"symbols": "SPY,AIG", "timeframe": "1Min", "start": "2013-10-08T13:30:00Z",
-                  "end": "2013-10-08T13:34:00Z", "limit": "3"}
+        params = {
+            "symbols": "SPY,AIG",
+            "timeframe": "1Min",
+            "start": "2013-10-08T13:30:00Z",
+            "end": "2013-10-08T13:34:00Z",
+            "limit": "3",
+        }
         pages, token = [], None
         while True:
-            body = requests.get(url, params={**params, **({"page_token": token} if token else {})}, headers=headers,
-                                timeout=30).json()
+            body = requests.get(
+                url, params={**params, **({"page_token": token} if token else {})}, headers=headers, timeout=30
+            ).json()
             pages.append({s: [b["t"][11:16] for b in bars] for s, bars in body["bars"].items()})
             token = body["next_page_token"]
             if token is None:
@@ -67,8 +73,9 @@ def test_small_pages_chain_by_next_page_token(lean_store_root):
 def test_nothing_later_than_the_feeds_clock_is_served(lean_store_root):
     """Before any client subscribes the day's clock stands at the open: none of the day's bars exist yet."""
     with feed(lean_store_root) as handle:
-        history = AlpacaHistory(credentials_from_env(environ={"ALPACA_API_KEY": "k", "ALPACA_SECRET_KEY": "s"}),
-                                url=handle.http_url)
+        history = AlpacaHistory(
+            credentials_from_env(environ={"ALPACA_API_KEY": "k", "ALPACA_SECRET_KEY": "s"}), url=handle.http_url
+        )
         day_start = datetime.fromtimestamp(OPEN_NS / 1e9 - 4 * 3600, UTC)
         tables = history.minute_bars(["SPY"], day_start, datetime.fromtimestamp(OPEN_NS / 1e9 + 3600, UTC))
     ts = tables["SPY"].column("ts").cast(pa.int64()).to_pylist()
@@ -78,12 +85,14 @@ def test_nothing_later_than_the_feeds_clock_is_served(lean_store_root):
 
 def test_refusals_are_alpacas(lean_store_root):
     with feed(lean_store_root, credentials=("right", "pair")) as handle:
-        wrong = AlpacaHistory(credentials_from_env(environ={"ALPACA_API_KEY": "k", "ALPACA_SECRET_KEY": "s"}),
-                              url=handle.http_url)
+        wrong = AlpacaHistory(
+            credentials_from_env(environ={"ALPACA_API_KEY": "k", "ALPACA_SECRET_KEY": "s"}), url=handle.http_url
+        )
         with pytest.raises(FeedAuthError, match=r"refused the key \(401\): check ALPACA_API_KEY/ALPACA_SECRET_KEY"):
             wrong.minute_bars(["SPY"], datetime(2013, 10, 8, tzinfo=UTC), datetime(2013, 10, 9, tzinfo=UTC))
         client = StockHistoricalDataClient("right", "pair", url_override=handle.http_url)
-        hourly = StockBarsRequest(symbol_or_symbols="SPY", timeframe=TimeFrame(5, TimeFrameUnit.Hour),
-                                  start=datetime(2013, 10, 8, tzinfo=UTC))
+        hourly = StockBarsRequest(
+            symbol_or_symbols="SPY", timeframe=TimeFrame(5, TimeFrameUnit.Hour), start=datetime(2013, 10, 8, tzinfo=UTC)
+        )
         with pytest.raises(APIError, match="invalid timeframe '5Hour'"):
             client.get_stock_bars(hourly)
