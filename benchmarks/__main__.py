@@ -30,6 +30,7 @@ MODULES = (
     "benchmarks.bench_startup",
     "benchmarks.bench_report",
     "benchmarks.bench_e2e",
+    "benchmarks.bench_feed",
 )
 
 #: (our key, peer key or None, ">=" or "<=", the target, its unit as printed after it) for the summary table.
@@ -51,6 +52,7 @@ SUMMARY: tuple[tuple[str, str | None, str, float, str], ...] = (
     ("plugin_read_us", None, "<=", 0.5, " us a read"),
     ("workers2_speedup", None, ">=", 1.7, "x serial"),
     ("log_bytes_per_symbol_day", None, "<=", 3000, " bytes/symbol-day"),
+    ("feed_minute_s", None, "<=", 1.0, " s for a minute of 8,000 symbols"),
 )
 
 

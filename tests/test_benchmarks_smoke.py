@@ -44,6 +44,8 @@ def test_quick_benchmarks_write_every_contract_key(tmp_path):
         "plugin_read_us",
         "workers2_speedup",
         "log_bytes_per_symbol_day",
+        "feed_minute_s",
+        "feed_frames_per_s",
     ):
         assert isinstance(figures[key], int | float) and figures[key] > 0, key
     assert figures["e2e_nautilus"].startswith("not run") and figures["e2e_backtrader"].startswith("not run")

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "daytape.commands.demo",
     "daytape.report.command",
     "daytape.commands.sweep",
+    "daytape.commands.feed",
 )
 
 
