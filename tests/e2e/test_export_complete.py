@@ -138,3 +138,11 @@ def test_complete_refuses_a_store_that_changed_since_the_run(small_run, tmp_path
         assert export(run_id, log_url, "--format", "json")  # the summary needs no bars
     finally:
         shutil.copy(saved, day_file)
+
+
+def test_explain_of_a_derived_interval_shows_the_quality_that_covers_it(small_run):
+    run_id, log_url, _ = small_run
+    result = daytape("explain", run_id, "SPY", "--date", DAY, "--interval", "5m", "--log", log_url)
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if "QualityCalculated" in line]
+    assert "5m 1.0000: 0/0 complete, 0 partial" in line and "history " in line

@@ -96,6 +96,12 @@ def test_a_shy_5m_bar_built_from_3_of_its_5_minutes_is_partial_with_2_missing(le
     report = interval_quality(ts_of(frame), CAL, day, "5m")
     three_of_five = [p for p in report.partial if p.present == 3]
     assert three_of_five and all((p.expected, p.missing) == (5, 2) for p in three_of_five)
+    # the README's figures for this day
+    assert (report.expected, report.present, report.complete, len(report.partial)) == (78, 78, 33, 45)
+    assert (round(report.quality, 4), round(interval_quality(ts_of(frame), CAL, day, "15m").quality, 4)) == (
+        0.4231,
+        0.1154,
+    )
     # the base interval measured the same way agrees with the base quality report
     base = interval_quality(ts_of(frame), CAL, day, "1m")
     plain = session_quality(ts_of(frame), CAL, day)
