@@ -44,8 +44,11 @@ def rebuild_day(store: EventStore, run_id: str, day: dt.date, *, verify: bool = 
     for row in read_events(store, run_id, session_date=day, verify=verify):
         if row.symbol and (until is None or row.seq <= until):
             steps.setdefault(row.symbol, []).append(row.event())
-    loaded = {symbol: events for symbol, events in steps.items() if any(isinstance(e, ev.SessionBarsLoaded) for e in events)}
-    return {symbol: book.rebuild(symbol, events) for symbol, events in sorted(loaded.items())}
+    return {
+        symbol: book.rebuild(symbol, events)
+        for symbol, events in sorted(steps.items())
+        if any(isinstance(e, ev.SessionBarsLoaded) for e in events)
+    }
 
 
 def _value(series: IndicatorSeries, output: str, index: int) -> float | None:

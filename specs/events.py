@@ -46,6 +46,10 @@ class PartialBar(BaseModel):
     expected: int
     present: int
 
+    @property
+    def missing(self) -> int:
+        return self.expected - self.present
+
 
 class IntervalQuality(BaseModel):
     """A derived interval's quality, counted in its own bars: `expected` due, `present` built (at least one base

@@ -4,8 +4,8 @@ The state's figures are as of the event that set them (a symbol loaded at the op
 quality to speak of until the day ends, when SymbolStreamed records the whole day). A plugin at time t sees
 instead what the closed bars say at t: per interval the bars closed and the bad rows among them, the quality
 of the slots due by t with their gaps (of the base interval and of every interval derived from it, with the
-derived bars built from only part of their base bars), and each indicator's value at its last closed bar. All of it comes
-from the book's arrays, cut at t, so no figure depends on a bar that has not closed.
+derived bars built from only part of their base bars), and each indicator's value at its last closed bar.
+All of it comes from the book's arrays, cut at t, so no figure depends on a bar that has not closed.
 """
 
 from __future__ import annotations

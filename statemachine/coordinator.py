@@ -373,6 +373,7 @@ class SessionCoordinator:
                 current_value=series.value_at(index), last_updated=series.time_at(index), valid=series.valid_at(index)
             )
         quality = self._day_quality(symbol, book)
+        day = self._current_day()
         return ev.SymbolStreamed(
             symbol=symbol,
             sim_time=now,
@@ -380,7 +381,7 @@ class SessionCoordinator:
             digests=digests,
             flagged=flagged,
             quality=quality,
-            intervals={} if quality is None else derived_quality(book, self.calendar, self._current_day(), quality.interval),
+            intervals={} if quality is None else derived_quality(book, self.calendar, day, quality.interval),
             indicators=values,
         )
 

@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from specs.events import PartialBar
 from statemachine.state import BarIntervalData, IndicatorData, SessionState, SymbolSessionData
 
 CSV_COLUMNS = (
@@ -31,6 +32,10 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _partial_json(bar: PartialBar) -> dict[str, Any]:
+    return {"start": _iso(bar.start), "present": bar.present, "expected": bar.expected, "missing": bar.missing}
+
+
 def _bars_json(bars: BarIntervalData) -> dict[str, Any]:
     out: dict[str, Any] = {
         "derived": bars.derived,
@@ -42,10 +47,7 @@ def _bars_json(bars: BarIntervalData) -> dict[str, Any]:
         out["gaps"] = [{"start": _iso(g.start), "end": _iso(g.end), "missing": g.missing} for g in bars.gaps]
         if bars.expected is not None:
             out["expected"], out["present"], out["complete"] = bars.expected, bars.present, bars.complete
-            out["partial"] = [
-                {"start": _iso(p.start), "present": p.present, "expected": p.expected, "missing": p.expected - p.present}
-                for p in bars.partial
-            ]
+            out["partial"] = [_partial_json(p) for p in bars.partial]
     if bars.flagged:
         out["flagged"] = dict(bars.flagged)
     return out

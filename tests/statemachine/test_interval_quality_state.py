@@ -105,7 +105,8 @@ def test_a_plugin_reads_each_intervals_quality_as_of_now(store, lean_root, calen
     # what the log holds by now was recorded at the open: nothing was due, nothing later is known
     [quality] = [e for e in sink.events(SHY_DAY) if isinstance(e, ev.QualityCalculated)]
     assert set(quality.intervals) == {"5m", "15m"}
-    assert all((q.expected, q.present, q.complete, q.gaps, q.partial) == (0, 0, 0, [], []) for q in quality.intervals.values())
+    for figures in quality.intervals.values():
+        assert (figures.expected, figures.present, figures.complete, figures.gaps, figures.partial) == (0, 0, 0, [], [])
 
 
 def test_the_whole_days_interval_quality_is_recorded_at_the_close_and_replays(store, lean_root, calendar):
@@ -130,7 +131,7 @@ def test_the_whole_days_interval_quality_is_recorded_at_the_close_and_replays(st
 def test_the_history_quality_sits_beside_the_session_quality(store, lean_root, calendar):
     history = lean_minute_frame(lean_root, "SHY", SHY_HISTORY)
     wanted = oracle(history, SHY_HISTORY, 1)
-    coordinator, sink = _shy(store, calendar)
+    coordinator, _ = _shy(store, calendar)
     stream_to_close(coordinator)
     coordinator.end_day()
     ended = coordinator.ended_state
