@@ -358,7 +358,8 @@ class Day:
 
     def symbols(self, at: Moment = None) -> pd.DataFrame:
         """One row per symbol in the state at `at` (see `state`), indexed by symbol: its lifecycle state, the
-        five metadata fields, intervals, indicators, quality, gaps and history rows (the CSV export's columns)."""
+        five metadata fields, intervals, indicators, quality, gaps, history rows, the history's quality and each
+        interval's quality as `{interval: quality}` (the CSV export's columns)."""
         state = self.state(at)
         rows = []
         for symbol in sorted(state.symbols):
@@ -376,12 +377,16 @@ class Day:
                     "quality": None if quality is None else quality.quality,
                     "gaps": None if quality is None else len(quality.gaps),
                     "historical_rows": data.historical.rows if data.historical is not None else 0,
+                    "historical_quality": None if quality is None else quality.historical_quality,
+                    "interval_quality": {
+                        key: bars.quality for key, bars in data.bars.items() if bars.quality is not None
+                    },
                 }
             )
         columns = [
             "symbol", "state", "base_interval", "meets_session_config_requirements", "added_by",
             "auto_provisioned", "added_at", "upgraded_from_adhoc", "intervals", "indicators", "quality", "gaps",
-            "historical_rows",
+            "historical_rows", "historical_quality", "interval_quality",
         ]  # fmt: skip
         frame = pd.DataFrame(rows, columns=columns)
         frame["added_at"] = pd.to_datetime(frame["added_at"], utc=True)

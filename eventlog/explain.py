@@ -124,7 +124,15 @@ def summarize(event: ev.EventBase) -> str:
         case "IndicatorRegistered":
             return f"registered {e.indicator.key} (warm-up {e.warmup_bars} bars, {e.bars_used} used)"
         case "QualityCalculated":
-            return f"quality {e.quality:.4f} of {e.interval}: {e.present}/{e.expected} bars, {len(e.gaps)} gaps"
+            text = f"quality {e.quality:.4f} of {e.interval}: {e.present}/{e.expected} bars, {len(e.gaps)} gaps"
+            derived = "".join(
+                f"; {key} {q.quality:.4f}: {q.complete}/{q.expected} complete, {len(q.partial)} partial"
+                for key, q in e.intervals.items()
+            )
+            history = "" if e.historical_quality is None else f"; history {e.historical_quality:.4f}"
+            if e.historical_quality is not None and e.historical_expected is not None:
+                history += f" ({e.historical_present}/{e.historical_expected} bars, {e.historical_gaps} gaps)"
+            return text + derived + history
         case "SymbolStreamed":
             return "streamed: " + ", ".join(f"{k} {v} bars" for k, v in e.bars.items())
     return e.kind
@@ -137,6 +145,8 @@ def _concerns(event: Any, target_type: str, target: str) -> bool:
     if target_type == "interval":
         interval = getattr(event, "interval", None)
         if interval is not None and str(interval) == target:
+            return True
+        if target in (getattr(event, "intervals", None) or {}):
             return True
         indicator = getattr(event, "indicator", None)
         return indicator is not None and str(indicator.interval) == target

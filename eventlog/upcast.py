@@ -32,10 +32,30 @@ def upcast_SymbolStreamed_v1_v2(payload: Payload) -> Payload:
     return {**payload, "digests": {}, "flagged": {}, "quality": None, "schema_version": 2}
 
 
+def upcast_SymbolStreamed_v2_v3(payload: Payload) -> Payload:
+    """Version 3 records the derived intervals' quality of the whole day; version 2 did not."""
+    return {**payload, "intervals": {}, "schema_version": 3}
+
+
+def upcast_QualityCalculated_v1_v2(payload: Payload) -> Payload:
+    """Version 2 records the history's base bars due and present, its gap count and the derived intervals'
+    quality; version 1 recorded only the history's quality, so those stay unknown."""
+    return {
+        **payload,
+        "historical_expected": None,
+        "historical_present": None,
+        "historical_gaps": None,
+        "intervals": {},
+        "schema_version": 2,
+    }
+
+
 #: (kind, from_version) -> the function that lifts a payload to from_version + 1.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("RequestReceived", 1): upcast_RequestReceived_v1_v2,
     ("SymbolStreamed", 1): upcast_SymbolStreamed_v1_v2,
+    ("SymbolStreamed", 2): upcast_SymbolStreamed_v2_v3,
+    ("QualityCalculated", 1): upcast_QualityCalculated_v1_v2,
 }
 
 

@@ -199,3 +199,91 @@ def historical_quality(
         open_ns, close_ns = calendar.open_close_ns(session)
         reports.append(_report(ts_ns[lo:hi], open_ns, close_ns, session, interval))
     return HistoricalQuality(tuple(reports))
+
+
+@dataclass(frozen=True)
+class PartialBar:
+    """A bar of a derived interval built from fewer base bars than its slot holds (a 5m bar from 3 of 5 1m)."""
+
+    start: datetime
+    expected: int
+    present: int
+
+    @property
+    def missing(self) -> int:
+        return self.expected - self.present
+
+
+@dataclass(frozen=True)
+class IntervalQualityReport:
+    """One interval's coverage of a regular session, counted in its own bars.
+
+    `expected` bars are due (the session's slots anchored at the open, the last cut at the close); `present` of
+    them have at least one base bar, so a bar exists; `complete` of them were built from every base bar their
+    slot holds. Quality is complete / expected. `gaps` are runs of slots with no bar at all; `partial` are the
+    bars built from some but not all of their base bars. For a base interval every present bar is complete.
+    """
+
+    session: date
+    interval: str
+    base: str
+    expected: int
+    present: int
+    complete: int
+    gaps: tuple[Gap, ...]
+    partial: tuple[PartialBar, ...]
+
+    @property
+    def quality(self) -> float:
+        """complete / expected; 1.0 when no bar is due yet."""
+        return self.complete / self.expected if self.expected else 1.0
+
+
+def interval_quality(
+    ts: Any,
+    calendar: TradingCalendar,
+    session: date,
+    interval: Interval | str,
+    at: Any = None,
+) -> IntervalQualityReport:
+    """The quality of `interval`'s bars in a session, from the open times of its base bars (`ts`: the day file's
+    rows, pre- and post-market included; order and duplicates do not matter).
+
+    With `at`, as the session stood then: only the bars whose close is at or before `at` are due, and only base
+    bars closed by then are counted, so nothing depends on a bar that has not closed.
+    """
+    interval = Interval(interval)
+    base = interval.base
+    step, base_step = _step_ns(interval), _step_ns(base)
+    open_ns, close_ns = calendar.open_close_ns(session)
+    slots = -(-(close_ns - open_ns) // step)
+    slot_open = open_ns + np.arange(slots, dtype=np.int64) * step
+    slot_close = np.minimum(slot_open + step, close_ns)
+    ts_ns = as_ns_array(ts)
+    if at is None:
+        due = slots
+    else:
+        at_ns = as_ns(at)
+        due = slots if at_ns >= close_ns else int(np.searchsorted(slot_close, at_ns, "right"))
+        ts_ns = ts_ns[ts_ns + base_step <= at_ns]
+    inside = ts_ns[(ts_ns >= open_ns) & (ts_ns < close_ns)]
+    base_slots = np.unique((inside - open_ns) // base_step)
+    owner = base_slots * base_step // step
+    present_per = np.bincount(owner[owner < due], minlength=due)[:due]
+    expected_per = -(-(slot_close[:due] - slot_open[:due]) // base_step)
+    have = present_per > 0
+    whole = present_per >= expected_per
+    partial = np.flatnonzero(have & ~whole)
+    return IntervalQualityReport(
+        session=session,
+        interval=str(interval),
+        base=str(base),
+        expected=int(due),
+        present=int(np.count_nonzero(have)),
+        complete=int(np.count_nonzero(whole)),
+        gaps=_gaps(have, open_ns, step),
+        partial=tuple(
+            PartialBar(utc_datetime(int(slot_open[i])), int(expected_per[i]), int(present_per[i]))
+            for i in partial.tolist()
+        ),
+    )

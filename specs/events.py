@@ -37,6 +37,35 @@ class Gap(BaseModel):
     missing: int
 
 
+class PartialBar(BaseModel):
+    """A derived bar built from fewer base bars than its slot holds: its open time, base bars due and present."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: dt.datetime
+    expected: int
+    present: int
+
+    @property
+    def missing(self) -> int:
+        return self.expected - self.present
+
+
+class IntervalQuality(BaseModel):
+    """A derived interval's quality, counted in its own bars: `expected` due, `present` built (at least one base
+    bar), `complete` built from every base bar of their slot; quality = complete / expected. `gaps` are runs of
+    bars with no base bar at all, `partial` the bars built from some but not all of theirs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    expected: int
+    present: int
+    complete: int
+    quality: float
+    gaps: list[Gap] = Field(default_factory=list)
+    partial: list[PartialBar] = Field(default_factory=list)
+
+
 # --- the session day --------------------------------------------------------
 
 
@@ -203,9 +232,15 @@ class IndicatorRegistered(EventBase):
 
 class QualityCalculated(EventBase):
     """The session's quality as it stood at `sim_time` (the bars due and closed by then; quality 1.0 before the
-    first is due) and the history's; the whole session's figures are SymbolStreamed's, at the close."""
+    first is due) and the history's; the whole session's figures are SymbolStreamed's, at the close.
+
+    Version 2 added the history's `historical_expected` and `historical_present` base bars and its gap count
+    (`historical_gaps`), and `intervals`: the quality of each interval derived from this base interval as of
+    `sim_time`. Version-1 payloads read with those unknown (None) and no derived intervals.
+    """
 
     kind: Literal["QualityCalculated"] = "QualityCalculated"
+    schema_version: int = 2
     interval: Interval
     expected: int
     present: int
@@ -213,6 +248,10 @@ class QualityCalculated(EventBase):
     gaps: list[Gap] = Field(default_factory=list)
     outside_session: int = 0
     historical_quality: float | None = None
+    historical_expected: int | None = None
+    historical_present: int | None = None
+    historical_gaps: int | None = None
+    intervals: dict[str, IntervalQuality] = Field(default_factory=dict)
 
 
 class IndicatorValue(BaseModel):
@@ -242,15 +281,17 @@ class SymbolStreamed(EventBase):
     Per interval the bars' count and digest and the rows flagged as bad (with the rows the store recorded as
     written out of order); the session's quality for a symbol whose quality was calculated; each indicator's
     value at the close. Version 2 added `digests`, `flagged` and `quality`, which version 1 recorded at the
-    load (a look-ahead: they were known before the bars closed).
+    load (a look-ahead: they were known before the bars closed). Version 3 added `intervals`: the whole
+    session's quality of each interval derived from the quality's base interval.
     """
 
     kind: Literal["SymbolStreamed"] = "SymbolStreamed"
-    schema_version: int = 2
+    schema_version: int = 3
     bars: dict[str, int] = Field(default_factory=dict)
     digests: dict[str, str] = Field(default_factory=dict)
     flagged: dict[str, dict[str, int]] = Field(default_factory=dict)
     quality: SessionQuality | None = None
+    intervals: dict[str, IntervalQuality] = Field(default_factory=dict)
     indicators: dict[str, IndicatorValue] = Field(default_factory=dict)
 
 

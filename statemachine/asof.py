@@ -3,8 +3,9 @@
 The state's figures are as of the event that set them (a symbol loaded at the open holds 0 bars and no
 quality to speak of until the day ends, when SymbolStreamed records the whole day). A plugin at time t sees
 instead what the closed bars say at t: per interval the bars closed and the bad rows among them, the quality
-of the slots due by t with their gaps, and each indicator's value at its last closed bar. All of it comes
-from the book's arrays, cut at t, so no figure depends on a bar that has not closed.
+of the slots due by t with their gaps (of the base interval and of every interval derived from it, with the
+derived bars built from only part of their base bars), and each indicator's value at its last closed bar.
+All of it comes from the book's arrays, cut at t, so no figure depends on a bar that has not closed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from marketdata.calendar import TradingCalendar
 from marketdata.quality import session_quality_at
 from specs import events as ev
 from statemachine.book import Book, SymbolBook
+from statemachine.intervalquality import derived_quality
 from statemachine.state import SessionState, SymbolSessionData
 
 
@@ -57,7 +59,13 @@ def _symbol_as_of(
             outside_session=report.outside_session,
         )
         if key in twin.bars:
-            twin.bars[key].quality, twin.bars[key].gaps = report.quality, list(gaps)
+            bars = twin.bars[key]
+            bars.quality, bars.gaps, bars.partial = report.quality, list(gaps), []
+            bars.expected, bars.present, bars.complete = report.expected, report.present, report.present
+        for name, figures in derived_quality(entry, calendar, day, quality.interval, t).items():
+            bars = twin.bars[name]
+            bars.quality, bars.gaps, bars.partial = figures.quality, list(figures.gaps), list(figures.partial)
+            bars.expected, bars.present, bars.complete = figures.expected, figures.present, figures.complete
     for key, indicator in twin.indicators.items():
         series = entry.indicators.get(key)
         if series is not None:

@@ -45,6 +45,7 @@ from statemachine.analysis import analyze
 from statemachine.book import Book, SymbolBook, bars_digest
 from statemachine.errors import AnalysisError, RequestError, SessionPhaseError, StatemachineError
 from statemachine.executor import Envelope, Executor, FaultHook, StepFailed
+from statemachine.intervalquality import derived_quality
 from statemachine.machines import IllegalTransition, allowed_triggers
 from statemachine.sink import EventSink
 from statemachine.state import SessionState
@@ -371,13 +372,16 @@ class SessionCoordinator:
             values[key] = ev.IndicatorValue(
                 current_value=series.value_at(index), last_updated=series.time_at(index), valid=series.valid_at(index)
             )
+        quality = self._day_quality(symbol, book)
+        day = self._current_day()
         return ev.SymbolStreamed(
             symbol=symbol,
             sim_time=now,
             bars=counts,
             digests=digests,
             flagged=flagged,
-            quality=self._day_quality(symbol, book),
+            quality=quality,
+            intervals={} if quality is None else derived_quality(book, self.calendar, day, quality.interval),
             indicators=values,
         )
 

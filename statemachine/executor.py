@@ -15,7 +15,8 @@ The step events:
     LoadHistorical    → HistoricalLoaded     (regular-session base bars of the sessions, sha256 digest)
     LoadSession       → SessionBarsLoaded    (the bars closed by now, their digest, bad rows flagged among them)
     RegisterIndicator → IndicatorRegistered  (warmed up over history: the value at the session open)
-    CalculateQuality  → QualityCalculated    (the session's base bars due by now against the calendar; history's)
+    CalculateQuality  → QualityCalculated    (the session's base bars due by now against the calendar, the derived
+                                              intervals' bars due by now, complete or partial; history's)
 
 The book gets the whole day (the view shows each bar once it has closed); the events say only what was so
 at their sim_time, so nothing recorded before a bar closes depends on it. The whole day's figures are
@@ -50,6 +51,7 @@ from specs.plan import (
 )
 from statemachine.book import HistorySeries, IntervalSeries, SymbolBook, bars_digest, compute_indicator, frozen
 from statemachine.errors import ProvisioningError
+from statemachine.intervalquality import derived_quality
 from statemachine.state import SessionState
 from statemachine.storecache import StoreCache, joined
 
@@ -277,15 +279,14 @@ class _PlanRun:
             ts = self._read(interval, [self.day]).column("ts")
         report = session_quality_at(ts, self.calendar, self.day, self.env["sim_time"], interval)
         history = self.staged.histories.get(str(interval))
-        past = None
+        past: HistoricalQuality | None = None
         if history is not None and history.sessions and self._uses_cache(interval):
             self._cached_days(interval, list(history.sessions))
             cache = self.cache
             assert cache is not None
-            reports = tuple(cache.quality(self.symbol, interval, d) for d in history.sessions)
-            past = HistoricalQuality(reports).quality
+            past = HistoricalQuality(tuple(cache.quality(self.symbol, interval, d) for d in history.sessions))
         elif history is not None and history.sessions:
-            past = historical_quality(history.bars.ts, self.calendar, history.sessions, interval).quality
+            past = historical_quality(history.bars.ts, self.calendar, history.sessions, interval)
         return ev.QualityCalculated(
             **self.env,
             interval=interval,
@@ -294,5 +295,9 @@ class _PlanRun:
             quality=report.quality,
             gaps=[ev.Gap(start=g.start, end=g.end, missing=g.missing) for g in report.gaps],
             outside_session=report.outside_session,
-            historical_quality=past,
+            historical_quality=None if past is None else past.quality,
+            historical_expected=None if past is None else past.expected,
+            historical_present=None if past is None else past.present,
+            historical_gaps=None if past is None else sum(len(r.gaps) for r in past.reports),
+            intervals=derived_quality(self.staged, self.calendar, self.day, interval, self.env["sim_time"]),
         )

@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from specs.events import PartialBar
 from statemachine.state import BarIntervalData, IndicatorData, SessionState, SymbolSessionData
 
 CSV_COLUMNS = (
@@ -22,11 +23,17 @@ CSV_COLUMNS = (
     "quality",
     "gaps",
     "historical_rows",
+    "historical_quality",
+    "interval_quality",
 )
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _partial_json(bar: PartialBar) -> dict[str, Any]:
+    return {"start": _iso(bar.start), "present": bar.present, "expected": bar.expected, "missing": bar.missing}
 
 
 def _bars_json(bars: BarIntervalData) -> dict[str, Any]:
@@ -38,6 +45,9 @@ def _bars_json(bars: BarIntervalData) -> dict[str, Any]:
     if bars.quality is not None:
         out["quality"] = bars.quality
         out["gaps"] = [{"start": _iso(g.start), "end": _iso(g.end), "missing": g.missing} for g in bars.gaps]
+        if bars.expected is not None:
+            out["expected"], out["present"], out["complete"] = bars.expected, bars.present, bars.complete
+            out["partial"] = [_partial_json(p) for p in bars.partial]
     if bars.flagged:
         out["flagged"] = dict(bars.flagged)
     return out
@@ -64,11 +74,25 @@ def metadata_json(data: SymbolSessionData) -> dict[str, Any]:
     }
 
 
+def historical_json(data: SymbolSessionData) -> dict[str, Any] | None:
+    """The history exports show, with the quality of its base bars once the symbol's quality was calculated."""
+    if data.historical is None:
+        return None
+    h = data.historical
+    out: dict[str, Any] = {"sessions": h.sessions, "start": _iso(h.start), "end": _iso(h.end), "rows": h.rows}
+    quality = data.quality
+    if quality is not None and quality.interval == h.interval and quality.historical_quality is not None:
+        out["quality"] = quality.historical_quality
+        out["expected"], out["present"], out["gaps"] = (
+            quality.historical_expected,
+            quality.historical_present,
+            quality.historical_gaps,
+        )
+    return out
+
+
 def symbol_json(data: SymbolSessionData) -> dict[str, Any]:
-    historical = None
-    if data.historical is not None:
-        h = data.historical
-        historical = {"sessions": h.sessions, "start": _iso(h.start), "end": _iso(h.end), "rows": h.rows}
+    historical = historical_json(data)
     return {
         "symbol": data.symbol,
         "state": data.state,
@@ -107,8 +131,15 @@ def _csv_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _interval_quality_cell(data: SymbolSessionData) -> str:
+    """`1m=0.9872;5m=0.9231`: each interval's quality, in interval order (the ones with quality)."""
+    ordered = sorted(data.bars.items(), key=lambda kv: kv[1].interval)
+    return ";".join(f"{key}={bars.quality}" for key, bars in ordered if bars.quality is not None)
+
+
 def state_csv(state: SessionState) -> str:
-    """One row per symbol: date, symbol, state, the five metadata fields, intervals, indicators, quality, gaps, rows."""
+    """One row per symbol: date, symbol, state, the five metadata fields, intervals, indicators, quality, gaps,
+    history rows (CONTRACT.md's columns), then the history's quality and each interval's quality."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -131,6 +162,8 @@ def state_csv(state: SessionState) -> str:
                 "" if quality is None else quality.quality,
                 "" if quality is None else len(quality.gaps),
                 data.historical.rows if data.historical is not None else 0,
+                "" if quality is None or quality.historical_quality is None else quality.historical_quality,
+                _interval_quality_cell(data),
             ]
         )
     return buffer.getvalue()

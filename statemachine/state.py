@@ -38,6 +38,13 @@ class InvalidEvent(Exception):
 
 @dataclass(slots=True)
 class BarIntervalData:
+    """One interval of a symbol: its bars' count and digest, bad rows, and its quality once calculated.
+
+    Quality is counted in the interval's own bars: `expected` due, `present` built, `complete` built from every
+    base bar of their slot (for a base interval, every present bar); `quality` = complete / expected, `gaps` the
+    runs of bars with no base bar, `partial` the derived bars built from some but not all of theirs.
+    """
+
     interval: Interval
     derived: bool
     base: Interval | None = None
@@ -46,6 +53,10 @@ class BarIntervalData:
     quality: float | None = None
     gaps: list[ev.Gap] = field(default_factory=list)
     flagged: dict[str, int] = field(default_factory=dict)
+    expected: int | None = None
+    present: int | None = None
+    complete: int | None = None
+    partial: list[ev.PartialBar] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -81,6 +92,9 @@ class QualityData:
     gaps: list[ev.Gap]
     outside_session: int
     historical_quality: float | None
+    historical_expected: int | None = None
+    historical_present: int | None = None
+    historical_gaps: int | None = None
 
 
 @dataclass(slots=True)
@@ -391,16 +405,21 @@ def _indicator_registered(state: SessionState, event: ev.IndicatorRegistered) ->
 
 def _quality_calculated(state: SessionState, event: ev.QualityCalculated) -> None:
     data = _extending(state, event)
-    _set_quality(data, event, event.kind, event.historical_quality)
+    _set_quality(data, event, event.kind, event)
+    _set_interval_quality(data, event.intervals, event.kind)
 
 
 def _set_quality(
-    data: SymbolSessionData, source: ev.QualityCalculated | ev.SessionQuality, kind: str, historical: float | None
+    data: SymbolSessionData,
+    source: ev.QualityCalculated | ev.SessionQuality,
+    kind: str,
+    history: ev.QualityCalculated | QualityData | None,
 ) -> None:
-    """The session quality of `source` on the symbol and on its interval's bars."""
+    """The session quality of `source` on the symbol and on its interval's bars; the history's from `history`."""
     bars = _bars_of(data, source.interval, kind)
     bars.quality = source.quality
     bars.gaps = list(source.gaps)
+    bars.expected, bars.present, bars.complete, bars.partial = source.expected, source.present, source.present, []
     data.quality = QualityData(
         interval=source.interval,
         expected=source.expected,
@@ -408,8 +427,21 @@ def _set_quality(
         quality=source.quality,
         gaps=list(source.gaps),
         outside_session=source.outside_session,
-        historical_quality=historical,
+        historical_quality=None if history is None else history.historical_quality,
+        historical_expected=None if history is None else history.historical_expected,
+        historical_present=None if history is None else history.historical_present,
+        historical_gaps=None if history is None else history.historical_gaps,
     )
+
+
+def _set_interval_quality(data: SymbolSessionData, intervals: dict[str, ev.IntervalQuality], kind: str) -> None:
+    """Each derived interval's quality on its bars."""
+    for key, figures in intervals.items():
+        bars = data.bars.get(key)
+        if bars is None:
+            raise InvalidEvent(f"{data.symbol}: {kind} gives the quality of interval {key}, which was never added")
+        bars.quality, bars.gaps, bars.partial = figures.quality, list(figures.gaps), list(figures.partial)
+        bars.expected, bars.present, bars.complete = figures.expected, figures.present, figures.complete
 
 
 def _symbol_streamed(state: SessionState, event: ev.SymbolStreamed) -> None:
@@ -424,8 +456,8 @@ def _symbol_streamed(state: SessionState, event: ev.SymbolStreamed) -> None:
             data.bars[interval].digest = digest
             data.bars[interval].flagged = dict(event.flagged.get(interval, {}))
     if event.quality is not None:
-        historical = data.quality.historical_quality if data.quality is not None else None
-        _set_quality(data, event.quality, event.kind, historical)
+        _set_quality(data, event.quality, event.kind, data.quality)
+    _set_interval_quality(data, event.intervals, event.kind)
     for key, value in event.indicators.items():
         indicator = data.indicators.get(key)
         if indicator is None:

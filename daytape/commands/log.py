@@ -429,6 +429,12 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", metavar="PATH", help="Write to this file (default: stdout)."),
         log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         no_verify: bool = typer.Option(False, "--no-verify", help=NO_VERIFY_HELP),
+        complete: bool = typer.Option(
+            False,
+            "--complete",
+            help="Add each interval's bars and indicator values, rebuilt from the run's bar store "
+            "(CSV: one row per bar).",
+        ),
     ) -> None:
         """The session state of a day, as JSON or CSV, with the run's seal (null while the run is open).
 
@@ -448,7 +454,16 @@ def register(app: typer.Typer) -> None:
             run = get_run(store, run_id)
             day = pick_date(store, run.run_id, _date(date))
             state = replay_day(store, run.run_id, day, verify=not no_verify)
-        if fmt == "csv":
+            if complete:
+                from daytape.completeexport import complete_csv, complete_json, rebuild_day
+
+                rebuilt = rebuild_day(store, run.run_id, day, verify=not no_verify)
+        if complete and fmt == "csv":
+            text = _with_seal_column(complete_csv(state, rebuilt), run.seal)
+        elif complete:
+            document = {**complete_json(state, rebuilt, run.run_id), "seal": run.seal}
+            text = json.dumps(document, indent=2, default=str) + "\n"
+        elif fmt == "csv":
             text = _with_seal_column(state_csv(state), run.seal)
         else:
             document = {**state_json(state, run.run_id), "seal": run.seal}

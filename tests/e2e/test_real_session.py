@@ -67,7 +67,15 @@ def test_config_symbols_are_full_with_history_quality_and_indicators(october_run
             "upgraded_from_adhoc": False,
         }
         assert set(data["bars"]) == {"1m", "5m", "15m"}
-        assert data["bars"]["5m"] == {"derived": True, "base": "1m", "count": 78}
+        five = data["bars"]["5m"]
+        assert {key: five[key] for key in ("derived", "base", "count", "expected", "present")} == {
+            "derived": True,
+            "base": "1m",
+            "count": 78,
+            "expected": 78,
+            "present": 78,
+        }
+        assert five["quality"] == five["complete"] / 78 and len(five["partial"]) == 78 - five["complete"]
         assert data["bars"]["15m"]["count"] == 26
         present = regular_rows(lean_root, symbol, session_day)
         assert data["bars"]["1m"]["count"] == present

@@ -76,3 +76,36 @@ def test_explain_says_the_bad_bars_a_load_flagged():
     assert summarize(SessionBarsLoaded(symbol="SPY", interval="1m", rows=390, digest="d")) == (
         "loaded 390 1m bars of the session"
     )
+
+
+def test_explain_says_the_history_quality_and_each_derived_intervals_quality():
+    from eventlog.explain import summarize
+    from specs.events import Gap, IntervalQuality, PartialBar, QualityCalculated
+
+    start = dt.datetime(2013, 10, 9, 14, 0, tzinfo=dt.UTC)
+    five = IntervalQuality(
+        expected=18,
+        present=18,
+        complete=17,
+        quality=17 / 18,
+        partial=[PartialBar(start=start, expected=5, present=4)],
+    )
+    event = QualityCalculated(
+        symbol="SPY",
+        interval="1m",
+        expected=92,
+        present=91,
+        quality=91 / 92,
+        gaps=[Gap(start=start + dt.timedelta(minutes=2), end=start + dt.timedelta(minutes=2), missing=1)],
+        historical_quality=0.5,
+        historical_expected=390,
+        historical_present=195,
+        historical_gaps=3,
+        intervals={"5m": five},
+    )
+    assert summarize(event) == (
+        "quality 0.9891 of 1m: 91/92 bars, 1 gaps; 5m 0.9444: 17/18 complete, 1 partial; "
+        "history 0.5000 (195/390 bars, 3 gaps)"
+    )
+    old = QualityCalculated(symbol="SPY", interval="1m", expected=0, present=0, quality=1.0, historical_quality=1.0)
+    assert summarize(old) == "quality 1.0000 of 1m: 0/0 bars, 0 gaps; history 1.0000"

@@ -85,6 +85,8 @@ def _as_read(value: object) -> object:
             return value
     if isinstance(value, dict):
         return {key: _as_read(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_read(item) for item in value]
     return value
 
 
@@ -143,3 +145,36 @@ def test_payloads_that_cannot_be_upcast_are_named():
         upcast({"kind": "Nope", "schema_version": 1})
     with pytest.raises(PayloadError, match="not a valid SymbolTornDown payload"):
         parse_payload("SymbolTornDown", 1, '{"kind": "SymbolTornDown"}')
+
+
+def test_version_1_quality_reads_with_the_history_figures_unknown_and_no_derived_intervals(log_url):
+    """The fixture's QualityCalculated payloads are version 1: they read back at version 2 with every field they
+    were written with, the history's bar counts and gap count None (never recorded) and no derived intervals."""
+    load_v1_log(log_url)
+    migrate.upgrade(log_url)
+    lines = [json.loads(line)["row"] for line in FIXTURE.read_text().splitlines()]
+    written = {row["seq"]: json.loads(row["payload_json"]) for row in lines if row.get("kind") == "QualityCalculated"}
+    assert written and all(payload["schema_version"] == 1 for payload in written.values())
+    with open_store(log_url) as store:
+        rows = read_events(store, RUN_ID, kinds=["QualityCalculated"])
+        state = replay_day(store, RUN_ID, DAY)
+    added = {"historical_expected", "historical_present", "historical_gaps", "intervals"}
+    for row in rows:
+        read = row.event().model_dump(mode="json")
+        v1 = written[row.seq]
+        assert set(read) == set(v1) | added
+        assert {name: _as_read(read[name]) for name in v1} == _as_read({**v1, "schema_version": 2})
+        assert (read["historical_expected"], read["historical_present"], read["historical_gaps"]) == (None, None, None)
+        assert read["intervals"] == {}
+    spy = state.symbols["SPY"]
+    assert spy.quality is not None and spy.quality.historical_expected is None
+    assert spy.bars["5m"].quality is None  # a version-1 log never said
+
+
+def test_symbol_streamed_is_lifted_from_version_1_through_2_to_3():
+    v1 = {"kind": "SymbolStreamed", "schema_version": 1, "symbol": "SPY", "bars": {"1m": 390}, "indicators": {}}
+    lifted = upcast(v1)
+    assert lifted == {**v1, "schema_version": 3, "digests": {}, "flagged": {}, "quality": None, "intervals": {}}
+    assert CURRENT_SCHEMA_VERSION["SymbolStreamed"] == 3 and CURRENT_SCHEMA_VERSION["QualityCalculated"] == 2
+    v2 = {**v1, "schema_version": 2, "digests": {"1m": "ab"}, "flagged": {}, "quality": None}
+    assert parse_payload("SymbolStreamed", 2, json.dumps(v2)).intervals == {}  # type: ignore[attr-defined]
