@@ -67,12 +67,14 @@ def test_explain_says_the_bad_bars_a_load_flagged():
     from eventlog.explain import summarize
     from specs.events import SessionBarsLoaded
 
+    close = dt.datetime(2013, 10, 11, 20, 0, tzinfo=dt.UTC)
     flagged = SessionBarsLoaded(
-        symbol="SPY", interval="1m", rows=388, digest="d", flagged={"nan_price": 1, "inf_price": 1}
+        symbol="SPY", interval="1m", rows=388, digest="d", flagged={"nan_price": 1, "inf_price": 1}, sim_time=close
     )
     assert summarize(flagged) == (
-        "loaded 388 1m bars of the session; bad bars flagged and left out: 1 inf_price, 1 nan_price"
+        "loaded the session's 1m bars (388 bars closed by 20:00 UTC); bad bars flagged and left out: "
+        "1 inf_price, 1 nan_price"
     )
-    assert summarize(SessionBarsLoaded(symbol="SPY", interval="1m", rows=390, digest="d")) == (
-        "loaded 390 1m bars of the session"
+    assert summarize(SessionBarsLoaded(symbol="SPY", interval="1m", rows=0, digest="d")) == (
+        "loaded the session's 1m bars (0 bars closed by then)"
     )
