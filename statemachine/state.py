@@ -378,7 +378,7 @@ def _joined(data: SymbolSessionData, event: ev.HistoricalLoaded, joined: ev.Join
         raise InvalidEvent(f"{where} {held.start}..{held.end} with {event.start}..{event.end}: not the sessions before")
     if (joined.sessions, joined.rows) != (held.sessions + event.sessions, held.rows + event.rows):
         raise InvalidEvent(
-            f"{where} {held.sessions} sessions ({held.rows} rows) with {event.sessions} ({event.rows}): "
+            f"{where} {held.sessions} held sessions ({held.rows} rows) with {event.sessions} ({event.rows}): "
             f"the joined history says {joined.sessions} ({joined.rows})"
         )
     return HistoricalData(
