@@ -146,7 +146,8 @@ def _history_loaded(e: Any) -> str:
     if e.joined is None:
         return loaded
     j = e.joined
-    return f"{loaded} before the held ones: the history is now {_plural(j.sessions, 'session')} {j.start}..{j.end} ({_plural(j.rows, 'row')})"
+    now = f"{_plural(j.sessions, 'session')} {j.start}..{j.end} ({_plural(j.rows, 'row')})"
+    return f"{loaded} before the held ones: the history is now {now}"
 
 
 def _session_loaded(e: Any) -> str:

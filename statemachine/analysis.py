@@ -41,6 +41,7 @@ from specs.intervals import Interval
 from specs.lifecycle import SymbolState
 from specs.plan import (
     AddInterval,
+    BarScope,
     CalculateQuality,
     CreateSymbol,
     HistoryRequirement,
@@ -54,7 +55,6 @@ from specs.plan import (
     Request,
     Source,
     UpgradeSymbol,
-    BarScope,
 )
 from statemachine.errors import AnalysisError
 from statemachine.state import HistoricalData, SessionState, SymbolSessionData
@@ -295,8 +295,7 @@ def _missing(wanted: HistoryRequirement, have: HistoricalData, calendar: Trading
             "start": sessions[0],
             "end": sessions[-1],
             "joins": have.sessions,
-            "reason": f"{wanted.reason}: {len(sessions)} missing before the {have.sessions} held"
-            f"{_span(sessions)}",
+            "reason": f"{wanted.reason}: {len(sessions)} missing before the {have.sessions} held{_span(sessions)}",
         }
     )
 

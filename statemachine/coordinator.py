@@ -247,7 +247,8 @@ class SessionCoordinator:
             raise RequestError(f"{symbol}: a history-only bar request needs days >= 1, got 0")
         if scope is BarScope.SESSION and days:
             raise RequestError(f"{symbol}: a session-only bar request takes no history: days must be 0, got {days}")
-        return self._request(Operation.BAR, symbol, Source(source), Interval(interval), days, plugin=plugin, scope=scope)
+        bar = Interval(interval)
+        return self._request(Operation.BAR, symbol, Source(source), bar, days, plugin=plugin, scope=scope)
 
     def add_indicator(
         self, symbol: str, spec: IndicatorSpec | str, source: Source | str = Source.ADHOC, plugin: str | None = None

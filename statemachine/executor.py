@@ -205,7 +205,9 @@ class _PlanRun:
         if history.joins:
             held = self.staged.histories.get(key)
             if held is None or len(held.sessions) != history.joins or held.sessions[0] <= sessions[-1]:
-                raise ProvisioningError(f"{self.symbol}: the {history.joins} sessions of {key} history to join are not held")
+                raise ProvisioningError(
+                    f"{self.symbol}: the {history.joins} sessions of {key} history to join are not held"
+                )
             sessions = [*sessions, *held.sessions]
             bars = frozen(SessionBars.concat([bars, held.bars]))
             joined = ev.JoinedHistory(

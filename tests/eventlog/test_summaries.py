@@ -55,7 +55,9 @@ EXAMPLES: dict[str, tuple[ev.EventBase, str]] = {
         "scanner asked for 5m bars, 2 sessions of history only (no session bars) of IBM",
     ),
     "RequestPlanned": (
-        ev.RequestPlanned(**ENV, steps=["create_symbol adhoc", "add_interval 1m", "load_session 1m"], target_state="adhoc"),
+        ev.RequestPlanned(
+            **ENV, steps=["create_symbol adhoc", "add_interval 1m", "load_session 1m"], target_state="adhoc"
+        ),
         "planned 3 steps leaving the symbol adhoc: create_symbol adhoc, add_interval 1m, load_session 1m",
     ),
     "SymbolValidated": (
@@ -157,5 +159,8 @@ def test_bar_requests_are_described_by_their_scope():
 
     assert described(BarScope.BOTH, 3) == "strategy asked for 5m bars with 3 sessions of history of IBM"
     assert described(BarScope.BOTH, 0) == "strategy asked for 5m bars of IBM"
-    assert described(BarScope.HISTORY, 1) == "strategy asked for 5m bars, 1 session of history only (no session bars) of IBM"
+    assert (
+        described(BarScope.HISTORY, 1)
+        == "strategy asked for 5m bars, 1 session of history only (no session bars) of IBM"
+    )
     assert described(BarScope.SESSION, 0) == "strategy asked for 5m session bars only (no history) of IBM"

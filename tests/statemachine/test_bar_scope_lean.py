@@ -22,7 +22,7 @@ from specs.plan import BarScope, Source
 from statemachine.coordinator import SessionCoordinator
 from statemachine.errors import RequestError
 from statemachine.sink import InMemorySink
-from statemachine.state import replay
+from statemachine.state import InvalidEvent, replay
 from tests.marketdata.lean_minutes import lean_minute_frame
 from tests.statemachine.support import book_values, seed_config, stream_to_close, stream_until
 
@@ -232,7 +232,7 @@ def test_an_upgrade_loads_only_the_sessions_the_adhoc_symbol_lacks(lean_store, c
     every_load = [e for e in sink.events(DAY) if isinstance(e, ev.HistoricalLoaded) and e.symbol == "IBM"]
     assert [(e.start, e.end) for e in every_load] == [(BEFORE[2], BEFORE[2]), (BEFORE[0], BEFORE[1])]
 
-    direct, direct_sink = _coordinator(lean_store, calendar, symbols=["SPY", "IBM"])
+    direct, _ = _coordinator(lean_store, calendar, symbols=["SPY", "IBM"])
     stream_until(direct, 120)
     joined, whole = coordinator.state.symbols["IBM"], direct.state.symbols["IBM"]
     assert joined.historical is not None and whole.historical is not None
@@ -265,7 +265,6 @@ def test_a_join_that_does_not_add_up_is_refused_by_apply(lean_store, calendar):
     assert isinstance(loaded, ev.HistoricalLoaded) and loaded.joined is not None
     wrong = loaded.model_copy(update={"joined": loaded.joined.model_copy(update={"rows": loaded.joined.rows + 1})})
 
-    from statemachine.state import InvalidEvent
-
-    with pytest.raises(InvalidEvent, match=r"joins 1 held sessions \(390 rows\) with 2 \(779\): the joined history says 3 \(1170\)"):
+    says = r"joins 1 held sessions \(390 rows\) with 2 \(779\): the joined history says 3 \(1170\)"
+    with pytest.raises(InvalidEvent, match=says):
         replay([*events[:index], wrong])
