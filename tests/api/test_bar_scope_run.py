@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import daytape
-from tests.api.oracles import log_rows, regular_minutes
+from daytape.errors import UserError
+from tests.api.oracles import aggregate, log_rows, regular_minutes
 from tests.e2e.conftest import daytape as cli
 from tests.e2e.conftest import october_session, write_session
 from tests.marketdata.lean_minutes import lean_minute_frame
@@ -98,3 +99,38 @@ def test_a_bad_scope_in_the_session_file_is_refused_naming_the_scanner(tmp_path,
     assert done.returncode == 2
     assert "scanner" in done.stderr and "scope must be one of both, history, session, got 'later'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def history_only(tmp_path_factory, lean_store_root):
+    """No strategy: IBM stays held for its 5m history only, two sessions of it."""
+    folder = tmp_path_factory.mktemp("api-history-only")
+    session = october_session(
+        lean_store_root,
+        f"sqlite:///{folder / 'log.db'}",
+        start=DAY.isoformat(),
+        end=DAY.isoformat(),
+        scanner=_scanner(days=2, scope="history"),
+        strategy=None,
+    )
+    run = daytape.run(write_session(folder / "session.yaml", session))
+    yield run
+    run.log.close()
+
+
+def test_the_api_gives_the_history_of_an_interval_held_for_it_only(history_only, lean_root):
+    day = history_only.day(DAY)
+    assert day.export()["symbols"]["IBM"]["bars"]["5m"] == {
+        "derived": True,
+        "base": "1m",
+        "count": 0,
+        "history_only": True,
+    }
+    got = day.bars("IBM", "5m", history=True)
+    expected = pd.concat(
+        [aggregate(regular_minutes(lean_minute_frame(lean_root, "IBM", d), d), d, 5) for d in (MISSING, HELD)]
+    )
+    assert got.history.all() and got.index.equals(expected.index)
+    assert (got[["open", "high", "low", "close", "volume"]].to_numpy() == expected.to_numpy()).all()
+    with pytest.raises(UserError, match="IBM had no 5m bars on 2013-10-09"):
+        day.bars("IBM", "5m")
