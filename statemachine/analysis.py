@@ -6,9 +6,10 @@ has no clock, so the same inputs always give the same plan. It first says what t
 whether quality is due), then subtracts what the symbol already has. What is left are the steps:
 
     create or upgrade the symbol, add each missing interval (bases first), load history (only to extend
-    it: a history that already reaches back far enough is not loaded again), load the session's bars
-    (one LoadSession per newly added interval, the derived ones computed from their base), register the
-    missing indicators, calculate quality (full symbols, once).
+    it: a history that already reaches back far enough is not loaded again, and one that does not is
+    joined by exactly the sessions missing before it), load the session's bars (one LoadSession per
+    interval without them, the derived ones computed from their base), register the missing indicators,
+    calculate quality (full symbols, once).
 
 A plan with no steps is a duplicate request: the coordinator records it as a no-op.
 
@@ -18,7 +19,10 @@ What each request needs:
   `trailing_days` sessions of history for each base stream (longer if a config indicator needs more to
   warm up), every config indicator, quality;
 - symbol from scanner or adhoc: an adhoc symbol with the config's base interval and its session bars;
-- bar: the interval and its base, `days` sessions of base history;
+- bar: the interval and its base, `days` sessions of base history, by its scope: history and the
+  session's bars (`both`, the default), history only (`history`, no LoadSession: the intervals are held
+  for their history until a later request needs their session bars) or the session's bars only
+  (`session`, no history);
 - indicator: its interval and its base, `ceil(warmup_bars × warmup_multiplier)` bars of its interval
   as trading sessions through the calendar (early closes hold fewer bars, holidays none); no quality.
 
