@@ -419,7 +419,7 @@ class Day:
                 for row, event in self.stored_events
                 if row.symbol == symbol and (until is None or row.seq <= until)
             ]
-            if not any(isinstance(e, ev.SessionBarsLoaded) for e in steps):
+            if not any(isinstance(e, ev.SessionBarsLoaded | ev.HistoricalLoaded) for e in steps):
                 raise UserError(f"{symbol} had no bars loaded on {self.date.isoformat()} in run {self.run.run_id}")
             book = DayBook(self.run.bar_cache, self.run.calendar, self.date)
             self._rebuilt[symbol] = book.rebuild(symbol, steps)
@@ -428,18 +428,21 @@ class Day:
     def bars(self, symbol: str, interval: str, *, history: bool = False) -> pd.DataFrame:
         """The day's regular-session bars of `interval`, indexed by bar close time (UTC): open_time, open,
         high, low, close, volume. `history=True` puts the history the run loaded before them, with a
-        `history` column that says which rows are history."""
+        `history` column that says which rows are history (only history for an interval held for its history)."""
         book = self.rebuilt(symbol)
         key = str(Interval(interval))
-        if key not in book.intervals:
+        history_only = key not in book.intervals and history and str(Interval(key).base) in book.histories
+        if key not in book.intervals and not history_only:
             held = ", ".join(book.intervals) or "none"
             raise UserError(f"{symbol.upper()} had no {key} bars on {self.date.isoformat()} (it had: {held})")
-        frame = _bars_frame(book.intervals[key])
         if not history:
-            return frame
+            return _bars_frame(book.intervals[key])
         rebuilder = DayBook(self.run.bar_cache, self.run.calendar, self.date)
         past = _bars_frame(rebuilder.history_of(symbol.upper(), book, Interval(key)))
         past.insert(len(past.columns), "history", True)
+        if history_only:  # held for its history only (add_bar's scope "history"): no session bars
+            return past
+        frame = _bars_frame(book.intervals[key])
         frame.insert(len(frame.columns), "history", False)
         return pd.concat([past, frame])
 

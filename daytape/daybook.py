@@ -5,7 +5,8 @@ The log holds what was provisioned and a digest of every block of bars loaded, n
 So the numbers are read again from the store the run's manifest names, through the same `StoreCache`,
 derivation and batch indicator code the executor used, following the day's step events in seq order:
 
-    HistoricalLoaded    the base interval's regular-session bars of those sessions  (digest checked)
+    HistoricalLoaded    the base interval's regular-session bars of those sessions  (digest checked; a load
+                        that joins held history is joined before it, and the whole checked again)
     SessionBarsLoaded   the day's bars of that interval                            (digest checked)
     IndicatorRegistered the indicator over the history then the day, one series    (bars used and the
                                                                                      value at the open checked)
@@ -60,6 +61,8 @@ class DayBook:
                 sessions = tuple(self.calendar.sessions(event.start, event.end)) if event.start and event.end else ()
                 bars = self.regular(symbol, event.interval, list(sessions))
                 self._check(symbol, f"{event.interval} history {event.start}..{event.end}", bars, event.digest)
+                if event.joined is not None:
+                    sessions, bars = self._join(symbol, book, event, event.joined, sessions, bars)
                 book.histories[str(event.interval)] = (sessions, bars)
             elif isinstance(event, ev.SessionBarsLoaded):
                 bars = self.regular(symbol, event.interval, [self.day])
@@ -79,6 +82,23 @@ class DayBook:
             elif isinstance(event, ev.IndicatorRegistered):
                 self._register(symbol, book, event)
         return book
+
+    def _join(
+        self,
+        symbol: str,
+        book: RebuiltSymbol,
+        event: ev.HistoricalLoaded,
+        joined: ev.JoinedHistory,
+        sessions: tuple[dt.date, ...],
+        bars: SessionBars,
+    ) -> tuple[tuple[dt.date, ...], SessionBars]:
+        """The loaded sessions joined before the history held (as the executor joins them), digest checked."""
+        held = book.histories.get(str(event.interval))
+        if held is None:
+            raise StoreChanged(f"{symbol}: {event.interval} history joins sessions that were never loaded")
+        sessions, bars = (*sessions, *held[0]), SessionBars.concat([bars, held[1]])
+        self._check(symbol, f"{event.interval} history {joined.start}..{joined.end}", bars, joined.digest)
+        return sessions, bars
 
     def _register(self, symbol: str, book: RebuiltSymbol, event: ev.IndicatorRegistered) -> None:
         spec = event.indicator

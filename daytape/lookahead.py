@@ -207,6 +207,10 @@ class RecordingView:
         text = f"view.bars({symbol!r}, {str(interval)!r})"
         return self._read(text, lambda: self._view.bars(symbol, interval))  # type: ignore[no-any-return]
 
+    def history(self, symbol: str, interval: str | Interval) -> SessionBars:
+        text = f"view.history({symbol!r}, {str(interval)!r})"
+        return self._read(text, lambda: self._view.history(symbol, interval))  # type: ignore[no-any-return]
+
     def indicator(self, symbol: str, key: str) -> Any:
         return self._read(f"view.indicator({symbol!r}, {key!r})", lambda: self._view.indicator(symbol, key))
 
@@ -253,9 +257,9 @@ class RecordingContext:
     def add_symbol(self, symbol: str) -> Any:
         return self._ask(f"add_symbol({symbol!r})", lambda: self._ctx.add_symbol(symbol))
 
-    def add_bar(self, symbol: str, interval: str | Interval, days: int = 0) -> Any:
-        text = f"add_bar({symbol!r}, {str(interval)!r}, days={days})"
-        return self._ask(text, lambda: self._ctx.add_bar(symbol, interval, days))
+    def add_bar(self, symbol: str, interval: str | Interval, days: int = 0, scope: str = "both") -> Any:
+        text = f"add_bar({symbol!r}, {str(interval)!r}, days={days}, scope={str(scope)!r})"
+        return self._ask(text, lambda: self._ctx.add_bar(symbol, interval, days, scope))
 
     def add_indicator(self, symbol: str, spec: Any) -> Any:
         return self._ask(f"add_indicator({symbol!r}, {spec!r})", lambda: self._ctx.add_indicator(symbol, spec))

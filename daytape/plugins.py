@@ -22,7 +22,7 @@ from daytape.errors import UserError
 from specs.config import PluginRef
 from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
-from specs.plan import Source
+from specs.plan import BarScope, Source
 
 
 class Provisioner(Protocol):
@@ -30,7 +30,15 @@ class Provisioner(Protocol):
 
     def add_symbol(self, symbol: str, source: Source, plugin: str | None = None) -> Any: ...
 
-    def add_bar(self, symbol: str, interval: Interval, days: int, source: Source, plugin: str | None = None) -> Any: ...
+    def add_bar(
+        self,
+        symbol: str,
+        interval: Interval,
+        days: int,
+        source: Source,
+        plugin: str | None = None,
+        scope: BarScope | str = BarScope.BOTH,
+    ) -> Any: ...
 
     def add_indicator(self, symbol: str, spec: IndicatorSpec, source: Source, plugin: str | None = None) -> Any: ...
 
@@ -58,8 +66,12 @@ class PluginContext:
     def add_symbol(self, symbol: str) -> Any:
         return self._coordinator.add_symbol(symbol.upper(), self._source, plugin=self._plugin)
 
-    def add_bar(self, symbol: str, interval: str | Interval, days: int = 0) -> Any:
-        return self._coordinator.add_bar(symbol.upper(), Interval(interval), days, self._source, plugin=self._plugin)
+    def add_bar(self, symbol: str, interval: str | Interval, days: int = 0, scope: BarScope | str = "both") -> Any:
+        """Bars of `interval` with `days` sessions of history; `scope` "history" (history only, days >= 1) or
+        "session" (the session's bars only, days 0) narrows what is loaded."""
+        return self._coordinator.add_bar(
+            symbol.upper(), Interval(interval), days, self._source, plugin=self._plugin, scope=scope
+        )
 
     def add_indicator(self, symbol: str, spec: IndicatorSpec | dict[str, Any] | str) -> Any:
         if isinstance(spec, str):

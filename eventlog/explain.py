@@ -45,6 +45,7 @@ class ExplainedRequest:
     operation: str = "?"
     description: str = ""
     plugin: str | None = None
+    scope: str | None = None
     sim_time: dt.datetime | None = None
     outcome: str = "received"
     reason: str = ""
@@ -57,6 +58,7 @@ class ExplainedRequest:
             "operation": self.operation,
             "description": self.description,
             "plugin": self.plugin,
+            "scope": self.scope,
             "sim_time": self.sim_time.isoformat() if self.sim_time else None,
             "outcome": self.outcome,
             "reason": self.reason,
@@ -90,52 +92,124 @@ class Explanation:
 
 
 def summarize(event: ev.EventBase) -> str:
-    """One line saying what the event did."""
-    e: Any = event
-    match e.kind:
-        case "RequestReceived":
-            return e.description or f"{e.source.value} asked for {e.operation.value}"
-        case "RequestPlanned":
-            return f"planned to {e.target_state}: " + (", ".join(e.steps) or "nothing to do")
-        case "SymbolValidated":
-            return "validated: " + ("can proceed" if e.result.can_proceed else e.result.reason or "cannot proceed")
-        case "SymbolRejected" | "RequestSkipped":
-            return f"{OUTCOMES[e.kind]}: {e.reason}"
-        case "RequestCompleted":
-            return f"completed ({e.steps} steps)"
-        case "ProvisioningFailed":
-            return f"failed at {e.step}: {e.error}"
-        case "SymbolCreated":
-            auto = ", auto-provisioned" if e.auto_provisioned else ""
-            return f"created {e.mode} (added by {e.added_by.value}{auto})"
-        case "SymbolUpgraded":
-            return f"upgraded adhoc -> full (by {e.added_by.value})"
-        case "SymbolTornDown":
-            return f"torn down (was {e.previous_state})"
-        case "IntervalAdded":
-            return f"added {e.interval}" + (f" (derived from {e.base})" if e.derived else " (read from the store)")
-        case "HistoricalLoaded":
-            span = f" {e.start}..{e.end}" if e.start else ""
-            return f"loaded {e.sessions} sessions of {e.interval} history{span} ({e.rows} rows)"
-        case "SessionBarsLoaded":
-            flagged = ", ".join(f"{count} {reason}" for reason, count in sorted(e.flagged.items()))
-            dropped = f"; bad bars flagged and left out: {flagged}" if flagged else ""
-            return f"loaded {e.rows} {e.interval} bars of the session{dropped}"
-        case "IndicatorRegistered":
-            return f"registered {e.indicator.key} (warm-up {e.warmup_bars} bars, {e.bars_used} used)"
-        case "QualityCalculated":
-            text = f"quality {e.quality:.4f} of {e.interval}: {e.present}/{e.expected} bars, {len(e.gaps)} gaps"
-            derived = "".join(
-                f"; {key} {q.quality:.4f}: {q.complete}/{q.expected} complete, {len(q.partial)} partial"
-                for key, q in e.intervals.items()
-            )
-            history = "" if e.historical_quality is None else f"; history {e.historical_quality:.4f}"
-            if e.historical_quality is not None and e.historical_expected is not None:
-                history += f" ({e.historical_present}/{e.historical_expected} bars, {e.historical_gaps} gaps)"
-            return text + derived + history
-        case "SymbolStreamed":
-            return "streamed: " + ", ".join(f"{k} {v} bars" for k, v in e.bars.items())
-    return e.kind
+    """One line saying what the event did (every kind has its own words: no kind falls back to its name)."""
+    return _SUMMARIES[event.kind](event)  # type: ignore[attr-defined]
+
+
+def _day(text: str) -> str:
+    return text[:16].replace("T", " ") if text else "?"
+
+
+def _at(when: dt.datetime | None) -> str:
+    return when.strftime("%H:%M") + " UTC" if when is not None else "then"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _loading(e: Any) -> str:
+    early = ", an early close" if e.early_close else ""
+    return (
+        f"loading of {e.session_date} began (open {_day(e.open.isoformat())}, close {_day(e.close.isoformat())} UTC"
+        f"{early}; {_plural(len(e.config_symbols), 'config symbol')})"
+    )
+
+
+def _ended(e: Any) -> str:
+    held = ", ".join(f"{symbol} {state}" for symbol, state in e.symbols.items()) or "no symbols"
+    return f"the session ended after {_plural(e.steps, 'clock step')} ({held})"
+
+
+def _validated(e: Any) -> str:
+    return "validated: " + ("can proceed" if e.result.can_proceed else e.result.reason or "cannot proceed")
+
+
+def _planned(e: Any) -> str:
+    steps = ", ".join(e.steps) or "nothing to do"
+    return f"planned {_plural(len(e.steps), 'step')} leaving the symbol {e.target_state}: {steps}"
+
+
+def _created(e: Any) -> str:
+    auto = ", auto-provisioned" if e.auto_provisioned else ""
+    return f"created {e.mode} with base interval {e.base_interval} (added by {e.added_by.value}{auto})"
+
+
+def _interval_added(e: Any) -> str:
+    how = f"derived from {e.base}" if e.derived else "a base interval, read from the store"
+    return f"added interval {e.interval} ({how})"
+
+
+def _history_loaded(e: Any) -> str:
+    span = f" {e.start}..{e.end}" if e.start else ""
+    loaded = f"loaded {_plural(e.sessions, 'session')} of {e.interval} history{span} ({_plural(e.rows, 'row')})"
+    if e.joined is None:
+        return loaded
+    j = e.joined
+    now = f"{_plural(j.sessions, 'session')} {j.start}..{j.end} ({_plural(j.rows, 'row')})"
+    return f"{loaded} before the held ones: the history is now {now}"
+
+
+def _session_loaded(e: Any) -> str:
+    flagged = ", ".join(f"{count} {reason}" for reason, count in sorted(e.flagged.items()))
+    dropped = f"; bad bars flagged and left out: {flagged}" if flagged else ""
+    return f"loaded the session's {e.interval} bars ({_plural(e.rows, 'bar')} closed by {_at(e.sim_time)}){dropped}"
+
+
+def _registered(e: Any) -> str:
+    ready = "valid" if e.valid else "not yet valid"
+    return (
+        f"registered {e.indicator.key}, warmed up over {_plural(e.bars_used, 'history bar')} "
+        f"(it needs {e.warmup_bars}; {ready} at {_at(e.sim_time)})"
+    )
+
+
+def _quality(e: Any) -> str:
+    derived = "".join(
+        f"; {key} {q.quality:.4f}: {q.complete}/{q.expected} complete, {len(q.partial)} partial"
+        for key, q in e.intervals.items()
+    )
+    past = f"; history {e.historical_quality:.4f}" if e.historical_quality is not None else ""
+    if e.historical_quality is not None and e.historical_expected is not None:
+        past += f" ({e.historical_present}/{e.historical_expected} bars, {_plural(e.historical_gaps, 'gap')})"
+    return (
+        f"quality of {e.interval} as of {_at(e.sim_time)} {e.quality:.4f}: {e.present}/{e.expected} bars due, "
+        f"{_plural(len(e.gaps), 'gap')}{derived}{past}"
+    )
+
+
+def _streamed(e: Any) -> str:
+    bars = ", ".join(f"{k} {v} bars" for k, v in e.bars.items()) or "no session bars"
+    quality = f"; quality {e.quality.quality:.4f}" if e.quality is not None else ""
+    return f"streamed the whole day: {bars}{quality}"
+
+
+_SUMMARIES: dict[str, Any] = {
+    "TeardownStarted": lambda e: "teardown began: every symbol goes (nothing is kept from one day to the next)",
+    "LoadingStarted": _loading,
+    "StreamingStarted": lambda e: f"streaming began with {_plural(len(e.symbols), 'symbol')}",
+    "SessionEnded": _ended,
+    "SessionFailed": lambda e: f"the session failed: {e.reason}",
+    "SessionAborted": lambda e: f"the session was aborted: {e.error}",
+    "RequestReceived": lambda e: e.description or f"{e.source.value} asked for a {e.operation.value}",
+    "RequestPlanned": _planned,
+    "SymbolValidated": _validated,
+    "SymbolRejected": lambda e: f"rejected, nothing provisioned: {e.reason}",
+    "RequestSkipped": lambda e: f"skipped, a duplicate: {e.reason}",
+    "RequestCompleted": lambda e: f"completed ({_plural(e.steps, 'step')})",
+    "ProvisioningFailed": lambda e: f"failed at {e.step}: {e.error} (the symbol is as it was before the request)",
+    "SymbolCreated": _created,
+    "SymbolUpgraded": lambda e: f"upgraded adhoc -> full (by {e.added_by.value})",
+    "SymbolTornDown": lambda e: f"torn down (was {e.previous_state})",
+    "IntervalAdded": _interval_added,
+    "HistoricalLoaded": _history_loaded,
+    "SessionBarsLoaded": _session_loaded,
+    "IndicatorRegistered": _registered,
+    "QualityCalculated": _quality,
+    "SymbolStreamed": _streamed,
+}
+
+assert set(_SUMMARIES) == set(ev.EVENT_TYPES), "every event kind in specs needs its own summary"
 
 
 def _concerns(event: Any, target_type: str, target: str) -> bool:
@@ -197,6 +271,7 @@ def explain(
         if isinstance(event, ev.RequestReceived):
             record.source, record.operation = event.source.value, event.operation.value
             record.description, record.plugin, record.sim_time = event.description, event.plugin, event.sim_time
+            record.scope = event.scope.value if event.scope is not None else None
         elif event.kind in OUTCOMES:  # type: ignore[attr-defined]
             record.outcome = OUTCOMES[event.kind]  # type: ignore[attr-defined]
             record.reason = getattr(event, "reason", "") or getattr(event, "error", "") or ""

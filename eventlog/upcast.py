@@ -27,6 +27,17 @@ def upcast_RequestReceived_v1_v2(payload: Payload) -> Payload:
     return {**payload, "plugin": None, "schema_version": 2}
 
 
+def upcast_RequestReceived_v2_v3(payload: Payload) -> Payload:
+    """Version 3 records a bar request's scope; every earlier bar request loaded history and session bars."""
+    scope = "both" if payload.get("operation") == "bar" else None
+    return {**payload, "scope": scope, "schema_version": 3}
+
+
+def upcast_HistoricalLoaded_v1_v2(payload: Payload) -> Payload:
+    """Version 2 records the joined history of a load that joins held sessions; version-1 loads never joined."""
+    return {**payload, "joined": None, "schema_version": 2}
+
+
 def upcast_SymbolStreamed_v1_v2(payload: Payload) -> Payload:
     """Version 2 records the day's digests, flagged rows and quality at the close; version 1 did not."""
     return {**payload, "digests": {}, "flagged": {}, "quality": None, "schema_version": 2}
@@ -53,6 +64,8 @@ def upcast_QualityCalculated_v1_v2(payload: Payload) -> Payload:
 #: (kind, from_version) -> the function that lifts a payload to from_version + 1.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("RequestReceived", 1): upcast_RequestReceived_v1_v2,
+    ("RequestReceived", 2): upcast_RequestReceived_v2_v3,
+    ("HistoricalLoaded", 1): upcast_HistoricalLoaded_v1_v2,
     ("SymbolStreamed", 1): upcast_SymbolStreamed_v1_v2,
     ("SymbolStreamed", 2): upcast_SymbolStreamed_v2_v3,
     ("QualityCalculated", 1): upcast_QualityCalculated_v1_v2,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
-from specs.plan import Operation, Source, SymbolValidationResult
+from specs.plan import BarScope, Operation, Source, SymbolValidationResult
 
 
 class EventBase(BaseModel):
@@ -112,10 +112,12 @@ class RequestReceived(EventBase):
 
     Version 2 added `plugin`: the scanner or strategy class (`package.module:Class`) that asked;
     None for config requests and for version-1 payloads, which the log upcasts on read.
+    Version 3 added `scope`: what a bar request provisions (history and session bars, history only or session
+    bars only); None for symbol and indicator requests. Older bar requests were all `both`.
     """
 
     kind: Literal["RequestReceived"] = "RequestReceived"
-    schema_version: int = 2
+    schema_version: int = 3
     operation: Operation
     source: Source
     interval: Interval | None = None
@@ -123,6 +125,7 @@ class RequestReceived(EventBase):
     indicator: IndicatorSpec | None = None
     description: str = ""
     plugin: str | None = None
+    scope: BarScope | None = None
 
 
 class RequestPlanned(EventBase):
@@ -198,14 +201,36 @@ class IntervalAdded(EventBase):
     base: Interval | None = None
 
 
+class JoinedHistory(BaseModel):
+    """The whole history of an interval once a load has joined the sessions it added to the ones held."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sessions: int
+    start: dt.date
+    end: dt.date
+    rows: int
+    digest: str
+
+
 class HistoricalLoaded(EventBase):
+    """History of a base interval loaded from the store: `sessions` (`start`..`end`), `rows` and `digest` cover
+    the sessions this load read, and only those.
+
+    Version 2 added `joined`: when the symbol already held history of the interval (an adhoc symbol upgraded to
+    full, a request for a longer history), the load reads only the missing sessions before the held ones, and
+    `joined` is the whole history after the join; None for a load from nothing (every version-1 load).
+    """
+
     kind: Literal["HistoricalLoaded"] = "HistoricalLoaded"
+    schema_version: int = 2
     interval: Interval
     sessions: int
     start: dt.date | None = None
     end: dt.date | None = None
     rows: int
     digest: str = Field(description="sha256 of the loaded bars, to detect changed data on replay")
+    joined: JoinedHistory | None = None
 
 
 class SessionBarsLoaded(EventBase):

@@ -32,6 +32,15 @@ class Operation(StrEnum):
     INDICATOR = "indicator"
 
 
+class BarScope(StrEnum):
+    """What a bar request provisions: history and the session's bars (the default), history only (seed 003's
+    `add_bar_unified(historical_only=True)`) or the session's bars only (seed 003's `add_session_bars`)."""
+
+    BOTH = "both"
+    HISTORY = "history"
+    SESSION = "session"
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -46,14 +55,27 @@ class Request(_Frozen):
     interval: Interval | None = None
     days: int = Field(default=0, ge=0)
     indicator: IndicatorSpec | None = None
+    #: For a bar request: history and session bars, history only or session bars only; None for the others.
+    scope: BarScope | None = None
 
     def describe(self) -> str:
-        what = {
-            Operation.SYMBOL: "the symbol in full",
-            Operation.BAR: f"{self.interval} bars" + (f" with {self.days} days of history" if self.days else ""),
-            Operation.INDICATOR: f"indicator {self.indicator.key if self.indicator else '?'}",
-        }[self.operation]
+        """Who asked for what, in the words of what the request provisions."""
+        if self.operation is Operation.SYMBOL:
+            full = self.source in (Source.CONFIG, Source.STRATEGY)
+            what = "the symbol in full" if full else "the symbol ad hoc (its base interval's session bars)"
+        elif self.operation is Operation.BAR:
+            what = self._bars()
+        else:
+            what = f"indicator {self.indicator.key if self.indicator else '?'}"
         return f"{self.source.value} asked for {what} of {self.symbol}"
+
+    def _bars(self) -> str:
+        history = f"{self.days} session{'s' if self.days != 1 else ''} of history"
+        if self.scope is BarScope.HISTORY:
+            return f"{self.interval} bars, {history} only (no session bars)"
+        if self.scope is BarScope.SESSION:
+            return f"{self.interval} session bars only (no history)"
+        return f"{self.interval} bars" + (f" with {history}" if self.days else "")
 
 
 class IntervalRequirement(_Frozen):
@@ -71,6 +93,10 @@ class HistoryRequirement(_Frozen):
     end: dt.date | None = None
     bars_needed: int = Field(default=0, ge=0)
     reason: str = ""
+    #: The sessions of history the symbol already holds that this load joins onto (0: a load from nothing).
+    #: History is only ever extended further back, so a joining load names exactly the sessions missing
+    #: before the held ones (`start`..`end`), never the held ones again.
+    joins: int = Field(default=0, ge=0)
 
 
 # The typed steps, in the order the executor runs them.
@@ -125,7 +151,9 @@ def step_label(step: ProvisioningStep) -> str:
     if isinstance(step, AddInterval | LoadSession | CalculateQuality):
         return f"{step.step} {step.interval}"
     if isinstance(step, LoadHistorical):
-        return f"load_historical {step.history.interval} x{step.history.sessions} sessions"
+        history = step.history
+        joins = f" joining {history.joins} held" if history.joins else ""
+        return f"load_historical {history.interval} x{history.sessions} sessions{joins}"
     if isinstance(step, RegisterIndicator):
         return f"register_indicator {step.indicator.key}"
     return step.step

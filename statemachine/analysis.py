@@ -6,9 +6,10 @@ has no clock, so the same inputs always give the same plan. It first says what t
 whether quality is due), then subtracts what the symbol already has. What is left are the steps:
 
     create or upgrade the symbol, add each missing interval (bases first), load history (only to extend
-    it: a history that already reaches back far enough is not loaded again), load the session's bars
-    (one LoadSession per newly added interval, the derived ones computed from their base), register the
-    missing indicators, calculate quality (full symbols, once).
+    it: a history that already reaches back far enough is not loaded again, and one that does not is
+    joined by exactly the sessions missing before it), load the session's bars (one LoadSession per
+    interval without them, the derived ones computed from their base), register the missing indicators,
+    calculate quality (full symbols, once).
 
 A plan with no steps is a duplicate request: the coordinator records it as a no-op.
 
@@ -18,7 +19,10 @@ What each request needs:
   `trailing_days` sessions of history for each base stream (longer if a config indicator needs more to
   warm up), every config indicator, quality;
 - symbol from scanner or adhoc: an adhoc symbol with the config's base interval and its session bars;
-- bar: the interval and its base, `days` sessions of base history;
+- bar: the interval and its base, `days` sessions of base history, by its scope: history and the
+  session's bars (`both`, the default), history only (`history`, no LoadSession: the intervals are held
+  for their history until a later request needs their session bars) or the session's bars only
+  (`session`, no history);
 - indicator: its interval and its base, `ceil(warmup_bars × warmup_multiplier)` bars of its interval
   as trading sessions through the calendar (early closes hold fewer bars, holidays none); no quality.
 
@@ -41,6 +45,7 @@ from specs.intervals import Interval
 from specs.lifecycle import SymbolState
 from specs.plan import (
     AddInterval,
+    BarScope,
     CalculateQuality,
     CreateSymbol,
     HistoryRequirement,
@@ -56,7 +61,7 @@ from specs.plan import (
     UpgradeSymbol,
 )
 from statemachine.errors import AnalysisError
-from statemachine.state import SessionState, SymbolSessionData
+from statemachine.state import HistoricalData, SessionState, SymbolSessionData
 
 FULL_SOURCES: tuple[Source, ...] = (Source.CONFIG, Source.STRATEGY)
 
@@ -75,6 +80,8 @@ class _Needs:
     indicators: list[IndicatorSpec] = field(default_factory=list)
     quality: Interval | None = None
     notes: list[str] = field(default_factory=list)
+    #: Whether the intervals need the session's bars (every request but a history-only bar request).
+    session: bool = True
 
 
 def analyze(
@@ -97,7 +104,7 @@ def analyze(
     target = FULL if FULL in (current, needs.mode) else needs.mode
     base = existing.base_interval if existing is not None else min(i.base for i in needs.intervals)
     required = tuple(_interval_requirement(i) for i in _ordered(needs.intervals))
-    steps = _steps(needs, existing, current, target)
+    steps = _steps(needs, existing, current, target, calendar)
     meets, added_by, auto = _metadata(request.source, existing, current, target)
     primary = needs.history.get(base) or next(iter(needs.history.values()), None)
     plan_reason = "; ".join([request.describe(), *needs.notes]) if steps else _noop_reason(request, current)
@@ -137,7 +144,16 @@ def _needs(
         if request.interval is None:
             raise AnalysisError(f"{request.symbol}: a bar request needs an interval")
         interval = request.interval
-        needs = _Needs(mode=ADHOC, intervals=_with_base(interval))
+        scope = request.scope or BarScope.BOTH
+        if scope is BarScope.HISTORY and not request.days:
+            raise AnalysisError(f"{request.symbol}: a history-only bar request needs days >= 1")
+        if scope is BarScope.SESSION and request.days:
+            raise AnalysisError(f"{request.symbol}: a session-only bar request takes no history (days must be 0)")
+        needs = _Needs(mode=ADHOC, intervals=_with_base(interval), session=scope is not BarScope.HISTORY)
+        if scope is BarScope.HISTORY:
+            needs.notes.append(f"history only: no {interval} session bars")
+        elif scope is BarScope.SESSION:
+            needs.notes.append(f"session bars only: no {interval.base} history")
         if request.days:
             needs.history[interval.base] = _sessions_history(
                 calendar, day, interval.base, request.days, f"{request.days} sessions of {interval.base} asked for"
@@ -230,29 +246,62 @@ def _span(sessions: list[dt.date]) -> str:
 # --- what is missing -----------------------------------------------------------------------------------
 
 
-def _steps(needs: _Needs, existing: SymbolSessionData | None, current: str, target: str) -> list[ProvisioningStep]:
+def _steps(
+    needs: _Needs, existing: SymbolSessionData | None, current: str, target: str, calendar: TradingCalendar
+) -> list[ProvisioningStep]:
     steps: list[ProvisioningStep] = []
     if existing is None:
         steps.append(CreateSymbol(mode=target))  # type: ignore[arg-type]
     elif current == ADHOC and target == FULL:
         steps.append(UpgradeSymbol())
-    have_bars = set(existing.bars) if existing is not None else set()
-    new_intervals = [i for i in _ordered(needs.intervals) if str(i) not in have_bars]
-    for interval in new_intervals:
-        spec = _interval_requirement(interval)
-        steps.append(AddInterval(interval=spec.interval, derived=spec.derived, base=spec.base))
+    have_bars = existing.bars if existing is not None else {}
+    wanted_intervals = _ordered(needs.intervals)
+    for interval in wanted_intervals:
+        if str(interval) not in have_bars:
+            spec = _interval_requirement(interval)
+            steps.append(AddInterval(interval=spec.interval, derived=spec.derived, base=spec.base))
     for history_base in sorted(needs.history):
         wanted = needs.history[history_base]
         have = existing.histories.get(str(history_base)) if existing is not None else None
-        if not _covers(have.start if have else None, wanted):
-            steps.append(LoadHistorical(history=wanted))
-    steps.extend(LoadSession(interval=i) for i in new_intervals)
+        if have is None:
+            if not _covers(None, wanted):
+                steps.append(LoadHistorical(history=wanted))
+        elif not _covers(have.start, wanted):
+            steps.append(LoadHistorical(history=_missing(wanted, have, calendar)))
+    if needs.session:
+        # an interval held for its history only (a history-only bar request) gets its session bars now
+        steps.extend(
+            LoadSession(interval=i)
+            for i in wanted_intervals
+            if str(i) not in have_bars or not have_bars[str(i)].session
+        )
     have_indicators = set(existing.indicators) if existing is not None else set()
     steps.extend(RegisterIndicator(indicator=s) for s in needs.indicators if s.key not in have_indicators)
     has_quality = existing is not None and existing.quality is not None
     if needs.quality is not None and not has_quality:
         steps.append(CalculateQuality(interval=needs.quality))
     return steps
+
+
+def _missing(wanted: HistoryRequirement, have: HistoricalData, calendar: TradingCalendar) -> HistoryRequirement:
+    """The sessions of `wanted` before the held history `have` starts: what a joining load reads.
+
+    Every history is a run of trailing sessions ending the session before the day, so what is missing is the
+    run before the held start. A held history that does not end where the wanted one does (never written by
+    this analysis) is loaded again whole rather than joined."""
+    assert wanted.start is not None and wanted.end is not None and have.start is not None
+    if have.end != wanted.end:
+        return wanted
+    sessions = [d for d in calendar.sessions(wanted.start, wanted.end) if d < have.start]
+    return wanted.model_copy(
+        update={
+            "sessions": len(sessions),
+            "start": sessions[0],
+            "end": sessions[-1],
+            "joins": have.sessions,
+            "reason": f"{wanted.reason}: {len(sessions)} missing before the {have.sessions} held{_span(sessions)}",
+        }
+    )
 
 
 def _covers(have_start: dt.date | None, wanted: HistoryRequirement) -> bool:

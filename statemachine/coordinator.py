@@ -40,7 +40,7 @@ from specs.config import SessionConfig, normalize_symbol
 from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
 from specs.lifecycle import SESSION_TRANSITIONS, SYMBOL_ADDING_PHASES, SessionPhase
-from specs.plan import Operation, ProvisioningRequirements, Request, Source, SymbolValidationResult
+from specs.plan import BarScope, Operation, ProvisioningRequirements, Request, Source, SymbolValidationResult
 from statemachine.analysis import analyze
 from statemachine.book import Book, SymbolBook, bars_digest
 from statemachine.errors import AnalysisError, RequestError, SessionPhaseError, StatemachineError
@@ -233,11 +233,23 @@ class SessionCoordinator:
         days: int = 0,
         source: Source | str = Source.ADHOC,
         plugin: str | None = None,
+        scope: BarScope | str = BarScope.BOTH,
     ) -> Outcome:
-        """Bars of `interval` (and its base) for the session, with `days` sessions of history."""
+        """Bars of `interval` (and its base) with `days` sessions of history: for the session and its history
+        (`scope` "both"), the history only ("history", days >= 1) or the session's bars only ("session", days 0)."""
         if isinstance(days, bool) or not isinstance(days, int) or days < 0:
             raise RequestError(f"{symbol}: days must be a whole number of sessions >= 0, got {days!r}")
-        return self._request(Operation.BAR, symbol, Source(source), Interval(interval), days, plugin=plugin)
+        try:
+            scope = BarScope(scope)
+        except ValueError:
+            choices = ", ".join(repr(s.value) for s in BarScope)
+            raise RequestError(f"{symbol}: scope must be one of {choices}, got {scope!r}") from None
+        if scope is BarScope.HISTORY and days == 0:
+            raise RequestError(f"{symbol}: a history-only bar request needs days >= 1, got 0")
+        if scope is BarScope.SESSION and days:
+            raise RequestError(f"{symbol}: a session-only bar request takes no history: days must be 0, got {days}")
+        bar = Interval(interval)
+        return self._request(Operation.BAR, symbol, Source(source), bar, days, plugin=plugin, scope=scope)
 
     def add_indicator(
         self, symbol: str, spec: IndicatorSpec | str, source: Source | str = Source.ADHOC, plugin: str | None = None
@@ -255,6 +267,7 @@ class SessionCoordinator:
         days: int = 0,
         indicator: IndicatorSpec | None = None,
         plugin: str | None = None,
+        scope: BarScope | None = None,
     ) -> Outcome:
         symbol = normalize_symbol(symbol)
         with self.lock:
@@ -269,6 +282,7 @@ class SessionCoordinator:
                 interval=interval,
                 days=days,
                 indicator=indicator,
+                scope=scope,
             )
             self._requests += 1
             envelope = Envelope(symbol, request_id, self.clock.now())
@@ -282,6 +296,7 @@ class SessionCoordinator:
                 indicator=indicator,
                 description=request.describe(),
                 plugin=plugin,
+                scope=scope,
             )
             return self._provision(request, envelope, received)
 

@@ -12,7 +12,9 @@ The step events:
     CreateSymbol      → SymbolCreated        (mode, base interval, the five metadata fields)
     UpgradeSymbol     → SymbolUpgraded
     AddInterval       → IntervalAdded
-    LoadHistorical    → HistoricalLoaded     (regular-session base bars of the sessions, sha256 digest)
+    LoadHistorical    → HistoricalLoaded     (regular-session base bars of the sessions, sha256 digest; a load
+                                              that joins held history reads only the missing sessions before
+                                              them and records the joined whole)
     LoadSession       → SessionBarsLoaded    (the bars closed by now, their digest, bad rows flagged among them)
     RegisterIndicator → IndicatorRegistered  (warmed up over history: the value at the session open)
     CalculateQuality  → QualityCalculated    (the session's base bars due by now against the calendar, the derived
@@ -192,8 +194,7 @@ class _PlanRun:
         else:
             clean, _ = clean_bars(self._read(history.interval, sessions))
             bars = frozen(derive_sessions(clean, history.interval, self.calendar, sessions))
-        self.staged.histories[str(history.interval)] = HistorySeries(history.interval, tuple(sessions), bars)
-        return ev.HistoricalLoaded(
+        loaded = ev.HistoricalLoaded(
             **self.env,
             interval=history.interval,
             sessions=len(sessions),
@@ -202,6 +203,21 @@ class _PlanRun:
             rows=len(bars),
             digest=bars_digest(bars),
         )
+        key = str(history.interval)
+        if history.joins:
+            held = self.staged.histories.get(key)
+            if held is None or len(held.sessions) != history.joins or held.sessions[0] <= sessions[-1]:
+                raise ProvisioningError(
+                    f"{self.symbol}: the {history.joins} sessions of {key} history to join are not held"
+                )
+            sessions = [*sessions, *held.sessions]
+            bars = frozen(SessionBars.concat([bars, held.bars]))
+            joined = ev.JoinedHistory(
+                sessions=len(sessions), start=sessions[0], end=sessions[-1], rows=len(bars), digest=bars_digest(bars)
+            )
+            loaded = loaded.model_copy(update={"joined": joined})
+        self.staged.histories[key] = HistorySeries(history.interval, tuple(sessions), bars)
+        return loaded
 
     def load_session(self, step: LoadSession) -> ev.SessionBarsLoaded:
         """The whole day's bars go to the staged book (the view shows them as they close); the event records

@@ -42,6 +42,8 @@ def _bars_json(bars: BarIntervalData) -> dict[str, Any]:
         "base": str(bars.base) if bars.base is not None else None,
         "count": bars.count,
     }
+    if not bars.session:
+        out["history_only"] = True  # held for its history: no session bars were loaded
     if bars.quality is not None:
         out["quality"] = bars.quality
         out["gaps"] = [{"start": _iso(g.start), "end": _iso(g.end), "missing": g.missing} for g in bars.gaps]

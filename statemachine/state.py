@@ -57,6 +57,9 @@ class BarIntervalData:
     present: int | None = None
     complete: int | None = None
     partial: list[ev.PartialBar] = field(default_factory=list)
+    #: Whether the session's bars were loaded (SessionBarsLoaded); False while the interval is held for its
+    #: history only (a history-only bar request).
+    session: bool = False
 
 
 @dataclass(slots=True)
@@ -363,22 +366,49 @@ def _bars_of(data: SymbolSessionData, interval: Interval, kind: str) -> BarInter
 def _historical_loaded(state: SessionState, event: ev.HistoricalLoaded) -> None:
     data = _extending(state, event)
     _bars_of(data, event.interval, event.kind)
-    record = HistoricalData(
-        interval=event.interval,
-        sessions=event.sessions,
-        start=event.start,
-        end=event.end,
-        rows=event.rows,
-        digest=event.digest,
-    )
+    if event.joined is None:
+        record = HistoricalData(
+            interval=event.interval,
+            sessions=event.sessions,
+            start=event.start,
+            end=event.end,
+            rows=event.rows,
+            digest=event.digest,
+        )
+    else:
+        record = _joined(data, event, event.joined)
     data.histories[event.interval.text] = record
     if data.historical is None or event.interval in (data.base_interval, data.historical.interval):
         data.historical = record
 
 
+def _joined(data: SymbolSessionData, event: ev.HistoricalLoaded, joined: ev.JoinedHistory) -> HistoricalData:
+    """The held history with the loaded sessions joined before it; InvalidEvent unless they add up."""
+    held = data.histories.get(event.interval.text)
+    where = f"{data.symbol}: {event.kind} of {event.interval} joins"
+    if held is None or held.start is None:
+        raise InvalidEvent(f"{where} a history that was never loaded")
+    if event.end is None or event.end >= held.start or joined.start != event.start or joined.end != held.end:
+        raise InvalidEvent(f"{where} {held.start}..{held.end} with {event.start}..{event.end}: not the sessions before")
+    if (joined.sessions, joined.rows) != (held.sessions + event.sessions, held.rows + event.rows):
+        raise InvalidEvent(
+            f"{where} {held.sessions} held sessions ({held.rows} rows) with {event.sessions} ({event.rows}): "
+            f"the joined history says {joined.sessions} ({joined.rows})"
+        )
+    return HistoricalData(
+        interval=event.interval,
+        sessions=joined.sessions,
+        start=joined.start,
+        end=joined.end,
+        rows=joined.rows,
+        digest=joined.digest,
+    )
+
+
 def _session_bars_loaded(state: SessionState, event: ev.SessionBarsLoaded) -> None:
     data = _extending(state, event)
     bars = _bars_of(data, event.interval, event.kind)
+    bars.session = True
     bars.count = event.rows
     bars.digest = event.digest
     bars.flagged = dict(event.flagged)

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from marketdata.bars import SessionBars
+from marketdata.bars import SessionBars, derive_sessions
 from specs.intervals import Interval
 from statemachine.asof import state_as_of
-from statemachine.book import IndicatorValueType
+from statemachine.book import IndicatorValueType, closed_copy
 from statemachine.export import state_json
 from statemachine.reads import LatestBar, LatestReads
 
@@ -75,8 +75,33 @@ class SessionView:
             if book is None:
                 raise KeyError(f"{symbol} is not in the session")
             if key not in book.intervals:
-                raise KeyError(f"{symbol} has no {key} bars (it has {', '.join(sorted(book.intervals)) or 'none'})")
+                raise KeyError(self._no_bars(symbol, key, sorted(book.intervals)))
             return book.closed_bars(key, self.now)
+
+    def _no_bars(self, symbol: str, key: str, held: list[str]) -> str:
+        data = self._coordinator.state.symbols.get(symbol)
+        if data is not None and key in data.bars and not data.bars[key].session:
+            return f"{symbol} has {key} history only, no session bars (read it with view.history)"
+        return f"{symbol} has no {key} bars (it has {', '.join(held) or 'none'})"
+
+    def history(self, symbol: str, interval: str | Interval) -> SessionBars:
+        """The history loaded for `interval` (its base interval's sessions before the day, derived to `interval`
+        session by session), oldest first, as read-only copies; KeyError naming what is absent. All of it closed
+        before the day began, so it is the same at every moment of the day."""
+        wanted = Interval(interval)
+        key = str(wanted)
+        with self._coordinator.lock:
+            book = self._coordinator.book.get(symbol)
+            data = self._coordinator.state.symbols.get(symbol)
+            if book is None or data is None:
+                raise KeyError(f"{symbol} is not in the session")
+            history = book.histories.get(str(wanted.base))
+            if key not in data.bars or history is None:
+                raise KeyError(f"{symbol} has no {key} history")
+            bars = history.bars
+            if not wanted.is_base:
+                bars = derive_sessions(bars, wanted, self._coordinator.calendar, list(history.sessions))
+            return closed_copy(bars, len(bars))
 
     def last_bar(self, symbol: str, interval: str | Interval) -> LatestBar | None:
         """The last bar of `interval` closed by now (None before the first), without copying the day's bars;
@@ -87,7 +112,7 @@ class SessionView:
             raise KeyError(f"{symbol} is not in the session")
         key = interval if isinstance(interval, str) and interval in book.intervals else str(Interval(interval))
         if key not in book.intervals:
-            raise KeyError(f"{symbol} has no {key} bars (it has {', '.join(sorted(book.intervals)) or 'none'})")
+            raise KeyError(self._no_bars(symbol, key, sorted(book.intervals)))
         return self._reads.last_bar(book, symbol, key, coordinator.clock.now())
 
     def indicator(self, symbol: str, key: str) -> IndicatorValueType:

@@ -98,3 +98,23 @@ def test_the_cli_and_the_api_export_the_same_state(october):
     assert frame.index.tolist() == sorted(exported["symbols"])
     assert frame.state.to_dict() == {s: d["state"] for s, d in exported["symbols"].items()}
     assert frame.quality.to_dict() == {s: d["bars"]["1m"].get("quality") for s, d in exported["symbols"].items()}
+
+
+@pytest.mark.parametrize("day", sessions("2013-10-08", "2013-10-10"))
+def test_ibm_upgraded_loads_each_history_session_once(october, day):
+    """The scanner's warm-up holds the session before the day; the upgrade to two trailing sessions reads only
+    the one before it and joins them (issue 17: 2013-10-08 was read twice on the 9th)."""
+    folder, run = october
+    loads = [
+        r["payload"]
+        for r in log_rows(folder / "log.db", run.run_id, day.isoformat())
+        if r["kind"] == "HistoricalLoaded" and r["symbol"] == "IBM"
+    ]
+    two = sessions((day - dt.timedelta(days=7)).isoformat(), (day - dt.timedelta(days=1)).isoformat())[-2:]
+    assert [(p["start"], p["end"]) for p in loads] == [
+        (two[1].isoformat(), two[1].isoformat()),
+        (two[0].isoformat(), two[0].isoformat()),
+    ]
+    assert (loads[1]["joined"]["start"], loads[1]["joined"]["end"]) == (two[0].isoformat(), two[1].isoformat())
+    state = run.day(day).state().symbols["IBM"]
+    assert state.historical is not None and (state.historical.start, state.historical.sessions) == (two[0], 2)

@@ -67,14 +67,16 @@ def test_explain_says_the_bad_bars_a_load_flagged():
     from eventlog.explain import summarize
     from specs.events import SessionBarsLoaded
 
+    close = dt.datetime(2013, 10, 11, 20, 0, tzinfo=dt.UTC)
     flagged = SessionBarsLoaded(
-        symbol="SPY", interval="1m", rows=388, digest="d", flagged={"nan_price": 1, "inf_price": 1}
+        symbol="SPY", interval="1m", rows=388, digest="d", flagged={"nan_price": 1, "inf_price": 1}, sim_time=close
     )
     assert summarize(flagged) == (
-        "loaded 388 1m bars of the session; bad bars flagged and left out: 1 inf_price, 1 nan_price"
+        "loaded the session's 1m bars (388 bars closed by 20:00 UTC); bad bars flagged and left out: "
+        "1 inf_price, 1 nan_price"
     )
-    assert summarize(SessionBarsLoaded(symbol="SPY", interval="1m", rows=390, digest="d")) == (
-        "loaded 390 1m bars of the session"
+    assert summarize(SessionBarsLoaded(symbol="SPY", interval="1m", rows=0, digest="d")) == (
+        "loaded the session's 1m bars (0 bars closed by then)"
     )
 
 
@@ -102,10 +104,11 @@ def test_explain_says_the_history_quality_and_each_derived_intervals_quality():
         historical_present=195,
         historical_gaps=3,
         intervals={"5m": five},
+        sim_time=start + dt.timedelta(minutes=92),
     )
     assert summarize(event) == (
-        "quality 0.9891 of 1m: 91/92 bars, 1 gaps; 5m 0.9444: 17/18 complete, 1 partial; "
+        "quality of 1m as of 15:32 UTC 0.9891: 91/92 bars due, 1 gap; 5m 0.9444: 17/18 complete, 1 partial; "
         "history 0.5000 (195/390 bars, 3 gaps)"
     )
     old = QualityCalculated(symbol="SPY", interval="1m", expected=0, present=0, quality=1.0, historical_quality=1.0)
-    assert summarize(old) == "quality 1.0000 of 1m: 0/0 bars, 0 gaps; history 1.0000"
+    assert summarize(old) == "quality of 1m as of then 1.0000: 0/0 bars due, 0 gaps; history 1.0000"

@@ -20,6 +20,7 @@ from eventlog.schema import events, runs
 from eventlog.store import open_store
 from eventlog.upcast import UPCASTERS, PayloadError, parse_payload, upcast, upcast_RequestReceived_v1_v2
 from specs.events import CURRENT_SCHEMA_VERSION, RequestReceived
+from specs.plan import BarScope
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v1_log.jsonl"
 RUN_ID = "v1fixture" + "0" * 23
@@ -68,8 +69,11 @@ def test_an_old_log_is_refused_then_upgraded_and_read_back_upcast(log_url):
         for row in received:
             event = row.event()
             assert isinstance(event, RequestReceived)
-            assert event.schema_version == CURRENT_SCHEMA_VERSION["RequestReceived"] == 2
+            assert event.schema_version == CURRENT_SCHEMA_VERSION["RequestReceived"] == 3
             assert event.plugin is None
+            assert event.scope is (BarScope.BOTH if event.operation == "bar" else None)
+        loads = read_events(store, RUN_ID, kinds=["HistoricalLoaded"])
+        assert loads and all(row.schema_version == 1 and row.event().joined is None for row in loads)
         assert audit_run(store, RUN_ID).ok
         state = replay_day(store, RUN_ID, DAY)
         assert state.state == "ended" and set(state.symbols) == {"SPY", "AIG", "TSLA"}
@@ -92,7 +96,7 @@ def _as_read(value: object) -> object:
 
 def test_every_field_of_every_upcast_event_in_the_fixture_is_kept(log_url):
     """Each version-1 RequestReceived reads back with every field it was written with, field by field,
-    plus `plugin` None at version 2: nothing the v1 payload said is dropped or changed."""
+    plus `plugin` None (version 2) and `scope` (version 3): nothing the v1 payload said is dropped or changed."""
     load_v1_log(log_url)
     migrate.upgrade(log_url)
     lines = [json.loads(line)["row"] for line in FIXTURE.read_text().splitlines()]
@@ -103,11 +107,13 @@ def test_every_field_of_every_upcast_event_in_the_fixture_is_kept(log_url):
     for row in received:
         v1 = written[row.seq]
         read = row.event().model_dump(mode="json")
-        assert set(read) == set(v1) | {"plugin"}, f"seq {row.seq}: fields {sorted(set(read) ^ set(v1))}"
+        new = {"plugin", "scope"}
+        assert set(read) == set(v1) | new, f"seq {row.seq}: fields {sorted(set(read) ^ set(v1))}"
         for name, value in v1.items():
-            expected = 2 if name == "schema_version" else value
+            expected = 3 if name == "schema_version" else value
             assert _as_read(read[name]) == _as_read(expected), f"seq {row.seq}: field {name}"
         assert read["plugin"] is None
+        assert read["scope"] == ("both" if v1["operation"] == "bar" else None)
 
 
 def test_a_version_1_request_with_every_field_set_reads_back_whole():
@@ -127,20 +133,21 @@ def test_a_version_1_request_with_every_field_set_reads_back_whole():
         "description": "strategy asked for 30m bars of IBM",
     }
     read = parse_payload("RequestReceived", 1, json.dumps(v1)).model_dump(mode="json")
-    assert {name: _as_read(read[name]) for name in v1} == _as_read({**v1, "schema_version": 2})
-    assert read["plugin"] is None and set(read) == set(v1) | {"plugin"}
+    assert {name: _as_read(read[name]) for name in v1} == _as_read({**v1, "schema_version": 3})
+    assert read["plugin"] is None and set(read) == set(v1) | {"plugin", "scope"}
+    assert read["scope"] == "both"  # every bar request before version 3 loaded history and session bars
 
 
 def test_upcasters_are_chained_by_kind_and_version():
     v1 = {"kind": "RequestReceived", "schema_version": 1, "operation": "symbol", "source": "config"}
-    assert upcast(v1) == {**v1, "schema_version": 2, "plugin": None}
-    assert upcast_RequestReceived_v1_v2(v1)["plugin"] is None
+    assert upcast(v1) == {**v1, "schema_version": 3, "plugin": None, "scope": None}
+    assert upcast_RequestReceived_v1_v2(v1) == {**v1, "schema_version": 2, "plugin": None}
     assert all(version < CURRENT_SCHEMA_VERSION[kind] for kind, version in UPCASTERS)
 
 
 def test_payloads_that_cannot_be_upcast_are_named():
     with pytest.raises(PayloadError, match="written by a newer daytape"):
-        upcast({"kind": "RequestReceived", "schema_version": 3})
+        upcast({"kind": "RequestReceived", "schema_version": CURRENT_SCHEMA_VERSION["RequestReceived"] + 1})
     with pytest.raises(PayloadError, match="unknown event kind 'Nope'"):
         upcast({"kind": "Nope", "schema_version": 1})
     with pytest.raises(PayloadError, match="not a valid SymbolTornDown payload"):
@@ -178,3 +185,73 @@ def test_symbol_streamed_is_lifted_from_version_1_through_2_to_3():
     assert CURRENT_SCHEMA_VERSION["SymbolStreamed"] == 3 and CURRENT_SCHEMA_VERSION["QualityCalculated"] == 2
     v2 = {**v1, "schema_version": 2, "digests": {"1m": "ab"}, "flagged": {}, "quality": None}
     assert parse_payload("SymbolStreamed", 2, json.dumps(v2)).intervals == {}  # type: ignore[attr-defined]
+#: One payload per (kind, version) an upcaster starts from, as that version wrote it, and what reading it
+#: must give at the current version: every upcaster is run by this table, and a new one without a row fails.
+OLD_PAYLOADS: dict[tuple[str, int], tuple[dict[str, object], dict[str, object]]] = {
+    ("RequestReceived", 1): (
+        {"kind": "RequestReceived", "schema_version": 1, "operation": "bar", "source": "scanner", "interval": "5m"},
+        {"plugin": None, "scope": "both"},
+    ),
+    ("RequestReceived", 2): (
+        {
+            "kind": "RequestReceived",
+            "schema_version": 2,
+            "operation": "indicator",
+            "source": "scanner",
+            "indicator": {"type": "sma", "period": 20, "interval": "5m"},
+            "plugin": "pkg.mod:Scan",
+        },
+        {"plugin": "pkg.mod:Scan", "scope": None},
+    ),
+    ("HistoricalLoaded", 1): (
+        {
+            "kind": "HistoricalLoaded",
+            "schema_version": 1,
+            "interval": "1m",
+            "sessions": 2,
+            "start": "2013-10-07",
+            "end": "2013-10-08",
+            "rows": 780,
+            "digest": "d",
+        },
+        {"joined": None, "sessions": 2, "rows": 780},
+    ),
+    ("SymbolStreamed", 1): (
+        {"kind": "SymbolStreamed", "schema_version": 1, "symbol": "SPY", "bars": {"1m": 390}},
+        {"digests": {}, "flagged": {}, "quality": None, "bars": {"1m": 390}},
+    ),
+    ("SymbolStreamed", 2): (
+        {
+            "kind": "SymbolStreamed",
+            "schema_version": 2,
+            "symbol": "SPY",
+            "bars": {"1m": 390},
+            "digests": {"1m": "ab"},
+            "flagged": {},
+            "quality": None,
+        },
+        {"digests": {"1m": "ab"}, "intervals": {}},
+    ),
+    ("QualityCalculated", 1): (
+        {
+            "kind": "QualityCalculated",
+            "schema_version": 1,
+            "interval": "1m",
+            "quality": 1.0,
+            "expected": 390,
+            "present": 390,
+            "gaps": [],
+            "historical_quality": 0.99,
+        },
+        {"historical_quality": 0.99, "historical_expected": None, "historical_gaps": None, "intervals": {}},
+    ),
+}
+
+
+def test_every_upcaster_is_run_from_a_payload_of_its_version():
+    assert set(OLD_PAYLOADS) == set(UPCASTERS)
+    for (kind, version), (payload, expected) in OLD_PAYLOADS.items():
+        event = parse_payload(kind, version, json.dumps(payload))
+        read = event.model_dump(mode="json")
+        assert read["schema_version"] == CURRENT_SCHEMA_VERSION[kind], (kind, version)
+        assert {name: read[name] for name in expected} == expected, (kind, version)

@@ -91,6 +91,8 @@ REQUEST_SOURCES = tuple(s.value for s in Source if s is not Source.CONFIG)
 ADHOC_SOURCES = (Source.SCANNER.value, Source.ADHOC.value)
 BAR_INTERVALS = ("1m", "5m", "15m", "30m", "1h", "5s", "1s")
 HISTORY_DAYS = (0, 1, 2, 3, 12, -1)
+#: add_bar's scopes; "history" with 0 days and "session" with days are refused before anything is written
+BAR_SCOPES = ("both", "history", "session")
 INDICATOR_KEYS = ("sma_20_5m", "rsi_14_1m", "ema_10_15m", "macd_12_26_9_5m", "atr_14_30m", "vwap_1m")
 CONFIG_INDICATORS = ("sma_20_5m", "rsi_14_1m", "ema_10_15m")
 #: Every step kind of a provisioning plan, from the typed steps in specs.
@@ -129,6 +131,8 @@ class Expected:
     intervals: set[str]
     indicators: set[str]
     history: dict[str, date] = field(default_factory=dict)  # base interval -> first history session loaded
+    #: the intervals whose session bars were loaded (the others are held for their history only)
+    sessions: set[str] = field(default_factory=set)
     #: indicator key -> the first session of the history it was warmed up on (None: no history)
     warmed_from: dict[str, date | None] = field(default_factory=dict)
 
@@ -276,14 +280,16 @@ class SessionMachine(RuleBasedStateMachine):
         bars = math.ceil(spec.warmup_bars() * self.config.warmup_multiplier)
         return oracle.sessions_for_bars(self.cal, self.day, oracle.minutes_of(str(spec.interval)), bars)[0]
 
-    def _validates(self, symbol: str, new_intervals: set[str], history: tuple[str, date] | None) -> bool:
+    def _validates(
+        self, symbol: str, new_intervals: set[str], history: tuple[str, date] | None, new_sessions: set[str]
+    ) -> bool:
         """Whether the generated data holds what the request is about to load."""
         stored = self.data.stored.get(symbol)
         if not stored:
             return False
         if any(Interval(i).base != Interval("1m") for i in new_intervals):
             return False
-        if new_intervals and self.day not in stored:
+        if new_sessions and self.day not in stored:
             return False
         if history is not None:
             base, start = history
@@ -301,6 +307,7 @@ class SessionMachine(RuleBasedStateMachine):
         days: int = 0,
         spec: IndicatorSpec | None = None,
         fault: str | None = None,
+        scope: str = "both",
     ) -> Forecast:
         have = self.model.get(symbol)
         indicators: set[str] = set()
@@ -324,6 +331,8 @@ class SessionMachine(RuleBasedStateMachine):
         current = have.state if have is not None else ABSENT
         target = FULL if FULL in (current, mode) else mode
         new_intervals = intervals - (have.intervals if have is not None else set())
+        sessions = set() if scope == "history" else intervals
+        new_sessions = sessions - (have.sessions if have is not None else set())
         new_indicators = indicators - (have.indicators if have is not None else set())
         have_start = have.history.get(base) if have is not None else None
         loads_history = start is not None and (have_start is None or have_start > start)
@@ -333,7 +342,9 @@ class SessionMachine(RuleBasedStateMachine):
         elif current == ADHOC and target == FULL:
             kinds.add("upgrade_symbol")
         if new_intervals:
-            kinds |= {"add_interval", "load_session"}
+            kinds.add("add_interval")
+        if new_sessions:
+            kinds.add("load_session")
         if loads_history:
             kinds.add("load_historical")
         if new_indicators:
@@ -342,7 +353,7 @@ class SessionMachine(RuleBasedStateMachine):
             kinds.add("calculate_quality")
         if not kinds:
             return Forecast("skipped", frozenset(), None)
-        if not self._validates(symbol, new_intervals, (base, start) if loads_history and start else None):
+        if not self._validates(symbol, new_intervals, (base, start) if loads_history and start else None, new_sessions):
             return Forecast("rejected", frozenset(kinds), None, target)
         if fault in kinds:
             return Forecast("failed", frozenset(kinds), None, target)
@@ -362,6 +373,7 @@ class SessionMachine(RuleBasedStateMachine):
                 indicators=indicators,
                 history=history,
                 warmed_from=warmed,
+                sessions=sessions,
             )
         else:
             after = replace(
@@ -370,6 +382,7 @@ class SessionMachine(RuleBasedStateMachine):
                 indicators=have.indicators | indicators,
                 history=histories,
                 warmed_from={**have.warmed_from, **warmed},
+                sessions=have.sessions | sessions,
             )
             if "upgrade_symbol" in kinds:
                 after = replace(after, state=FULL, meets=True, upgraded=True, added_by=source)
@@ -419,15 +432,16 @@ class SessionMachine(RuleBasedStateMachine):
         interval: Interval | None = None,
         days: int = 0,
         spec: IndicatorSpec | None = None,
+        scope: str = "both",
     ) -> Outcome | None:
-        if days < 0:
+        if days < 0 or (scope == "history" and days == 0) or (scope == "session" and days > 0):
             everything = self._everything()
             with pytest.raises(ValueError, match="days"):
                 call()
             assert self._everything() == everything, "a refused request changed something"
             return None
         before, head = self._symbols_snapshot(), self._head()
-        forecast = self._forecast(operation, symbol, source, interval, days, spec, fault)
+        forecast = self._forecast(operation, symbol, source, interval, days, spec, fault, scope)
         self.fault = (symbol, fault) if fault else None
         try:
             outcome = call()
@@ -442,9 +456,11 @@ class SessionMachine(RuleBasedStateMachine):
         call = partial(self.coordinator.add_symbol, symbol, source)
         return self._request(Operation.SYMBOL, symbol, source, fault, call)
 
-    def _add_bar(self, symbol: str, interval: str, days: int, source: str, fault: str | None) -> Outcome | None:
-        call = partial(self.coordinator.add_bar, symbol, interval, days, source)
-        return self._request(Operation.BAR, symbol, source, fault, call, Interval(interval), days)
+    def _add_bar(
+        self, symbol: str, interval: str, days: int, source: str, fault: str | None, scope: str = "both"
+    ) -> Outcome | None:
+        call = partial(self.coordinator.add_bar, symbol, interval, days, source, scope=scope)
+        return self._request(Operation.BAR, symbol, source, fault, call, Interval(interval), days, scope=scope)
 
     def _add_indicator(self, symbol: str, key: str, source: str, fault: str | None) -> Outcome | None:
         spec = IndicatorSpec.parse_key(key)
@@ -541,6 +557,9 @@ class SessionMachine(RuleBasedStateMachine):
         for symbol, expected in self.model.items():  # the whole day, recorded at its end, against the oracle
             data = ended.symbols[symbol]
             for key, bars in data.bars.items():
+                if key not in expected.sessions:  # held for its history only: nothing streamed
+                    assert bars.count == 0 and bars.digest is None, f"{symbol} {key}: history only"
+                    continue
                 assert bars.count == len(self._oracle_bars(symbol, key, self.day)), f"{symbol} {key}: day's count"
             if expected.state == FULL:
                 quality = oracle.quality_at(self._path(symbol, self.day), self.cal, self.day, close)
@@ -628,9 +647,10 @@ class SessionMachine(RuleBasedStateMachine):
         days=st.sampled_from(HISTORY_DAYS),
         source=st.sampled_from(REQUEST_SOURCES),
         fault=st.sampled_from(FAULTS),
+        scope=st.sampled_from(BAR_SCOPES),
     )
-    def add_bar(self, symbol: str, interval: str, days: int, source: str, fault: str | None) -> None:
-        self._add_bar(symbol, interval, days, source, fault)
+    def add_bar(self, symbol: str, interval: str, days: int, source: str, fault: str | None, scope: str) -> None:
+        self._add_bar(symbol, interval, days, source, fault, scope)
 
     @precondition(lambda self: self.phase in SYMBOL_ADDING_PHASES)
     @rule(
@@ -715,7 +735,8 @@ class SessionMachine(RuleBasedStateMachine):
             assert {base: h.start for base, h in data.histories.items()} == expected.history, symbol
             if book is not None:
                 entry = book.get(symbol)
-                assert set(entry.intervals) == expected.intervals and set(entry.indicators) == expected.indicators
+                assert set(entry.intervals) == expected.sessions and set(entry.indicators) == expected.indicators
+                assert {key for key, bars in data.bars.items() if bars.session} == expected.sessions, symbol
                 assert set(entry.histories) == set(expected.history)
 
     @invariant()
@@ -726,6 +747,7 @@ class SessionMachine(RuleBasedStateMachine):
             if data.state != FULL:
                 continue
             assert needed <= set(data.bars) and keys <= set(data.indicators), symbol
+            assert all(data.bars[key].session for key in needed), f"{symbol}: a full interval without session bars"
             assert data.quality is not None and data.bars["1m"].quality is not None, symbol
             history = data.histories.get("1m")
             assert history is not None and history.end == self.cal.previous_session(self.day), symbol
@@ -777,6 +799,11 @@ class SessionMachine(RuleBasedStateMachine):
         for symbol, expected in self.model.items():
             closed: dict[str, int] = {}
             for key in view.intervals(symbol):
+                if key not in expected.sessions:  # held for its history only: no session bars to see
+                    with pytest.raises(KeyError, match=f"{symbol} has {key} history only, no session bars"):
+                        view.bars(symbol, key)
+                    assert state[symbol]["bars"][key]["history_only"] is True
+                    continue
                 wanted = self._oracle_arrays(symbol, key)
                 closed[key] = int(np.searchsorted(wanted["bar_close"], now_ns, "right"))
                 assert_same_bars(view.bars(symbol, key), wanted, closed[key], f"{symbol} {key} at {now}")

@@ -43,8 +43,10 @@ def with_symbol(
     history: tuple[date, date, int] | None = None,
     indicators: list[IndicatorSpec] = (),
     quality: bool = False,
+    history_only: tuple[str, ...] = (),
 ) -> SessionState:
-    """Give `state` a symbol the way the executor would, through `apply`."""
+    """Give `state` a symbol the way the executor would, through `apply` (`history_only` intervals get no
+    session bars)."""
     env = {"symbol": symbol, "request_id": "setup"}
     state.apply(
         ev.SymbolCreated(
@@ -59,6 +61,9 @@ def with_symbol(
     for name in intervals:
         interval = Interval(name)
         state.apply(ev.IntervalAdded(**env, interval=interval, derived=not interval.is_base, base=interval.base))
+    for name in intervals:
+        if name not in history_only:
+            state.apply(ev.SessionBarsLoaded(**env, interval=name, rows=0, digest="x"))
     if history:
         start, end, sessions = history
         state.apply(
@@ -205,7 +210,7 @@ def test_an_upgrade_adds_only_what_is_missing(calendar):
     assert plan.step_labels == [
         "upgrade_symbol",
         "add_interval 15m",
-        "load_historical 1m x3 sessions",
+        "load_historical 1m x2 sessions joining 1 held",
         "load_session 15m",
         "register_indicator rsi_14_1m",
         "calculate_quality 1m",
@@ -221,7 +226,10 @@ def test_history_is_only_extended_never_reloaded_when_it_covers_the_need(calenda
     longer = analyze(request(Operation.BAR, interval=Interval("1m"), days=8), state, seed_config(), calendar, DAY1)
 
     assert not any(isinstance(step, LoadHistorical) for step in upgrade.steps)  # 5 sessions cover the 3 trailing
-    assert longer.step_labels == ["load_historical 1m x8 sessions"]
+    assert longer.step_labels == ["load_historical 1m x3 sessions joining 5 held"]
+    [load] = longer.steps
+    eight = calendar.previous_sessions(DAY1, 8)
+    assert (load.history.start, load.history.end, load.history.joins) == (eight[0], eight[2], 5)
 
 
 def test_a_duplicate_request_plans_nothing(calendar):

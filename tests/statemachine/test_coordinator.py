@@ -60,10 +60,12 @@ def test_history_is_extended_by_a_longer_bar_request(make_coordinator, calendar)
     shorter = coordinator.add_bar("AAPL", "1m", days=2)
     longer = coordinator.add_bar("AAPL", "1m", days=6)
     assert shorter.status == "skipped"
-    assert longer.plan is not None and longer.plan.step_labels == ["load_historical 1m x6 sessions"]
+    # AAPL (a config symbol) holds 3 trailing sessions: only the 3 before them are read, then joined
+    assert longer.plan is not None and longer.plan.step_labels == ["load_historical 1m x3 sessions joining 3 held"]
+    six = calendar.previous_sessions(DAY1, 6)
     history = coordinator.state.symbols["AAPL"].historical
-    assert history is not None and history.start == calendar.previous_sessions(DAY1, 6)[0]
-    assert len(coordinator.book.get("AAPL").histories["1m"].sessions) == 6
+    assert history is not None and (history.start, history.end, history.sessions) == (six[0], six[-1], 6)
+    assert coordinator.book.get("AAPL").histories["1m"].sessions == tuple(six)
 
 
 def test_adding_outside_loading_or_streaming_raises_naming_the_phase(make_coordinator):

@@ -160,7 +160,7 @@ def test_flow_3_strategy_upgrades_the_adhoc_symbol(make_coordinator, calendar):
     assert _planned_steps(sink, DAY1, "TSLA")[-1] == [
         "upgrade_symbol",
         "add_interval 15m",
-        "load_historical 1m x3 sessions",
+        "load_historical 1m x2 sessions joining 1 held",  # the adhoc warm-up holds the last session already
         "load_session 15m",
         "register_indicator rsi_14_1m",
         "calculate_quality 1m",

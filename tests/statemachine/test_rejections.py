@@ -193,8 +193,9 @@ def test_a_step_that_fails_mid_plan_leaves_the_symbol_as_it_was(make_coordinator
 
     outcome = coordinator.add_symbol("TSLA", source="strategy")
 
-    assert (outcome.status, outcome.failed_step) == ("failed", "load_historical 1m x3 sessions")
-    assert outcome.reason == "TSLA: load_historical 1m x3 sessions failed: OSError: disk went away"
+    step = "load_historical 1m x2 sessions joining 1 held"
+    assert (outcome.status, outcome.failed_step) == ("failed", step)
+    assert outcome.reason == f"TSLA: {step} failed: OSError: disk went away"
     failure = _request_events(sink, outcome.request_id)[-1]
     assert isinstance(failure, ev.ProvisioningFailed)
     assert failure.completed_steps == ["upgrade_symbol", "add_interval 15m"]
