@@ -137,9 +137,6 @@ class EventStore:
             return None
         return sqlite_time(value) if self._sqlite else value
 
-    def py_date(self, value: Any) -> dt.date:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a `?`-style query, straight from the DB-API cursor (the read hot path)."""
         with self.engine.connect() as conn:
@@ -285,10 +282,6 @@ class EventStore:
             seed=manifest.seed,
             heads=stream_heads(conn, run_id),
         )
-
-    def has_run(self, run_id: str) -> bool:
-        with self.engine.connect() as conn:
-            return conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
 
     def _db_now(self, conn: Connection) -> dt.datetime:
         value = conn.exec_driver_sql(self._now_sql).scalar_one()

@@ -9,7 +9,7 @@ what happened, never what to do.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -315,11 +315,3 @@ CURRENT_SCHEMA_VERSION: dict[str, int] = {
     kind: cls.model_fields["schema_version"].default for kind, cls in EVENT_TYPES.items()
 }
 
-
-def event_from_dict(data: dict[str, Any]) -> Event:
-    """Validate a payload of the current schema version into its event model."""
-    return EVENT_ADAPTER.validate_python(data)
-
-
-def event_from_json(text: str | bytes) -> Event:
-    return EVENT_ADAPTER.validate_json(text)
