@@ -25,15 +25,16 @@ from typing import Any
 
 from eventlog.chain import BadEvent, check_chain
 from eventlog.collector import collector_paused
+from eventlog.errors import PayloadError
 from eventlog.manifest import config_digest
 from eventlog.reading import RunInfo, get_run, recorded_sessions, stream_rows, streams
 from eventlog.schema import SESSION_STATUS_BY_KIND, sqlite_time, to_utc
 from eventlog.seal import StreamHead, seal_digest
 from eventlog.store import SEALED_STATUSES, EventStore
-from eventlog.upcast import PayloadError, parse_payload
+from eventlog.upcast import parse_payload
 from specs.events import CURRENT_SCHEMA_VERSION, EventBase
-from statemachine.machines import IllegalTransition
-from statemachine.state import InvalidEvent, SessionState
+from statemachine.errors import IllegalTransition, InvalidEvent
+from statemachine.state import SessionState
 
 __all__ = ["AuditReport", "BadEvent", "StreamAudit", "audit_run", "audit_stream"]
 

@@ -14,13 +14,13 @@ import json
 from collections.abc import Iterable
 
 from eventlog.collector import collector_paused
-from eventlog.errors import ReplayError
+from eventlog.errors import PayloadError, ReplayError
 from eventlog.reading import stream_payloads, verified_stream
 from eventlog.store import EventStore
-from eventlog.upcast import PayloadError, parse_payload
+from eventlog.upcast import parse_payload
 from specs.events import CURRENT_SCHEMA_VERSION, EVENT_ADAPTER, EventBase
-from statemachine.machines import IllegalTransition
-from statemachine.state import InvalidEvent, SessionState
+from statemachine.errors import IllegalTransition, InvalidEvent
+from statemachine.state import SessionState
 
 
 def read_payload(payload: str | bytes) -> EventBase:

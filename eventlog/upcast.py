@@ -12,14 +12,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from eventlog.errors import PayloadError
 from specs.events import CURRENT_SCHEMA_VERSION, EVENT_ADAPTER, EventBase
 
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
-
-
-class PayloadError(ValueError):
-    """A payload that cannot be read as an event; the message says why."""
 
 
 def upcast_RequestReceived_v1_v2(payload: Payload) -> Payload:

@@ -314,4 +314,3 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
 CURRENT_SCHEMA_VERSION: dict[str, int] = {
     kind: cls.model_fields["schema_version"].default for kind, cls in EVENT_TYPES.items()
 }
-

@@ -88,4 +88,3 @@ def symbol_transition(trigger: str) -> Transition:
         if row.trigger == trigger:
             return row
     raise KeyError(trigger)
-

@@ -29,11 +29,8 @@ from specs.lifecycle import (
     SYMBOL_TEARDOWN_PHASES,
     symbol_trigger_for,
 )
+from statemachine.errors import InvalidEvent
 from statemachine.machines import fire_session, fire_symbol
-
-
-class InvalidEvent(Exception):
-    """An event that cannot apply to the state it meets (wrong phase, unknown symbol, ...)."""
 
 
 @dataclass(slots=True)
