@@ -322,8 +322,8 @@ class Day:
                 }
             elif rid in found and isinstance(event, ev.RequestPlanned):
                 found[rid]["steps"] = list(event.steps)
-            elif rid in found and event.kind in OUTCOMES and event.kind != "SymbolValidated":  # type: ignore[attr-defined]
-                found[rid]["outcome"] = OUTCOMES[event.kind]  # type: ignore[attr-defined]
+            elif rid in found and event.kind in OUTCOMES and event.kind != "SymbolValidated":
+                found[rid]["outcome"] = OUTCOMES[event.kind]
                 found[rid]["reason"] = getattr(event, "reason", "") or getattr(event, "error", "") or ""
         columns = [
             "request_id", "symbol", "source", "plugin", "operation", "interval", "indicator",

@@ -111,8 +111,8 @@ class AuditReport:
 def _envelope_mismatch(row: Sequence[Any], event: EventBase) -> str | None:
     """Why the row's indexed columns disagree with its hashed payload, or None."""
     _seq, kind, payload, _prev, _hash, version, symbol, request_id, sim_time = row
-    if event.kind != kind:  # type: ignore[attr-defined]
-        return f"column kind {kind!r} but the payload is a {event.kind}"  # type: ignore[attr-defined]
+    if event.kind != kind:
+        return f"column kind {kind!r} but the payload is a {event.kind}"
     if version == CURRENT_SCHEMA_VERSION[kind]:
         written = event.schema_version
     else:

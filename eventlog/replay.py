@@ -27,10 +27,10 @@ def read_payload(payload: str | bytes) -> EventBase:
     """The event of a stored payload: pydantic's JSON parser first; an older version (or one the
     current model rejects) goes through the upcasters."""
     try:
-        event: EventBase = EVENT_ADAPTER.validate_json(payload)  # type: ignore[assignment]
+        event: EventBase = EVENT_ADAPTER.validate_json(payload)
     except ValueError:
         event = None  # type: ignore[assignment]
-    if event is not None and CURRENT_SCHEMA_VERSION[event.kind] == event.schema_version:  # type: ignore[attr-defined]
+    if event is not None and CURRENT_SCHEMA_VERSION[event.kind] == event.schema_version:
         return event
     try:
         data = json.loads(payload)
@@ -81,8 +81,8 @@ def _apply_rows(
             )
         expected += 1
         try:
-            event = validate_json(payload)  # type: ignore[assignment]
-            if current[event.kind] != event.schema_version:  # type: ignore[attr-defined]
+            event = validate_json(payload)
+            if current[event.kind] != event.schema_version:
                 event = read_payload(payload)
         except (ValueError, KeyError):
             try:
@@ -94,7 +94,7 @@ def _apply_rows(
         try:
             apply(event)
         except (IllegalTransition, InvalidEvent) as exc:
-            raise ReplayError(session_date, seq, event.kind, str(exc)) from None  # type: ignore[attr-defined]
+            raise ReplayError(session_date, seq, event.kind, str(exc)) from None
     return state
 
 
