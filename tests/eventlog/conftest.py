@@ -37,7 +37,8 @@ def postgres_unavailable() -> str | None:
     return None
 
 
-def _pg_schema_url() -> Iterator[str]:
+def pg_schema_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped afterwards; skips when the server does not answer."""
     import psycopg
 
     reason = postgres_unavailable()
@@ -60,7 +61,7 @@ def log_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'log.db'}"
     else:
-        yield from _pg_schema_url()
+        yield from pg_schema_url()
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def sqlite_url(tmp_path) -> str:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    yield from _pg_schema_url()
+    yield from pg_schema_url()
 
 
 @pytest.fixture
