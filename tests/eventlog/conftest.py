@@ -37,7 +37,7 @@ def postgres_unavailable() -> str | None:
     return None
 
 
-def pg_schema_url() -> Iterator[str]:
+def _pg_schema_url() -> Iterator[str]:
     """A URL whose search_path is a fresh schema, dropped afterwards; skips when the server does not answer."""
     import psycopg
 
@@ -61,7 +61,7 @@ def log_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'log.db'}"
     else:
-        yield from pg_schema_url()
+        yield from _pg_schema_url()
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def sqlite_url(tmp_path) -> str:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    yield from pg_schema_url()
+    yield from _pg_schema_url()
 
 
 @pytest.fixture

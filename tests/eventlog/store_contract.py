@@ -22,6 +22,7 @@ from eventlog.manifest import RunManifest
 from eventlog.store import EventFilter, EventStore
 from specs import events as ev
 from statemachine.sink import EventSink
+from tests.eventlog.conftest import write_run
 from tests.eventlog.streams import DayPlan, flatten, small_run
 
 DAY1, DAY2 = dt.date(2013, 10, 9), dt.date(2013, 10, 10)
@@ -29,16 +30,6 @@ DAY1, DAY2 = dt.date(2013, 10, 9), dt.date(2013, 10, 10)
 
 def _genesis(day: dt.date) -> str:
     return sha256(day.isoformat().encode()).hexdigest()
-
-
-def write_days(store: EventStore, name: str = "contract", days: int = 3) -> str:
-    """A run holding `small_run(days)`, batch by batch through its sink; returns its id."""
-    run_id = store.create_run(RunManifest(name=name, config_json='{"symbols": ["SPY", "AIG", "BAC"]}'))
-    sink = store.sink(run_id)
-    for day, batches in small_run(days).items():
-        for batch in batches:
-            sink.append(day, batch)
-    return run_id
 
 
 class StoreContract:
@@ -59,7 +50,7 @@ class StoreContract:
 
     @pytest.fixture
     def written(self, store: EventStore) -> tuple[EventStore, str]:
-        return store, write_days(store)
+        return store, write_run(store, "contract", finish=False)
 
     # --- appending and reading ---------------------------------------------------------------------
 
@@ -124,7 +115,7 @@ class StoreContract:
         assert [(r[6], r[7], r[8]) for r in rows] == [(e.symbol, e.request_id, e.sim_time) for e in events * 7]
 
     def test_runs_and_streams_listing(self, store):
-        run_id = write_days(store)
+        run_id = write_run(store, "contract", finish=False)
         [run] = store.list_runs()
         assert run.run_id == run_id and run.name == "contract" and run.status == "running" and run.sessions == 3
         assert run.seal is None, "a running run is not sealed"
@@ -254,7 +245,7 @@ class StoreContract:
     def test_streams_that_diverge_read_back_each_as_written(self, store):
         """Two runs whose streams differ by one day's plan keep their own events (nothing is shared by
         content between runs)."""
-        a = write_days(store, "a")
+        a = write_run(store, "a", finish=False)
         b = store.create_run(RunManifest(name="b"))
         sink = store.sink(b)
         for day, batches in small_run(3, DayPlan(extra={"AIG": 1})).items():

@@ -13,7 +13,7 @@ from eventlog.manifest import RunManifest
 from eventlog.store import EventStore, open_store
 from specs import events as ev
 from statemachine.sink import EventSink, InMemorySink
-from tests.eventlog.conftest import pg_schema_url
+from tests.eventlog.conftest import _pg_schema_url
 from tests.eventlog.store_contract import DAY1, SinkContract, StoreContract
 from tests.eventlog.streams import flatten, small_run
 
@@ -79,7 +79,7 @@ class TestSQLiteFileStore(SQLStoreContract):
 class TestPostgresStore(SQLStoreContract):
     @pytest.fixture(autouse=True)
     def _schema(self) -> Iterator[None]:
-        for url in pg_schema_url():
+        for url in _pg_schema_url():
             self.url = url
             yield
 
@@ -112,6 +112,6 @@ class TestSQLiteRunSink(_RunSinkContract):
 class TestPostgresRunSink(_RunSinkContract):
     @pytest.fixture
     def _log(self) -> Iterator[None]:
-        for url in pg_schema_url():
+        for url in _pg_schema_url():
             self.url = url
             yield
