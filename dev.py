@@ -11,6 +11,11 @@
                                of the one running dev.py; .venv/ keeps it until another is named
 
 Only the Python standard library is used here, so this works on a fresh machine.
+
+`.venv/` gets the versions `constraints.txt` pins (what the tests last passed on), so a fresh clone
+installs today's set next month too. To move the pins: install the newer versions into `.venv/`, run
+`python3 dev.py test`, then `.venv/bin/python -m pip freeze --exclude-editable` into constraints.txt
+(below its header), leaving daytape itself out.
 """
 
 from __future__ import annotations
@@ -27,10 +32,23 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".daytape-installed"
+#: The exact versions CI installed when the tests last passed; pip installs the project within them.
+CONSTRAINTS = ROOT / "constraints.txt"
 
 
 def _requirements_digest() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """What the install depends on: pyproject.toml and the constraints file, so a change to either
+    installs again."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update(CONSTRAINTS.read_bytes())
+    return digest.hexdigest()
+
+
+def install_command() -> list[str]:
+    """The pip command that installs daytape (editable) with its dev extras, every distribution
+    pinned by `constraints.txt`."""
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check"]
+    return [*pip, "install", "--quiet", "-c", str(CONSTRAINTS), "-e", ".[dev]"]
 
 
 def _venv_base() -> str | None:
@@ -82,8 +100,9 @@ def _create_venv(python: str | None) -> None:
 
 
 def ensure_environment(python: str | None = None) -> None:
-    """Create `.venv/` (on `python` if given) and install the project with its dev extras, once per
-    pyproject change; a `.venv/` made from another interpreter than `python` is made again."""
+    """Create `.venv/` (on `python` if given) and install the project with its dev extras within
+    `constraints.txt`, once per change of pyproject.toml or the constraints; a `.venv/` made from
+    another interpreter than `python` is made again."""
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
         sys.exit(f"daytape needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     wanted = None if python is None else _checked_interpreter(python)
@@ -91,13 +110,15 @@ def ensure_environment(python: str | None = None) -> None:
         _create_venv(wanted)
     elif not PYTHON.exists():
         _create_venv(None)
+    if not CONSTRAINTS.is_file():
+        sys.exit(f"dev.py: {CONSTRAINTS.name} is missing: it pins what .venv/ installs (restore it from git)")
     digest = _requirements_digest()
     if STAMP.exists() and STAMP.read_text().strip() == digest:
         return
     print("dev.py: installing daytape and its dev dependencies into .venv/", file=sys.stderr)
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check"]
     subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True, cwd=ROOT)
-    subprocess.run([*pip, "install", "--quiet", "-e", ".[dev]"], check=True, cwd=ROOT)
+    subprocess.run(install_command(), check=True, cwd=ROOT)
     STAMP.write_text(digest)
 
 

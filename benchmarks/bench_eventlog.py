@@ -35,7 +35,6 @@ from eventlog.chain import check_chain
 from eventlog.collector import collector_paused
 from eventlog.hashing import chain, genesis_hash, payload_bytes
 from eventlog.manifest import RunManifest
-from eventlog.reading import chain_rows, stream_payloads
 from eventlog.replay import replay_day
 from eventlog.store import EventStore, open_store
 from specs.events import EVENT_ADAPTER, EventBase
@@ -87,7 +86,7 @@ def _replay_breakdown(store: EventStore, run_id: str, days: list[dt.date], count
 
 def _replay_parts(store: EventStore, run_id: str, days: list[dt.date], count: int) -> dict[str, float]:
     start = time.perf_counter()
-    rows = {day: stream_payloads(store, run_id, day) for day in days}
+    rows = {day: store.stream_payloads(run_id, day) for day in days}
     fetch = time.perf_counter() - start
     validate = EVENT_ADAPTER.validator.validate_json
     start = time.perf_counter()
@@ -102,7 +101,7 @@ def _replay_parts(store: EventStore, run_id: str, days: list[dt.date], count: in
         for event in parsed[day]:
             state.apply(event)
     apply = time.perf_counter() - start
-    chained = {day: chain_rows(store, run_id, day) for day in days}
+    chained = {day: store.chain_rows(run_id, day) for day in days}
     start = time.perf_counter()
     for day in days:
         check_chain(day, *chained[day])

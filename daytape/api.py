@@ -33,7 +33,7 @@ from eventlog.audit import AuditReport, audit_run
 from eventlog.diff import DiffReport, diff_runs
 from eventlog.explain import OUTCOMES, Explanation, explain, summarize
 from eventlog.reading import RunInfo, StoredEvent, dates, get_run, list_runs, read_events, resolve_run_id
-from eventlog.replay import parse_until, replay_day, session_end_seq
+from eventlog.replay import parse_until, replay_day
 from eventlog.store import EventStore, open_store
 from marketdata.calendar import TradingCalendar, get_calendar
 from specs import events as ev
@@ -276,7 +276,7 @@ class Day:
     @cached_property
     def end_seq(self) -> int | None:
         """The seq of the day's SessionEnded (None when the session never ended)."""
-        return session_end_seq(self._store, self.run.run_id, self.date)
+        return self._store.session_end_seq(self.run.run_id, self.date)
 
     def events(self) -> pd.DataFrame:
         """One row per event, indexed by seq: kind, symbol, request_id, sim_time, a one-line summary and the
@@ -322,8 +322,8 @@ class Day:
                 }
             elif rid in found and isinstance(event, ev.RequestPlanned):
                 found[rid]["steps"] = list(event.steps)
-            elif rid in found and event.kind in OUTCOMES and event.kind != "SymbolValidated":  # type: ignore[attr-defined]
-                found[rid]["outcome"] = OUTCOMES[event.kind]  # type: ignore[attr-defined]
+            elif rid in found and event.kind in OUTCOMES and event.kind != "SymbolValidated":
+                found[rid]["outcome"] = OUTCOMES[event.kind]
                 found[rid]["reason"] = getattr(event, "reason", "") or getattr(event, "error", "") or ""
         columns = [
             "request_id", "symbol", "source", "plugin", "operation", "interval", "indicator",

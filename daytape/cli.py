@@ -13,21 +13,10 @@ from typing import TYPE_CHECKING
 from daytape import __version__
 from daytape.errors import CheckFailed, UserError
 from daytape.interrupt import Interrupted
+from specs.errors import DaytapeError
 
 if TYPE_CHECKING:
     import typer
-
-#: The rooms' error bases (module, class), mapped to exit 2 by `main`.
-DOMAIN_ERRORS = (
-    ("eventlog.errors", "EventLogError"),
-    ("marketdata.errors", "MarketDataError"),
-    ("statemachine.errors", "StatemachineError"),
-)
-
-
-def _domain_errors() -> tuple[type[Exception], ...]:
-    """The error bases whose module this command loaded: one never imported cannot have been raised."""
-    return tuple(getattr(sys.modules[module], name) for module, name in DOMAIN_ERRORS if module in sys.modules)
 
 
 def _print_version() -> None:
@@ -86,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         if str(exc):
             print(str(exc), file=sys.stderr)
         return exc.exit_code
-    except _domain_errors() as exc:
+    except DaytapeError as exc:  # any room's error the command did not turn into a UserError itself
         print(f"daytape: {exc}", file=sys.stderr)
         return 2
     except typer.Exit as exc:

@@ -22,7 +22,6 @@ from typing import Any
 from daytape.daybook import DayBook, RebuiltSymbol
 from daytape.runner import recorded_config, run_store
 from eventlog.reading import read_events
-from eventlog.replay import session_end_seq
 from eventlog.store import EventStore
 from marketdata.bars import SessionBars, utc_datetime
 from marketdata.calendar import get_calendar
@@ -39,7 +38,7 @@ def rebuild_day(store: EventStore, run_id: str, day: dt.date, *, verify: bool = 
     (up to the session's end), for the symbols that had bars loaded."""
     config = recorded_config(store, run_id)
     book = DayBook(run_store(config), get_calendar(config.exchange), day)
-    until = session_end_seq(store, run_id, day)
+    until = store.session_end_seq(run_id, day)
     steps: dict[str, list[Any]] = {}
     for row in read_events(store, run_id, session_date=day, verify=verify):
         if row.symbol and (until is None or row.seq <= until):

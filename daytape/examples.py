@@ -6,9 +6,9 @@ from typing import Any
 
 from daytape.plugins import PluginContext, Scanner, Strategy, parse_clock_time
 from specs.indicators import IndicatorSpec
-from specs.symbols import normalize_symbol
 from specs.intervals import Interval
 from specs.plan import BarScope
+from specs.symbols import normalize_symbol
 
 
 class _AtTime:

@@ -25,15 +25,15 @@ from typing import Any
 
 from eventlog.chain import BadEvent, check_chain
 from eventlog.collector import collector_paused
+from eventlog.errors import PayloadError
 from eventlog.manifest import config_digest
-from eventlog.reading import RunInfo, get_run, recorded_sessions, stream_rows, streams
-from eventlog.schema import SESSION_STATUS_BY_KIND, sqlite_time, to_utc
+from eventlog.reading import RunInfo, get_run, streams
 from eventlog.seal import StreamHead, seal_digest
-from eventlog.store import SEALED_STATUSES, EventStore
-from eventlog.upcast import PayloadError, parse_payload
+from eventlog.store import SEALED_STATUSES, SESSION_STATUS_BY_KIND, EventStore
+from eventlog.upcast import parse_payload
 from specs.events import CURRENT_SCHEMA_VERSION, EventBase
-from statemachine.machines import IllegalTransition
-from statemachine.state import InvalidEvent, SessionState
+from statemachine.errors import IllegalTransition, InvalidEvent
+from statemachine.state import SessionState
 
 __all__ = ["AuditReport", "BadEvent", "StreamAudit", "audit_run", "audit_stream"]
 
@@ -110,8 +110,8 @@ class AuditReport:
 def _envelope_mismatch(row: Sequence[Any], event: EventBase) -> str | None:
     """Why the row's indexed columns disagree with its hashed payload, or None."""
     _seq, kind, payload, _prev, _hash, version, symbol, request_id, sim_time = row
-    if event.kind != kind:  # type: ignore[attr-defined]
-        return f"column kind {kind!r} but the payload is a {event.kind}"  # type: ignore[attr-defined]
+    if event.kind != kind:
+        return f"column kind {kind!r} but the payload is a {event.kind}"
     if version == CURRENT_SCHEMA_VERSION[kind]:
         written = event.schema_version
     else:
@@ -126,13 +126,14 @@ def _envelope_mismatch(row: Sequence[Any], event: EventBase) -> str | None:
         if sim_time is not None:
             return f"column sim_time {sim_time} but the payload has none"
     else:
-        if isinstance(sim_time, str):  # SQLite keeps fixed-width UTC text
-            same = sim_time == sqlite_time(event.sim_time)
-        else:
-            same = sim_time is not None and to_utc(sim_time) == to_utc(event.sim_time)
+        same = isinstance(sim_time, dt.datetime) and _utc(sim_time) == _utc(event.sim_time)
         if not same:
             return f"column sim_time {sim_time} but the payload says {event.sim_time.isoformat()}"
     return None
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _apply_rows(session_date: dt.date, rows: Sequence[Sequence[Any]]) -> tuple[SessionState, BadEvent | None]:
@@ -190,7 +191,7 @@ def audit_stream(
 ) -> StreamAudit:
     """Audit one stream; `recorded` is its `sessions` row (status, last seq, end seq), None if it has none."""
     with collector_paused():
-        rows = stream_rows(store, run_id, session_date)
+        rows = store.stream_rows(run_id, session_date)
         if recorded is None:
             why = "the stream has events but the log's sessions table does not list it"
             return StreamAudit(session_date, 0, BadEvent(session_date, None, "?", why), None, "open")
@@ -259,7 +260,7 @@ def audit_run(
             None, None, "?", "config_json does not hash to config_hash: the run's recorded config was altered"
         )
         return report
-    recorded = recorded_sessions(store, run.run_id)
+    recorded = store.recorded_sessions(run.run_id)
     with_events = {s.session_date for s in streams(store, run.run_id)}
     heads: list[StreamHead] = []
     days: dict[dt.date, str] = {}

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventlog.reading import RunInfo, chain_rows, dates, get_run, resolve_run_id, verify_rows
+from eventlog.reading import RunInfo, dates, get_run, resolve_run_id, verify_rows
 from eventlog.store import EventStore
 
 RUN_PLACEHOLDER = "<run>"
@@ -76,7 +76,7 @@ def manifest_differences(a: RunInfo, b: RunInfo) -> dict[str, tuple[Any, Any]]:
 
 def _rows(store: EventStore, run_id: str, session_date: dt.date, verify: bool) -> list[tuple[Any, ...]]:
     """(seq, kind, payload_json, hash) of a stream, verified first when asked."""
-    rows, last_seq = chain_rows(store, run_id, session_date)
+    rows, last_seq = store.chain_rows(run_id, session_date)
     if verify:
         verify_rows(run_id, session_date, rows, last_seq)
     return [(seq, kind, payload, digest) for seq, kind, payload, _prev, digest in rows]

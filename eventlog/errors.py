@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from specs.errors import DaytapeError
 
-class EventLogError(Exception):
+
+class EventLogError(DaytapeError):
     """Base of every error the event log raises on purpose."""
 
 
@@ -49,6 +51,10 @@ class StreamConflict(EventLogError):
     def __init__(self, run_id: str, session_date: dt.date, seq: int, detail: str) -> None:
         self.run_id, self.session_date, self.seq = run_id, session_date, seq
         super().__init__(f"stream conflict on run {run_id} date {session_date.isoformat()} at seq {seq}: {detail}")
+
+
+class PayloadError(EventLogError, ValueError):
+    """A stored payload that cannot be read as an event; the message says why."""
 
 
 class ReplayError(EventLogError):

@@ -93,7 +93,7 @@ class Explanation:
 
 def summarize(event: ev.EventBase) -> str:
     """One line saying what the event did (every kind has its own words: no kind falls back to its name)."""
-    return _SUMMARIES[event.kind](event)  # type: ignore[attr-defined]
+    return _SUMMARIES[event.kind](event)
 
 
 def _day(text: str) -> str:

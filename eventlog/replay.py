@@ -14,23 +14,23 @@ import json
 from collections.abc import Iterable
 
 from eventlog.collector import collector_paused
-from eventlog.errors import ReplayError
-from eventlog.reading import stream_payloads, verified_stream
+from eventlog.errors import PayloadError, ReplayError
+from eventlog.reading import verified_stream
 from eventlog.store import EventStore
-from eventlog.upcast import PayloadError, parse_payload
+from eventlog.upcast import parse_payload
 from specs.events import CURRENT_SCHEMA_VERSION, EVENT_ADAPTER, EventBase
-from statemachine.machines import IllegalTransition
-from statemachine.state import InvalidEvent, SessionState
+from statemachine.errors import IllegalTransition, InvalidEvent
+from statemachine.state import SessionState
 
 
 def read_payload(payload: str | bytes) -> EventBase:
     """The event of a stored payload: pydantic's JSON parser first; an older version (or one the
     current model rejects) goes through the upcasters."""
     try:
-        event: EventBase = EVENT_ADAPTER.validate_json(payload)  # type: ignore[assignment]
+        event: EventBase = EVENT_ADAPTER.validate_json(payload)
     except ValueError:
         event = None  # type: ignore[assignment]
-    if event is not None and CURRENT_SCHEMA_VERSION[event.kind] == event.schema_version:  # type: ignore[attr-defined]
+    if event is not None and CURRENT_SCHEMA_VERSION[event.kind] == event.schema_version:
         return event
     try:
         data = json.loads(payload)
@@ -81,8 +81,8 @@ def _apply_rows(
             )
         expected += 1
         try:
-            event = validate_json(payload)  # type: ignore[assignment]
-            if current[event.kind] != event.schema_version:  # type: ignore[attr-defined]
+            event = validate_json(payload)
+            if current[event.kind] != event.schema_version:
                 event = read_payload(payload)
         except (ValueError, KeyError):
             try:
@@ -94,7 +94,7 @@ def _apply_rows(
         try:
             apply(event)
         except (IllegalTransition, InvalidEvent) as exc:
-            raise ReplayError(session_date, seq, event.kind, str(exc)) from None  # type: ignore[attr-defined]
+            raise ReplayError(session_date, seq, event.kind, str(exc)) from None
     return state
 
 
@@ -115,8 +115,8 @@ def replay_day(
     with collector_paused():
         if not verify:
             if until_seq is None and until_time is None:
-                until_seq = default_until(store, run_id, session_date)
-            rows = stream_payloads(store, run_id, session_date, until_seq)
+                until_seq = store.session_end_seq(run_id, session_date)
+            rows = store.stream_payloads(run_id, session_date, until_seq)
             return replay_rows(session_date, rows, until_time=until_time)
         verified = verified_stream(store, run_id, session_date)
         if until_seq is None and until_time is None:
@@ -124,20 +124,6 @@ def replay_day(
         if until_seq is not None:
             verified = verified[:until_seq]
         return replay_rows(session_date, [(row[0], row[2]) for row in verified], until_time=until_time)
-
-
-def session_end_seq(store: EventStore, run_id: str, session_date: dt.date) -> int | None:
-    """The seq of the stream's SessionEnded, or None if the session never ended."""
-    rows = store.fetch(
-        "SELECT MIN(seq) FROM events WHERE run_id = ? AND session_date = ? AND kind = 'SessionEnded'",
-        (run_id, store.db_date(session_date)),
-    )
-    return rows[0][0] if rows and rows[0][0] is not None else None
-
-
-def default_until(store: EventStore, run_id: str, session_date: dt.date) -> int | None:
-    """Where "the state of the day" is read: SessionEnded, else the last event (a failed or unfinished day)."""
-    return session_end_seq(store, run_id, session_date)
 
 
 def parse_until(text: str, tz: dt.tzinfo = dt.UTC, day: dt.date | None = None) -> int | dt.datetime:

@@ -136,6 +136,3 @@ sessions = Table(
     Column("end_seq", Integer, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
 )
-
-#: Session statuses: a stream is running until its SessionEnded, SessionFailed or SessionAborted.
-SESSION_STATUS_BY_KIND = {"SessionEnded": "ended", "SessionFailed": "failed", "SessionAborted": "aborted"}

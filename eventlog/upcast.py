@@ -12,14 +12,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from eventlog.errors import PayloadError
 from specs.events import CURRENT_SCHEMA_VERSION, EVENT_ADAPTER, EventBase
 
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
-
-
-class PayloadError(ValueError):
-    """A payload that cannot be read as an event; the message says why."""
 
 
 def upcast_RequestReceived_v1_v2(payload: Payload) -> Payload:
@@ -96,11 +93,11 @@ def parse_payload(kind: str, schema_version: int, payload_json: str | bytes) -> 
     """The event of a stored row: parsed directly when current, upcast first when older."""
     try:
         if CURRENT_SCHEMA_VERSION.get(kind) == schema_version:
-            return EVENT_ADAPTER.validate_json(payload_json)  # type: ignore[return-value]
+            return EVENT_ADAPTER.validate_json(payload_json)
         data = json.loads(payload_json)
         if not isinstance(data, dict):
             raise PayloadError(f"payload is a JSON {type(data).__name__}, not an object")
-        return EVENT_ADAPTER.validate_python(upcast(data))  # type: ignore[return-value]
+        return EVENT_ADAPTER.validate_python(upcast(data))
     except PayloadError:
         raise
     except ValueError as exc:  # pydantic's ValidationError and json's JSONDecodeError are ValueErrors

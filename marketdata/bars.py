@@ -8,10 +8,12 @@ base bars are partly missing is built from those present, one with none does not
 
 Three forms give the same bars:
 
-- `derive_bars` / `derive_sessions`: batch, vectorised (searchsorted and ufunc.reduceat);
+- `derive_bars` / `derive_sessions`: batch, vectorised (searchsorted and ufunc.reduceat); the backtest
+  derives a whole session this way at the load and streams it by revealing each bar once it has closed;
 - `IncrementalAggregator`: one symbol fed one base bar at a time, emitting each bar when it closes;
-- `ColumnarAggregator`: N symbols stepped together by the clock, a constant number of numpy calls per step
-  whatever N is (this is what the streaming engine runs on).
+- `ColumnarAggregator`: N symbols stepped together by a clock, a constant number of numpy calls per step
+  whatever N is. The two incremental forms are held to the batch one by the tests and measured by the
+  benchmarks; no production path steps them yet.
 
 Every bar carries its own close time (`bar_close`): open + interval, cut at the session close. A bar is
 visible only once the clock has reached its close (`SessionBars.closed_by`), so nothing reads a bar early.

@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from marketdata.errors import MarketDataError
 
-class ClockError(ValueError):
+
+class ClockError(MarketDataError, ValueError):
     """A simulated clock asked to go backwards or given a naive time."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from specs.errors import DaytapeError
 
-class MarketDataError(Exception):
+
+class MarketDataError(DaytapeError):
     """Base of every error raised by `marketdata`."""
 
 

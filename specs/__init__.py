@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from specs.config import HistoricalConfig, PluginRef, SessionConfig, normalize_symbol
+    from specs.errors import DaytapeError, SpecError
     from specs.indicators import IndicatorSpec, IndicatorSpecError, IndicatorType
     from specs.intervals import Interval, IntervalError
     from specs.plan import (
@@ -26,6 +27,8 @@ _MODULE_OF = {
     "PluginRef": "specs.config",
     "SessionConfig": "specs.config",
     "normalize_symbol": "specs.config",
+    "DaytapeError": "specs.errors",
+    "SpecError": "specs.errors",
     "IndicatorSpec": "specs.indicators",
     "IndicatorSpecError": "specs.indicators",
     "IndicatorType": "specs.indicators",
@@ -39,6 +42,7 @@ _MODULE_OF = {
 }
 
 __all__ = [
+    "DaytapeError",
     "HistoricalConfig",
     "IndicatorSpec",
     "IndicatorSpecError",
@@ -51,6 +55,7 @@ __all__ = [
     "Request",
     "SessionConfig",
     "Source",
+    "SpecError",
     "SymbolValidationResult",
     "normalize_symbol",
 ]

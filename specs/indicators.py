@@ -8,6 +8,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from specs.errors import SpecError
 from specs.intervals import Interval, IntervalError
 from specs.messages import one_line
 
@@ -44,7 +45,7 @@ WILDER_CONVERGENCE_PERIODS = 5
 _KEY = re.compile(r"^(?P<type>[a-z]+)(?:_(?P<numbers>\d+(?:_\d+)*))?_(?P<interval>[0-9]+[a-z])$")
 
 
-class IndicatorSpecError(ValueError):
+class IndicatorSpecError(SpecError):
     """An indicator key or spec that is not valid; the message names it."""
 
 

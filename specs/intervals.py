@@ -11,6 +11,8 @@ import re
 from functools import total_ordering
 from typing import TYPE_CHECKING, Any
 
+from specs.errors import SpecError
+
 if TYPE_CHECKING:  # pydantic is imported when it asks for the schema, so that parsing an interval does not load it
     from pydantic import GetCoreSchemaHandler
     from pydantic_core import core_schema
@@ -20,7 +22,7 @@ _UNIT_BASE = {"s": "1s", "m": "1m", "h": "1m", "d": "1d", "w": "1d"}
 _PATTERN = re.compile(r"^([1-9][0-9]*)([smhdw])$")
 
 
-class IntervalError(ValueError):
+class IntervalError(SpecError):
     """A string that is not an interval; the message names the value."""
 
 

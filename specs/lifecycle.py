@@ -2,8 +2,11 @@
 
 `statemachine` builds its `transitions` machines from these rows, the audit
 checks every logged transition against them, the property tests draw moves
-from them and `daytape graph` draws them. Each trigger is the `kind` of the
-event that causes it.
+from them and `daytape graph` draws them. A session trigger is the `kind` of
+the event that causes it; a symbol trigger is a verb (`create_full`,
+`create_adhoc`, `upgrade`, `tear_down`) that `symbol_trigger_for` finds from
+the event's kind (and a SymbolCreated's mode). Events that extend a symbol
+(IntervalAdded, IndicatorRegistered, ...) fire no trigger.
 """
 
 from __future__ import annotations
@@ -46,17 +49,6 @@ SYMBOL_TRANSITIONS: tuple[Transition, ...] = (
     Transition("tear_down", ("adhoc", "full"), "absent", "session teardown; nothing survives a day"),
 )
 
-#: Events that extend a symbol without changing its lifecycle state.
-SYMBOL_EXTENDING_EVENTS: tuple[str, ...] = (
-    "IntervalAdded",
-    "HistoricalLoaded",
-    "SessionBarsLoaded",
-    "IndicatorRegistered",
-    "QualityCalculated",
-    "SymbolStreamed",
-)
-SYMBOL_LIVE_STATES: tuple[str, ...] = ("adhoc", "full")
-
 SESSION_STATES: tuple[str, ...] = tuple(p.value for p in SessionPhase)
 SESSION_INITIAL = SessionPhase.IDLE.value
 
@@ -93,13 +85,6 @@ def symbol_trigger_for(kind: str, mode: str | None = None) -> str | None:
 
 def symbol_transition(trigger: str) -> Transition:
     for row in SYMBOL_TRANSITIONS:
-        if row.trigger == trigger:
-            return row
-    raise KeyError(trigger)
-
-
-def session_transition(trigger: str) -> Transition:
-    for row in SESSION_TRANSITIONS:
         if row.trigger == trigger:
             return row
     raise KeyError(trigger)

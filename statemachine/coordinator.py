@@ -437,7 +437,7 @@ class SessionCoordinator:
             raise IllegalTransition(subject, self._state.state, kind, allowed)
 
     def _phase(self, event: ev.EventBase) -> None:
-        self._check_trigger(event.kind)  # type: ignore[attr-defined]
+        self._check_trigger(event.kind)
         self._append([event])
 
     def _append(self, batch: list[ev.EventBase]) -> SessionState:

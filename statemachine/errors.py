@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from statemachine.machines import IllegalTransition
-from statemachine.state import InvalidEvent
-
-__all__ = [
-    "AnalysisError",
-    "IllegalTransition",
-    "InvalidEvent",
-    "ProvisioningError",
-    "RequestError",
-    "SessionPhaseError",
-    "StatemachineError",
-]
+from specs.errors import DaytapeError
 
 
-class StatemachineError(Exception):
-    """Base of the errors raised by requirement analysis, provisioning and the coordinator."""
+class StatemachineError(DaytapeError):
+    """Base of the errors raised by the lifecycles, the state's `apply`, requirement analysis, provisioning
+    and the coordinator."""
+
+
+class IllegalTransition(StatemachineError):
+    """A trigger that the lifecycle table does not allow from the current state."""
+
+    def __init__(self, subject: str, state: str, trigger: str, allowed: list[str] | None = None) -> None:
+        self.subject, self.state, self.trigger = subject, state, trigger
+        hint = f" (allowed from {state}: {', '.join(allowed)})" if allowed else f" (nothing is allowed from {state})"
+        super().__init__(f"{subject}: cannot {trigger} from state {state}{hint}")
+
+
+class InvalidEvent(StatemachineError):
+    """An event that cannot apply to the state it meets (wrong phase, unknown symbol, ...)."""
 
 
 class SessionPhaseError(StatemachineError):

@@ -30,15 +30,7 @@ from specs.lifecycle import (
     SYMBOL_TRANSITIONS,
     Transition,
 )
-
-
-class IllegalTransition(Exception):
-    """A trigger that the lifecycle table does not allow from the current state."""
-
-    def __init__(self, subject: str, state: str, trigger: str, allowed: list[str] | None = None) -> None:
-        self.subject, self.state, self.trigger = subject, state, trigger
-        hint = f" (allowed from {state}: {', '.join(allowed)})" if allowed else f" (nothing is allowed from {state})"
-        super().__init__(f"{subject}: cannot {trigger} from state {state}{hint}")
+from statemachine.errors import IllegalTransition
 
 
 class HasState(Protocol):

@@ -29,11 +29,8 @@ from specs.lifecycle import (
     SYMBOL_TEARDOWN_PHASES,
     symbol_trigger_for,
 )
+from statemachine.errors import InvalidEvent
 from statemachine.machines import fire_session, fire_symbol
-
-
-class InvalidEvent(Exception):
-    """An event that cannot apply to the state it meets (wrong phase, unknown symbol, ...)."""
 
 
 @dataclass(slots=True)
@@ -174,9 +171,9 @@ class SessionState:
 
     def apply(self, event: ev.EventBase) -> None:
         """Change the state by one event; raise InvalidEvent or IllegalTransition if it cannot apply."""
-        handler = _HANDLERS.get(event.kind)  # type: ignore[attr-defined]
+        handler = _HANDLERS.get(event.kind)
         if handler is None:
-            raise InvalidEvent(f"unknown event kind {event.kind!r}")  # type: ignore[attr-defined]
+            raise InvalidEvent(f"unknown event kind {event.kind!r}")
         handler(self, event)
         if event.sim_time is not None:
             self.sim_time = event.sim_time
@@ -209,13 +206,13 @@ class SessionState:
         symbol = event.symbol
         data = self.symbols.get(symbol or "")
         if data is None:
-            raise InvalidEvent(f"{symbol}: {event.kind} for a symbol that is absent")  # type: ignore[attr-defined]
+            raise InvalidEvent(f"{symbol}: {event.kind} for a symbol that is absent")
         return data
 
     def _require_adding_phase(self, event: ev.EventBase) -> None:
         if self.state not in SYMBOL_ADDING_PHASES:
             raise InvalidEvent(
-                f"{event.symbol}: {event.kind} while the session is {self.state}; "  # type: ignore[attr-defined]
+                f"{event.symbol}: {event.kind} while the session is {self.state}; "
                 f"symbols can be added only while {' or '.join(SYMBOL_ADDING_PHASES)}"
             )
 
@@ -224,7 +221,7 @@ class SessionState:
 
 
 def _session(state: SessionState, event: ev.EventBase) -> None:
-    fire_session(state, event.kind, f"session {state.session_date or ''}".strip())  # type: ignore[attr-defined]
+    fire_session(state, event.kind, f"session {state.session_date or ''}".strip())
 
 
 def _teardown_started(state: SessionState, event: ev.TeardownStarted) -> None:

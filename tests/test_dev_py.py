@@ -1,6 +1,7 @@
-"""dev.py: its help, which needs only the standard library, and `--python PATH`, which interpreter
-`.venv/` is built on. Only the refusals are run here (they stop before `.venv/` is touched);
-building on another interpreter is what the README's bench note does by hand."""
+"""dev.py: its help, which needs only the standard library; `--python PATH`, which interpreter
+`.venv/` is built on (only the refusals are run here: they stop before `.venv/` is touched; building
+on another interpreter is what the README's bench note does by hand); and the install within
+`constraints.txt`, run against a copy of dev.py whose `.venv/` python only records what it is asked."""
 
 import subprocess
 import sys
@@ -57,3 +58,127 @@ def test_help_runs_with_only_the_standard_library_and_lists_the_commands():
     assert result.returncode == 0
     assert "python3 dev.py test" in result.stdout
     assert "python3 dev.py --python PATH COMMAND" in result.stdout
+
+
+# --- the constraints file ----------------------------------------------------------------------------
+
+
+def _pins() -> dict[str, str]:
+    """constraints.txt as {normalized name: version}; every line that is not a comment is NAME==VERSION."""
+    from packaging.utils import canonicalize_name
+
+    pins: dict[str, str] = {}
+    for line in (REPO_ROOT / "constraints.txt").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, sep, version = line.partition("==")
+        assert sep and name.strip() == name and version.strip() == version and version, f"not NAME==VERSION: {line!r}"
+        key = canonicalize_name(name)
+        assert key not in pins, f"{name} is pinned twice"
+        pins[key] = version
+    return pins
+
+
+def _declared_requirements() -> list[str]:
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+
+
+def test_constraints_pin_every_declared_requirement_within_its_range():
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = _pins()
+    assert "daytape" not in pins, "the project itself is installed editable, never pinned"
+    for text in _declared_requirements():
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} (pyproject.toml) has no pin in constraints.txt"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"constraints.txt pins {requirement.name}=={pins[name]}, outside pyproject's {requirement.specifier}"
+        )
+
+
+def test_the_environment_the_tests_run_in_is_the_pinned_one():
+    """dev.py installed .venv/ within the constraints: every pinned distribution that is installed has
+    the pinned version, and every declared requirement is installed."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = _pins()
+    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    for text in _declared_requirements():
+        assert canonicalize_name(Requirement(text).name) in installed, text
+    differing = {
+        name: (pins[name], installed[name]) for name in pins if name in installed and pins[name] != installed[name]
+    }
+    assert differing == {}, "installed versions differ from constraints.txt (pinned, installed)"
+
+
+def _fake_venv(root, tmp_path):
+    """A copy of dev.py beside the project files, with a `.venv/` whose python records its arguments."""
+    import shutil
+
+    for name in ("dev.py", "pyproject.toml", "constraints.txt"):
+        shutil.copy(REPO_ROOT / name, root / name)
+    bin_dir = root / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    calls = tmp_path / "calls.txt"
+    (bin_dir / "python").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    (bin_dir / "daytape").write_text('#!/bin/sh\necho daytape-fake "$@"\n')
+    for script in bin_dir.iterdir():
+        script.chmod(0o755)
+    return calls
+
+
+def _pip_installs(calls) -> list[str]:
+    if not calls.exists():
+        return []
+    return [line for line in calls.read_text().splitlines() if " install " in f" {line} "]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake interpreter is a shell script")
+def test_dev_py_installs_within_the_constraints_once_per_change(tmp_path):
+    root = tmp_path / "project"
+    root.mkdir()
+    calls = _fake_venv(root, tmp_path)
+
+    def dev(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-S", str(root / "dev.py"), *args], capture_output=True, text=True)
+
+    first = dev("daytape", "--version")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "daytape-fake --version"
+    upgrade, project = _pip_installs(calls)
+    assert upgrade.endswith("install --quiet --upgrade pip")
+    assert project.endswith(f"install --quiet -c {root / 'constraints.txt'} -e .[dev]")
+    assert (root / ".venv" / ".daytape-installed").exists()
+
+    assert dev("daytape", "--version").returncode == 0
+    assert len(_pip_installs(calls)) == 2, "nothing changed, so nothing is installed again"
+
+    with (root / "constraints.txt").open("a") as constraints:
+        constraints.write("# moved\n")
+    assert dev("daytape", "--version").returncode == 0
+    assert len(_pip_installs(calls)) == 4, "a changed constraints file installs again"
+
+    (root / "constraints.txt").unlink()
+    missing = dev("daytape", "--version")
+    assert missing.returncode == 1
+    assert "constraints.txt is missing: it pins what .venv/ installs" in missing.stderr
+    assert len(_pip_installs(calls)) == 4
+
+
+def test_benchmarks_is_not_installed_but_runs_from_the_repository_root(tmp_path):
+    """`benchmarks` is no top-level package of the distribution: outside the checkout it cannot be
+    imported, from its root `python -m benchmarks` finds it."""
+    outside = subprocess.run([sys.executable, "-c", "import benchmarks"], capture_output=True, text=True, cwd=tmp_path)
+    assert outside.returncode == 1 and "No module named 'benchmarks'" in outside.stderr
+    inside = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--help"], capture_output=True, text=True, cwd=REPO_ROOT
+    )
+    assert inside.returncode == 0 and "python -m benchmarks" in inside.stdout

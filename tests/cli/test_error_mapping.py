@@ -1,5 +1,5 @@
-"""cli.main maps each room's errors to exit 2 and one line, though it no longer imports the rooms for
-their error classes (start-up): it catches those of the rooms the command loaded."""
+"""cli.main maps each room's errors to exit 2 and one line: it catches their one root, `DaytapeError`
+(in `specs.errors`, which imports nothing, so start-up stays light)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import pytest
 import typer
 
 from daytape import cli
-from eventlog.errors import UnknownRun
+from eventlog.errors import PayloadError, UnknownRun
 from marketdata.errors import CalendarError
-from statemachine.errors import SessionPhaseError
+from specs.intervals import IntervalError
+from statemachine.errors import IllegalTransition, SessionPhaseError
 
 
 @pytest.mark.parametrize(
@@ -20,6 +21,12 @@ from statemachine.errors import SessionPhaseError
         (
             SessionPhaseError("add a symbol", "ended", ["loading", "streaming"]),
             "daytape: cannot add a symbol: the session is ended; allowed only while loading or streaming",
+        ),
+        (IntervalError("not an interval: '7x'"), "daytape: not an interval: '7x'"),
+        (PayloadError("unknown event kind 'Nope'"), "daytape: unknown event kind 'Nope'"),
+        (
+            IllegalTransition("AIG", "absent", "upgrade"),
+            "daytape: AIG: cannot upgrade from state absent (nothing is allowed from absent)",
         ),
     ],
 )

@@ -38,6 +38,7 @@ def postgres_unavailable() -> str | None:
 
 
 def _pg_schema_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped afterwards; skips when the server does not answer."""
     import psycopg
 
     reason = postgres_unavailable()

@@ -320,3 +320,15 @@ def small_run(days: int = 3, plan: DayPlan | None = None) -> dict[dt.date, list[
 def big_plan(symbols: int) -> DayPlan:
     """A day with many config symbols, for the benchmarks."""
     return DayPlan(symbols=tuple(f"S{i:04d}" for i in range(symbols)))
+
+
+def one_of_each_kind() -> dict[str, ev.EventBase]:
+    """A real event of every kind: the first of each in the default run, and the two day endings it
+    does not write (a failed and an aborted session)."""
+    found: dict[str, ev.EventBase] = {}
+    for batches in small_run(1).values():
+        for event in flatten(batches):
+            found.setdefault(event.kind, event)
+    found["SessionFailed"] = ev.SessionFailed(reason="every configured symbol failed validation")
+    found["SessionAborted"] = ev.SessionAborted(error="RuntimeError: the strategy raised")
+    return found

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from eventlog.engine import SQLITE_PAGE_SIZE, normalize_url
+from eventlog.engine import normalize_url
 from eventlog.errors import LogNotFound, UnsupportedLogURL
+from eventlog.sqlite import SQLITE_PAGE_SIZE
 from eventlog.store import open_store
 
 

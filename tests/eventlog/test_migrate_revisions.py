@@ -3,12 +3,22 @@ reading is the oracle."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
+from daytape.cli import main
 from eventlog import migrate
+from eventlog.audit import audit_run
 from eventlog.engine import make_engine
+from eventlog.errors import LogNotFound, SchemaBehind
+from eventlog.manifest import RunManifest
+from eventlog.reading import get_run, list_runs
+from eventlog.store import open_store
+from tests.eventlog.conftest import write_run
 
 
 def test_the_head_and_the_known_revisions_are_alembics():
@@ -29,3 +39,94 @@ def test_the_current_revision_is_what_alembic_reads(log_url, revision):
         assert migrate.current_revision(log_url) == expected
     finally:
         engine.dispose()
+
+
+def test_a_new_log_is_created_at_the_head_revision(log_url):
+    with open_store(log_url):
+        pass
+    assert migrate.current_revision(log_url) == migrate.head_revision()
+
+
+def test_reading_an_empty_database_is_log_not_found(log_url):
+    with pytest.raises(LogNotFound, match="no event log"):
+        open_store(log_url, create=False)
+
+
+def test_a_log_whose_schema_is_behind_is_refused_until_upgraded(log_url):
+    engine = make_engine(log_url)
+    migrate.upgrade_engine(engine, "0001")
+    engine.dispose()
+    with pytest.raises(SchemaBehind) as caught:
+        open_store(log_url)
+    assert f"run: daytape db upgrade --log {log_url}" in str(caught.value)
+    assert "revision 0001" in str(caught.value)
+    assert main(["db", "upgrade", "--log", log_url]) == 0
+    assert migrate.current_revision(log_url) == migrate.head_revision()
+    with open_store(log_url) as opened:
+        assert list_runs(opened) == []
+
+
+def test_revision_0003_keeps_the_runs_and_stores_a_code_version_of_any_length(log_url):
+    """0002 held the code version in 64 characters; 0003 makes it text, keeping what is there, and
+    going back cuts longer ones to what 0002 can hold."""
+    from alembic import command
+
+    from eventlog.schema import runs
+
+    old = {
+        "run_id": "r0002",
+        "name": "written at 0002",
+        "config_json": "{}",
+        "config_hash": "0" * 64,
+        "data_digest": None,
+        "code_version": "daytape 0.1.0 (python 3.11.7)",
+        "seed": 7,
+        "started_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        "finished_at": None,
+        "status": "completed",
+    }
+    engine = make_engine(log_url)
+    migrate.upgrade_engine(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(runs.insert(), [old])
+    assert migrate.upgrade_engine(engine, "0003") == ("0002", "0003")
+    migrate.upgrade_engine(engine, "head")
+    long_version = "daytape 0.1.0 src 0123456789ab; python 3.11.7; " + "; ".join(f"lib{i} 1.0" for i in range(40))
+    with open_store(log_url) as store:
+        [kept] = list_runs(store)
+        assert (kept.run_id, kept.code_version, kept.seed) == ("r0002", old["code_version"], 7)
+        new_id = store.create_run(RunManifest(name="long", code_version=long_version))
+        assert get_run(store, new_id).code_version == long_version
+    with engine.connect() as connection, connection.begin():
+        command.downgrade(migrate.alembic_config(connection), "0002")
+    with engine.connect() as connection:
+        versions = dict(connection.execute(text("SELECT run_id, code_version FROM runs")).all())
+    engine.dispose()
+    assert versions == {"r0002": old["code_version"], new_id: long_version[:64]}
+
+
+def test_revision_0004_seals_the_runs_that_had_ended_and_going_back_drops_the_seals(log_url):
+    """0004 adds `runs.seal`: an upgrade seals the runs that had ended, over their streams as they
+    stand (so an older log audits as before), and leaves a running run unsealed."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from tests.eventlog.tamper import reference_seal
+
+    engine = make_engine(log_url)
+    migrate.upgrade_engine(engine, "head")
+    with open_store(log_url) as store:
+        ended, running = write_run(store, "ended"), write_run(store, "running", days=2, finish=False)
+    with engine.connect() as connection, connection.begin():
+        command.downgrade(migrate.alembic_config(connection), "0003")
+    with engine.connect() as connection:
+        assert "seal" not in {column["name"] for column in inspect(connection).get_columns("runs")}
+        statuses = dict(connection.execute(text("SELECT run_id, status FROM runs")).all())
+    assert statuses == {ended: "completed", running: "running"}
+    assert migrate.upgrade_engine(engine, "head") == ("0003", "0004")
+    engine.dispose()
+    with open_store(log_url) as store:
+        assert get_run(store, ended).seal == reference_seal(store, ended)
+        assert get_run(store, running).seal is None
+        assert audit_run(store, ended).ok
+        assert audit_run(store, running, allow_open=True).ok and not audit_run(store, running).ok

@@ -11,10 +11,12 @@ from eventlog.errors import ReplayError
 from eventlog.hashing import canonical_json
 from eventlog.replay import parse_until, replay_day, replay_rows
 from specs import events as ev
+from statemachine.export import state_json
 from statemachine.state import SessionState
 from tests.eventlog.streams import flatten, small_run
 
 DAY = dt.date(2013, 10, 9)
+DAY_2 = dt.date(2013, 10, 10)
 
 
 def _rows() -> list[tuple[int, str]]:
@@ -83,3 +85,26 @@ def test_parse_until_reads_a_naive_time_in_the_given_zone_and_keeps_an_offset():
         parse_until("25:00", new_york, day)
     with pytest.raises(ValueError, match="expected a seq"):
         parse_until("14:00")  # a time of day needs the day it is on
+
+
+def test_replaying_every_prefix_equals_the_live_state(written):
+    store, run_id = written
+    for day, batches in small_run().items():
+        live = SessionState()
+        for seq, event in enumerate(flatten(batches), start=1):
+            live.apply(event)
+            replayed = replay_day(store, run_id, day, until_seq=seq)
+            assert replayed == live, f"{day} seq {seq}"
+            assert state_json(replayed, run_id) == state_json(live, run_id)
+
+
+def test_default_replay_is_the_state_at_session_end(written):
+    store, run_id = written
+    batches = small_run()[DAY_2]
+    flat = flatten(batches)
+    end = [e.kind for e in flat].index("SessionEnded") + 1
+    live = SessionState().apply_all(flat[:end])
+    replayed = replay_day(store, run_id, DAY_2)
+    assert replayed == live and replayed.state == "ended" and "TSLA" in replayed.symbols
+    after_teardown = replay_day(store, run_id, DAY_2, until_seq=len(flat))
+    assert after_teardown.state == "tearing_down" and after_teardown.symbols == {}

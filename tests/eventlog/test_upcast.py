@@ -185,6 +185,8 @@ def test_symbol_streamed_is_lifted_from_version_1_through_2_to_3():
     assert CURRENT_SCHEMA_VERSION["SymbolStreamed"] == 3 and CURRENT_SCHEMA_VERSION["QualityCalculated"] == 2
     v2 = {**v1, "schema_version": 2, "digests": {"1m": "ab"}, "flagged": {}, "quality": None}
     assert parse_payload("SymbolStreamed", 2, json.dumps(v2)).intervals == {}  # type: ignore[attr-defined]
+
+
 #: One payload per (kind, version) an upcaster starts from, as that version wrote it, and what reading it
 #: must give at the current version: every upcaster is run by this table, and a new one without a row fails.
 OLD_PAYLOADS: dict[tuple[str, int], tuple[dict[str, object], dict[str, object]]] = {

@@ -57,7 +57,6 @@ from hypothesis.stateful import (
 
 from eventlog.audit import audit_run
 from eventlog.manifest import RunManifest
-from eventlog.reading import stream_payloads
 from eventlog.replay import read_payload, replay_day, replay_rows
 from eventlog.sink import RunSink
 from eventlog.store import EventStore, open_store
@@ -776,7 +775,7 @@ class SessionMachine(RuleBasedStateMachine):
     @invariant()
     def replaying_the_log_gives_the_live_state(self) -> None:
         live = self.coordinator.state
-        replayed = replay_rows(self.day, stream_payloads(self.log, self.run_id, self.day, None))
+        replayed = replay_rows(self.day, self.log.stream_payloads(self.run_id, self.day))
         assert state_json(replayed) == state_json(live)
         assert replayed == live
 

@@ -1,0 +1,75 @@
+"""The event kinds have one source, `specs.events.Event`; every place that must know each kind is held to it
+here, so adding a kind fails these tests until each place has it: its upcasters, explain's summary, the
+state's `apply` (checked at import), and a sample in `tests/eventlog/streams.py`."""
+
+from __future__ import annotations
+
+import json
+from typing import get_args
+
+import pytest
+
+from eventlog.explain import summarize
+from eventlog.hashing import canonical_json
+from eventlog.upcast import UPCASTERS, parse_payload
+from specs import events as ev
+from tests.eventlog.streams import one_of_each_kind
+
+SAMPLES = one_of_each_kind()
+
+
+def test_each_kind_is_its_class_name_and_its_literal():
+    assert len(set(ev.EVENT_KINDS)) == len(ev.EVENT_KINDS) == len(ev.EVENT_TYPES)
+    for kind, cls in ev.EVENT_TYPES.items():
+        assert cls.__name__ == kind
+        assert get_args(cls.model_fields["kind"].annotation) == (kind,)
+        assert issubclass(cls, ev.EventBase)
+
+
+def test_every_event_class_in_specs_is_a_kind():
+    """A class deriving from EventBase that `Event` does not list would never parse back from the log."""
+    defined = {cls.__name__ for cls in vars(ev).values() if isinstance(cls, type) and issubclass(cls, ev.EventBase)}
+    assert defined - {"EventBase"} == set(ev.EVENT_KINDS)
+
+
+def test_there_is_a_sample_of_every_kind():
+    assert set(SAMPLES) == set(ev.EVENT_KINDS)
+    assert all(event.kind == kind for kind, event in SAMPLES.items())
+
+
+@pytest.mark.parametrize("kind", ev.EVENT_KINDS)
+def test_every_schema_version_step_has_an_upcaster(kind):
+    current = ev.CURRENT_SCHEMA_VERSION[kind]
+    missing = [f"v{v}->v{v + 1}" for v in range(1, current) if (kind, v) not in UPCASTERS]
+    assert missing == [], f"{kind} is at version {current} but has no upcaster for {', '.join(missing)}"
+
+
+def test_no_upcaster_is_left_over():
+    for kind, version in UPCASTERS:
+        assert kind in ev.CURRENT_SCHEMA_VERSION, f"an upcaster for the unknown kind {kind}"
+        assert 1 <= version < ev.CURRENT_SCHEMA_VERSION[kind], f"{kind} v{version} is not a step below current"
+
+
+@pytest.mark.parametrize("kind", ev.EVENT_KINDS)
+def test_every_upcaster_step_lifts_the_version_by_one(kind):
+    for version in range(1, ev.CURRENT_SCHEMA_VERSION[kind]):
+        payload = {**json.loads(canonical_json(SAMPLES[kind])), "schema_version": version}
+        assert UPCASTERS[(kind, version)](payload)["schema_version"] == version + 1
+
+
+@pytest.mark.parametrize("kind", ev.EVENT_KINDS)
+def test_explain_has_a_summary_for_every_kind(kind):
+    summary = summarize(SAMPLES[kind])
+    assert isinstance(summary, str) and summary.strip() and summary != kind
+
+
+def test_explain_refuses_a_kind_it_has_no_summary_for():
+    unknown = ev.SessionFailed.model_construct(kind="SomethingNew", reason="x")
+    with pytest.raises(NotImplementedError, match="explain has no summary for SomethingNew"):
+        summarize(unknown)
+
+
+@pytest.mark.parametrize("kind", ev.EVENT_KINDS)
+def test_every_kind_parses_back_from_its_canonical_payload(kind):
+    event = SAMPLES[kind]
+    assert parse_payload(kind, event.schema_version, canonical_json(event)) == event
