@@ -30,9 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext
 from daytape.runner import build_plugins, plugin_name, run_day
 from marketdata.bars import SessionBars, as_ns, utc_datetime
+from marketdata.objectstore import is_url
 from marketdata.store import BarStore
 from specs.config import SessionConfig
 from specs.intervals import Interval
@@ -428,6 +430,11 @@ def check_lookahead(
     report = LookaheadReport(run_id, samples, seed, plugins=[plugin_name(p) for p in build_plugins(config)])
     if not report.plugins:
         return report
+    if is_url(config.store):
+        raise UserError(
+            f"verify --lookahead: the store {config.store} is an object store; the proof cuts a local copy of "
+            "the store for each moment, so copy the bars to a folder and run it there"
+        )
     root = Path(config.store)
     from marketdata.calendar import get_calendar
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import warnings
 from collections.abc import Callable, Sequence
@@ -32,6 +31,7 @@ from eventlog.sink import RunSink
 from eventlog.store import EventStore, open_store
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.clock import SimulatedClock
+from marketdata.objectstore import StoreLocationError
 from marketdata.store import BarStore
 from specs.config import SessionConfig
 from specs.messages import one_line
@@ -88,14 +88,23 @@ def session_dates(config: SessionConfig, calendar: TradingCalendar) -> list[dt.d
     return days
 
 
-def store_digest(root: Path) -> str:
-    """sha256 over every file of the bar store (relative path and bytes): changes when the data does."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+def store_digest(location: str | Path) -> str:
+    """sha256 over every file of the bar store (relative path and bytes), wherever it lives (a folder or an
+    object store): changes when the data does, the same for the same files (`BarStore.digest`)."""
+    try:
+        return BarStore(location).digest()
+    except StoreLocationError as exc:
+        raise UserError(f"store: {exc}") from None
+
+
+def current_digest(location: str) -> str | None:
+    """The store's digest now, or None when it cannot be read (gone, or its server refuses)."""
+    try:
+        store = BarStore(location)
+        store.check()
+        return store.digest()
+    except StoreLocationError:
+        return None
 
 
 def build_plugins(config: SessionConfig) -> list[Plugin]:
@@ -288,14 +297,14 @@ def effective_config(config: SessionConfig, start: dt.date | None, end: dt.date 
         raise UserError(f"--from/--to: {one_line(exc)}") from None
 
 
-def store_folder(config: SessionConfig) -> Path:
-    """The config's bar store folder; UserError when it is missing or is not a folder."""
-    root = Path(config.store)
-    if not root.exists():
-        raise UserError(f"store: {config.store}: no such folder")
-    if not root.is_dir():
-        raise UserError(f"store: {config.store}: not a folder")
-    return root
+def store_folder(config: SessionConfig) -> str:
+    """The config's bar store (a folder or a store URL); UserError when it cannot be read: a missing folder
+    or not a folder, a bad URL, a missing bucket or prefix, refused credentials, no server."""
+    try:
+        BarStore(config.store).check()
+    except StoreLocationError as exc:
+        raise UserError(f"store: {exc}") from None
+    return config.store
 
 
 def check_options(options: RunOptions) -> None:
@@ -566,9 +575,8 @@ def check_resumable(log: EventStore, run_id: str, config: SessionConfig) -> None
     changes = code_changes(info.code_version, code_version())
     if changes:
         problems.append(f"the code changed since it started ({', '.join(changes)})")
-    store_root = Path(config.store)
-    if info.data_digest is not None and (not store_root.is_dir() or store_digest(store_root) != info.data_digest):
-        problems.append(f"the bar store {store_root} changed since it started (its data digest differs)")
+    if info.data_digest is not None and current_digest(config.store) != info.data_digest:
+        problems.append(f"the bar store {config.store} changed since it started (its data digest differs)")
     if problems:
         raise UserError(
             f"cannot resume run {run_id}: {'; and '.join(problems)}; "
