@@ -166,11 +166,41 @@ def stream_day(
                 progress(day, number, len(steps))
         hook = "on_session_end"
         for plugin, ctx in contexts:
-            plugin.on_session_end(ctx)
+            figures = plugin.on_session_end(ctx)
+            if figures is not None:
+                report_figures(coordinator, plugin, figures)
     except SystemExit as exc:
         if plugin is None:
             raise
         raise PluginExited(plugin, hook, exc.code) from None
+
+
+class PluginFiguresError(Exception):
+    """What a plugin's session-end hook returned is not a small dict of figures (the day is aborted)."""
+
+
+def report_figures(coordinator: SessionCoordinator, plugin: Plugin, figures: object) -> None:
+    """Record what `plugin` returned from on_session_end: a dict of str to a number, a text or a flag."""
+    name = plugin_name(plugin)
+    if not isinstance(figures, dict):
+        raise PluginFiguresError(
+            f"plugin {name} returned {type(figures).__name__} from on_session_end; return None or a dict of "
+            "figures (str to a number, a text or a flag)"
+        )
+    checked: dict[str, Any] = {}
+    for key, value in figures.items():
+        if type(value).__module__ == "numpy" and hasattr(value, "item"):
+            value = value.item()  # a numpy scalar: its Python number
+        if not isinstance(key, str) or not isinstance(value, bool | int | float | str):
+            raise PluginFiguresError(
+                f"plugin {name}: on_session_end figure {key!r} is {type(value).__name__}; "
+                "figures are str names to a number, a text or a flag"
+            )
+        checked[key] = value
+    try:
+        coordinator.report_figures(name, checked)
+    except ValidationError as exc:
+        raise PluginFiguresError(f"plugin {name}: on_session_end figures: {one_line(exc)}") from None
 
 
 def run_day(

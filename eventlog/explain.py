@@ -127,6 +127,8 @@ def summarize(event: ev.EventBase) -> str:
             return f"quality {e.quality:.4f} of {e.interval}: {e.present}/{e.expected} bars, {len(e.gaps)} gaps"
         case "SymbolStreamed":
             return "streamed: " + ", ".join(f"{k} {v} bars" for k, v in e.bars.items())
+        case "FiguresReported":
+            return f"{e.plugin} reported " + (", ".join(f"{k}={v}" for k, v in e.figures.items()) or "no figures")
     return e.kind
 
 
