@@ -34,8 +34,7 @@ from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext
 from daytape.runner import build_plugins, plugin_name, run_day
 from marketdata.bars import SessionBars, as_ns, utc_datetime
-from marketdata.objectstore import is_url
-from marketdata.store import BarStore
+from marketdata.store import BarStore, is_url
 from specs.config import SessionConfig
 from specs.intervals import Interval
 from statemachine.sink import InMemorySink

@@ -24,8 +24,7 @@ from eventlog.engine import normalize_url
 from eventlog.errors import EventLogError
 from marketdata.calendar import get_calendar
 from marketdata.errors import CalendarError
-from marketdata.objectstore import StoreLocationError, is_url
-from marketdata.store import BarStore
+from marketdata.store import BarStore, StoreLocationError, is_url
 from specs.config import SessionConfig
 
 

@@ -31,8 +31,7 @@ from eventlog.sink import RunSink
 from eventlog.store import EventStore, open_store
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.clock import SimulatedClock
-from marketdata.objectstore import StoreLocationError
-from marketdata.store import BarStore
+from marketdata.store import BarStore, StoreLocationError
 from specs.config import SessionConfig
 from specs.messages import one_line
 from statemachine.coordinator import SessionCoordinator

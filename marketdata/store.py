@@ -43,7 +43,9 @@ from pyarrow import fs as pafs
 
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.errors import CorruptDataError, MarketDataError, UnknownSymbolError
-from marketdata.objectstore import Location, StoreLocationError, explain, parse_location
+from marketdata.objectstore import Location, explain, parse_location
+from marketdata.objectstore import StoreLocationError as StoreLocationError  # re-exported: the store names its errors
+from marketdata.objectstore import is_url as is_url  # re-exported: whether a store location is a URL
 from specs.config import normalize_symbol
 from specs.intervals import Interval, IntervalError
 

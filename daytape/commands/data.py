@@ -34,8 +34,7 @@ def open_store(location: str, *, create: bool = False) -> BarStore:
     import that fails leaves no folder behind) or not a folder, a bad URL, a missing bucket, refused
     credentials."""
     from marketdata.calendar import get_calendar
-    from marketdata.objectstore import StoreLocationError
-    from marketdata.store import BarStore
+    from marketdata.store import BarStore, StoreLocationError
 
     try:
         store = BarStore(location, get_calendar())
