@@ -97,6 +97,9 @@ def test_a_run_on_s3_records_the_local_runs_events_and_data_digest_and_verifies(
     verified = daytape("verify", remote_id, "--log", log, env=s3.env)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith("deterministic")
+    lookahead = daytape("verify", remote_id, "--lookahead", "--log", log, env=s3.env)
+    assert lookahead.returncode == 2
+    assert f"the store {s3_store} is an object store" in lookahead.stderr.strip().splitlines()[-1]
 
 
 def test_changing_one_object_changes_the_digest_verify_reports(s3, lean_store_root, lean_root, tmp_path, monkeypatch):
