@@ -27,6 +27,7 @@ MODULES = (
     "benchmarks.bench_history",
     "benchmarks.bench_stream",
     "benchmarks.bench_parallel",
+    "benchmarks.bench_scale",
     "benchmarks.bench_startup",
     "benchmarks.bench_report",
     "benchmarks.bench_e2e",

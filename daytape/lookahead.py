@@ -30,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext
 from daytape.runner import build_plugins, plugin_name, run_day
 from marketdata.bars import SessionBars, as_ns, utc_datetime
-from marketdata.store import BarStore
+from marketdata.store import BarStore, is_url
 from specs.config import SessionConfig
 from specs.intervals import Interval
 from statemachine.sink import InMemorySink
@@ -432,6 +433,11 @@ def check_lookahead(
     report = LookaheadReport(run_id, samples, seed, plugins=[plugin_name(p) for p in build_plugins(config)])
     if not report.plugins:
         return report
+    if is_url(config.store):
+        raise UserError(
+            f"verify --lookahead: the store {config.store} is an object store; the proof cuts a local copy of "
+            "the store for each moment, so copy the bars to a folder and run it there"
+        )
     root = Path(config.store)
     from marketdata.calendar import get_calendar
 

@@ -95,8 +95,11 @@ class Plugin:
     def on_step(self, ctx: PluginContext) -> None:
         """Called at every step of the clock, after the bars that closed at `ctx.now` are visible."""
 
-    def on_session_end(self, ctx: PluginContext) -> None:
-        """Called after the last step of the session."""
+    def on_session_end(self, ctx: PluginContext) -> dict[str, bool | int | float | str] | None:
+        """Called after the last step of the session. May return a small dict of figures (name → number,
+        text or flag: the day's P&L, its trades) that the log records as a FiguresReported event and
+        `daytape sweep-report` shows per run (numbers summed over the days, texts and flags the last day's)."""
+        return None
 
 
 class Scanner(Plugin):

@@ -24,6 +24,7 @@ from eventlog.engine import normalize_url
 from eventlog.errors import EventLogError
 from marketdata.calendar import get_calendar
 from marketdata.errors import CalendarError
+from marketdata.store import BarStore, StoreLocationError, is_url
 from specs.config import SessionConfig
 
 
@@ -49,7 +50,7 @@ def anchor_paths(config: SessionConfig, session_file: Path) -> SessionConfig:
     folder = session_file.resolve().parent
     update: dict[str, object] = {}
     store = Path(config.store)
-    if not store.is_absolute():
+    if not is_url(config.store) and not store.is_absolute():
         update["store"] = str((folder / store).resolve())
     if config.log and config.log.startswith("sqlite:///") and not config.log.startswith("sqlite:////"):
         relative = config.log[len("sqlite:///") :]
@@ -94,11 +95,10 @@ def check_config(config: SessionConfig) -> list[dt.date]:
         days = session_dates(config, calendar)
     except (CalendarError, UserError) as exc:
         raise ConfigProblem("(file)", str(exc)) from None
-    store = Path(config.store)
-    if not store.exists():
-        raise ConfigProblem("store", f"{config.store}: no such folder")
-    if not store.is_dir():
-        raise ConfigProblem("store", f"{config.store}: not a folder")
+    try:
+        BarStore(config.store).check()
+    except StoreLocationError as exc:
+        raise ConfigProblem("store", str(exc)) from None
     for field, ref in (("scanner", config.scanner), ("strategy", config.strategy)):
         if ref is None:
             continue

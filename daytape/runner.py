@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import warnings
 from collections.abc import Callable, Sequence
@@ -32,7 +31,7 @@ from eventlog.sink import RunSink
 from eventlog.store import EventStore, open_store
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.clock import SimulatedClock
-from marketdata.store import BarStore
+from marketdata.store import BarStore, StoreLocationError
 from specs.config import SessionConfig
 from specs.messages import one_line
 from statemachine.coordinator import SessionCoordinator
@@ -88,14 +87,23 @@ def session_dates(config: SessionConfig, calendar: TradingCalendar) -> list[dt.d
     return days
 
 
-def store_digest(root: Path) -> str:
-    """sha256 over every file of the bar store (relative path and bytes): changes when the data does."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+def store_digest(location: str | Path) -> str:
+    """sha256 over every file of the bar store (relative path and bytes), wherever it lives (a folder or an
+    object store): changes when the data does, the same for the same files (`BarStore.digest`)."""
+    try:
+        return BarStore(location).digest()
+    except StoreLocationError as exc:
+        raise UserError(f"store: {exc}") from None
+
+
+def current_digest(location: str) -> str | None:
+    """The store's digest now, or None when it cannot be read (gone, or its server refuses)."""
+    try:
+        store = BarStore(location)
+        store.check()
+        return store.digest()
+    except StoreLocationError:
+        return None
 
 
 def build_plugins(config: SessionConfig) -> list[Plugin]:
@@ -157,11 +165,41 @@ def stream_day(
                 progress(day, number, len(steps))
         hook = "on_session_end"
         for plugin, ctx in contexts:
-            plugin.on_session_end(ctx)
+            figures = plugin.on_session_end(ctx)
+            if figures is not None:
+                report_figures(coordinator, plugin, figures)
     except SystemExit as exc:
         if plugin is None:
             raise
         raise PluginExited(plugin, hook, exc.code) from None
+
+
+class PluginFiguresError(Exception):
+    """What a plugin's session-end hook returned is not a small dict of figures (the day is aborted)."""
+
+
+def report_figures(coordinator: SessionCoordinator, plugin: Plugin, figures: object) -> None:
+    """Record what `plugin` returned from on_session_end: a dict of str to a number, a text or a flag."""
+    name = plugin_name(plugin)
+    if not isinstance(figures, dict):
+        raise PluginFiguresError(
+            f"plugin {name} returned {type(figures).__name__} from on_session_end; return None or a dict of "
+            "figures (str to a number, a text or a flag)"
+        )
+    checked: dict[str, Any] = {}
+    for key, value in figures.items():
+        if type(value).__module__ == "numpy" and hasattr(value, "item"):
+            value = value.item()  # a numpy scalar: its Python number
+        if not isinstance(key, str) or not isinstance(value, bool | int | float | str):
+            raise PluginFiguresError(
+                f"plugin {name}: on_session_end figure {key!r} is {type(value).__name__}; "
+                "figures are str names to a number, a text or a flag"
+            )
+        checked[key] = value
+    try:
+        coordinator.report_figures(name, checked)
+    except ValidationError as exc:
+        raise PluginFiguresError(f"plugin {name}: on_session_end figures: {one_line(exc)}") from None
 
 
 def run_day(
@@ -288,14 +326,14 @@ def effective_config(config: SessionConfig, start: dt.date | None, end: dt.date 
         raise UserError(f"--from/--to: {one_line(exc)}") from None
 
 
-def store_folder(config: SessionConfig) -> Path:
-    """The config's bar store folder; UserError when it is missing or is not a folder."""
-    root = Path(config.store)
-    if not root.exists():
-        raise UserError(f"store: {config.store}: no such folder")
-    if not root.is_dir():
-        raise UserError(f"store: {config.store}: not a folder")
-    return root
+def store_folder(config: SessionConfig) -> str:
+    """The config's bar store (a folder or a store URL); UserError when it cannot be read: a missing folder
+    or not a folder, a bad URL, a missing bucket or prefix, refused credentials, no server."""
+    try:
+        BarStore(config.store).check()
+    except StoreLocationError as exc:
+        raise UserError(f"store: {exc}") from None
+    return config.store
 
 
 def check_options(options: RunOptions) -> None:
@@ -566,9 +604,8 @@ def check_resumable(log: EventStore, run_id: str, config: SessionConfig) -> None
     changes = code_changes(info.code_version, code_version())
     if changes:
         problems.append(f"the code changed since it started ({', '.join(changes)})")
-    store_root = Path(config.store)
-    if info.data_digest is not None and (not store_root.is_dir() or store_digest(store_root) != info.data_digest):
-        problems.append(f"the bar store {store_root} changed since it started (its data digest differs)")
+    if info.data_digest is not None and current_digest(config.store) != info.data_digest:
+        problems.append(f"the bar store {config.store} changed since it started (its data digest differs)")
     if problems:
         raise UserError(
             f"cannot resume run {run_id}: {'; and '.join(problems)}; "

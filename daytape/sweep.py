@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +27,10 @@ from pydantic import ValidationError
 
 from daytape.errors import UserError
 from daytape.runner import RunOptions, resume_run, run_manifest, run_session
-from eventlog.reading import RunInfo, list_runs
+from eventlog.reading import RunInfo, list_runs, read_events
 from eventlog.store import EventStore
 from specs.config import SessionConfig
+from specs.events import FiguresReported
 from specs.messages import one_line
 
 #: What a point's run manifest must match for the point to be reused.
@@ -187,8 +189,66 @@ def _run_point(log: EventStore, sweep: str, point: Point, options: RunOptions, r
     return PointResult(point, result.run_id, result.status, result.seal, "ran")
 
 
+#: How `sweep-report` folds a run's FiguresReported events (one per plugin per session) into one row.
+FIGURE_RULE = "numbers are summed over the run's sessions; texts and flags are the last session's"
+
+_PATH = re.compile(r"(?:^|, )([A-Za-z0-9_.]+)=")
+
+
+def run_figures(log: EventStore, run_id: str) -> dict[str, dict[str, Any]]:
+    """Per plugin, its figures over the run's sessions (FIGURE_RULE): a number adds to the sum so far (when
+    that is a number too), a text or a flag replaces what was there."""
+    totals: dict[str, dict[str, Any]] = {}
+    for row in read_events(log, run_id, kinds=["FiguresReported"]):
+        event = row.event()
+        assert isinstance(event, FiguresReported)
+        figures = totals.setdefault(event.plugin, {})
+        for name, value in event.figures.items():
+            before: Any = figures.get(name)
+            figures[name] = before + value if _is_number(value) and _is_number(before) else value
+    return totals
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def flat_figures(by_plugin: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One mapping of figure names: a name only one plugin reports keeps its name, one that several report
+    is named `Class.name` after each plugin's class."""
+    counts: dict[str, int] = {}
+    for figures in by_plugin.values():
+        for name in figures:
+            counts[name] = counts.get(name, 0) + 1
+    flat: dict[str, Any] = {}
+    for plugin, figures in by_plugin.items():
+        for name, value in figures.items():
+            flat[name if counts[name] == 1 else f"{plugin.rsplit(':', 1)[-1]}.{name}"] = value
+    return flat
+
+
+def _value_at(document: Any, path: str) -> Any:
+    node = document
+    for key in path.split("."):
+        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        elif isinstance(node, dict) and key in node:
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def run_parameters(info: RunInfo) -> dict[str, Any]:
+    """The grid paths the run's name lists, each with its value in the run's recorded config."""
+    described = info.name.split(" ", 1)[1] if " " in info.name else ""
+    config = json.loads(info.config_json)
+    return {path: _value_at(config, path) for path in _PATH.findall(described)}
+
+
 def sweep_report(log: EventStore, sweep: str) -> list[dict[str, Any]]:
-    """The sweep's points as recorded: point, its overrides, run id, status and seal."""
+    """The sweep's points as recorded: point, overrides (as the run's name gives them), parameters (their
+    values in the run's config), run id, status, seal and the figures the plugins reported (FIGURE_RULE)."""
     found = sweep_runs(log, sweep)
     if not found:
         raise UserError(f"sweep {sweep}: no runs of it in this log")
@@ -196,9 +256,21 @@ def sweep_report(log: EventStore, sweep: str) -> list[dict[str, Any]]:
         {
             "point": number,
             "overrides": info.name.split(" ", 1)[1] if " " in info.name else "",
+            "parameters": run_parameters(info),
             "run_id": info.run_id,
             "status": info.status,
             "seal": info.seal,
+            "figures": flat_figures(run_figures(log, info.run_id)),
         }
         for number, info in sorted(found.items())
     ]
+
+
+def report_columns(rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The parameter and figure names of the rows, each in the order of its first appearance."""
+    parameters: dict[str, None] = {}
+    figures: dict[str, None] = {}
+    for row in rows:
+        parameters.update(dict.fromkeys(row["parameters"]))
+        figures.update(dict.fromkeys(row["figures"]))
+    return list(parameters), list(figures)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from daytape.output import plural
 from daytape.provenance import code_changes
-from daytape.runner import RunOptions, recorded_config, run_session, store_digest
+from daytape.runner import RunOptions, current_digest, recorded_config, run_session
 from eventlog.diff import DiffReport, diff_runs
 from eventlog.manifest import config_digest
 from eventlog.reading import get_run, resolve_run_id
@@ -58,8 +58,7 @@ def verify_run(log: EventStore, run_text: str, options: RunOptions | None = None
     if config_digest(info.config_json) != info.config_hash:
         return Verification(run_id, DiffReport(run_a=run_id, run_b=""), data_changed=False, config_altered=True)
     config = recorded_config(log, run_id)
-    store_root = Path(config.store)
-    data_changed = not store_root.is_dir() or store_digest(store_root) != info.data_digest
+    data_changed = current_digest(config.store) != info.data_digest
     with tempfile.TemporaryDirectory(prefix="daytape-verify-") as folder:
         scratch = open_store(f"sqlite:///{Path(folder) / 'verify.db'}")
         try:

@@ -93,7 +93,10 @@ class Explanation:
 
 def summarize(event: ev.EventBase) -> str:
     """One line saying what the event did (every kind has its own words: no kind falls back to its name)."""
-    return _SUMMARIES[event.kind](event)
+    summary = _SUMMARIES.get(event.kind)
+    if summary is None:
+        raise NotImplementedError(f"explain has no summary for {event.kind}")
+    return summary(event)
 
 
 def _day(text: str) -> str:
@@ -190,6 +193,9 @@ _SUMMARIES: dict[str, Any] = {
     "StreamingStarted": lambda e: f"streaming began with {_plural(len(e.symbols), 'symbol')}",
     "SessionEnded": _ended,
     "SessionFailed": lambda e: f"the session failed: {e.reason}",
+    "FiguresReported": lambda e: (
+        f"{e.plugin} reported " + (", ".join(f"{k}={v}" for k, v in e.figures.items()) or "no figures")
+    ),
     "SessionAborted": lambda e: f"the session was aborted: {e.error}",
     "RequestReceived": lambda e: e.description or f"{e.source.value} asked for a {e.operation.value}",
     "RequestPlanned": _planned,

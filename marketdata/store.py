@@ -17,10 +17,15 @@ the sort: bad bars are kept for `data check` to count (see `marketdata.checks`);
 arrived out of order is kept in the file's metadata under `daytape.unsorted_rows`.
 
 Symbols are upper case in the store.
+
+The root may also be a URL (`s3://bucket/prefix`, `file:///path`; see `marketdata.objectstore`): an object
+store holds the same files under the same keys, read and written through pyarrow's filesystem layer, so
+workers on other machines read the same bars. A local folder keeps its direct reads (no filesystem layer).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 from collections.abc import Iterable, Sequence
@@ -28,15 +33,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pyarrow import fs as pafs
 
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.errors import CorruptDataError, MarketDataError, UnknownSymbolError
+from marketdata.objectstore import Location, explain, parse_location
+from marketdata.objectstore import StoreLocationError as StoreLocationError  # re-exported: the store names its errors
+from marketdata.objectstore import is_url as is_url  # re-exported: whether a store location is a URL
 from specs.config import normalize_symbol
 from specs.intervals import Interval, IntervalError
 
@@ -86,7 +95,7 @@ class BarRead:
 
     table: pa.Table
     missing_days: list[date] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
+    files: list[PurePath] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
 
 
@@ -115,12 +124,18 @@ def conform_bars(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=BAR_SCHEMA)
 
 
-def _read_file(path: Path) -> pa.Table:
+def _read_file(path: PurePath, filesystem: pafs.FileSystem | None = None) -> pa.Table:
     try:
-        # ParquetFile without pre-buffering reads a small file several times faster than pq.read_table, and
-        # an OSFile opened here (and closed at once) saves pyarrow resolving a filesystem for every file
-        with pa.OSFile(str(path)) as source:
-            table = pq.ParquetFile(source, pre_buffer=False).read(use_threads=False)
+        if filesystem is None:
+            # ParquetFile without pre-buffering reads a small file several times faster than pq.read_table, and
+            # an OSFile opened here (and closed at once) saves pyarrow resolving a filesystem for every file
+            with pa.OSFile(str(path)) as source:
+                table = pq.ParquetFile(source, pre_buffer=False).read(use_threads=False)
+        else:
+            # an object is fetched whole in one request, then decoded from memory
+            with filesystem.open_input_stream(str(path)) as stream:
+                data = stream.readall()
+            table = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False).read(use_threads=False)
     except (OSError, pa.ArrowException) as exc:
         raise CorruptDataError(f"{path}: unreadable Parquet file: {exc}") from None
     if not table.schema.equals(BAR_SCHEMA, check_metadata=False):
@@ -132,7 +147,7 @@ def _read_file(path: Path) -> pa.Table:
     return table
 
 
-def read_bar_files(paths: Sequence[Path]) -> pa.Table:
+def read_bar_files(paths: Sequence[PurePath], filesystem: pafs.FileSystem | None = None) -> pa.Table:
     """Read bar files in the order given into one table; CorruptDataError names a bad file.
 
     Each column comes back as one contiguous chunk, the one copy a read makes, so that `to_numpy` on it is
@@ -143,20 +158,20 @@ def read_bar_files(paths: Sequence[Path]) -> pa.Table:
     releases the GIL) in one run of consecutive files per thread, the calling thread reading the first run
     itself: a task per file costs more in hand-offs than the second core gains.
     """
-    return _read_bar_files(paths)[0]
+    return _read_bar_files(paths, filesystem)[0]
 
 
-def _read_bar_files(paths: Sequence[Path]) -> tuple[pa.Table, list[int]]:
+def _read_bar_files(paths: Sequence[PurePath], filesystem: pafs.FileSystem | None = None) -> tuple[pa.Table, list[int]]:
     """`read_bar_files`' table and the number of rows each file gave."""
     if not paths:
         return BAR_SCHEMA.empty_table(), []
     if len(paths) < _PARALLEL_FROM or _READ_THREADS == 1:
-        tables = _read_run(paths)
+        tables = _read_run(paths, filesystem)
     else:
         size = -(-len(paths) // _READ_THREADS)
         runs = [paths[i : i + size] for i in range(0, len(paths), size)]
-        pending = [_pool(os.getpid()).submit(_read_run, run) for run in runs[1:]]
-        tables = _read_run(runs[0])  # this thread reads a run too rather than wait idle
+        pending = [_pool(os.getpid()).submit(_read_run, run, filesystem) for run in runs[1:]]
+        tables = _read_run(runs[0], filesystem)  # this thread reads a run too rather than wait idle
         tables += [table for future in pending for table in future.result()]
     # concat_tables ignores the files' metadata (daytape.unsorted_rows); it is dropped once here, not per file
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
@@ -164,8 +179,8 @@ def _read_bar_files(paths: Sequence[Path]) -> tuple[pa.Table, list[int]]:
     return table, [t.num_rows for t in tables]
 
 
-def _read_run(paths: Sequence[Path]) -> list[pa.Table]:
-    return [_read_file(p) for p in paths]
+def _read_run(paths: Sequence[PurePath], filesystem: pafs.FileSystem | None = None) -> list[pa.Table]:
+    return [_read_file(p, filesystem) for p in paths]
 
 
 @lru_cache(maxsize=1)
@@ -178,11 +193,105 @@ class BarStore:
     """Bars by symbol, interval and time, in Parquet files under `root` (see the module docstring for the layout)."""
 
     def __init__(self, root: str | Path, calendar: TradingCalendar | None = None) -> None:
-        self.root = Path(root)
+        self._where: Location = parse_location(root)
+        self._fs = self._where.filesystem
+        #: the folder, or the object store's `bucket/prefix` (file paths are made under it either way)
+        self.root: PurePath = Path(self._where.base) if self._fs is None else PurePosixPath(self._where.base)
+        #: what messages and the log name: the folder's path or the store's URL
+        self.location = str(self.root) if self._fs is None else self._where.url
         self._calendar = calendar
 
     def __repr__(self) -> str:
-        return f"BarStore({str(self.root)!r})"
+        return f"BarStore({self.location!r})"
+
+    @property
+    def is_local(self) -> bool:
+        return self._fs is None
+
+    # -- the filesystem ------------------------------------------------------------------------------
+
+    def _remote_error(self, exc: OSError) -> StoreLocationError:
+        return StoreLocationError(explain(self._where, exc))
+
+    def _entries(self, directory: PurePath) -> dict[str, bool]:
+        """The names in `directory` (True for a sub-folder); empty when it does not exist."""
+        if self._fs is None:
+            try:
+                with os.scandir(directory) as entries:
+                    return {entry.name: entry.is_dir() for entry in entries}
+            except (FileNotFoundError, NotADirectoryError):
+                return {}
+        try:
+            infos = self._fs.get_file_info(pafs.FileSelector(str(directory), allow_not_found=True))
+        except OSError as exc:
+            raise self._remote_error(exc) from None
+        return {PurePosixPath(info.path).name: info.type == pafs.FileType.Directory for info in infos}
+
+    def _is_file(self, path: PurePath) -> bool:
+        if self._fs is None:
+            return Path(path).is_file()
+        try:
+            return bool(self._fs.get_file_info(str(path)).type == pafs.FileType.File)
+        except OSError as exc:
+            raise self._remote_error(exc) from None
+
+    def check(self, *, create: bool = False) -> None:
+        """StoreLocationError naming what is wrong unless the store can be read (or, with `create`, written):
+        a folder that exists (or may be made), an object store whose bucket answers with something under the
+        prefix (or, with `create`, a bucket that exists)."""
+        if self._fs is None:
+            path = Path(self.root)
+            if path.exists() and not path.is_dir():
+                raise StoreLocationError(f"{self.location}: not a folder")
+            if not path.exists() and not create:
+                raise StoreLocationError(f"{self.location}: no such folder")
+            return
+        try:
+            # listing (not a HEAD) names a missing bucket and refused credentials in its error
+            found = bool(self._fs.get_file_info(pafs.FileSelector(str(self.root), allow_not_found=False)))
+        except FileNotFoundError:
+            found = False
+        except OSError as exc:
+            raise self._remote_error(exc) from None
+        if not found and not create:
+            raise StoreLocationError(f"{self.location}: nothing stored under this prefix (no bars there)")
+
+    def digest(self) -> str:
+        """sha256 over every file of the store (relative path and the sha256 of its bytes), in path order:
+        the same for the same files wherever the store lives, and changed by any change to the data."""
+        digest = hashlib.sha256()
+        for relative, content in self._all_file_digests():
+            digest.update(relative.encode())
+            digest.update(b"\0")
+            digest.update(content)
+        return digest.hexdigest()
+
+    def _all_file_digests(self) -> list[tuple[str, bytes]]:
+        if self._fs is None:
+            root = Path(self.root)
+            return [
+                (str(path.relative_to(root)), hashlib.sha256(path.read_bytes()).digest())
+                for path in sorted(p for p in root.rglob("*") if p.is_file())
+            ]
+        fs, base = self._fs, str(self.root)
+        try:
+            infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+        except OSError as exc:
+            raise self._remote_error(exc) from None
+        paths = sorted(
+            (info.path for info in infos if info.type == pafs.FileType.File),
+            key=lambda path: PurePosixPath(path).parts,  # the order a local folder's paths sort in
+        )
+
+        def file_digest(path: str) -> bytes:
+            with fs.open_input_stream(path) as stream:
+                return hashlib.sha256(stream.readall()).digest()
+
+        try:
+            digests = list(_pool(os.getpid()).map(file_digest, paths))
+        except OSError as exc:
+            raise self._remote_error(exc) from None
+        return [(path[len(base) + 1 :], content) for path, content in zip(paths, digests, strict=True)]
 
     @property
     def calendar(self) -> TradingCalendar:
@@ -193,20 +302,23 @@ class BarStore:
 
     # -- paths ---------------------------------------------------------------------------------------
 
-    def symbol_dir(self, symbol: str, interval: Interval | str) -> Path:
+    def symbol_dir(self, symbol: str, interval: Interval | str) -> PurePath:
         return self.root / str(Interval(interval)) / f"symbol={normalize_symbol(symbol)}"
 
-    def day_file(self, symbol: str, interval: Interval | str, day: date) -> Path:
+    def day_file(self, symbol: str, interval: Interval | str, day: date) -> PurePath:
         """The file that holds (or would hold) `day`'s bars."""
         interval = Interval(interval)
         name = day.isoformat() if interval.is_intraday else f"{day.year:04d}"
         return self.symbol_dir(symbol, interval) / f"{name}.parquet"
 
-    def _files(self, symbol: str, interval: Interval) -> list[Path]:
+    def _files(self, symbol: str, interval: Interval) -> list[PurePath]:
         directory = self.symbol_dir(symbol, interval)
-        if not directory.is_dir():
-            return []
-        return sorted(p for p in directory.iterdir() if p.suffix == ".parquet" and p.is_file())
+        entries = self._entries(directory)
+        return sorted(
+            directory / name
+            for name, is_dir in entries.items()
+            if not is_dir and PurePosixPath(name).suffix == ".parquet"
+        )
 
     # -- writing -------------------------------------------------------------------------------------
 
@@ -243,10 +355,10 @@ class BarStore:
             self._merge_write(path, table.take(pa.array(rows)), int(np.count_nonzero(arrived_late[rows])), replace)
         return table.num_rows
 
-    def _merge_write(self, path: Path, new: pa.Table, unsorted: int, replace: bool) -> None:
-        if path.exists():
+    def _merge_write(self, path: PurePath, new: pa.Table, unsorted: int, replace: bool) -> None:
+        if self._is_file(path):
             try:
-                old = _read_file(path)
+                old = _read_file(path, self._fs)
                 old_unsorted = self._recorded_unsorted(path)
             except CorruptDataError:
                 if not replace:
@@ -264,17 +376,28 @@ class BarStore:
                     merged = pa.concat_tables([old, new])
                     merged_ts = merged.column("ts").cast(pa.int64()).to_numpy()
                     new = merged.take(pa.array(np.argsort(merged_ts, kind="stable")))
-        path.parent.mkdir(parents=True, exist_ok=True)
         new = new.combine_chunks().replace_schema_metadata({UNSORTED_KEY: str(unsorted).encode()})
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        if self._fs is not None:
+            # an object store's put is atomic: readers see the old object or the new one
+            sink = pa.BufferOutputStream()
+            pq.write_table(new, sink, compression="snappy")
+            try:
+                with self._fs.open_output_stream(str(path)) as stream:
+                    stream.write(sink.getvalue())
+            except OSError as exc:
+                raise self._remote_error(exc) from None
+            return
+        local = Path(path)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        tmp = local.with_name(f".{local.name}.{os.getpid()}.tmp")
         pq.write_table(new, tmp, compression="snappy")
-        os.replace(tmp, path)
+        os.replace(tmp, local)
 
     # -- reading -------------------------------------------------------------------------------------
 
-    def _recorded_unsorted(self, path: Path) -> int:
+    def _recorded_unsorted(self, path: PurePath) -> int:
         try:
-            metadata = pq.read_schema(path).metadata or {}
+            metadata = pq.read_schema(str(path), filesystem=self._fs).metadata or {}
         except (OSError, pa.ArrowException) as exc:
             raise CorruptDataError(f"{path}: unreadable Parquet file: {exc}") from None
         try:
@@ -285,7 +408,7 @@ class BarStore:
     def recorded_unsorted(self, symbol: str, interval: Interval | str, day: date) -> int:
         """How many rows of `day` arrived out of order when they were written (0 when there is no file)."""
         path = self.day_file(symbol, interval, day)
-        return self._recorded_unsorted(path) if path.exists() else 0
+        return self._recorded_unsorted(path) if self._is_file(path) else 0
 
     def read(self, symbol: str, interval: Interval | str, start: datetime, end: datetime) -> BarRead:
         """Bars with start <= ts < end (naive datetimes are UTC); `missing_days` lists the sessions without data."""
@@ -318,11 +441,8 @@ class BarStore:
         if not interval.is_intraday:
             return self._read_daily(symbol, interval, days)
         directory = self.symbol_dir(symbol, interval)
-        try:
-            present = set(os.listdir(directory))  # one listing, not a stat per day
-        except (FileNotFoundError, NotADirectoryError):
-            present = set()
-        files: list[Path] = []
+        present = set(self._entries(directory))  # one listing, not a stat per day
+        files: list[PurePath] = []
         missing: list[date] = []
         for day in days:
             name = f"{day.isoformat()}.parquet"
@@ -330,13 +450,15 @@ class BarStore:
                 files.append(directory / name)
             else:
                 missing.append(day)
-        table, rows = _read_bar_files(files)
+        table, rows = _read_bar_files(files, self._fs)
         return BarRead(table, missing, files, rows)
 
     def _read_daily(self, symbol: str, interval: Interval, days: list[date]) -> BarRead:
         years = sorted({d.year for d in days})
-        files = [p for p in (self.day_file(symbol, interval, date(y, 1, 1)) for y in years) if p.exists()]
-        table = read_bar_files(files)
+        entries = self._entries(self.symbol_dir(symbol, interval))
+        candidates = (self.day_file(symbol, interval, date(y, 1, 1)) for y in years)
+        files = [p for p in candidates if entries.get(p.name) is False]
+        table = read_bar_files(files, self._fs)
         if table.num_rows == 0:
             return BarRead(table, list(days), files)
         local = self.local_days(table.column("ts").cast(pa.int64()).to_numpy())
@@ -348,13 +470,13 @@ class BarStore:
 
     # -- listing -------------------------------------------------------------------------------------
 
-    def _interval_dirs(self) -> list[tuple[Interval, Path]]:
-        if not self.root.is_dir():
-            return []
+    def _interval_dirs(self) -> list[tuple[Interval, PurePath]]:
         found = []
-        for path in self.root.iterdir():
+        for name, is_dir in self._entries(self.root).items():
+            if not is_dir:
+                continue
             try:
-                found.append((Interval(path.name), path))
+                found.append((Interval(name), self.root / name))
             except IntervalError:
                 continue
         return sorted(found, key=lambda item: item[0])
@@ -366,11 +488,11 @@ class BarStore:
         for iv, directory in self._interval_dirs():
             if wanted is not None and iv != wanted:
                 continue
-            for sub in directory.iterdir():
-                if not (sub.is_dir() and sub.name.startswith("symbol=")):
+            for name, is_dir in self._entries(directory).items():
+                if not (is_dir and name.startswith("symbol=")):
                     continue
-                if any(p.suffix == ".parquet" for p in sub.iterdir()):
-                    found.add(sub.name.removeprefix("symbol="))
+                if any(PurePosixPath(p).suffix == ".parquet" for p in self._entries(directory / name)):
+                    found.add(name.removeprefix("symbol="))
         return sorted(found)
 
     def intervals(self, symbol: str) -> list[Interval]:
@@ -383,7 +505,7 @@ class BarStore:
         """The store's spelling of `symbol`; UnknownSymbolError naming it and the store if it has no bars."""
         normalized = normalize_symbol(symbol)
         if not self.has_symbol(normalized):
-            raise UnknownSymbolError(f"unknown symbol {normalized}: no bars for it in the store {self.root}")
+            raise UnknownSymbolError(f"unknown symbol {normalized}: no bars for it in the store {self.location}")
         return normalized
 
     def days(self, symbol: str, interval: Interval | str) -> list[date]:
@@ -398,7 +520,7 @@ class BarStore:
                 except ValueError:
                     continue
             return found
-        ts = np.concatenate([_read_file(p).column("ts").cast(pa.int64()).to_numpy() for p in files] or [[]])
+        ts = np.concatenate([_read_file(p, self._fs).column("ts").cast(pa.int64()).to_numpy() for p in files] or [[]])
         return [np.datetime64(int(d), "D").item() for d in np.unique(self.local_days(ts.astype(np.int64)))]
 
     def coverage(self, symbol: str) -> dict[str, tuple[date, date, int]]:

@@ -9,9 +9,10 @@ what happened, never what to do.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
@@ -323,6 +324,39 @@ class SymbolStreamed(EventBase):
     indicators: dict[str, IndicatorValue] = Field(default_factory=dict)
 
 
+# --- what the plugins report ---------------------------------------------------
+
+#: A figure a plugin reports: a number, a short text or a flag.
+Figure = bool | int | float | str
+MAX_FIGURES = 64
+MAX_FIGURE_NAME = 64
+MAX_FIGURE_TEXT = 200
+
+
+class FiguresReported(EventBase):
+    """What a plugin returned from `on_session_end`: a small dict of named figures (P&L, trades, a flag),
+    recorded at the session's close before SessionEnded. `sweep-report` sums a run's numbers over its days
+    and keeps the last day's texts and flags."""
+
+    kind: Literal["FiguresReported"] = "FiguresReported"
+    plugin: str = Field(min_length=1)
+    figures: dict[str, Figure]
+
+    @field_validator("figures")
+    @classmethod
+    def _small_and_finite(cls, figures: dict[str, Figure]) -> dict[str, Figure]:
+        if len(figures) > MAX_FIGURES:
+            raise ValueError(f"{len(figures)} figures; at most {MAX_FIGURES}")
+        for name, value in figures.items():
+            if not name or len(name) > MAX_FIGURE_NAME or not name.isprintable():
+                raise ValueError(f"figure name {name!r}: expected 1 to {MAX_FIGURE_NAME} printable characters")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"figure {name}: {value} is not a finite number")
+            if isinstance(value, str) and len(value) > MAX_FIGURE_TEXT:
+                raise ValueError(f"figure {name}: text longer than {MAX_FIGURE_TEXT} characters")
+        return figures
+
+
 #: Every event kind, the one list: adding a class here is adding a kind. Everything else that knows the
 #: kinds (EVENT_TYPES, EVENT_KINDS, the schema versions, the state's `apply`, the upcasters, explain) is
 #: derived from it or checked against it by the tests.
@@ -348,7 +382,8 @@ Event = Annotated[
     | SessionBarsLoaded
     | IndicatorRegistered
     | QualityCalculated
-    | SymbolStreamed,
+    | SymbolStreamed
+    | FiguresReported,
     Field(discriminator="kind"),
 ]
 

@@ -7,6 +7,7 @@
     end_day()             SymbolStreamed.., SessionEnded, then TeardownStarted, SymbolTornDown..
                           (SymbolStreamed records the whole day's figures, known only now; `ended_state`
                           keeps the day as it ended, for exports)
+    report_figures(..)    FiguresReported (a plugin's session-end figures, while streaming)
     abort(error)          SessionAborted
 
 `add_symbol`, `add_bar` and `add_indicator` each make one request: analyze → validate → execute. The
@@ -29,6 +30,7 @@ import datetime as dt
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from marketdata.bars import NS_PER_SECOND, utc_datetime
 from marketdata.calendar import TradingCalendar
@@ -208,6 +210,12 @@ class SessionCoordinator:
             teardown += [ev.SymbolTornDown(symbol=s, sim_time=now, previous_state=state) for s, state in states.items()]
             self._append(teardown)
             self._book.clear()
+
+    def report_figures(self, plugin: str, figures: dict[str, Any]) -> None:
+        """FiguresReported: what `plugin` returned from its session-end hook (checked by the event's model:
+        a pydantic ValidationError says what is wrong with it)."""
+        with self.lock:
+            self._append([ev.FiguresReported(sim_time=self.clock.now(), plugin=plugin, figures=figures)])
 
     def abort(self, error: str | BaseException) -> None:
         """SessionAborted with the error, from any phase that allows it."""

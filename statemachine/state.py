@@ -160,6 +160,8 @@ class SessionState:
     failure: str | None = None
     sim_time: dt.datetime | None = None
     events_applied: int = 0
+    #: what each plugin reported at the session's close (FiguresReported), by plugin
+    plugin_figures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def phase(self) -> str:
@@ -196,6 +198,7 @@ class SessionState:
         twin.rejected = dict(self.rejected)
         twin.symbols = {name: data.clone() if name in symbols else data for name, data in self.symbols.items()}
         twin.requests = dict(self.requests)
+        twin.plugin_figures = dict(self.plugin_figures)
         for request_id in requests & twin.requests.keys():
             twin.requests[request_id] = copy.copy(twin.requests[request_id])
         return twin
@@ -237,6 +240,18 @@ def _loading_started(state: SessionState, event: ev.LoadingStarted) -> None:
     state.open, state.close, state.early_close = event.open, event.close, event.early_close
     state.config_symbols = list(event.config_symbols)
     state.rejected = {}
+    state.plugin_figures = {}
+
+
+def _figures_reported(state: SessionState, event: ev.FiguresReported) -> None:
+    if state.state != "streaming":
+        raise InvalidEvent(
+            f"FiguresReported by {event.plugin} while the session is {state.state}; plugins report "
+            "at the close, while streaming"
+        )
+    if event.plugin in state.plugin_figures:
+        raise InvalidEvent(f"FiguresReported twice by {event.plugin} in one session")
+    state.plugin_figures[event.plugin] = dict(event.figures)
 
 
 def _session_failed(state: SessionState, event: ev.SessionFailed) -> None:
@@ -517,6 +532,7 @@ _HANDLERS: dict[str, Callable[[SessionState, Any], None]] = {
     "IndicatorRegistered": _indicator_registered,
     "QualityCalculated": _quality_calculated,
     "SymbolStreamed": _symbol_streamed,
+    "FiguresReported": _figures_reported,
 }
 
 assert set(_HANDLERS) == set(ev.EVENT_TYPES), "every event kind in specs needs exactly one case in apply"

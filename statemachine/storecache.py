@@ -28,7 +28,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any, TypeVar
 
 import numpy as np
@@ -117,8 +117,12 @@ class StoreCache:
         return f"StoreCache({self.store!r})"
 
     @property
-    def root(self) -> Path:
+    def root(self) -> PurePath:
         return self.store.root
+
+    @property
+    def location(self) -> str:
+        return self.store.location
 
     # -- what validation asks --------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ def validate(
     `has_historical_data` is True when every history session the plan loads is stored (and when it loads none).
     """
     symbol = plan.symbol
-    source = f"parquet:{store.root}"
+    source = f"parquet:{store.location}"
     try:
         return _validate(plan, store, calendar, source)
     except MarketDataError as exc:

@@ -48,6 +48,11 @@ def test_quick_benchmarks_write_every_contract_key(tmp_path):
         "feed_frames_per_s",
     ):
         assert isinstance(figures[key], int | float) and figures[key] > 0, key
+    for workers in (1, 2, 4):
+        assert figures[f"scale_days_per_s_workers{workers}"] > 0
+    assert figures["scale_same_events"] is True
+    if figures.get("scale_pg_skipped") is None:
+        assert figures["scale_pg_events_per_s_workers4"] > 0 and figures["scale_pg_events"] > 0
     assert figures["e2e_nautilus"].startswith("not run") and figures["e2e_backtrader"].startswith("not run")
     assert [(p["symbols"], p["sessions"]) for p in figures["scale_curve"]] == [(1, 2), (4, 2), (4, 1)]
     for key in ("startup_ratio_vs_python", "startup_runs_ratio_vs_python", "replay_cli_100_symbols_s"):

@@ -65,7 +65,7 @@ def load_bars(store: BarStore, symbol: str, interval: Interval, sessions: list[d
     if base not in store.intervals(symbol):
         held = ", ".join(str(i) for i in store.intervals(symbol)) or "none"
         raise UserError(
-            f"{symbol} has no {base} bars in the store {store.root} (it has: {held}); {interval} bars need them"
+            f"{symbol} has no {base} bars in the store {store.location} (it has: {held}); {interval} bars need them"
         )
     read = store.read_days(symbol, base, sessions)
     table, bad = clean_bars(read.table)
@@ -110,7 +110,7 @@ def _sessions(calendar: TradingCalendar, start: date, end: date) -> list[date]:
 
 
 def bars_command(
-    store: str = typer.Option(..., "--store", metavar="DIR", help="The bar store folder."),
+    store: str = typer.Option(..., "--store", metavar="DIR|URL", help="The bar store folder or s3://BUCKET/PREFIX."),
     symbol: str = typer.Option(..., "--symbol", metavar="SYMBOL", help="The symbol."),
     interval: str = typer.Option(
         ..., "--interval", metavar="INTERVAL", help="A base (1m, 1s, 1d) or derived (5m, 1h, 1w, ...) interval."

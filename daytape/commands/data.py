@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -29,18 +28,20 @@ data_app = typer.Typer(help="The Parquet bar store: import bars, check them, sho
 BASE_INTERVAL = Interval("1m")
 
 
-def open_store(directory: str, *, create: bool = False) -> BarStore:
-    """The store at `directory`; UserError if it is missing (unless `create`: the first write makes it,
-    so an import that fails leaves no folder behind) or not a folder."""
+def open_store(location: str, *, create: bool = False) -> BarStore:
+    """The store at `location` (a folder, or a URL such as s3://bucket/prefix); UserError naming what is
+    wrong if it cannot be read: a folder that is missing (unless `create`: the first write makes it, so an
+    import that fails leaves no folder behind) or not a folder, a bad URL, a missing bucket, refused
+    credentials."""
     from marketdata.calendar import get_calendar
-    from marketdata.store import BarStore
+    from marketdata.store import BarStore, StoreLocationError
 
-    path = Path(directory)
-    if path.exists() and not path.is_dir():
-        raise UserError(f"--store: {path}: not a folder")
-    if not path.exists() and not create:
-        raise UserError(f"--store: {path}: no such folder")
-    return BarStore(path, get_calendar())
+    try:
+        store = BarStore(location, get_calendar())
+        store.check(create=create)
+    except StoreLocationError as exc:
+        raise UserError(f"--store: {exc}") from None
+    return store
 
 
 def parse_symbol(value: str, option: str = "--symbol") -> str:
@@ -84,7 +85,9 @@ def import_lean_command(
     root: str = typer.Argument(
         ..., metavar="ROOT", help="The LEAN data folder (`lean`, or any folder above `equity/`)."
     ),
-    store: str = typer.Option(..., "--store", metavar="DIR", help="The bar store folder (created if missing)."),
+    store: str = typer.Option(
+        ..., "--store", metavar="DIR|URL", help="The bar store folder (created if missing) or s3://BUCKET/PREFIX."
+    ),
     symbols: str | None = typer.Option(
         None, "--symbols", metavar="SYMBOLS", help="Comma-separated symbols (default: all found)."
     ),
@@ -130,7 +133,9 @@ def import_csv_command(
     tz: str = typer.Option(
         ..., "--tz", metavar="TZ", help="Time zone of timestamps without an offset, e.g. America/New_York."
     ),
-    store: str = typer.Option(..., "--store", metavar="DIR", help="The bar store folder (created if missing)."),
+    store: str = typer.Option(
+        ..., "--store", metavar="DIR|URL", help="The bar store folder (created if missing) or s3://BUCKET/PREFIX."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print what was imported as JSON."),
 ) -> None:
     """Import one CSV of bars; timestamps are bar open times, local to --tz unless they carry an offset.
@@ -208,7 +213,7 @@ def _print_checks(checks: list[DayCheck]) -> None:
 
 @data_app.command("check", cls=UsageCommand)
 def check_command(
-    store: str = typer.Option(..., "--store", metavar="DIR", help="The bar store folder."),
+    store: str = typer.Option(..., "--store", metavar="DIR|URL", help="The bar store folder or s3://BUCKET/PREFIX."),
     symbol: str | None = typer.Option(
         None, "--symbol", metavar="SYMBOL", help="Only this symbol (default: every symbol with 1m bars)."
     ),

@@ -89,6 +89,7 @@ def _state_document(
     document = state_json(state, run_id)
     document["date"] = day.isoformat()
     document["events_applied"] = state.events_applied
+    document["figures"] = {plugin: dict(figures) for plugin, figures in state.plugin_figures.items()}
     return document
 
 
@@ -181,6 +182,8 @@ def _print_state(document: dict[str, Any]) -> None:
         out.write(f"  {symbol:<8} rejected: {reason}\n")
     for symbol, reason in document.get("failed", {}).items():
         out.write(f"  {symbol:<8} failed: {reason}\n")
+    for plugin, figures in document.get("figures", {}).items():
+        out.write(f"  figures of {plugin}: {', '.join(f'{k}={v}' for k, v in figures.items()) or '-'}\n")
 
 
 def _print_explanation(found: Explanation) -> None:
@@ -235,6 +238,12 @@ def register(app: typer.Typer) -> None:
     def runs_command(
         log: str | None = typer.Option(None, "--log", metavar="URL", help=LOG_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        sweep: str | None = typer.Option(
+            None,
+            "--sweep",
+            metavar="SWEEP",
+            help="Only that sweep's points, as `daytape sweep-report SWEEP` shows them.",
+        ),
     ) -> None:
         """List the runs in the log, newest last, under a header.
 
@@ -243,6 +252,12 @@ def register(app: typer.Typer) -> None:
           daytape runs --log sqlite:///lean-oct-2013.db
         """
         from eventlog.reading import list_runs
+
+        if sweep is not None:
+            from daytape.commands.sweep import print_sweep_report
+
+            print_sweep_report(sweep, log, "json" if as_json else "text")
+            return
 
         with _reading(log) as store:
             found = [run.summary() for run in list_runs(store)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from daytape.errors import CheckFailed, UserError
 from daytape.output import plugin_output_to_stderr, print_json, stderr
 
 REPORT_FORMATS = ("text", "csv", "json")
-REPORT_COLUMNS = ("point", "status", "run_id", "seal", "overrides")
+REPORT_COLUMNS = ("point", "status", "run_id", "seal")
 
 
 def register(app: typer.Typer) -> None:
@@ -76,30 +77,58 @@ def register(app: typer.Typer) -> None:
         ),
         output_format: str = typer.Option("text", "--format", help="text, csv or json."),
     ) -> None:
-        """A table of the sweep's points: status, run id, seal and the overrides of each.
+        """A table of the sweep's points: status, run id, seal, the parameters of each and the figures its
+        plugins returned from on_session_end (numbers summed over the run's sessions; texts and flags the
+        last session's). `daytape runs --sweep SWEEP` prints the same.
 
         \b
         Example:
           daytape sweep-report 9f8e7d6c --format csv --log sqlite:///sweep.db
         """
-        from daytape.logurl import resolve_log_url
-        from daytape.sweep import sweep_report
+        print_sweep_report(sweep, log, output_format)
 
-        if output_format not in REPORT_FORMATS:
-            raise UserError(f"--format: unknown format {output_format!r}; use text, csv or json")
-        log_store = open_log(resolve_log_url(log), create=False, read_only=True)
-        try:
-            rows = sweep_report(log_store, sweep)
-        finally:
-            log_store.close()
-        if output_format == "json":
-            print_json({"sweep": sweep, "points": rows})
-        elif output_format == "csv":
-            writer = csv.DictWriter(sys.stdout, fieldnames=REPORT_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows({key: row[key] for key in REPORT_COLUMNS} for row in rows)
-        else:
-            for row in rows:
-                print(
-                    f"{row['point']:>4}  {row['status']:<10} {row['run_id']}  {row['seal'] or '-'}  {row['overrides']}"
-                )
+
+def print_sweep_report(sweep: str, log: str | None, output_format: str) -> None:
+    """`sweep-report SWEEP` (and `runs --sweep SWEEP`): the table as text, CSV or JSON on stdout."""
+    from daytape.logurl import resolve_log_url
+    from daytape.sweep import FIGURE_RULE, report_columns, sweep_report
+
+    if output_format not in REPORT_FORMATS:
+        raise UserError(f"--format: unknown format {output_format!r}; use text, csv or json")
+    log_store = open_log(resolve_log_url(log), create=False, read_only=True)
+    try:
+        rows = sweep_report(log_store, sweep)
+    finally:
+        log_store.close()
+    parameters, figures = report_columns(rows)
+    if output_format == "json":
+        print_json({"sweep": sweep, "figures_rule": FIGURE_RULE, "points": rows})
+        return
+    header = [*REPORT_COLUMNS, *parameters, *figures]
+    table = [
+        [
+            *(row[key] for key in REPORT_COLUMNS),
+            *(row["parameters"].get(name) for name in parameters),
+            *(row["figures"].get(name) for name in figures),
+        ]
+        for row in rows
+    ]
+    if output_format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([_cell(value, "") for value in line] for line in table)
+        return
+    text = [[_cell(value, "-") for value in line] for line in table]
+    widths = [max(len(name), *(len(line[i]) for line in text)) for i, name in enumerate(header)]
+    for line in [header, *text]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+def _cell(value: object, none: str) -> str:
+    if value is None:
+        return none
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)

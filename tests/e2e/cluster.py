@@ -52,15 +52,16 @@ class Cluster:
                 process.wait()
 
 
-def _process(*args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+def _process(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
     return subprocess.Popen(
         [str(DASK), *args], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 
-def start_cluster(workers: int) -> Cluster:
-    """`dask scheduler` and `workers` × `dask worker` (no nanny: a killed worker stays dead), one thread each."""
+def start_cluster(workers: int, env: dict[str, str] | None = None) -> Cluster:
+    """`dask scheduler` and `workers` × `dask worker` (no nanny: a killed worker stays dead), one thread each;
+    `env` adds to the workers' environment (an object store's endpoint and credentials)."""
     if not DASK.exists():
         pytest.skip(f"no dask command at {DASK}")
     from distributed import Client
@@ -83,6 +84,7 @@ def start_cluster(workers: int) -> Cluster:
                     "--no-dashboard",
                     "--name",
                     f"worker-{number}",
+                    env=env,
                 )
             )
         with Client(address, timeout=START_TIMEOUT_S) as client:
@@ -94,8 +96,8 @@ def start_cluster(workers: int) -> Cluster:
 
 
 @contextmanager
-def running_cluster(workers: int) -> Iterator[Cluster]:
-    cluster = start_cluster(workers)
+def running_cluster(workers: int, env: dict[str, str] | None = None) -> Iterator[Cluster]:
+    cluster = start_cluster(workers, env)
     try:
         yield cluster
     finally:

@@ -24,7 +24,7 @@ def lean_store_root(tmp_path_factory: pytest.TempPathFactory, lean_root: Path) -
     return root
 
 
-def october_session(store: Path, log_url: str, **overrides: object) -> dict:
+def october_session(store: Path | str, log_url: str, **overrides: object) -> dict:
     """Config symbols SPY, AIG, BAC over 2013-10-08..10; the scanner and the strategy both want IBM."""
     session = {
         "name": "lean-oct-2013",

@@ -1,5 +1,6 @@
 """`run --executor dask --scheduler` on a cluster of separate processes (a scheduler and two workers talking
-TCP), the log on PostgreSQL: the events equal a serial run's, also when a worker is killed mid-run."""
+TCP), the log on PostgreSQL: the events equal a serial run's, also when a worker is killed mid-run, and
+when the workers read the bars from an object store (an S3-compatible server on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.e2e.cluster import Cluster, fresh_pg_database, running_cluster, wait_for
 from tests.e2e.conftest import daytape, october_session, write_session
+from tests.s3server import running_s3
 
 pytestmark = pytest.mark.postgres
 
@@ -97,3 +99,45 @@ def test_a_worker_killed_mid_run_loses_no_day_and_writes_none_twice(
     )
     assert sorted((str(day), n) for day, n in sessions) == [(day, 1) for day in DATES]
     assert_same_events(pg_database, serial_id, cluster_id)
+
+
+def test_workers_on_a_cluster_read_the_bars_from_object_storage(pg_database, lean_store_root, tmp_path):
+    """The store in a bucket, the workers given only its URL and the AWS variables: the cluster run's events
+    are the serial local run's apart from the store each validation names, and its data digest is the same."""
+    with running_s3() as s3:
+        client = s3.client()
+        for path in (p for p in lean_store_root.rglob("*") if p.is_file()):
+            client.put_object(Bucket=s3.bucket, Key=f"lean/{path.relative_to(lean_store_root)}", Body=path.read_bytes())
+        url = s3.url("lean")
+        local = write_session(tmp_path / "local.yaml", october_session(lean_store_root, pg_database, **FOUR_DAYS))
+        remote = write_session(tmp_path / "remote.yaml", october_session(url, pg_database, **FOUR_DAYS))
+        serial_id = completed_run(daytape("run", str(local), "--json", "--quiet"))
+        with running_cluster(2, env=s3.env) as cluster:
+            cluster_id = completed_run(
+                daytape(
+                    "run",
+                    str(remote),
+                    "--json",
+                    "--quiet",
+                    "--executor",
+                    "dask",
+                    "--scheduler",
+                    cluster.address,
+                    env=s3.env,
+                )
+            )
+    digests = dict(pg_rows(pg_database, "SELECT run_id, data_digest FROM runs"))
+    assert digests[serial_id] == digests[cluster_id]
+
+    def events(run_id: str, store: str) -> list[tuple]:
+        rows = pg_rows(
+            pg_database,
+            "SELECT session_date, seq, kind, payload_json FROM events WHERE run_id = %s ORDER BY session_date, seq",
+            run_id,
+        )
+        return [(str(day), seq, kind, payload.replace(store, "<store>")) for day, seq, kind, payload in rows]
+
+    remote_events = events(cluster_id, f"parquet:{url}")
+    assert remote_events == events(serial_id, f"parquet:{lean_store_root}")
+    assert {day for day, *_ in remote_events} == set(DATES)
+    assert any("<store>" in payload for *_, payload in remote_events)

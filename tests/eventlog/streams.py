@@ -42,6 +42,7 @@ class DayPlan:
     trailing_days: int = 3
     variant: str = ""
     extra: dict[str, int] = field(default_factory=dict)
+    figures: bool = True  # the strategy reports figures at the close (FiguresReported)
 
 
 def _digest(*parts: object) -> str:
@@ -265,6 +266,11 @@ class _Day:
             self.batches.append(self.duplicate_request(plan.symbols[0], self.at(120)))
         if plan.failure and plan.symbols:
             self.batches.append(self.failed_request(plan.symbols[-1], self.at(150)))
+        if plan.figures:
+            figures = {"trades": len(live), "pnl": 1.5 + plan.extra.get(live[0], 0) if live else 0.0, "ok": True}
+            self.batches.append(
+                [ev.FiguresReported(plugin="tests.plugins:Strategy", figures=figures, sim_time=self.close)]
+            )
         state = SessionState().apply_all([e for b in self.batches for e in b])
         streamed: Batch = []
         for symbol in live:

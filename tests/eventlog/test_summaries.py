@@ -21,6 +21,10 @@ SMA = IndicatorSpec(type="sma", period=20, interval="5m")
 ENV = {"symbol": "IBM", "request_id": "20131009-0004", "sim_time": TEN}
 
 EXAMPLES: dict[str, tuple[ev.EventBase, str]] = {
+    "FiguresReported": (
+        ev.FiguresReported(plugin="examples:Strategy", figures={"pnl": 12.5, "trades": 3}, sim_time=CLOSE),
+        "examples:Strategy reported pnl=12.5, trades=3",
+    ),
     "TeardownStarted": (
         ev.TeardownStarted(session_date=DAY, sim_time=OPEN),
         "teardown began: every symbol goes (nothing is kept from one day to the next)",
