@@ -84,6 +84,11 @@ def _asset(name: str) -> str:
     return resources.files("daytape.report").joinpath(name).read_text(encoding="utf-8")
 
 
+def plotly_js() -> str:
+    """The vendored plotly.js bundle's text."""
+    return _asset(PLOTLY_BUNDLE)
+
+
 def _script_safe(text: str) -> str:
     """Text that cannot end the <script> element it sits in."""
     return text.replace("</", "<\\/")
@@ -120,7 +125,7 @@ def render(document: dict[str, Any], version: str) -> str:
         css=_asset("page.css"),
         plotly_version=PLOTLY_VERSION,
         plotly_licence=html.escape(_asset(PLOTLY_LICENCE)).replace("--", "- -"),
-        plotly=_script_safe(_asset(PLOTLY_BUNDLE)),
+        plotly=_script_safe(plotly_js()),
         data=_json({"run": run, "days": [{"date": day["date"]} for day in document["days"]]}),
         days="\n".join(_day_scripts(index, day) for index, day in enumerate(document["days"])),
         script=_script_safe(_asset("page.js")),
