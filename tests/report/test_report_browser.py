@@ -27,6 +27,12 @@ CHART_MARKERS = (
     " drawn: c.querySelectorAll('.scatterlayer .trace:last-child path.point').length,"
     " data: c.data.find(t => t.name === 'provisioned').x.length}))"
 )
+#: Per trace of every chart: the type page.js asked for, the type plotly drew and whether it is shown (plotly
+#: draws a trace whose type its bundle lacks as a scatter, silently: no console error).
+TRACES = (
+    "[...document.querySelectorAll('.chart')].flatMap(c => c.data.map((t, i) =>"
+    " [t.type, c._fullData[i].type, c._fullData[i].visible]))"
+)
 PROOFS = (
     "(() => { const p = document.querySelector('#proofs'); return {verdicts: {...p.dataset},"
     " summary: document.querySelector('#proof-summary').innerText,"
@@ -80,6 +86,7 @@ def test_the_lean_report_in_chromium(october_report, log_dir):
             ("eval", "shown", SHOWN),
             ("eval", "explain", EXPLAIN),
             ("eval", "proofs", PROOFS),
+            ("eval", "traces", TRACES),
         ],
     )
     shot = log_dir / "report-lean.png"
@@ -97,6 +104,10 @@ def test_the_lean_report_in_chromium(october_report, log_dir):
     assert "daytape.examples:ListScanner" in explain
     assert "registered sma_20_5m" in explain and "RequestCompleted" in explain
     assert seen.screenshot.startswith(b"\x89PNG")
+    # the vendored partial bundle has every trace type the page draws
+    traces = seen.facts["traces"]
+    assert {asked for asked, _, _ in traces} == {"candlestick", "scatter"}
+    assert all(asked == drawn and shown is True for asked, drawn, shown in traces), traces
     # the first day's proofs, as `verify --warmup` and `verify --lookahead --samples 2 --seed 7` find them
     proofs = seen.facts["proofs"]
     warmup, lookahead = verified(log_url, run_id, "--warmup"), verified(log_url, run_id, *OCTOBER_LOOKAHEAD)
