@@ -4,7 +4,9 @@ The data is cut into script elements: the run and its dates (JSON), each day and
 symbol (gzip-compressed JSON in base64); the page inflates a piece when it first shows it.
 
 The page fetches nothing: it opens offline from a file, and keeps opening as long as browsers run
-plotly.js. plotly.js is plotly's own bundle from the `plotly` package (MIT licence, named in the page).
+plotly.js. The plotly.js in it is plotly's "finance" partial bundle (bar, candlestick, ohlc, scatter and a
+few more trace types; a quarter of the full bundle's size), vendored here from the npm package
+`plotly.js-finance-dist-min` (`PLOTLY_VERSION`, MIT licence: plotly-finance.LICENSE.txt, named in the page).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ PAGE = """<!DOCTYPE html>
 <meta name="generator" content="daytape {version}">
 <title>{title}</title>
 <style>{css}</style>
-<!-- plotly.js {plotly_version} (MIT licence, https://github.com/plotly/plotly.js), inlined -->
+<!-- plotly.js {plotly_version}, finance bundle (npm plotly.js-finance-dist-min), inlined. Its licence:
+{plotly_licence}-->
 <script>{plotly}</script>
 </head><body>
 <h1 id="run-title"></h1>
 <label>Session day <select id="day"></select></label> <span id="day-title"></span>
+<p id="proof-summary"></p>
 <div id="layout"><main>
 <h2>Symbols across the day</h2>
 <div class="legend"><span><i style="background:#ff9f1c"></i>adhoc</span>
@@ -44,6 +48,18 @@ PAGE = """<!DOCTYPE html>
 <h2>Data quality</h2>
 <table id="quality"><thead><tr><th>symbol</th><th>interval</th><th>bars</th><th>quality</th><th>gaps</th>
 <th>flagged bars</th></tr></thead><tbody></tbody></table>
+<h2>Proofs</h2>
+<div id="proofs">
+<h3>Warm-up: each indicator recomputed with 2x and 4x the history it got (as <code>daytape verify --warmup</code>)</h3>
+<p class="verdict" id="warmup-verdict"></p>
+<table id="warmup"><thead><tr><th>symbol</th><th>indicator</th><th>history</th><th>difference at the first
+session bar, 2x</th><th>4x</th><th>verdict</th></tr></thead><tbody></tbody></table>
+<h3>Look-ahead: the day re-run to sampled moments t without the bars after t (as
+<code>daytape verify --lookahead</code>)</h3>
+<p class="verdict" id="lookahead-verdict"></p>
+<table id="lookahead"><thead><tr><th>t</th><th>plugin calls compared</th><th>verdict</th></tr></thead>
+<tbody></tbody></table>
+</div>
 <h2>Rejected and failed requests</h2>
 <table id="not-provisioned"><thead><tr><th>time</th><th>symbol</th><th>source</th><th>outcome</th><th>reason</th>
 </tr></thead><tbody></tbody></table>
@@ -58,8 +74,19 @@ PAGE = """<!DOCTYPE html>
 """
 
 
+#: The vendored bundle's version (its npm package's, and the one its own header names).
+PLOTLY_VERSION = "4.1.0"
+PLOTLY_BUNDLE = "plotly-finance.min.js"
+PLOTLY_LICENCE = "plotly-finance.LICENSE.txt"
+
+
 def _asset(name: str) -> str:
     return resources.files("daytape.report").joinpath(name).read_text(encoding="utf-8")
+
+
+def plotly_js() -> str:
+    """The vendored plotly.js bundle's text."""
+    return _asset(PLOTLY_BUNDLE)
 
 
 def _script_safe(text: str) -> str:
@@ -91,16 +118,14 @@ def _day_scripts(index: int, day: dict[str, Any]) -> str:
 
 def render(document: dict[str, Any], version: str) -> str:
     """The page for a `model.run_document`."""
-    import plotly
-    from plotly.offline import get_plotlyjs
-
     run = document["run"]
     return PAGE.format(
         version=html.escape(version),
         title=html.escape(f"daytape report: {run['name']} {run['run_id'][:12]}"),
         css=_asset("page.css"),
-        plotly_version=plotly.__version__,
-        plotly=_script_safe(get_plotlyjs()),
+        plotly_version=PLOTLY_VERSION,
+        plotly_licence=html.escape(_asset(PLOTLY_LICENCE)).replace("--", "- -"),
+        plotly=_script_safe(plotly_js()),
         data=_json({"run": run, "days": [{"date": day["date"]} for day in document["days"]]}),
         days="\n".join(_day_scripts(index, day) for index, day in enumerate(document["days"])),
         script=_script_safe(_asset("page.js")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,10 +49,23 @@ def _column(values: Iterable[Any]) -> list[float | None]:
     return [None if v != v else v for v in rounded]
 
 
-def run_document(run: Run, dates: Iterable[dt.date] | None = None) -> dict[str, Any]:
-    """The report's data for `run` (every day, or the given session dates)."""
+@dataclass(frozen=True)
+class Proofs:
+    """Which proofs the report carries: the warm-up one always (it reuses the bars the charts rebuild), the
+    look-ahead one when `lookahead` (it re-runs each day up to `samples` moments, twice)."""
+
+    tolerance: float = 1e-6
+    lookahead: bool = False
+    samples: int = 3
+    seed: int = 0
+
+
+def run_document(run: Run, dates: Iterable[dt.date] | None = None, proofs: Proofs | None = None) -> dict[str, Any]:
+    """The report's data for `run` (every day, or the given session dates), with the `proofs` asked for
+    (by default the warm-up proof at its default tolerance, no look-ahead proof)."""
     clock = Clock(str(run.calendar.tz))
     chosen = list(run.days) if dates is None else [run.day(d) for d in dates]
+    proofs = proofs or Proofs()
     manifest = run.manifest
     return {
         "run": {
@@ -68,11 +82,11 @@ def run_document(run: Run, dates: Iterable[dt.date] | None = None) -> dict[str, 
             "seal": manifest.get("seal"),
             "exchange_tz": clock.tz,
         },
-        "days": [day_document(day, clock, float(run.config.warmup_multiplier)) for day in chosen],
+        "days": [day_document(day, clock, float(run.config.warmup_multiplier), proofs) for day in chosen],
     }
 
 
-def day_document(day: Day, clock: Clock, warmup_multiplier: float) -> dict[str, Any]:
+def day_document(day: Day, clock: Clock, warmup_multiplier: float, proofs: Proofs | None = None) -> dict[str, Any]:
     events = day.events()
     requests = day.requests()
     ended = day.export()
@@ -90,16 +104,66 @@ def day_document(day: Day, clock: Clock, warmup_multiplier: float) -> dict[str, 
         "quality": _quality(ended, clock),
         "charts": _charts(day, events, requests, ended, clock, warmup_multiplier),
         "checkpoints": _checkpoints(day, events, clock),
+        "proofs": _proofs(day, clock, proofs or Proofs()),
     }
+
+
+def _finite(value: float | None) -> float | str | None:
+    """A difference for JSON: a number, or "inf" where one history gave a value and the other none."""
+    return value if value is None or math.isfinite(value) else "inf"
+
+
+def _proofs(day: Day, clock: Clock, proofs: Proofs) -> dict[str, Any]:
+    """The day's warm-up proof (per indicator registration: the largest difference at the first session bar
+    with 2x and 4x the history, against the tolerance) and, when asked, its look-ahead proof (per sampled
+    moment: identical, or the first plugin call that differed), from `Day.verify_warmup` and
+    `Day.verify_lookahead` as plain data."""
+    warm = day.verify_warmup(proofs.tolerance).as_dict()
+    warmup = {
+        "ok": warm["ok"],
+        "tolerance": warm["tolerance"],
+        "factors": warm["factors"],
+        "checks": [
+            {
+                "symbol": check["symbol"],
+                "indicator": check["indicator"],
+                "history_sessions": check["history_sessions"],
+                "history_bars": check["history_bars"],
+                "longer": [{**x, "rel_diff": _finite(x["rel_diff"])} for x in check["longer"]],
+                "max_rel_diff": _finite(check["max_rel_diff"]),
+                "ok": check["max_rel_diff"] <= warm["tolerance"],
+            }
+            for check in warm["checks"]
+        ],
+    }
+    lookahead = None
+    if proofs.lookahead:
+        ahead = day.verify_lookahead(proofs.samples, proofs.seed).as_dict()
+        lookahead = {
+            "ok": ahead["ok"],
+            "samples": ahead["samples"],
+            "seed": ahead["seed"],
+            "plugins": ahead["plugins"],
+            "moments": [
+                {
+                    "t": clock.ms(dt.datetime.fromisoformat(moment["t"])),
+                    "t_utc": moment["t"],
+                    "calls_compared": moment["calls_compared"],
+                    "identical": moment["identical"],
+                    "first_difference": moment["first_difference"],
+                }
+                for moment in ahead["moments"]
+            ],
+        }
+    return {"warmup": warmup, "lookahead": lookahead}
 
 
 def _chains(events: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     """Each request's events (request → plan → validation → steps → outcome), as `explain` lists them."""
     chains: dict[str, list[dict[str, Any]]] = {}
-    for seq, row in events[events.request_id.notna()].iterrows():
-        chains.setdefault(str(row.request_id), []).append(
-            {"seq": int(seq), "kind": row.kind, "summary": row.summary}  # type: ignore[call-overload]
-        )
+    asked = events[events.request_id.notna()]
+    for seq, rid, kind, summary in zip(asked.index, asked.request_id, asked.kind, asked.summary, strict=True):
+        chains.setdefault(str(rid), []).append({"seq": int(seq), "kind": kind, "summary": summary})
     return chains
 
 
@@ -126,10 +190,9 @@ def _lanes(events: pd.DataFrame, requests: pd.DataFrame, clock: Clock) -> list[d
     def lane(symbol: str) -> dict[str, Any]:
         return lanes.setdefault(symbol, {"symbol": symbol, "segments": [], "marks": [], "torn_down": None})
 
-    for seq, row in events[events.symbol.notna()].iterrows():
+    lifecycle = events[events.symbol.notna() & events.kind.isin(["SymbolCreated", "SymbolUpgraded", "SymbolTornDown"])]
+    for seq, row in lifecycle.iterrows():
         kind = row.kind
-        if kind not in ("SymbolCreated", "SymbolUpgraded", "SymbolTornDown"):
-            continue
         entry = lane(str(row.symbol))
         t = clock.ms(row.sim_time)
         request = requests.loc[row.request_id] if row.request_id in requests.index else None
@@ -188,13 +251,15 @@ def _quality(ended: dict[str, Any], clock: Clock) -> list[dict[str, Any]]:
     return rows
 
 
-def _warmup_bars(events: pd.DataFrame, interval: str, multiplier: float) -> int:
-    """How many history bars to draw before the open: the longest warm-up the analysis asked for there
-    (`events` are the symbol's)."""
-    registered = events[events.kind == "IndicatorRegistered"]
+#: A symbol's step events as the charts need them: (kind, request_id, payload).
+Steps = list[tuple[str, str | None, dict[str, Any]]]
+
+
+def _warmup_bars(steps: Steps, interval: str, multiplier: float) -> int:
+    """How many history bars to draw before the open: the longest warm-up the analysis asked for there."""
     longest = 0
-    for payload in registered.payload:
-        if payload["indicator"]["interval"] == interval:
+    for kind, _, payload in steps:
+        if kind == "IndicatorRegistered" and payload["indicator"]["interval"] == interval:
             longest = max(longest, math.ceil(payload["warmup_bars"] * multiplier))
     return longest
 
@@ -207,17 +272,25 @@ def _charts(
     clock: Clock,
     multiplier: float,
 ) -> dict[str, dict[str, Any]]:
+    asked = {
+        str(rid): (clock.ms(t), description)
+        for rid, t, description in zip(requests.index, requests.sim_time, requests.description, strict=True)
+    }
+    by_symbol: dict[str, Steps] = {}
+    mine = events[events.symbol.notna()]
+    for symbol, kind, rid, payload in zip(mine.symbol, mine.kind, mine.request_id, mine.payload, strict=True):
+        by_symbol.setdefault(str(symbol), []).append((kind, rid, payload))
     charts: dict[str, dict[str, Any]] = {}
-    for symbol, mine in events[events.symbol.notna()].groupby("symbol", sort=True):
-        loaded = mine[mine.kind == "SessionBarsLoaded"]
-        if loaded.empty:
+    for symbol in sorted(by_symbol):
+        steps = by_symbol[symbol]
+        intervals = list(dict.fromkeys(p["interval"] for kind, _, p in steps if kind == "SessionBarsLoaded"))
+        if not intervals:
             continue
-        intervals = list(dict.fromkeys(p["interval"] for p in loaded.payload))
         gaps = []
         for key, data in (ended["symbols"].get(symbol, {}).get("bars") or {}).items():
             gaps.extend(_gaps(data.get("gaps", []), key, clock))
-        charts[str(symbol)] = {
-            interval: _chart(day, mine, requests, str(symbol), interval, clock, multiplier) | {"gaps": gaps}
+        charts[symbol] = {
+            interval: _chart(day, steps, asked, symbol, interval, clock, multiplier) | {"gaps": gaps}
             for interval in intervals
         }
     return charts
@@ -225,23 +298,22 @@ def _charts(
 
 def _chart(
     day: Day,
-    events: pd.DataFrame,
-    requests: pd.DataFrame,
+    steps: Steps,
+    asked: dict[str, tuple[int | None, str]],
     symbol: str,
     interval: str,
     clock: Clock,
     multiplier: float,
 ) -> dict[str, Any]:
-    warm = _warmup_bars(events, interval, multiplier)
+    warm = _warmup_bars(steps, interval, multiplier)
     bars = day.bars(symbol, interval, history=True)
     values = day.indicators(symbol, interval=interval, history=True).reindex(bars.index)
     history = int(bars.history.sum())
     keep = slice(max(0, history - warm), None)
     bars, values = bars.iloc[keep], values.iloc[keep]
-    marks = []
-    for rid in _requests_touching(events, interval):
-        request = requests.loc[rid]
-        marks.append({"request_id": rid, "t": clock.ms(request.sim_time), "label": request.description})
+    marks = [
+        {"request_id": rid, "t": asked[rid][0], "label": asked[rid][1]} for rid in _requests_touching(steps, interval)
+    ]
     return {
         "t": clock.ms_index(pd.DatetimeIndex(bars.index)),
         "open": _column(bars.open),
@@ -258,12 +330,12 @@ def _chart(
     }
 
 
-def _requests_touching(events: pd.DataFrame, interval: str) -> list[str]:
-    """The requests that added this interval of the symbol or registered an indicator on it (`events` are
-    the symbol's)."""
+def _requests_touching(steps: Steps, interval: str) -> list[str]:
+    """The requests that added this interval of the symbol or registered an indicator on it."""
     found: list[str] = []
-    mine = events[events.kind.isin(["IntervalAdded", "IndicatorRegistered"])]
-    for request_id, payload in zip(mine.request_id, mine.payload, strict=True):
+    for kind, request_id, payload in steps:
+        if kind not in ("IntervalAdded", "IndicatorRegistered"):
+            continue
         touched = payload.get("interval") or payload.get("indicator", {}).get("interval")
         if touched == interval and request_id not in found:
             found.append(str(request_id))

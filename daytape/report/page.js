@@ -103,6 +103,72 @@
     }
   }
 
+  const num = (x) => (x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential() : String(x));
+  const diff = (x) => (x === null || x === undefined ? "no more history" : x === "inf" ? "a value vs none"
+    : x === 0 ? "0" : Number(x).toExponential(2));
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+  function drawProofs(day) {
+    const box = $("#proofs");
+    const warm = day.proofs.warmup, ahead = day.proofs.lookahead;
+    const rows = $("#warmup tbody");
+    rows.replaceChildren();
+    const compared = (c) => c.longer.some((x) => x.rel_diff !== null);
+    for (const c of warm.checks) {
+      const factor = (f) => c.longer.find((x) => x.factor === f) || { rel_diff: null };
+      const cell = (f) => diff(factor(f).rel_diff) + (factor(f).rel_diff !== null && factor(f).sessions < f * c.history_sessions
+        ? ` (${plural(factor(f).sessions, "session")}: the store has no more)` : "");
+      const verdict = !compared(c) ? "not checked" : c.ok ? "ok" : `more than ${num(warm.tolerance)}`;
+      rows.append(el("tr", { class: c.ok ? "" : "failed", "data-indicator": `${c.symbol} ${c.indicator}` },
+        el("td", { text: c.symbol }), el("td", { text: c.indicator }),
+        el("td", { text: `${plural(c.history_sessions, "session")}, ${c.history_bars} bars` }),
+        el("td", { text: cell(warm.factors[0]) }), el("td", { text: cell(warm.factors[1]) }),
+        el("td", { text: verdict })));
+    }
+    const checked = warm.checks.filter(compared), worst = warm.checks.filter((c) => !c.ok);
+    const unchecked = warm.checks.length - checked.length;
+    const warmVerdict = !warm.ok ? "failed" : checked.length ? "passed" : "not checked";
+    const notChecked = unchecked ? `; ${unchecked} not checked: the store has no history before what the run used` : "";
+    $("#warmup-verdict").className = `verdict ${warmVerdict}`;
+    $("#warmup-verdict").textContent = !warm.checks.length ? "no indicator was registered this day"
+      : warmVerdict === "failed"
+        ? `failed: ${worst.map((c) => `${c.indicator} of ${c.symbol} moved by ${diff(c.max_rel_diff)}`).join("; ")}` +
+          ` (tolerance ${num(warm.tolerance)}): its warm-up was too short`
+        : warmVerdict === "passed"
+          ? `passed: of ${plural(checked.length, "registration")} compared with more history, none moved its first` +
+            ` session value by more than the tolerance ${num(warm.tolerance)}${notChecked}`
+          : `not checked: the store has no history before what the run used`;
+    box.dataset.warmup = warmVerdict;
+    const moments = $("#lookahead tbody");
+    moments.replaceChildren();
+    let aheadVerdict, text;
+    if (!ahead) {
+      aheadVerdict = "not checked";
+      text = "not checked: write the report with --lookahead to add it (it re-runs the day up to each moment)";
+    } else if (!ahead.plugins.length) {
+      aheadVerdict = "no plugins";
+      text = "no scanner or strategy: nothing could look ahead";
+    } else {
+      for (const m of ahead.moments) {
+        moments.append(el("tr", { class: m.identical ? "" : "failed", "data-t": m.t_utc },
+          el("td", { text: hhmm(m.t) }), el("td", { text: m.calls_compared }),
+          el("td", { text: m.identical ? "identical" : `differs: ${m.first_difference}` })));
+      }
+      const first = ahead.moments.find((m) => !m.identical);
+      aheadVerdict = ahead.ok ? "passed" : "failed";
+      text = ahead.ok ? `passed: at ${ahead.moments.length} moments (seed ${ahead.seed}) every plugin call and every` +
+        " value the view offered was identical with the later bars removed"
+        : `failed: at t=${hhmm(first.t)} the first plugin call that differed: ${first.first_difference}`;
+    }
+    $("#lookahead-verdict").className = `verdict ${aheadVerdict}`;
+    $("#lookahead-verdict").textContent = text;
+    box.dataset.lookahead = aheadVerdict;
+    const summary = $("#proof-summary");
+    summary.replaceChildren("Proofs of the day: ",
+      el("a", { href: "#proofs", class: `verdict ${warmVerdict}`, text: `warm-up ${warmVerdict}` }), " · ",
+      el("a", { href: "#proofs", class: `verdict ${aheadVerdict}`, text: `look-ahead ${aheadVerdict}` }));
+  }
+
   async function drawCharts(day, symbol) {
     const charts = day.chart_symbols.includes(symbol) ? await load(`chart-${day.index}-${symbol}`) : {};
     const box = $("#charts");
@@ -193,6 +259,7 @@
       ` ${doc.run.exchange_tz}${day.early_close ? " (early close)" : ""} · session ${day.session_state}`;
     drawLanes(day);
     drawTables(day);
+    drawProofs(day);
     drawScrubber(day);
     const pick = $("#symbol");
     pick.replaceChildren(...day.chart_symbols.map((s) => el("option", { value: s, text: s })));

@@ -79,6 +79,10 @@ def test_a_strategy_reading_the_close_at_the_open_is_caught(tmp_path, lean_store
         assert f"{PEEKER}.on_step at 2013-10-08T13:31:00+00:00: add_symbol(" in first, first
     text = cli("verify", run_id, "--lookahead", "--samples", "2", "--log", log_url)
     assert text.returncode == 1 and "look-ahead: run" in text.stdout and "BackDoorPeeker.on_step" in text.stdout
+    with daytape.open_log(log_url) as log:
+        one_day = log.run(run_id).day("2013-10-08").verify_lookahead(samples=2)
+    assert not one_day.ok and one_day.as_dict()["moments"] == report["moments"]
+    assert one_day.first is not None and one_day.first.first_difference == report["moments"][0]["first_difference"]
 
 
 def test_a_back_door_to_closed_bars_only_is_no_look_ahead(tmp_path, lean_store_root):

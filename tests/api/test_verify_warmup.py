@@ -119,3 +119,14 @@ def test_the_api_gives_the_same_warmup_report(short_warmup_run):
     assert not report.ok
     assert report.per_indicator() == printed["indicators"]
     assert report.checks[0].as_dict()["longer"] == printed["checks"][0]["longer"]
+
+
+def test_a_day_gives_its_part_of_the_warmup_report(short_warmup_run):
+    _, log_url, run_id = short_warmup_run
+    printed = json.loads(cli("verify", run_id, "--warmup", "--json", "--log", log_url).stdout)
+    with daytape.open_log(log_url) as log:
+        day = log.run(run_id).day(DAY)
+        strict, loose = day.verify_warmup(), day.verify_warmup(tolerance=1)
+    assert not strict.ok and loose.ok
+    assert strict.as_dict()["checks"] == [c for c in printed["checks"] if c["date"] == DAY.isoformat()]
+    assert strict.as_dict()["indicators"] == printed["indicators"]

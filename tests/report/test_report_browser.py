@@ -3,13 +3,16 @@ no console errors, no request leaving the file; a screenshot goes to the test lo
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 
 import daytape
 from tests.e2e.conftest import daytape as cli
 from tests.report.chromium import find_chromium, open_page, pick_symbol
+from tests.report.conftest import OCTOBER_LOOKAHEAD, PEEKING_LOOKAHEAD
 
 pytestmark = pytest.mark.skipif(
     find_chromium() is None,
@@ -24,7 +27,35 @@ CHART_MARKERS = (
     " drawn: c.querySelectorAll('.scatterlayer .trace:last-child path.point').length,"
     " data: c.data.find(t => t.name === 'provisioned').x.length}))"
 )
+#: Per trace of every chart: the type page.js asked for, the type plotly drew and whether it is shown (plotly
+#: draws a trace whose type its bundle lacks as a scatter, silently: no console error).
+TRACES = (
+    "[...document.querySelectorAll('.chart')].flatMap(c => c.data.map((t, i) =>"
+    " [t.type, c._fullData[i].type, c._fullData[i].visible]))"
+)
+PROOFS = (
+    "(() => { const p = document.querySelector('#proofs'); return {verdicts: {...p.dataset},"
+    " summary: document.querySelector('#proof-summary').innerText,"
+    " warmup: document.querySelector('#warmup-verdict').innerText,"
+    " lookahead: document.querySelector('#lookahead-verdict').innerText,"
+    " warmup_rows: document.querySelectorAll('#warmup tbody tr').length,"
+    " failed_rows: [...document.querySelectorAll('#warmup tbody tr.failed')].map(r => r.dataset.indicator),"
+    " moments: [...document.querySelectorAll('#lookahead tbody tr')].map(r => [r.dataset.t,"
+    " r.classList.contains('failed')])}; })()"
+)
 STATE_ROWS = "[...document.querySelectorAll('#state tbody tr')].map(r => [...r.cells].map(c => c.innerText))"
+
+
+def verified(log_url: str, run_id: str, *flags: str) -> dict:
+    """What `daytape verify RUN ... --json` says of the run (exit 0 or 1)."""
+    result = cli("verify", run_id, *flags, "--json", "--log", log_url)
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout)
+
+
+def first_local(utc: str) -> str:
+    """A moment as the page prints it: New York wall-clock HH:MM:SS."""
+    return dt.datetime.fromisoformat(utc).astimezone(ZoneInfo("America/New_York")).strftime("%H:%M:%S")
 
 
 def requests_of(log_url: str, run_id: str, date: str):
@@ -54,6 +85,8 @@ def test_the_lean_report_in_chromium(october_report, log_dir):
             ("click", f'.mark[data-request="{scanner}"]'),
             ("eval", "shown", SHOWN),
             ("eval", "explain", EXPLAIN),
+            ("eval", "proofs", PROOFS),
+            ("eval", "traces", TRACES),
         ],
     )
     shot = log_dir / "report-lean.png"
@@ -71,6 +104,21 @@ def test_the_lean_report_in_chromium(october_report, log_dir):
     assert "daytape.examples:ListScanner" in explain
     assert "registered sma_20_5m" in explain and "RequestCompleted" in explain
     assert seen.screenshot.startswith(b"\x89PNG")
+    # the vendored partial bundle has every trace type the page draws
+    traces = seen.facts["traces"]
+    assert {asked for asked, _, _ in traces} == {"candlestick", "scatter"}
+    assert all(asked == drawn and shown is True for asked, drawn, shown in traces), traces
+    # the first day's proofs, as `verify --warmup` and `verify --lookahead --samples 2 --seed 7` find them
+    proofs = seen.facts["proofs"]
+    warmup, lookahead = verified(log_url, run_id, "--warmup"), verified(log_url, run_id, *OCTOBER_LOOKAHEAD)
+    assert warmup["ok"] and lookahead["ok"]
+    assert proofs["verdicts"] == {"warmup": "passed", "lookahead": "passed"}
+    assert proofs["summary"] == "Proofs of the day: warm-up passed · look-ahead passed"
+    assert proofs["warmup"].startswith("passed: of ") and "tolerance 1e-6" in proofs["warmup"]
+    assert proofs["warmup_rows"] == len([c for c in warmup["checks"] if c["date"] == "2013-10-08"])
+    assert proofs["failed_rows"] == []
+    assert proofs["lookahead"].startswith("passed: at 2 moments (seed 7)")
+    assert proofs["moments"] == [[m["t"], False] for m in lookahead["moments"] if m["date"] == "2013-10-08"]
 
 
 def test_a_chart_marker_and_the_scrubber_in_chromium(demo_report, log_dir):
@@ -105,3 +153,22 @@ def test_a_chart_marker_and_the_scrubber_in_chromium(demo_report, log_dir):
     expected.update(dict.fromkeys(replayed["rejected"], "rejected"))
     assert rows == expected
     assert rows["TSLA"] == "adhoc"
+
+
+def test_a_failing_run_shows_both_proofs_failed_in_chromium(peeking_report, log_dir):
+    page, _, log_url, run_id = peeking_report
+    seen = open_page(page, [("eval", "proofs", PROOFS)])
+    (log_dir / "report-proofs-failed.png").write_bytes(seen.screenshot)
+    assert seen.errors == [] and seen.outside_requests == []
+    proofs = seen.facts["proofs"]
+    warmup, lookahead = verified(log_url, run_id, "--warmup"), verified(log_url, run_id, *PEEKING_LOOKAHEAD)
+    assert not warmup["ok"] and not lookahead["ok"]
+    assert proofs["verdicts"] == {"warmup": "failed", "lookahead": "failed"}
+    assert proofs["summary"] == "Proofs of the day: warm-up failed · look-ahead failed"
+    assert proofs["failed_rows"] == ["AAA ema_20_5m", "BBB ema_20_5m"]
+    assert proofs["warmup"].startswith("failed: ema_20_5m of AAA moved by ")
+    assert proofs["warmup"].endswith("(tolerance 1e-6): its warm-up was too short")
+    first = next(m for m in lookahead["moments"] if not m["identical"])
+    said = f"failed: at t={first_local(first['t'])} the first plugin call that differed: {first['first_difference']}"
+    assert proofs["lookahead"] == said
+    assert proofs["moments"] == [[m["t"], not m["identical"]] for m in lookahead["moments"]]

@@ -12,6 +12,7 @@ import pytest
 import daytape
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import daytape as cli
+from tests.report.conftest import OCTOBER_LOOKAHEAD, PEEKING_DAY, PEEKING_LOOKAHEAD
 
 
 def page_data(page) -> dict:
@@ -122,6 +123,82 @@ def test_the_demo_report_shows_the_rejection_the_gap_and_the_early_close(demo_re
     assert day["charts"]["SPY"]["1m"]["gaps"] == spy["gaps"]
 
 
+def verify_json(log_url: str, run_id: str, *flags: str) -> tuple[int, dict]:
+    result = cli("verify", run_id, *flags, "--json", "--log", log_url)
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def shown_warmup_checks(day: dict) -> list[tuple]:
+    return [
+        (c["symbol"], c["indicator"], c["history_sessions"], c["history_bars"], c["max_rel_diff"], c["ok"])
+        for c in day["proofs"]["warmup"]["checks"]
+    ]
+
+
+def verified_warmup_checks(report: dict, date: str) -> list[tuple]:
+    return [
+        (c["symbol"], c["indicator"], c["history_sessions"], c["history_bars"], c["max_rel_diff"],
+         c["max_rel_diff"] <= report["tolerance"])
+        for c in report["checks"]
+        if c["date"] == date
+    ]  # fmt: skip
+
+
+def test_the_proofs_of_each_day_are_verifys(october_report):
+    page, _, log_url, run_id = october_report
+    data = page_data(page)
+    _, warmup = verify_json(log_url, run_id, "--warmup")
+    _, lookahead = verify_json(log_url, run_id, *OCTOBER_LOOKAHEAD)
+    assert warmup["ok"] and lookahead["ok"]
+    for day in data["days"]:
+        proofs = day["proofs"]
+        assert proofs["warmup"]["ok"] and proofs["warmup"]["tolerance"] == 1e-6
+        assert proofs["warmup"]["factors"] == [2, 4]
+        assert shown_warmup_checks(day) == verified_warmup_checks(warmup, day["date"])
+        assert proofs["lookahead"]["ok"] and proofs["lookahead"]["samples"] == 2 and proofs["lookahead"]["seed"] == 7
+        assert proofs["lookahead"]["plugins"] == lookahead["plugins"]
+        moments = [m for m in lookahead["moments"] if m["date"] == day["date"]]
+        assert [(m["t_utc"], m["calls_compared"], m["identical"]) for m in proofs["lookahead"]["moments"]] == [
+            (m["t"], m["calls_compared"], m["identical"]) for m in moments
+        ]
+        assert len(moments) == 2
+    compared = [c for d in data["days"] for c in d["proofs"]["warmup"]["checks"] if c["max_rel_diff"] is not None]
+    assert compared and any(x["rel_diff"] is not None for c in compared for x in c["longer"])
+
+
+def test_a_run_that_fails_both_proofs_shows_by_how_much_and_where(peeking_report):
+    page, _, log_url, run_id = peeking_report
+    (day,) = page_data(page)["days"]
+    assert day["date"] == PEEKING_DAY.isoformat()
+    code, warmup = verify_json(log_url, run_id, "--warmup")
+    assert code == 1
+    shown = day["proofs"]["warmup"]
+    assert not shown["ok"] and shown_warmup_checks(day) == verified_warmup_checks(warmup, day["date"])
+    assert {c["indicator"] for c in shown["checks"]} == {"ema_20_5m"}
+    assert not any(c["ok"] for c in shown["checks"])  # AAA's, and BBB's (the strategy added it)
+    assert max(c["max_rel_diff"] for c in shown["checks"]) == warmup["indicators"]["ema_20_5m"]["max_rel_diff"] > 1e-6
+    code, lookahead = verify_json(log_url, run_id, *PEEKING_LOOKAHEAD)
+    assert code == 1
+    ahead = day["proofs"]["lookahead"]
+    assert not ahead["ok"]
+    assert [(m["t_utc"], m["identical"], m["first_difference"]) for m in ahead["moments"]] == [
+        (m["t"], m["identical"], m["first_difference"]) for m in lookahead["moments"]
+    ]
+    # it reads at 10:00 New York (14:00 UTC in March after the clocks change) a bar closing 5 hours later
+    differing = [m for m in ahead["moments"] if not m["identical"]]
+    assert differing and all("BackDoorPeeker.on_step at 2024-03-12T14:00:00+00:00" in m["first_difference"]
+                             for m in differing)  # fmt: skip
+
+
+def test_without_lookahead_the_page_has_the_warm_up_proof_only(demo_report):
+    page, _, log_url, run_id = demo_report
+    (day,) = page_data(page)["days"]
+    _, warmup = verify_json(log_url, run_id, "--warmup")
+    assert day["proofs"]["lookahead"] is None
+    assert shown_warmup_checks(day) == verified_warmup_checks(warmup, day["date"])
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -129,6 +206,10 @@ def test_the_demo_report_shows_the_rejection_the_gap_and_the_early_close(demo_re
         (["{run}", "--date", "2023-13-01", "--out", "{tmp}/r.html"], "--date"),
         (["{run}", "--date", "2023-11-23", "--out", "{tmp}/r.html"], "has no session 2023-11-23"),
         (["{run}", "--out", "{tmp}/no/such/folder/r.html"], "no such folder"),
+        (["{run}", "--samples", "2", "--out", "{tmp}/r.html"], "--samples: goes with --lookahead"),
+        (["{run}", "--seed", "2", "--out", "{tmp}/r.html"], "--seed: goes with --lookahead"),
+        (["{run}", "--lookahead", "--samples", "0", "--out", "{tmp}/r.html"], "--samples: must be at least 1"),
+        (["{run}", "--tolerance", "-1", "--out", "{tmp}/r.html"], "--tolerance: must be a number at least 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(demo_report, tmp_path, args, message):
