@@ -33,7 +33,8 @@ import numpy as np
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext
 from daytape.runner import build_plugins, plugin_name, run_day
-from marketdata.bars import SessionBars, as_ns, utc_datetime
+from marketdata.bars import SessionBars, utc_datetime
+from marketdata.cutoff import write_store_until
 from marketdata.store import BarStore, is_url
 from specs.config import SessionConfig
 from specs.intervals import Interval
@@ -316,42 +317,9 @@ def instrument(plugin: Plugin, recorder: Recorder) -> None:
 @contextmanager
 def store_until(root: Path, day: dt.date, moment: dt.datetime, store: BarStore) -> Iterator[Path]:
     """A temporary store that reads as `root` without the bars that close after `moment` on `day` and
-    without every later day: files are linked, and the day's files written filtered."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    limit = as_ns(moment)
+    without every later day (marketdata's `write_store_until` fills it; `root` is only read)."""
     with tempfile.TemporaryDirectory(prefix="daytape-lookahead-") as folder:
-        copy = Path(folder) / "bars"
-        for source in sorted(root.rglob("*")):
-            target = copy / source.relative_to(root)
-            if source.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if source.suffix != ".parquet":
-                target.symlink_to(source.resolve())
-                continue
-            interval = Interval(source.relative_to(root).parts[0])
-            if interval.is_intraday:
-                file_day = dt.date.fromisoformat(source.stem)
-                if file_day < day:
-                    target.symlink_to(source.resolve())
-                    continue
-                if file_day > day:
-                    continue
-                table = pq.read_table(source)
-                ts = table.column("ts").cast(pa.int64()).to_numpy()
-                keep = ts + interval.seconds * 1_000_000_000 <= limit
-            else:
-                if int(source.stem) < day.year:
-                    target.symlink_to(source.resolve())
-                    continue
-                table = pq.read_table(source)
-                ts = table.column("ts").cast(pa.int64()).to_numpy()
-                keep = store.local_days(ts) < (day - dt.date(1970, 1, 1)).days
-            pq.write_table(table.filter(pa.array(keep)), target)
-        yield copy
+        yield write_store_until(root, Path(folder) / "bars", day, moment, store.calendar)
 
 
 # --- the proof ---------------------------------------------------------------------------------------------

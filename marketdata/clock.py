@@ -7,6 +7,7 @@ reads the wall clock through `WallClock`. `utc_now()` is for recording when some
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -65,3 +66,9 @@ class WallClock:
 def utc_now() -> datetime:
     """The wall-clock time, tz-aware UTC, for recording when something was written (`recorded_at`)."""
     return datetime.now(UTC)
+
+
+def elapsed() -> float:
+    """Seconds on a monotonic wall clock, for pacing and timeouts (a feed playing a day at a speed): only
+    differences between two readings mean anything, and no session ever sees them."""
+    return time.monotonic()

@@ -3,8 +3,11 @@
 on another interpreter is what the README's bench note does by hand); and the install within
 `constraints.txt`, run against a copy of dev.py whose `.venv/` python only records what it is asked."""
 
+import importlib.util
+import json
 import subprocess
 import sys
+from types import ModuleType
 
 import pytest
 
@@ -15,6 +18,14 @@ DEV_PY = str(REPO_ROOT / "dev.py")
 
 def _dev_py(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-S", DEV_PY, *args], capture_output=True, text=True, cwd=REPO_ROOT)
+
+
+def _dev_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dev", DEV_PY)
+    assert spec is not None and spec.loader is not None
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    return dev
 
 
 def _fake_interpreter(tmp_path, prints: str) -> str:
@@ -182,3 +193,25 @@ def test_benchmarks_is_not_installed_but_runs_from_the_repository_root(tmp_path)
         [sys.executable, "-m", "benchmarks", "--help"], capture_output=True, text=True, cwd=REPO_ROOT
     )
     assert inside.returncode == 0 and "python -m benchmarks" in inside.stdout
+
+
+def test_the_coverage_line_gives_lines_and_branches_of_a_real_coverage_report(tmp_path):
+    """A small program measured by coverage itself: 4 of its 5 statements and 1 of its 2 branches run."""
+    (tmp_path / "program.py").write_text("def f(x):\n    if x > 0:\n        return 1\n    return 2\n\n\nf(1)\n")
+    (tmp_path / "empty.toml").write_text("")
+    coverage = [sys.executable, "-m", "coverage"]
+    run = [*coverage, "run", "--branch", "--rcfile=empty.toml", "program.py"]
+    subprocess.run(run, cwd=tmp_path, check=True, capture_output=True, env={"PATH": "/usr/bin:/bin"})
+    subprocess.run([*coverage, "json", "--rcfile=empty.toml", "-o", "report.json"], cwd=tmp_path, check=True)
+    dev = _dev_module()
+    line = dev.coverage_summary(json.loads((tmp_path / "report.json").read_text()))
+    assert line == "coverage of the packages: lines 80.0% (4/5), branches 50.0% (1/2)"
+
+
+def test_the_coverage_line_of_code_without_branches_says_all_of_none():
+    dev = _dev_module()
+    totals = {"covered_lines": 3, "num_statements": 3, "covered_branches": 0, "num_branches": 0}
+    assert (
+        dev.coverage_summary({"totals": totals})
+        == "coverage of the packages: lines 100.0% (3/3), branches 100.0% (0/0)"
+    )

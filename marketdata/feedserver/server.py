@@ -14,7 +14,6 @@ limit, 409 a feed the key is not entitled to), subscribe and unsubscribe answere
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from marketdata.calendar import get_calendar
+from marketdata.clock import elapsed
 from marketdata.feedserver import protocol
 from marketdata.feedserver.day import NS_PER_MINUTE, MinuteBar, StoredDay, load_day
 from marketdata.feedserver.faults import FeedFaults
@@ -133,7 +133,7 @@ class FeedServer:
         """The simulated time: the first played minute's open until the clock starts, then `speed`x real time."""
         if self._started is None or not self._started.is_set():
             return self._sim0
-        return self._sim0 + int((time.monotonic() - self._t0) * self.options.speed * 1e9)
+        return self._sim0 + int((elapsed() - self._t0) * self.options.speed * 1e9)
 
     @property
     def ended(self) -> bool:
@@ -159,7 +159,7 @@ class FeedServer:
         assert self._started is not None and self._ended is not None, "start() the server first"
         await self._started.wait()
         for sim_ns, _, action, arg in sorted(self._schedule()):
-            delay = self._t0 + (sim_ns - self._sim0) / 1e9 / self.options.speed - time.monotonic()
+            delay = self._t0 + (sim_ns - self._sim0) / 1e9 / self.options.speed - elapsed()
             if delay > 0:
                 await asyncio.sleep(delay)
             await self._act(action, arg)
@@ -175,7 +175,7 @@ class FeedServer:
     def _start_clock(self) -> None:
         assert self._started is not None
         if not self._started.is_set():
-            self._t0 = time.monotonic()
+            self._t0 = elapsed()
             self._started.set()
 
     def _schedule(self) -> Iterable[tuple[int, int, str, Any]]:
@@ -201,9 +201,9 @@ class FeedServer:
             if arg in self.faults.late_minutes:
                 self._held.append(arg)
                 return
-            began = time.monotonic()
+            began = elapsed()
             await self._send_minute(arg)
-            self.stats.minute_send_times.append((arg, began, time.monotonic()))
+            self.stats.minute_send_times.append((arg, began, elapsed()))
             while self._held and self._held[0] < arg:
                 await self._send_minute(self._held.pop(0))
         elif action == "correct":
@@ -216,14 +216,14 @@ class FeedServer:
         elif action == "drop":
             self.drop_connections()
         elif action == "silence":
-            until = time.monotonic() + self.faults.silent_seconds
+            until = elapsed() + self.faults.silent_seconds
             for client in self._clients:
                 client.silent_until = until
 
     def drop_connections(self) -> None:
         """Closes every connection as a dropped network would (no close frame); a control for tests."""
         self.stats.drops += 1
-        self._down_until = time.monotonic() + self.faults.down_seconds
+        self._down_until = elapsed() + self.faults.down_seconds
         for client in list(self._clients):
             self._clients.discard(client)
             client.ws.transport.abort()
@@ -309,7 +309,7 @@ class FeedServer:
             await self._send(client, client.wanted("statuses", rows))
 
     def _receivers(self) -> list[_Client]:
-        now = time.monotonic()
+        now = elapsed()
         return [c for c in self._clients if c.key is not None and c.silent_until <= now]
 
     async def _send(self, client: _Client, messages: list[dict[str, Any]], bars: int = 0) -> None:
@@ -337,7 +337,7 @@ class FeedServer:
             if "json" in content_type
             else self.options.encoding
         )
-        wait = self._down_until - time.monotonic()
+        wait = self._down_until - elapsed()
         if wait > 0:
             await asyncio.sleep(wait)
         client = _Client(ws, encoding, feed)

@@ -164,6 +164,20 @@ def test_a_changed_store_is_refused_not_shown(demo, tmp_path):
         assert len(run.day(DAY).bars("AAPL", "5m")) == 42
 
 
+@pytest.mark.parametrize("gone", ["2023-11-22", "2023-11-24"])
+def test_a_day_gone_from_the_store_is_named_not_shown(demo, tmp_path, gone):
+    """A history day (11-22) or the day itself (11-24) removed from the store after the run."""
+    folder, _, _ = demo
+    copy = tmp_path / "daytape-demo"
+    shutil.copytree(folder, copy)
+    (copy / "data" / "1m" / "symbol=SPY" / f"{gone}.parquet").unlink()
+    with daytape.open_log(f"sqlite:///{copy / 'daytape.db'}") as log:
+        run = log.run(log.runs().run_id.iloc[0], store=copy / "data")
+        with pytest.raises(StoreChanged, match=rf"^SPY: the store has no 1m bars for {gone} any more$"):
+            run.day(DAY).bars("SPY", "5m")
+        assert len(run.day(DAY).bars("AAPL", "5m")) == 42
+
+
 def test_unknown_things_are_one_line_errors(demo):
     _, log, run = demo
     with pytest.raises(UserError, match="NOSUCH had no bars loaded"):
