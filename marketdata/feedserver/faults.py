@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from marketdata.errors import MarketDataError
+
 #: Error codes a server can be told to answer every auth with.
 AUTH_ERRORS = (401, 402, 406, 409)
 
 
-class FaultError(ValueError):
+class FaultError(MarketDataError, ValueError):
     """A fault option that makes no sense (an unknown error code, a negative time)."""
 
 

@@ -21,6 +21,8 @@ from typing import Any
 import msgpack
 import orjson
 
+from marketdata.errors import MarketDataError
+
 #: The channels a client can subscribe to, in the order Alpaca lists them in a `subscription` message.
 CHANNELS = ("trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses", "lulds")
 #: Channels Alpaca lists beside them, following the trades subscription (alpaca-py never subscribes them).
@@ -92,7 +94,7 @@ def frames(messages: list[dict[str, Any]], encoding: Encoding) -> Iterator[bytes
         yield encode(messages[start : start + MESSAGES_PER_FRAME], encoding)
 
 
-class ProtocolError(ValueError):
+class ProtocolError(MarketDataError, ValueError):
     """A client message the server cannot read (answered with error 400)."""
 
 

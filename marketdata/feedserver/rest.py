@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from marketdata.errors import MarketDataError
 from marketdata.feedserver.day import NS_PER_MINUTE
 from marketdata.feedserver.protocol import rfc3339
 from marketdata.store import BarStore
@@ -26,7 +27,7 @@ TIMEFRAMES = ("1Min", "1T")
 FEEDS = ("iex", "sip", "delayed_sip", "otc", "boats", "overnight")
 
 
-class RestError(ValueError):
+class RestError(MarketDataError, ValueError):
     """A request the endpoint refuses: 400 with this message (Alpaca's body is `{"message": ...}`)."""
 
 

@@ -28,10 +28,12 @@ ROOM_BASES: dict[str, tuple[type[BaseException], ...]] = {
 
 #: Control flow that never reaches a caller as an error: a stop signal (a BaseException, so that no
 #: `except Exception` swallows it), a plugin's own exit, a step's failure the coordinator turns into
-#: ProvisioningFailed, and the look-ahead probe's stop.
+#: ProvisioningFailed, a plugin's session-end figures that are no figures (the day is aborted, recorded as
+#: SessionAborted) and the look-ahead probe's stop.
 CONTROL_FLOW = {
     "daytape.interrupt.Interrupted",
     "daytape.runner.PluginExited",
+    "daytape.runner.PluginFiguresError",
     "daytape.lookahead.StopHere",
     "statemachine.executor.StepFailed",
 }

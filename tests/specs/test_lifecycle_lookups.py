@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from specs.lifecycle import session_transition, symbol_transition, symbol_trigger_for
+from specs.lifecycle import SESSION_TRANSITIONS, Transition, symbol_transition, symbol_trigger_for
+
+
+def session_transition(trigger: str) -> Transition:
+    """The session lifecycle's row for `trigger`, read straight from the table."""
+    for row in SESSION_TRANSITIONS:
+        if row.trigger == trigger:
+            return row
+    raise KeyError(trigger)
+
 
 #: The symbol lifecycle as the architecture guide's table states it: trigger -> (from, to).
 SYMBOL_TABLE = {
