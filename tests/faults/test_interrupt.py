@@ -50,8 +50,12 @@ def signalled(
 ) -> subprocess.CompletedProcess:
     """Run the CLI in a new process group; when the strategy pauses mid-session on PAUSE_DAY, send
     `signals` (to the group, as a terminal's Ctrl-C does, or to daytape alone)."""
+    sent = marker.with_name(marker.name + ".sent")
     env = subprocess_env(
-        DAYTAPE_TEST_PAUSE_ON=PAUSE_DAY, DAYTAPE_TEST_PAUSE_MARKER=str(marker), DAYTAPE_TEST_PAUSE_S=str(pause_s)
+        DAYTAPE_TEST_PAUSE_ON=PAUSE_DAY,
+        DAYTAPE_TEST_PAUSE_MARKER=str(marker),
+        DAYTAPE_TEST_PAUSE_S=str(pause_s),
+        DAYTAPE_TEST_PAUSE_UNTIL=str(sent),
     )
     process = subprocess.Popen(
         daytape_command(*args),
@@ -74,6 +78,7 @@ def signalled(
             else:
                 process.send_signal(number)
             time.sleep(0.2)
+        sent.write_text("sent")
         stdout, stderr = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
