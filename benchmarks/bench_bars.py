@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from marketdata.bars import ColumnarAggregator, SessionBars, derive_sessions
+from marketdata.aggregator import ColumnarAggregator
+from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar, get_calendar
+from marketdata.derive import derive_sessions
 
 YEAR = (date(2023, 1, 1), date(2023, 12, 31))
 QUICK = (date(2023, 1, 1), date(2023, 1, 31))

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from marketdata.bars import SessionBars, as_ns, session_bounds, utc_datetime
+from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, IndicatorError, State
 from marketdata.indicators.kernels import work_buffer
+from marketdata.timestamps import as_ns, session_bounds, utc_datetime
 from specs.indicators import IndicatorSpec
 
 

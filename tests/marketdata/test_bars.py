@@ -14,17 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketdata.bars import (
-    BarDataError,
-    ColumnarAggregator,
-    IncrementalAggregator,
-    SessionBars,
-    as_ns,
-    bars_from_derived,
-    derive_bars,
-    derive_sessions,
-)
+from marketdata.aggregator import ColumnarAggregator, IncrementalAggregator, bars_from_derived
+from marketdata.bars import SessionBars
 from marketdata.calendar import get_calendar
+from marketdata.derive import derive_bars, derive_sessions
+from marketdata.errors import BarDataError
+from marketdata.timestamps import as_ns
 from specs.intervals import Interval
 from tests.marketdata.lean_minutes import NEW_YORK, frame_to_table, lean_minute_frame, lean_minute_table
 

@@ -14,9 +14,9 @@ import talib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketdata.bars import SessionBars, as_ns, derive_sessions
-from marketdata.bars import utc_datetime as utc
+from marketdata.bars import SessionBars
 from marketdata.calendar import get_calendar
+from marketdata.derive import derive_sessions
 from marketdata.indicators import (
     Indicator,
     IndicatorError,
@@ -26,6 +26,8 @@ from marketdata.indicators import (
     make_indicator,
 )
 from marketdata.indicators.kernels import linear_filter, window_sums
+from marketdata.timestamps import as_ns
+from marketdata.timestamps import utc_datetime as utc
 from specs.indicators import IndicatorSpec, IndicatorSpecError
 from tests.marketdata.lean_minutes import NEW_YORK, lean_minute_table
 
