@@ -11,11 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from marketdata.aggregator import bars_from_derived
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.checks import clean_bars
 from marketdata.clock import SimulatedClock
 from marketdata.derive import derive_bars
+from marketdata.sources import MissingBarsError
 from marketdata.sources.storecache import StoreCache, joined
 from marketdata.store import BarStore
 from specs.config import SessionConfig
@@ -122,3 +124,17 @@ def test_a_file_holding_another_days_bar_is_cut_as_the_files_are(private_store, 
     pieces = StoreCache(private_store, calendar).regular_days("AAPL", Interval("1m"), days)
     for day, piece in zip(days, pieces, strict=True):
         assert piece is not None and piece.bars.equals(read_alone(private_store, calendar, day))
+
+
+@pytest.mark.parametrize("interval", ["1m", "5m", "1h"])
+def test_a_subscription_plays_the_days_bars_as_the_batch_derives_them(store, calendar, interval):
+    cache = StoreCache(store, calendar)
+    played = bars_from_derived(list(cache.subscribe("AAPL", Interval(interval), DAY1)))
+    assert len(played) and played.equals(derive_bars(read_alone(store, calendar, DAY1), interval, calendar, DAY1))
+
+
+def test_history_names_the_sessions_it_lacks(private_store, calendar):
+    days = calendar.previous_sessions(DAY1, 3)
+    private_store.day_file("AAPL", "1m", days[1]).unlink()
+    with pytest.raises(MissingBarsError, match=f"AAPL: no 1m bars in the store for {days[1]}$"):
+        StoreCache(private_store, calendar).history("AAPL", Interval("5m"), days)
