@@ -24,7 +24,7 @@ import numpy as np
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.errors import MarketDataError
-from specs.indicators import IndicatorSpec, IndicatorSpecError
+from specs.indicators import IndicatorSpec, IndicatorSpecError, IndicatorType
 
 State = dict[str, Any]
 Value = float | tuple[float, ...]
@@ -58,8 +58,10 @@ def warmup_of(spec: IndicatorSpec) -> int:
 
 
 class Indicator(ABC):
-    """One symbol's indicator, updated bar by bar in O(1)."""
+    """One symbol's indicator, updated bar by bar in O(1). A subclass that sets `kind` (its spec's type) in any
+    module of this package is that type's implementation (the registry finds it); `batch` is its batch form."""
 
+    kind: ClassVar[IndicatorType]
     batch: ClassVar[Callable[..., BatchResult]]
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:

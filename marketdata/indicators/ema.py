@@ -18,7 +18,7 @@ from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, Indicator, State
 from marketdata.indicators.kernels import filter_difference, linear_filter, nan_headed, sequential_sum
-from specs.indicators import IndicatorSpec
+from specs.indicators import IndicatorSpec, IndicatorType
 
 
 def alpha(n: int) -> float:
@@ -98,6 +98,7 @@ def macd_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar
 class EMA(Indicator):
     """Exponential moving average of the closes (TA-Lib EMA)."""
 
+    kind = IndicatorType.EMA
     batch = staticmethod(ema_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
@@ -134,6 +135,7 @@ class EMA(Indicator):
 class MACD(Indicator):
     """MACD line, signal and histogram (TA-Lib MACD)."""
 
+    kind = IndicatorType.MACD
     batch = staticmethod(macd_batch)
     _FIELDS = ("slow_seed", "fast_seed", "slow_ema", "fast_ema", "signal_seed", "signal_ema")
 

@@ -6,6 +6,8 @@ silently skipped.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -14,22 +16,26 @@ import numpy as np
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, Indicator, IndicatorError, warmup_of
-from marketdata.indicators.ema import EMA, MACD
-from marketdata.indicators.vwap import VWAP
-from marketdata.indicators.wilder import ATR, RSI
-from marketdata.indicators.window import SMA, Bollinger
 from specs.indicators import IndicatorSpec, IndicatorSpecError, IndicatorType
 
+
+def _discover() -> dict[IndicatorType, type[Indicator]]:
+    """Every `Indicator` subclass that names its `kind`, from the modules of this package: an indicator is one
+    module (its batch function and its incremental class), added without touching this one."""
+    package = importlib.import_module("marketdata.indicators")
+    found: dict[IndicatorType, type[Indicator]] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Indicator) and "kind" in vars(value):
+                if value.kind in found and found[value.kind] is not value:
+                    raise IndicatorError(f"indicator type {value.kind.value!r} has two implementations")
+                found[value.kind] = value
+    return found
+
+
 #: Each type's incremental class (which carries the batch form as `batch`).
-INDICATORS: dict[IndicatorType, type[Indicator]] = {
-    IndicatorType.SMA: SMA,
-    IndicatorType.EMA: EMA,
-    IndicatorType.RSI: RSI,
-    IndicatorType.ATR: ATR,
-    IndicatorType.BOLLINGER: Bollinger,
-    IndicatorType.MACD: MACD,
-    IndicatorType.VWAP: VWAP,
-}
+INDICATORS: dict[IndicatorType, type[Indicator]] = _discover()
 
 
 def as_spec(spec: IndicatorSpec | str) -> IndicatorSpec:

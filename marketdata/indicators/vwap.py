@@ -19,7 +19,7 @@ from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.indicators.base import BatchResult, Indicator, IndicatorError, State
 from marketdata.indicators.kernels import work_buffer
 from marketdata.timestamps import as_ns, session_bounds, utc_datetime
-from specs.indicators import IndicatorSpec
+from specs.indicators import IndicatorSpec, IndicatorType
 
 
 def _calendar(calendar: TradingCalendar | None) -> TradingCalendar:
@@ -91,6 +91,7 @@ def _need_ts(spec: IndicatorSpec, ts: Any) -> int:
 class VWAP(Indicator):
     """Session VWAP of the typical price."""
 
+    kind = IndicatorType.VWAP
     batch = staticmethod(vwap_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:

@@ -20,7 +20,7 @@ from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, Indicator, State
 from marketdata.indicators.kernels import linear_filter, nan_headed, sequential_sum, work_buffer
-from specs.indicators import IndicatorSpec
+from specs.indicators import IndicatorSpec, IndicatorType
 
 
 def _wilder(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
@@ -88,6 +88,7 @@ def atr_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar 
 class RSI(Indicator):
     """Relative strength index of the closes (TA-Lib RSI)."""
 
+    kind = IndicatorType.RSI
     batch = staticmethod(rsi_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
@@ -135,6 +136,7 @@ class RSI(Indicator):
 class ATR(Indicator):
     """Average true range (TA-Lib ATR)."""
 
+    kind = IndicatorType.ATR
     batch = staticmethod(atr_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:

@@ -24,7 +24,7 @@ from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.indicators.base import BatchResult, Indicator, State
 from marketdata.indicators.kernels import nan_headed, sequential_sum, window_means, work_buffer
-from specs.indicators import IndicatorSpec
+from specs.indicators import IndicatorSpec, IndicatorType
 
 BOLLINGER_DEVIATIONS = 2.0
 
@@ -131,6 +131,7 @@ class SMA(Indicator):
     backtest gives. The running total is kept for the state only.
     """
 
+    kind = IndicatorType.SMA
     batch = staticmethod(sma_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
@@ -181,6 +182,7 @@ def _ring_from_window(state: State, n: int) -> list[float]:
 class Bollinger(Indicator):
     """Bollinger bands (upper, middle, lower) at ±2 population standard deviations (TA-Lib BBANDS, SMA)."""
 
+    kind = IndicatorType.BOLLINGER
     batch = staticmethod(bollinger_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:

@@ -18,6 +18,7 @@ from marketdata.bars import SessionBars
 from marketdata.calendar import get_calendar
 from marketdata.derive import derive_sessions
 from marketdata.indicators import (
+    INDICATORS,
     Indicator,
     IndicatorError,
     compute,
@@ -27,7 +28,7 @@ from marketdata.indicators import (
 from marketdata.indicators.kernels import linear_filter, window_sums
 from marketdata.timestamps import as_ns
 from marketdata.timestamps import utc_datetime as utc
-from specs.indicators import IndicatorSpec, IndicatorSpecError
+from specs.indicators import IndicatorSpec, IndicatorSpecError, IndicatorType
 from tests.marketdata.lean_minutes import NEW_YORK, lean_minute_table
 
 CAL = get_calendar("XNYS")
@@ -342,3 +343,8 @@ def test_a_nan_input_poisons_only_what_follows_it():
     x[70] = np.nan
     y = linear_filter(x, 0.5, 0.5, 0.0)
     assert not np.isnan(y[:70]).any() and np.isnan(y[70:]).all()
+
+
+def test_every_indicator_type_has_its_implementation():
+    assert set(INDICATORS) == set(IndicatorType)
+    assert all(cls.kind is kind and callable(cls.batch) for kind, cls in INDICATORS.items())
