@@ -41,6 +41,7 @@ import yaml
 
 from marketdata.calendar import get_calendar
 from marketdata.generator import write_sample_store
+from marketdata.sources.storecache import StoreCache
 from marketdata.store import BarStore
 from specs.intervals import Interval
 
@@ -324,7 +325,7 @@ def plugin_reads_us(store: BarStore, run_days: list[dt.date], symbols: list[str]
     calendar = get_calendar(config.exchange)
     day = run_days[-1]
     clock = SimulatedClock(calendar.open(day) - dt.timedelta(seconds=1))
-    coordinator = SessionCoordinator(config, store, calendar, InMemorySink(), clock)
+    coordinator = SessionCoordinator(config, StoreCache(store, calendar), calendar, InMemorySink(), clock)
     assert open_day(coordinator, day)
     coordinator.start_streaming()
     steps = coordinator.step_times()

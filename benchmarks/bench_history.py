@@ -58,6 +58,7 @@ import pyarrow.parquet as pq
 from daytape.runner import run_store
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.generator import write_sample_store
+from marketdata.sources.storecache import StoreCache
 from marketdata.store import BAR_COLUMNS, BarRead, BarStore
 from specs.config import SessionConfig
 from specs.intervals import Interval
@@ -163,7 +164,9 @@ class DaytapeLoad:
         return plan, Envelope(symbol, request_id, self.sim_time)
 
     def load(self, symbols: list[str]) -> Histories:
-        executor = Executor(run_store(self.config) if self.through == "run" else self.store, self.calendar)
+        executor = Executor(
+            run_store(self.config) if self.through == "run" else StoreCache(self.store, self.calendar, 0), self.calendar
+        )
         series = {}
         for symbol in symbols:
             plan, envelope = self.plans[symbol]

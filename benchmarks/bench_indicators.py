@@ -1,4 +1,4 @@
-"""Indicators: batch over a year of 1m bars against TA-Lib, and columnar updates across 100 symbols.
+"""Indicators: batch over a year of 1m bars against TA-Lib, and incremental updates across 100 symbols.
 
 Batch: SMA(20), EMA(20), RSI(14), ATR(14), Bollinger(20, ±2) and MACD(12, 26, 9) over one symbol's 1m bars of
 2023 (synthetic, made here in numpy), ours (`marketdata.indicators.compute`) against TA-Lib's C functions on
@@ -7,11 +7,10 @@ the same arrays (`ratio_vs_talib` = our time / TA-Lib's: the target is at most 3
 (groupby session, cumsum). Values are checked to agree before timing; each figure is the best of several
 rounds, ours and the peer's alternating.
 
-Columnar: the seven indicators on 100 symbols, stepped minute by minute through one session with
-`ColumnarIndicator.update` (one call per indicator per step, whatever the number of symbols), ~2% of the
-symbols missing each step. Figures: indicator updates per second per core (symbols x steps x indicators /
-time), per indicator type, and where a step's time goes (per indicator, and the bare per-step cost of
-reading the inputs, which no indicator can avoid).
+Incremental: the seven indicators on 100 symbols, fed minute by minute through one session with
+`Indicator.update` (one call per symbol per indicator per bar, as a live session calls them), ~2% of the
+symbols missing each step. Figures: indicator updates per second per core (bars x indicators / time), per
+indicator type, and the bare per-step cost of reading the inputs, which no indicator can avoid.
 
 Runnable alone: `python -m benchmarks.bench_indicators [--quick]`.
 """
@@ -31,13 +30,13 @@ import talib
 from benchmarks.bench_bars import QUICK, YEAR, _best, year_of_minutes
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar, get_calendar
-from marketdata.indicators import compute, make_columnar
+from marketdata.indicators import compute, make_indicator
 
 SYMBOLS = 100
 STREAM_DAY = date(2023, 3, 15)
 SEED = 11
 BATCH_NAMES = ("sma", "ema", "rsi", "atr", "bollinger", "macd")
-COLUMNAR_KEYS = ("sma_20_1m", "ema_20_1m", "rsi_14_1m", "atr_14_1m", "bollinger_20_1m", "macd_12_26_9_1m", "vwap_1m")
+INCREMENTAL_KEYS = ("sma_20_1m", "ema_20_1m", "rsi_14_1m", "atr_14_1m", "bollinger_20_1m", "macd_12_26_9_1m", "vwap_1m")
 
 
 def _talib_peers(bars: SessionBars) -> dict[str, tuple[str, Callable[[], Any]]]:
@@ -103,14 +102,15 @@ def _session_arrays(calendar: TradingCalendar) -> tuple[np.ndarray, list[np.ndar
 
 
 def _stream(calendar: TradingCalendar, keys: tuple[str, ...], steps, columns, present) -> float:
-    """One session stepped minute by minute; returns the elapsed seconds."""
-    indicators = [make_columnar(key, SYMBOLS, calendar) for key in keys]
-    o, h, lo, c, v = columns
+    """One session fed minute by minute, each symbol's bar to its own indicators; returns the elapsed seconds."""
+    indicators = [[make_indicator(key, calendar) for key in keys] for _ in range(SYMBOLS)]
+    o, h, lo, c, v = (column.tolist() for column in columns)
     start = time.perf_counter()
     for k, t in enumerate(steps.tolist()):
-        mask = present[k]
-        for indicator in indicators:
-            indicator.update(o[k], h[k], lo[k], c[k], v[k], t, mask)
+        row_o, row_h, row_lo, row_c, row_v = o[k], h[k], lo[k], c[k], v[k]
+        for i in np.flatnonzero(present[k]).tolist():
+            for indicator in indicators[i]:
+                indicator.update(row_o[i], row_h[i], row_lo[i], row_c[i], row_v[i], t)
     return time.perf_counter() - start
 
 
@@ -123,29 +123,29 @@ def _bare_steps(steps, columns, present) -> float:
     return time.perf_counter() - start
 
 
-def bench_columnar(calendar: TradingCalendar, quick: bool) -> dict[str, Any]:
+def bench_incremental(calendar: TradingCalendar, quick: bool) -> dict[str, Any]:
     steps, columns, present = _session_arrays(calendar)
     rounds = 2 if quick else 5
-    all_keys = min(_stream(calendar, COLUMNAR_KEYS, steps, columns, present) for _ in range(rounds))
-    updates = len(steps) * SYMBOLS
+    all_keys = min(_stream(calendar, INCREMENTAL_KEYS, steps, columns, present) for _ in range(rounds))
+    updates = int(present.sum())
     figures: dict[str, Any] = {
-        "columnar_symbols": SYMBOLS,
-        "columnar_steps": len(steps),
-        "columnar_indicator_updates_per_s": updates * len(COLUMNAR_KEYS) / all_keys,
-        "columnar_step_us": all_keys / len(steps) * 1e6,
-        "columnar_bare_step_us": min(_bare_steps(steps, columns, present) for _ in range(rounds)) / len(steps) * 1e6,
+        "incremental_symbols": SYMBOLS,
+        "incremental_steps": len(steps),
+        "incremental_indicator_updates_per_s": updates * len(INCREMENTAL_KEYS) / all_keys,
+        "incremental_step_us": all_keys / len(steps) * 1e6,
+        "incremental_bare_step_us": min(_bare_steps(steps, columns, present) for _ in range(rounds)) / len(steps) * 1e6,
     }
-    for key in COLUMNAR_KEYS:
+    for key in INCREMENTAL_KEYS:
         name = key.split("_", 1)[0]
         elapsed = min(_stream(calendar, (key,), steps, columns, present) for _ in range(rounds))
-        figures[f"columnar_{name}_updates_per_s"] = updates / elapsed
-        figures[f"columnar_{name}_step_us"] = elapsed / len(steps) * 1e6
+        figures[f"incremental_{name}_updates_per_s"] = updates / elapsed
+        figures[f"incremental_{name}_step_us"] = elapsed / len(steps) * 1e6
     return figures
 
 
 def run(quick: bool = False) -> dict[str, Any]:
     calendar = get_calendar()
-    return {**bench_batch(calendar, quick), **bench_columnar(calendar, quick)}
+    return {**bench_batch(calendar, quick), **bench_incremental(calendar, quick)}
 
 
 def _print(figures: dict[str, Any]) -> None:
@@ -161,16 +161,16 @@ def _print(figures: dict[str, Any]) -> None:
         f"{figures['batch_vwap_ratio_vs_pandas']:>11.2f}  (pandas)"
     )
     print(f"  all six vs TA-Lib: {figures['batch_indicators_ratio_vs_talib']:.2f}x TA-Lib's time")
-    print(f"columnar, {SYMBOLS} symbols x {figures['columnar_steps']} steps")
+    print(f"incremental, {SYMBOLS} symbols x {figures['incremental_steps']} steps")
     print(
-        f"  all seven: {figures['columnar_indicator_updates_per_s']:,.0f} updates/s, "
-        f"{figures['columnar_step_us']:.1f} us per step (bare step {figures['columnar_bare_step_us']:.1f} us)"
+        f"  all seven: {figures['incremental_indicator_updates_per_s']:,.0f} updates/s, "
+        f"{figures['incremental_step_us']:.1f} us per step (bare step {figures['incremental_bare_step_us']:.1f} us)"
     )
-    for key in COLUMNAR_KEYS:
+    for key in INCREMENTAL_KEYS:
         name = key.split("_", 1)[0]
         print(
-            f"  {name:<11}{figures[f'columnar_{name}_updates_per_s']:>14,.0f} updates/s"
-            f"{figures[f'columnar_{name}_step_us']:>8.1f} us/step"
+            f"  {name:<11}{figures[f'incremental_{name}_updates_per_s']:>14,.0f} updates/s"
+            f"{figures[f'incremental_{name}_step_us']:>8.1f} us/step"
         )
 
 

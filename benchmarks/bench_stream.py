@@ -24,6 +24,7 @@ from daytape.runner import open_day, stream_day
 from marketdata.calendar import get_calendar
 from marketdata.clock import SimulatedClock
 from marketdata.generator import write_sample_store
+from marketdata.sources.storecache import StoreCache
 from marketdata.store import BarStore
 from specs.config import SessionConfig
 from specs.intervals import Interval
@@ -71,7 +72,7 @@ def _config(symbols: list[str], store: BarStore) -> SessionConfig:
 def daytape_day(config: SessionConfig, store: BarStore) -> dict[str, float]:
     calendar = get_calendar(config.exchange)
     clock = SimulatedClock(calendar.open(SESSION) - dt.timedelta(seconds=1))
-    coordinator = SessionCoordinator(config, store, calendar, InMemorySink(), clock)
+    coordinator = SessionCoordinator(config, StoreCache(store, calendar), calendar, InMemorySink(), clock)
     started = time.perf_counter()
     assert open_day(coordinator, SESSION)
     loaded = time.perf_counter()

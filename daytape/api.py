@@ -36,12 +36,12 @@ from eventlog.reading import RunInfo, StoredEvent, dates, get_run, list_runs, re
 from eventlog.replay import parse_until, replay_day
 from eventlog.store import EventStore, open_store
 from marketdata.calendar import TradingCalendar, get_calendar
+from marketdata.sources.storecache import StoreCache
 from specs import events as ev
 from specs.config import SessionConfig
 from specs.intervals import Interval
 from statemachine.export import metadata_json, state_json
 from statemachine.state import SessionState
-from statemachine.storecache import StoreCache
 
 if TYPE_CHECKING:
     from daytape.lookahead import LookaheadReport

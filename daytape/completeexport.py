@@ -23,8 +23,9 @@ from daytape.daybook import DayBook, RebuiltSymbol
 from daytape.runner import recorded_config, run_store
 from eventlog.reading import read_events
 from eventlog.store import EventStore
-from marketdata.bars import SessionBars, utc_datetime
+from marketdata.bars import SessionBars
 from marketdata.calendar import get_calendar
+from marketdata.timestamps import utc_datetime
 from specs import events as ev
 from statemachine.book import IndicatorSeries
 from statemachine.export import state_json

@@ -22,13 +22,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from daytape.errors import CheckFailed
-from marketdata.bars import SessionBars, as_ns, derive_bars, derive_sessions
+from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.checks import clean_bars
+from marketdata.derive import derive_bars, derive_sessions
+from marketdata.sources.storecache import StoreCache, joined
+from marketdata.timestamps import as_ns
 from specs import events as ev
 from specs.intervals import Interval
 from statemachine.book import IndicatorSeries, IntervalSeries, bars_digest, compute_indicator
-from statemachine.storecache import StoreCache, joined
 
 
 class StoreChanged(CheckFailed):

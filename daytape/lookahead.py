@@ -33,9 +33,10 @@ import numpy as np
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext
 from daytape.runner import build_plugins, plugin_name, run_day
-from marketdata.bars import SessionBars, utc_datetime
+from marketdata.bars import SessionBars
 from marketdata.cutoff import write_store_until
 from marketdata.store import BarStore, is_url
+from marketdata.timestamps import utc_datetime
 from specs.config import SessionConfig
 from specs.intervals import Interval
 from statemachine.sink import InMemorySink

@@ -31,12 +31,13 @@ from eventlog.sink import RunSink
 from eventlog.store import EventStore, open_store
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.clock import SimulatedClock
+from marketdata.sources import BarSource
+from marketdata.sources.storecache import StoreCache
 from marketdata.store import BarStore, StoreLocationError
 from specs.config import SessionConfig
 from specs.messages import one_line
 from statemachine.coordinator import SessionCoordinator
 from statemachine.export import failed_requests
-from statemachine.storecache import StoreCache
 
 EXECUTORS = ("serial", "process", "dask")
 #: How long a `--scheduler` may take to answer the check made before a run starts.
@@ -204,7 +205,7 @@ def report_figures(coordinator: SessionCoordinator, plugin: Plugin, figures: obj
 
 def run_day(
     config: SessionConfig,
-    store: BarStore | StoreCache,
+    store: BarSource,
     sink: Any,
     day: dt.date,
     progress: StepProgress | None = None,

@@ -21,6 +21,7 @@ import exchange_calendars as xcals
 import numpy as np
 
 from marketdata.errors import CalendarError
+from marketdata.timestamps import NS_PER_MINUTE, NS_PER_SECOND, as_ns, utc_datetime
 from specs.intervals import Interval
 
 #: The calendars are built over this range so that both the old real data (1998-) and generated data fit.
@@ -31,20 +32,6 @@ CALENDAR_END = "2035-12-31"
 #: knows only the regular session). Used to keep or generate pre- and post-market bars.
 _EXTENDED_OPEN = time(4, 0)
 _EXTENDED_CLOSE = time(20, 0)
-
-_NS_PER_MINUTE = 60 * 1_000_000_000
-_NS_PER_SECOND = 1_000_000_000
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _utc(ns: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=ns // 1000)
-
-
-def _to_ns(ts: datetime) -> int:
-    return (ts - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def _utc_ns(column: object) -> np.ndarray:
@@ -134,11 +121,11 @@ class TradingCalendar:
 
     def open(self, day: date) -> datetime:
         """The regular session's open, UTC."""
-        return _utc(int(self._opens[self._index(day)]))
+        return utc_datetime(int(self._opens[self._index(day)]))
 
     def close(self, day: date) -> datetime:
         """The regular session's close, UTC (earlier on early-close days)."""
-        return _utc(int(self._closes[self._index(day)]))
+        return utc_datetime(int(self._closes[self._index(day)]))
 
     def open_close_ns(self, day: date) -> tuple[int, int]:
         """Open and close as nanoseconds since the epoch (UTC), for vectorised work."""
@@ -151,7 +138,7 @@ class TradingCalendar:
     def session_minutes(self, day: date) -> int:
         """Length of the regular session in minutes (390 on a regular XNYS day, 210 on an early close)."""
         open_ns, close_ns = self.open_close_ns(day)
-        return (close_ns - open_ns) // _NS_PER_MINUTE
+        return (close_ns - open_ns) // NS_PER_MINUTE
 
     def extended_hours(self, day: date) -> tuple[datetime, datetime]:
         """Pre-market start and post-market end of a session, UTC (post-market ends 4 hours after an early close)."""
@@ -200,7 +187,7 @@ class TradingCalendar:
         if interval_seconds <= 0:
             raise CalendarError(f"interval_seconds must be positive, got {interval_seconds}")
         open_ns, close_ns = self.open_close_ns(day)
-        return np.arange(open_ns, close_ns, interval_seconds * _NS_PER_SECOND, dtype=np.int64).view("datetime64[ns]")
+        return np.arange(open_ns, close_ns, interval_seconds * NS_PER_SECOND, dtype=np.int64).view("datetime64[ns]")
 
     def expected_bars(self, day: date, interval: Interval | str) -> int:
         """Bars of `interval` in the regular session of `day`.
@@ -213,7 +200,7 @@ class TradingCalendar:
         open_ns, close_ns = self.open_close_ns(day)
         if not interval.is_intraday:
             return 1
-        return math.ceil((close_ns - open_ns) / (interval.seconds * _NS_PER_SECOND))
+        return math.ceil((close_ns - open_ns) / (interval.seconds * NS_PER_SECOND))
 
     def sessions_for_bars(self, day: date, interval: Interval | str, bars: int) -> list[date]:
         """The fewest sessions strictly before `day` that together hold at least `bars` bars of `interval`.
@@ -230,7 +217,7 @@ class TradingCalendar:
         if interval.unit == "w":
             return self._sessions_for_weeks(day, bars * interval.count)
         end = int(np.searchsorted(self._days, self._check_range(day), "left"))
-        step_ns = interval.seconds * _NS_PER_SECOND
+        step_ns = interval.seconds * NS_PER_SECOND
         total = 0
         idx = end
         while total < bars:
@@ -262,7 +249,7 @@ class TradingCalendar:
         """
         if ts.tzinfo is None:
             ts = ts.replace(tzinfo=UTC)
-        ns = _to_ns(ts)
+        ns = as_ns(ts)
         idx = int(np.searchsorted(self._opens, ns, "right")) - 1
         if idx < 0 or ns >= self._closes[idx]:
             return None

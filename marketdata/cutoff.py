@@ -16,11 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from marketdata.bars import as_ns, local_days
 from marketdata.calendar import TradingCalendar
+from marketdata.timestamps import NS_PER_SECOND, as_ns, local_days
 from specs.intervals import Interval
-
-_NS_PER_SECOND = 1_000_000_000
 
 
 def _day_number(day: date) -> int:
@@ -41,7 +39,7 @@ def _until(table: pa.Table, interval: Interval, day: date, limit_ns: int, calend
     """The rows of a file of `day`'s period that the store held at the moment `limit_ns`."""
     ts = table.column("ts").cast(pa.int64()).to_numpy()
     if interval.is_intraday:
-        keep = ts + interval.seconds * _NS_PER_SECOND <= limit_ns
+        keep = ts + interval.seconds * NS_PER_SECOND <= limit_ns
     else:
         keep = local_days(ts, calendar) < _day_number(day)
     return table.filter(pa.array(keep))

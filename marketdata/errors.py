@@ -26,3 +26,7 @@ class UnknownSymbolError(MarketDataError, LookupError):
 
     def __str__(self) -> str:  # LookupError would quote the message like a dict key
         return str(self.args[0]) if self.args else ""
+
+
+class BarDataError(MarketDataError, ValueError):
+    """Bars that cannot be derived as given (unsorted, mismatched columns, an interval that has no derivation)."""

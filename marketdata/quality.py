@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from marketdata.bars import NS_PER_SECOND, as_ns, as_ns_array, local_days, utc_datetime
 from marketdata.calendar import TradingCalendar
 from marketdata.errors import MarketDataError
+from marketdata.timestamps import NS_PER_SECOND, as_ns, as_ns_array, local_days, utc_datetime
 from specs.intervals import Interval
 
 _ONE_MINUTE = Interval("1m")

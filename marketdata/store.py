@@ -37,7 +37,6 @@ from pathlib import Path, PurePath, PurePosixPath
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
@@ -46,6 +45,7 @@ from marketdata.errors import CorruptDataError, MarketDataError, UnknownSymbolEr
 from marketdata.objectstore import Location, explain, parse_location
 from marketdata.objectstore import StoreLocationError as StoreLocationError  # re-exported: the store names its errors
 from marketdata.objectstore import is_url as is_url  # re-exported: whether a store location is a URL
+from marketdata.timestamps import as_ns, local_days
 from specs.config import normalize_symbol
 from specs.intervals import Interval, IntervalError
 
@@ -62,8 +62,6 @@ BAR_SCHEMA = pa.schema(
 BAR_COLUMNS = tuple(BAR_SCHEMA.names)
 UNSORTED_KEY = b"daytape.unsorted_rows"
 
-_NS_PER_DAY = 86_400 * 1_000_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _READ_THREADS = min(8, os.cpu_count() or 1)
 _PARALLEL_FROM = 16  # below this many files a thread pool costs more than it saves
 
@@ -101,10 +99,6 @@ class BarRead:
 
 def _utc(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
-def _ns(t: datetime) -> int:
-    return (_utc(t) - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def conform_bars(table: pa.Table) -> pa.Table:
@@ -324,9 +318,7 @@ class BarStore:
 
     def local_days(self, ts_ns: np.ndarray) -> np.ndarray:
         """The exchange-local date of each timestamp, as days since 1970-01-01."""
-        utc = pa.array(ts_ns.view("datetime64[ns]"), type=pa.timestamp("ns", tz=str(self.calendar.tz)))
-        local = pc.local_timestamp(utc).cast(pa.int64()).to_numpy()
-        return np.floor_divide(local, _NS_PER_DAY)
+        return local_days(ts_ns, self.calendar)
 
     def write(self, symbol: str, interval: Interval | str, table: pa.Table, *, replace: bool = True) -> int:
         """Write bars, merging them into the files of their days; returns the number of rows given.
@@ -413,7 +405,7 @@ class BarStore:
     def read(self, symbol: str, interval: Interval | str, start: datetime, end: datetime) -> BarRead:
         """Bars with start <= ts < end (naive datetimes are UTC); `missing_days` lists the sessions without data."""
         interval = Interval(interval)
-        start_ns, end_ns = _ns(start), _ns(end)
+        start_ns, end_ns = as_ns(start), as_ns(end)
         if end_ns <= start_ns:
             return BarRead(BAR_SCHEMA.empty_table())
         first = self.calendar.local_date(_utc(start))

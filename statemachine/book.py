@@ -24,27 +24,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from marketdata.bars import NS_PER_SECOND, SessionBars, as_ns, utc_datetime
+from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.checks import FlaggedRows
 from marketdata.indicators import compute
+from marketdata.timestamps import NS_PER_SECOND, as_ns, utc_datetime
 from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
 
 _FIELDS = ("ts", "open", "high", "low", "close", "volume", "bar_close")
 
 IndicatorValueType = float | dict[str, float] | None
-
-
-def frozen(bars: SessionBars) -> SessionBars:
-    """`bars` with every column read-only (contiguous copies where the source is not already)."""
-    columns = []
-    for name in _FIELDS:
-        column = np.ascontiguousarray(getattr(bars, name))
-        if column.flags.writeable:
-            column.setflags(write=False)
-        columns.append(column)
-    return SessionBars(*columns)
 
 
 def closed_copy(bars: SessionBars, n: int) -> SessionBars:

@@ -32,11 +32,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from marketdata.bars import NS_PER_SECOND, utc_datetime
 from marketdata.calendar import TradingCalendar
 from marketdata.clock import SimulatedClock
 from marketdata.quality import session_quality
-from marketdata.store import BarStore
+from marketdata.sources import BarSource
+from marketdata.timestamps import NS_PER_SECOND, utc_datetime
 from specs import events as ev
 from specs.config import SessionConfig, normalize_symbol
 from specs.indicators import IndicatorSpec
@@ -51,7 +51,6 @@ from statemachine.intervalquality import derived_quality
 from statemachine.machines import IllegalTransition, allowed_triggers
 from statemachine.sink import EventSink
 from statemachine.state import SessionState
-from statemachine.storecache import StoreCache
 from statemachine.validation import validate
 from statemachine.view import SessionView
 
@@ -80,7 +79,7 @@ class SessionCoordinator:
     def __init__(
         self,
         config: SessionConfig,
-        store: BarStore | StoreCache,
+        store: BarSource,
         calendar: TradingCalendar,
         sink: EventSink,
         clock: SimulatedClock,

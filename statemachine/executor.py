@@ -32,11 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from marketdata.bars import SessionBars, as_ns, derive_bars, derive_sessions
+from marketdata.bars import SessionBars, frozen
 from marketdata.calendar import TradingCalendar
-from marketdata.checks import clean_bars, flagged_rows
-from marketdata.quality import HistoricalQuality, historical_quality, session_quality_at
-from marketdata.store import BarStore
+from marketdata.quality import HistoricalQuality, session_quality_at
+from marketdata.sources import BarSource, MissingBarsError
+from marketdata.timestamps import as_ns
 from specs import events as ev
 from specs.intervals import Interval
 from specs.plan import (
@@ -51,11 +51,10 @@ from specs.plan import (
     UpgradeSymbol,
     step_label,
 )
-from statemachine.book import HistorySeries, IntervalSeries, SymbolBook, bars_digest, compute_indicator, frozen
+from statemachine.book import HistorySeries, IntervalSeries, SymbolBook, bars_digest, compute_indicator
 from statemachine.errors import ProvisioningError
 from statemachine.intervalquality import derived_quality
 from statemachine.state import SessionState
-from statemachine.storecache import StoreCache, joined
 
 #: The fault-injection seam: called with the symbol and the step before each step runs (tests raise from it).
 FaultHook = Callable[[str, ProvisioningStep], None]
@@ -82,17 +81,11 @@ class Envelope:
 
 
 class Executor:
-    """Runs plans against one store and calendar; stateless between plans.
+    """Runs plans against one bar source and calendar; stateless between plans (the source keeps what it read,
+    so the days of a run share it)."""
 
-    Given a `StoreCache` (a run's), intraday data is read and derived day by day through it, so the days
-    of a run share what they read; given a plain `BarStore`, every step reads the store itself.
-    """
-
-    def __init__(
-        self, store: BarStore | StoreCache, calendar: TradingCalendar, faults: FaultHook | None = None
-    ) -> None:
-        self.cache = store if isinstance(store, StoreCache) else None
-        self.store = store.store if isinstance(store, StoreCache) else store
+    def __init__(self, source: BarSource, calendar: TradingCalendar, faults: FaultHook | None = None) -> None:
+        self.source = source
         self.calendar = calendar
         self.faults = faults
 
@@ -133,7 +126,7 @@ class _PlanRun:
         envelope: Envelope,
         added_at: dt.datetime | None,
     ) -> None:
-        self.store, self.cache, self.calendar = executor.store, executor.cache, executor.calendar
+        self.source, self.calendar = executor.source, executor.calendar
         self.plan, self.staged, self.env, self.added_at = plan, staged, envelope.fields(), added_at
         self.symbol, self.day = plan.symbol, plan.session_date
 
@@ -166,34 +159,18 @@ class _PlanRun:
             added_at=self.added_at,
         )
 
-    def _read(self, interval: Interval, days: list[dt.date]) -> Any:
-        read = self.store.read_days(self.symbol, interval, days)
-        if read.missing_days:
-            missing = ", ".join(str(d) for d in read.missing_days)
-            raise ProvisioningError(f"{self.symbol}: no {interval} bars in the store for {missing}")
-        return read.table
-
-    def _cached_days(self, interval: Interval, days: list[dt.date]) -> SessionBars:
-        """The days' regular-session bars of an intraday interval from the run's cache, one after the other."""
-        assert self.cache is not None
-        pieces = self.cache.regular_days(self.symbol, interval, days)
-        if any(piece is None for piece in pieces):
-            missing = ", ".join(str(d) for d, piece in zip(days, pieces, strict=True) if piece is None)
-            raise ProvisioningError(f"{self.symbol}: no {interval.base} bars in the store for {missing}")
-        return joined(pieces)  # type: ignore[arg-type]
-
-    def _uses_cache(self, interval: Interval) -> bool:
-        return self.cache is not None and interval.is_intraday
+    def _history(self, interval: Interval, days: list[dt.date]) -> SessionBars:
+        """The days' regular-session bars of `interval` from the source, one after the other."""
+        try:
+            return self.source.history(self.symbol, interval, days)
+        except MissingBarsError as exc:
+            raise ProvisioningError(str(exc)) from None
 
     def load_historical(self, step: LoadHistorical) -> ev.HistoricalLoaded:
         history = step.history
         assert history.start is not None and history.end is not None
         sessions = self.calendar.sessions(history.start, history.end)
-        if self._uses_cache(history.interval):
-            bars = frozen(self._cached_days(history.interval, sessions))
-        else:
-            clean, _ = clean_bars(self._read(history.interval, sessions))
-            bars = frozen(derive_sessions(clean, history.interval, self.calendar, sessions))
+        bars = frozen(self._history(history.interval, sessions))
         loaded = ev.HistoricalLoaded(
             **self.env,
             interval=history.interval,
@@ -223,30 +200,16 @@ class _PlanRun:
         """The whole day's bars go to the staged book (the view shows them as they close); the event records
         them as they stand now: the bars closed and the rows flagged among them."""
         interval, key = step.interval, str(step.interval)
-        if interval.is_base and self._uses_cache(interval):
-            stored = self.cache.day(self.symbol, interval, self.day)  # type: ignore[union-attr]
+        if interval.is_base:
+            stored = self.source.session(self.symbol, interval, self.day)
             if stored is None:
                 raise ProvisioningError(f"{self.symbol}: no {interval} bars in the store for {self.day}")
-            bars = self._cached_days(interval, [self.day])
             self.staged.session_ts[key] = stored.bars.ts
             self.staged.flagged[key] = stored.flagged
             self.staged.unsorted[key] = stored.unsorted
-        elif interval.is_base:
-            table = self._read(interval, [self.day])
-            clean, _ = clean_bars(table)
-            raw = SessionBars.from_table(clean, interval, self.calendar)
-            self.staged.session_ts[key] = frozen(raw).ts
-            self.staged.flagged[key] = flagged_rows(table)
-            self.staged.unsorted[key] = self.store.recorded_unsorted(self.symbol, interval, self.day)
-            bars = frozen(derive_bars(raw, interval, self.calendar, self.day))
-        else:
-            base = self.staged.intervals.get(str(interval.base))
-            if base is None:
-                raise ProvisioningError(f"{self.symbol}: {interval} needs the session bars of {interval.base} first")
-            if self._uses_cache(interval):
-                bars = self._cached_days(interval, [self.day])
-            else:
-                bars = frozen(derive_bars(base.bars, interval, self.calendar, self.day))
+        elif str(interval.base) not in self.staged.intervals:
+            raise ProvisioningError(f"{self.symbol}: {interval} needs the session bars of {interval.base} first")
+        bars = frozen(self._history(interval, [self.day]))
         series = IntervalSeries(interval, bars)
         self.staged.intervals[key] = series
         now = self.env["sim_time"]
@@ -265,9 +228,7 @@ class _PlanRun:
             return SessionBars.empty()
         if interval.is_base:
             return history.bars
-        if self._uses_cache(interval):
-            return self._cached_days(interval, list(history.sessions))
-        return derive_sessions(history.bars, interval, self.calendar, history.sessions)
+        return self._history(interval, list(history.sessions))
 
     def register_indicator(self, step: RegisterIndicator) -> ev.IndicatorRegistered:
         spec = step.indicator
@@ -292,17 +253,15 @@ class _PlanRun:
         interval = step.interval
         ts = self.staged.session_ts.get(str(interval))
         if ts is None:
-            ts = self._read(interval, [self.day]).column("ts")
+            stored = self.source.session(self.symbol, interval, self.day)
+            if stored is None:
+                raise ProvisioningError(f"{self.symbol}: no {interval} bars in the store for {self.day}")
+            ts = stored.bars.ts
         report = session_quality_at(ts, self.calendar, self.day, self.env["sim_time"], interval)
         history = self.staged.histories.get(str(interval))
         past: HistoricalQuality | None = None
-        if history is not None and history.sessions and self._uses_cache(interval):
-            self._cached_days(interval, list(history.sessions))
-            cache = self.cache
-            assert cache is not None
-            past = HistoricalQuality(tuple(cache.quality(self.symbol, interval, d) for d in history.sessions))
-        elif history is not None and history.sessions:
-            past = historical_quality(history.bars.ts, self.calendar, history.sessions, interval)
+        if history is not None and history.sessions:
+            past = self.source.history_quality(self.symbol, interval, history.sessions, history.bars)
         return ev.QualityCalculated(
             **self.env,
             interval=interval,

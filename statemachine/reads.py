@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from marketdata.bars import as_ns
+from marketdata.timestamps import as_ns
 from statemachine.book import IndicatorSeries, IndicatorValueType, IntervalSeries, SymbolBook
 
 

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from marketdata.calendar import TradingCalendar
 from marketdata.errors import MarketDataError
-from marketdata.store import BarStore
+from marketdata.sources import BarSource
 from specs.intervals import Interval
 from specs.plan import (
     AddInterval,
@@ -33,16 +32,11 @@ from specs.plan import (
     SymbolValidationResult,
 )
 
-if TYPE_CHECKING:
-    from statemachine.storecache import StoreCache
-
 #: How many missing dates a reason lists before it says "and N more".
 MAX_LISTED_DATES = 8
 
 
-def validate(
-    plan: ProvisioningRequirements, store: BarStore | StoreCache, calendar: TradingCalendar
-) -> SymbolValidationResult:
+def validate(plan: ProvisioningRequirements, store: BarSource, calendar: TradingCalendar) -> SymbolValidationResult:
     """The SymbolValidationResult for `plan`: can_proceed, or the reason it cannot.
 
     `has_historical_data` is True when every history session the plan loads is stored (and when it loads none).
@@ -62,7 +56,7 @@ def validate(
 
 
 def _validate(
-    plan: ProvisioningRequirements, store: BarStore | StoreCache, calendar: TradingCalendar, source: str
+    plan: ProvisioningRequirements, store: BarSource, calendar: TradingCalendar, source: str
 ) -> SymbolValidationResult:
     symbol = plan.symbol
     stored = store.intervals(symbol)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from marketdata.bars import SessionBars, derive_sessions
+from marketdata.bars import SessionBars
+from marketdata.derive import derive_sessions
 from specs.intervals import Interval
 from statemachine.asof import state_as_of
 from statemachine.book import IndicatorValueType, closed_copy

@@ -57,8 +57,9 @@ def parse_indicators(keys: list[str], interval: Interval) -> list[IndicatorSpec]
 
 def load_bars(store: BarStore, symbol: str, interval: Interval, sessions: list[date], extended: bool) -> SessionBars:
     """The bars to show: derived from the stored base bars (cleaned of bad rows) of those sessions."""
-    from marketdata.bars import SessionBars, derive_sessions
+    from marketdata.bars import SessionBars
     from marketdata.checks import clean_bars
+    from marketdata.derive import derive_sessions
 
     calendar = store.calendar
     base = interval.base
@@ -82,7 +83,7 @@ def load_bars(store: BarStore, symbol: str, interval: Interval, sessions: list[d
 
 def rows(bars: SessionBars, columns: dict[str, np.ndarray]) -> Iterator[dict[str, object]]:
     """One dict per bar: ts (bar open, UTC ISO 8601), the bar's prices and volume, the indicator columns."""
-    from marketdata.bars import utc_datetime
+    from marketdata.timestamps import utc_datetime
 
     values = {name: getattr(bars, name).tolist() for name in BAR_COLUMNS}
     values.update({name: column.tolist() for name, column in columns.items()})

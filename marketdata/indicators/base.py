@@ -1,14 +1,14 @@
-"""The three forms every indicator has, and the state they hand to each other.
+"""The two forms every indicator has, and the state the first hands to the second.
 
 - batch: numpy over a whole history, one array per output with NaN before the first value (TA-Lib's
-  lookback, `IndicatorSpec.first_value_index`), plus the state an incremental form needs to carry on;
-- `Indicator`: one symbol, O(1) per bar, `update(o, h, l, c, v, ts)`;
-- `ColumnarIndicator`: N symbols per clock step, a fixed number of numpy calls whatever N is; a mask
-  says which symbols have a bar this step (the others keep their state).
+  lookback, `IndicatorSpec.first_value_index`), plus the state the incremental form needs to carry on;
+  the backtest computes a day's values this way;
+- `Indicator`: one symbol, O(1) per bar, `update(o, h, l, c, v, ts)`: what a live session calls on each bar
+  as it closes (`marketdata.incremental.LiveSeries`).
 
-The state is a plain dict of numbers and small arrays with the same meaning in all three forms, so an
-indicator warmed by a batch over history continues bar by bar exactly where the batch stopped, in either
-incremental form. `value` exists from the first value index on; `ready` says the indicator has seen its
+The state is a plain dict of numbers and small arrays with the same meaning in both forms, so an indicator
+warmed by a batch over history continues bar by bar exactly where the batch stopped. `value` exists from the
+first value index on; `ready` says the indicator has seen its
 `warmup_bars()` and so has converged.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.errors import MarketDataError
-from specs.indicators import IndicatorSpec, IndicatorSpecError
+from specs.indicators import IndicatorSpec, IndicatorSpecError, IndicatorType
 
 State = dict[str, Any]
 Value = float | tuple[float, ...]
@@ -58,8 +58,10 @@ def warmup_of(spec: IndicatorSpec) -> int:
 
 
 class Indicator(ABC):
-    """One symbol's indicator, updated bar by bar in O(1)."""
+    """One symbol's indicator, updated bar by bar in O(1). A subclass that sets `kind` (its spec's type) in any
+    module of this package is that type's implementation (the registry finds it); `batch` is its batch form."""
 
+    kind: ClassVar[IndicatorType]
     batch: ClassVar[Callable[..., BatchResult]]
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
@@ -87,11 +89,11 @@ class Indicator(ABC):
 
     @abstractmethod
     def state(self) -> State:
-        """A copy of the state, in the form batch results and columnar rows share."""
+        """A copy of the state, in the form batch results share."""
 
     @abstractmethod
     def load_state(self, state: State) -> None:
-        """Continue from `state` (from a batch run, another indicator or a columnar row)."""
+        """Continue from `state` (from a batch run or another indicator)."""
 
     @classmethod
     def from_history(cls, spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar | None = None) -> Indicator:
@@ -106,85 +108,4 @@ class Indicator(ABC):
             raise IndicatorError(f"{self.spec.key}: warm() starts a fresh indicator; this one has seen {self.count}")
         result = type(self).batch(self.spec, bars, self.calendar)
         self.load_state(result.state)
-        return result
-
-
-class ColumnarIndicator(ABC):
-    """N symbols' indicator, updated per clock step with whole-array numpy calls."""
-
-    batch: ClassVar[Callable[..., BatchResult]]
-
-    def __init__(self, spec: IndicatorSpec, n_symbols: int, calendar: TradingCalendar | None = None) -> None:
-        self.spec = spec
-        self.outputs = spec.outputs
-        self.warmup = warmup_of(spec)
-        self.calendar = calendar
-        self.n_symbols = 0
-        self.count = np.zeros(0, dtype=np.int64)
-        self._allocate(0)
-        self.resize(n_symbols)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.spec.key}, n_symbols={self.n_symbols})"
-
-    @abstractmethod
-    def _allocate(self, n: int) -> None:
-        """Set up the state arrays for `n` symbols (called with 0 first, then grown by `resize`)."""
-
-    @abstractmethod
-    def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
-        """The per-symbol state arrays (first axis = symbol) and the fill value of a fresh row."""
-
-    def resize(self, n_symbols: int) -> None:
-        """Grow to `n_symbols` (new symbols start fresh); rows keep their positions."""
-        if n_symbols < self.n_symbols:
-            raise IndicatorError(f"{self.spec.key}: cannot shrink from {self.n_symbols} to {n_symbols} symbols")
-        extra = n_symbols - self.n_symbols
-        if extra == 0:
-            return
-        for name, (array, fill) in self._arrays().items():
-            grown = np.full((extra, *array.shape[1:]), fill, dtype=array.dtype)
-            setattr(self, name, np.concatenate([array, grown]))
-        self.n_symbols = n_symbols
-        self._on_resize()
-
-    @abstractmethod
-    def _on_resize(self) -> None:
-        """Rebuild scratch buffers after the state arrays changed size."""
-
-    @abstractmethod
-    def update(
-        self,
-        open: np.ndarray,
-        high: np.ndarray,
-        low: np.ndarray,
-        close: np.ndarray,
-        volume: np.ndarray,
-        ts: Any = None,
-        mask: np.ndarray | None = None,
-    ) -> np.ndarray | tuple[np.ndarray, ...]:
-        """Fold in this step's bars (arrays of length N); returns `value`. The arrays returned may be the
-        indicator's own buffers, overwritten by the next step: copy them to keep a step's values."""
-
-    @property
-    @abstractmethod
-    def value(self) -> np.ndarray | tuple[np.ndarray, ...]:
-        """Current values per symbol (a tuple in `outputs` order for several outputs); NaN before the first."""
-
-    @property
-    def ready(self) -> np.ndarray:
-        return self.count >= self.warmup
-
-    @abstractmethod
-    def row_state(self, i: int) -> State:
-        """Symbol i's state, in the shared form."""
-
-    @abstractmethod
-    def load_row(self, i: int, state: State) -> None:
-        """Set symbol i's state (from a batch run or a scalar indicator)."""
-
-    def warm_row(self, i: int, bars: SessionBars) -> BatchResult:
-        """Warm symbol i by a batch run over its history."""
-        result = type(self).batch(self.spec, bars, self.calendar)
-        self.load_row(i, result.state)
         return result

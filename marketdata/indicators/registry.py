@@ -1,4 +1,4 @@
-"""From an IndicatorSpec (or its key) to the indicator in the form asked for: batch, one symbol or N symbols.
+"""From an IndicatorSpec (or its key) to the indicator in the form asked for: batch or incremental.
 
 An unknown type, or a spec that cannot state its warm-up, raises IndicatorError: an indicator is never
 silently skipped.
@@ -6,6 +6,8 @@ silently skipped.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -13,23 +15,27 @@ import numpy as np
 
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
-from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, IndicatorError, warmup_of
-from marketdata.indicators.ema import EMA, MACD, ColumnarEMA, ColumnarMACD
-from marketdata.indicators.vwap import VWAP, ColumnarVWAP
-from marketdata.indicators.wilder import ATR, RSI, ColumnarATR, ColumnarRSI
-from marketdata.indicators.window import SMA, Bollinger, ColumnarBollinger, ColumnarSMA
+from marketdata.indicators.base import BatchResult, Indicator, IndicatorError, warmup_of
 from specs.indicators import IndicatorSpec, IndicatorSpecError, IndicatorType
 
-#: Each type's one-symbol and N-symbol classes (both carry the batch form as `batch`).
-INDICATORS: dict[IndicatorType, tuple[type[Indicator], type[ColumnarIndicator]]] = {
-    IndicatorType.SMA: (SMA, ColumnarSMA),
-    IndicatorType.EMA: (EMA, ColumnarEMA),
-    IndicatorType.RSI: (RSI, ColumnarRSI),
-    IndicatorType.ATR: (ATR, ColumnarATR),
-    IndicatorType.BOLLINGER: (Bollinger, ColumnarBollinger),
-    IndicatorType.MACD: (MACD, ColumnarMACD),
-    IndicatorType.VWAP: (VWAP, ColumnarVWAP),
-}
+
+def _discover() -> dict[IndicatorType, type[Indicator]]:
+    """Every `Indicator` subclass that names its `kind`, from the modules of this package: an indicator is one
+    module (its batch function and its incremental class), added without touching this one."""
+    package = importlib.import_module("marketdata.indicators")
+    found: dict[IndicatorType, type[Indicator]] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Indicator) and "kind" in vars(value):
+                if value.kind in found and found[value.kind] is not value:
+                    raise IndicatorError(f"indicator type {value.kind.value!r} has two implementations")
+                found[value.kind] = value
+    return found
+
+
+#: Each type's incremental class (which carries the batch form as `batch`).
+INDICATORS: dict[IndicatorType, type[Indicator]] = _discover()
 
 
 def as_spec(spec: IndicatorSpec | str) -> IndicatorSpec:
@@ -48,13 +54,13 @@ def _parse_key(key: str) -> IndicatorSpec:
     return IndicatorSpec.parse_key(key)
 
 
-def _classes(spec: IndicatorSpec) -> tuple[type[Indicator], type[ColumnarIndicator]]:
-    classes = INDICATORS.get(spec.type)
-    if classes is None:
+def _class_of(spec: IndicatorSpec) -> type[Indicator]:
+    found = INDICATORS.get(spec.type)
+    if found is None:
         known = ", ".join(t.value for t in INDICATORS)
         raise IndicatorError(f"indicator type {spec.type!r} has no implementation (known: {known})")
     warmup_of(spec)
-    return classes
+    return found
 
 
 def make_indicator(
@@ -63,24 +69,16 @@ def make_indicator(
     """The one-symbol incremental indicator of `spec` (VWAP uses `calendar`, XNYS when not given), warmed by a
     batch run over `history` when given, so that its next update is the bar after the history."""
     spec = as_spec(spec)
-    indicator = _classes(spec)[0](spec, calendar)
+    indicator = _class_of(spec)(spec, calendar)
     if history is not None:
         indicator.warm(history)
     return indicator
 
 
-def make_columnar(
-    spec: IndicatorSpec | str, n_symbols: int, calendar: TradingCalendar | None = None
-) -> ColumnarIndicator:
-    """The N-symbol incremental indicator of `spec`."""
-    spec = as_spec(spec)
-    return _classes(spec)[1](spec, n_symbols, calendar)
-
-
 def compute(spec: IndicatorSpec | str, bars: SessionBars, calendar: TradingCalendar | None = None) -> BatchResult:
     """The batch form over `bars`: each output's values (NaN before the first) and the final state."""
     spec = as_spec(spec)
-    return _classes(spec)[0].batch(spec, bars, calendar)
+    return _class_of(spec).batch(spec, bars, calendar)
 
 
 def compute_columns(

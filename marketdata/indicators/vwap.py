@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from marketdata.bars import SessionBars, as_ns, session_bounds, utc_datetime
+from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar, get_calendar
-from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, IndicatorError, State
+from marketdata.indicators.base import BatchResult, Indicator, IndicatorError, State
 from marketdata.indicators.kernels import work_buffer
-from specs.indicators import IndicatorSpec
+from marketdata.timestamps import as_ns, session_bounds, utc_datetime
+from specs.indicators import IndicatorSpec, IndicatorType
 
 
 def _calendar(calendar: TradingCalendar | None) -> TradingCalendar:
@@ -90,6 +91,7 @@ def _need_ts(spec: IndicatorSpec, ts: Any) -> int:
 class VWAP(Indicator):
     """Session VWAP of the typical price."""
 
+    kind = IndicatorType.VWAP
     batch = staticmethod(vwap_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
@@ -127,99 +129,3 @@ class VWAP(Indicator):
         self.count = int(state["count"])
         self.period_open, self.next_open = int(state["period_open"]), int(state["next_open"])
         self.cum_pv, self.cum_v = float(state["cum_pv"]), float(state["cum_v"])
-
-
-class ColumnarVWAP(ColumnarIndicator):
-    """N symbols' session VWAP; all symbols share the clock, so the session reset is one decision per step.
-
-    A symbol warmed from a different session than the clock's is reset at its first update."""
-
-    batch = staticmethod(vwap_batch)
-
-    def __init__(self, spec: IndicatorSpec, n_symbols: int, calendar: TradingCalendar | None = None) -> None:
-        super().__init__(spec, n_symbols, _calendar(calendar))
-
-    def _allocate(self, n: int) -> None:
-        self.count = np.zeros(n, dtype=np.int64)
-        self.period_open = np.full(n, -1, dtype=np.int64)
-        self.next_open = np.full(n, -1, dtype=np.int64)
-        self.cum_pv = np.zeros(n)
-        self.cum_v = np.zeros(n)
-        self.out = np.full(n, np.nan)
-        self._period = (-1, -1)
-
-    def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
-        return {
-            "count": (self.count, 0),
-            "period_open": (self.period_open, -1),
-            "next_open": (self.next_open, -1),
-            "cum_pv": (self.cum_pv, 0.0),
-            "cum_v": (self.cum_v, 0.0),
-            "out": (self.out, np.nan),
-        }
-
-    def _on_resize(self) -> None:
-        self._all = np.ones(self.n_symbols, dtype=bool)
-
-    def _enter_period(self, t: int) -> None:
-        assert self.calendar is not None
-        self._period = vwap_period(self.calendar, t)
-        stale = self.period_open != self._period[0]
-        self.count[stale] = 0
-        self.cum_pv[stale] = 0.0
-        self.cum_v[stale] = 0.0
-        self.out[stale] = np.nan
-        self.period_open[:] = self._period[0]
-        self.next_open[:] = self._period[1]
-
-    def update(
-        self,
-        open: np.ndarray,
-        high: np.ndarray,
-        low: np.ndarray,
-        close: np.ndarray,
-        volume: np.ndarray,
-        ts: Any = None,
-        mask: np.ndarray | None = None,
-    ) -> np.ndarray:
-        t = _need_ts(self.spec, ts)
-        if t >= self._period[1] or t < self._period[0]:
-            self._enter_period(t)
-        pv = high + low
-        pv += close
-        pv /= 3
-        pv *= volume
-        if mask is None:
-            self.cum_pv += pv
-            self.cum_v += volume
-            self.count += 1
-            np.divide(self.cum_pv, self.cum_v, out=self.out, where=self.cum_v != 0)
-        else:
-            np.add(self.cum_pv, pv, out=self.cum_pv, where=mask)
-            np.add(self.cum_v, volume, out=self.cum_v, where=mask)
-            self.count += mask
-            np.divide(self.cum_pv, self.cum_v, out=self.out, where=mask & (self.cum_v != 0))
-        return self.out
-
-    @property
-    def value(self) -> np.ndarray:
-        return self.out
-
-    def row_state(self, i: int) -> State:
-        return {
-            "count": int(self.count[i]),
-            "period_open": int(self.period_open[i]),
-            "next_open": int(self.next_open[i]),
-            "cum_pv": float(self.cum_pv[i]),
-            "cum_v": float(self.cum_v[i]),
-        }
-
-    def load_row(self, i: int, state: State) -> None:
-        self.count[i] = int(state["count"])
-        self.period_open[i] = int(state["period_open"])
-        self.next_open[i] = int(state["next_open"])
-        self.cum_pv[i] = float(state["cum_pv"])
-        self.cum_v[i] = float(state["cum_v"])
-        self.out[i] = self.cum_pv[i] / self.cum_v[i] if self.cum_v[i] != 0 else np.nan
-        if self._period[0] != int(state["period_open"]):
-            self._period = (-1, -1)

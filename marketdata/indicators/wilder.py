@@ -18,9 +18,9 @@ import numpy as np
 
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
-from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, State
+from marketdata.indicators.base import BatchResult, Indicator, State
 from marketdata.indicators.kernels import linear_filter, nan_headed, sequential_sum, work_buffer
-from specs.indicators import IndicatorSpec
+from specs.indicators import IndicatorSpec, IndicatorType
 
 
 def _wilder(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
@@ -82,12 +82,13 @@ def atr_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCalendar 
     return BatchResult({"value": out}, state)
 
 
-# -- one symbol ------------------------------------------------------------------------------------------
+# -- incremental ----------------------------------------------------------------------------------------
 
 
 class RSI(Indicator):
     """Relative strength index of the closes (TA-Lib RSI)."""
 
+    kind = IndicatorType.RSI
     batch = staticmethod(rsi_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
@@ -135,6 +136,7 @@ class RSI(Indicator):
 class ATR(Indicator):
     """Average true range (TA-Lib ATR)."""
 
+    kind = IndicatorType.ATR
     batch = staticmethod(atr_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
@@ -170,169 +172,3 @@ class ATR(Indicator):
     def load_state(self, state: State) -> None:
         self.count = int(state["count"])
         self.prev, self.atr = float(state["prev"]), float(state["atr"])
-
-
-# -- N symbols -------------------------------------------------------------------------------------------
-
-
-class _ColumnarWilder(ColumnarIndicator):
-    _FIELDS: tuple[str, ...] = ()
-
-    def _allocate(self, n: int) -> None:
-        self.n = self.spec.period or 0
-        self.count = np.zeros(n, dtype=np.int64)
-        self.prev = np.full(n, np.nan)
-        for name in self._FIELDS:
-            setattr(self, name, np.zeros(n))
-        self.out = np.full(n, np.nan)
-
-    def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
-        arrays: dict[str, tuple[np.ndarray, float]] = {"count": (self.count, 0), "prev": (self.prev, np.nan)}
-        arrays.update({name: (getattr(self, name), 0.0) for name in self._FIELDS})
-        arrays["out"] = (self.out, np.nan)
-        return arrays
-
-    def _on_resize(self) -> None:
-        self._all = np.ones(self.n_symbols, dtype=bool)
-        self._seeding = True
-
-    def _smooth(self, average: np.ndarray, x: np.ndarray, m: np.ndarray | None) -> None:
-        """average = (average * (n-1) + x) / n where m (everywhere when m is None)."""
-        n = self.n
-        if m is None:
-            average *= n - 1
-            average += x
-            average /= n
-            return
-        new = average * (n - 1)
-        new += x
-        new /= n
-        np.copyto(average, new, where=m)
-
-    def _seed(self, total: np.ndarray, x: np.ndarray, m: np.ndarray) -> None:
-        """The seeding phase: sum x over bars 1..n, then divide by n at bar n; smooth after that."""
-        i = self.count
-        np.add(total, x, out=total, where=m & (i >= 1) & (i <= self.n))
-        np.divide(total, self.n, out=total, where=m & (i == self.n))
-        self._smooth(total, x, m & (i > self.n))
-
-    def _finish(self, m: np.ndarray | None) -> None:
-        if m is None:
-            self.count += 1
-        else:
-            self.count += m
-        if self._seeding:
-            self._seeding = bool(self.n_symbols) and int(self.count.min()) <= self.n
-
-    def row_state(self, i: int) -> State:
-        state: State = {"count": int(self.count[i]), "prev": float(self.prev[i])}
-        state.update({name: float(getattr(self, name)[i]) for name in self._FIELDS})
-        return state
-
-    def load_row(self, i: int, state: State) -> None:
-        self.count[i] = int(state["count"])
-        self.prev[i] = float(state["prev"])
-        for name in self._FIELDS:
-            getattr(self, name)[i] = float(state[name])
-        self.out[i] = self._row_value(i)
-        self._seeding = True
-
-    def _row_value(self, i: int) -> float:
-        raise NotImplementedError
-
-
-class ColumnarRSI(_ColumnarWilder):
-    gain: np.ndarray
-    loss: np.ndarray
-    batch = staticmethod(rsi_batch)
-    _FIELDS = ("gain", "loss")
-
-    def update(
-        self,
-        open: np.ndarray,
-        high: np.ndarray,
-        low: np.ndarray,
-        close: np.ndarray,
-        volume: np.ndarray,
-        ts: Any = None,
-        mask: np.ndarray | None = None,
-    ) -> np.ndarray:
-        change = close - self.prev
-        down = change < 0
-        gain = np.where(down, 0.0, change)
-        loss = np.where(down, -change, 0.0)
-        if self._seeding or mask is not None:
-            m = self._all if mask is None else mask
-            if self._seeding:
-                self._seed(self.gain, gain, m)
-                self._seed(self.loss, loss, m)
-            else:
-                self._smooth(self.gain, gain, m)
-                self._smooth(self.loss, loss, m)
-            np.copyto(self.prev, close, where=m)
-            valid = m & (self.count >= self.n)
-        else:
-            self._smooth(self.gain, gain, None)
-            self._smooth(self.loss, loss, None)
-            np.copyto(self.prev, close)
-            valid = None
-        total = self.gain + self.loss
-        rsi = np.zeros(self.n_symbols)
-        np.divide(self.gain, total, out=rsi, where=total != 0.0)
-        rsi *= 100.0
-        if valid is None:
-            np.copyto(self.out, rsi)
-        else:
-            np.copyto(self.out, rsi, where=valid)
-        self._finish(mask)
-        return self.out
-
-    @property
-    def value(self) -> np.ndarray:
-        return self.out
-
-    def _row_value(self, i: int) -> float:
-        if self.count[i] <= self.n:
-            return math.nan
-        total = self.gain[i] + self.loss[i]
-        return 0.0 if total == 0.0 else 100.0 * (self.gain[i] / total)
-
-
-class ColumnarATR(_ColumnarWilder):
-    atr: np.ndarray
-    batch = staticmethod(atr_batch)
-    _FIELDS = ("atr",)
-
-    def update(
-        self,
-        open: np.ndarray,
-        high: np.ndarray,
-        low: np.ndarray,
-        close: np.ndarray,
-        volume: np.ndarray,
-        ts: Any = None,
-        mask: np.ndarray | None = None,
-    ) -> np.ndarray:
-        tr = np.maximum(high, self.prev)
-        tr -= np.minimum(low, self.prev)
-        if self._seeding or mask is not None:
-            m = self._all if mask is None else mask
-            if self._seeding:
-                self._seed(self.atr, tr, m)
-            else:
-                self._smooth(self.atr, tr, m)
-            np.copyto(self.prev, close, where=m)
-            np.copyto(self.out, self.atr, where=m & (self.count >= self.n))
-        else:
-            self._smooth(self.atr, tr, None)
-            np.copyto(self.prev, close)
-            np.copyto(self.out, self.atr)
-        self._finish(mask)
-        return self.out
-
-    @property
-    def value(self) -> np.ndarray:
-        return self.out
-
-    def _row_value(self, i: int) -> float:
-        return float(self.atr[i]) if self.count[i] > self.n else math.nan

@@ -22,9 +22,9 @@ import numpy as np
 
 from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
-from marketdata.indicators.base import BatchResult, ColumnarIndicator, Indicator, State
+from marketdata.indicators.base import BatchResult, Indicator, State
 from marketdata.indicators.kernels import nan_headed, sequential_sum, window_means, work_buffer
-from specs.indicators import IndicatorSpec
+from specs.indicators import IndicatorSpec, IndicatorType
 
 BOLLINGER_DEVIATIONS = 2.0
 
@@ -120,12 +120,18 @@ def bollinger_batch(spec: IndicatorSpec, bars: SessionBars, calendar: TradingCal
     return BatchResult(outputs, state)
 
 
-# -- one symbol ------------------------------------------------------------------------------------------
+# -- incremental ----------------------------------------------------------------------------------------
 
 
 class SMA(Indicator):
-    """Simple moving average of the closes (TA-Lib SMA)."""
+    """Simple moving average of the closes (TA-Lib SMA).
 
+    Each value is the batch's: the window's sum by `window_means`' doubling, over the last n closes in order
+    (not a running total, which drifts from it by an ulp now and then), so a live series gives the bits the
+    backtest gives. The running total is kept for the state only.
+    """
+
+    kind = IndicatorType.SMA
     batch = staticmethod(sma_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
@@ -133,6 +139,7 @@ class SMA(Indicator):
         self.n = spec.period or 0
         self.total = 0.0
         self.ring = [0.0] * self.n
+        self._mean = np.empty(1)
 
     def update(self, open: float, high: float, low: float, close: float, volume: float, ts: Any = None) -> float:
         pos = self.count % self.n
@@ -146,7 +153,11 @@ class SMA(Indicator):
 
     @property
     def value(self) -> float:
-        return self.total / self.n if self.count >= self.n else math.nan
+        if self.count < self.n:
+            return math.nan
+        pos = self.count % self.n
+        window = np.array(self.ring[pos:] + self.ring[:pos], dtype=np.float64)
+        return float(window_means(window, self.n, self._mean)[0])
 
     def state(self) -> State:
         k = min(self.count, self.n)
@@ -171,6 +182,7 @@ def _ring_from_window(state: State, n: int) -> list[float]:
 class Bollinger(Indicator):
     """Bollinger bands (upper, middle, lower) at ±2 population standard deviations (TA-Lib BBANDS, SMA)."""
 
+    kind = IndicatorType.BOLLINGER
     batch = staticmethod(bollinger_batch)
 
     def __init__(self, spec: IndicatorSpec, calendar: TradingCalendar | None = None) -> None:
@@ -231,169 +243,3 @@ class Bollinger(Indicator):
         self.count = int(state["count"])
         self.ref, self.total, self.total2 = float(state["ref"]), float(state["total"]), float(state["total2"])
         self.ring = _ring_from_window(state, self.n)
-
-
-# -- N symbols -------------------------------------------------------------------------------------------
-
-
-class _ColumnarWindow(ColumnarIndicator):
-    _ref_fill = math.nan
-
-    def _allocate(self, n: int) -> None:
-        self.n = self.spec.period or 0
-        self.count = np.zeros(n, dtype=np.int64)
-        self.ref = np.full(n, self._ref_fill)
-        self.total = np.zeros(n)
-        self.total2 = np.zeros(n)
-        self.ring = np.zeros((n, self.n))
-
-    def _arrays(self) -> dict[str, tuple[np.ndarray, float]]:
-        return {
-            "count": (self.count, 0),
-            "ref": (self.ref, self._ref_fill),
-            "total": (self.total, 0.0),
-            "total2": (self.total2, 0.0),
-            "ring": (self.ring, 0.0),
-        }
-
-    def _on_resize(self) -> None:
-        size = self.n_symbols
-        self._all = np.ones(size, dtype=bool)
-        self._row_base = np.arange(size, dtype=np.int64) * self.n
-        self._pos = np.empty(size, dtype=np.int64)
-        self._old = np.empty(size)
-        self._seeding = True
-
-    def _ring_slots(self) -> tuple[np.ndarray, np.ndarray]:
-        """Flat ring positions the new closes go to, and the values they replace."""
-        flat = self.ring.reshape(-1)
-        np.remainder(self.count, self.n, out=self._pos)
-        self._pos += self._row_base
-        np.take(flat, self._pos, out=self._old)
-        return flat, self._old
-
-    def _after(self, m: np.ndarray | None) -> None:
-        self.count += True if m is None else m
-        if self._seeding:
-            self._seeding = bool(self.n_symbols) and int(self.count.min()) < self.n
-
-    def row_state(self, i: int) -> State:
-        count = int(self.count[i])
-        k = min(count, self.n)
-        positions = [(count - k + j) % self.n for j in range(k)]
-        return {
-            "count": count,
-            "ref": float(self.ref[i]),
-            "total": float(self.total[i]),
-            "total2": float(self.total2[i]),
-            "window": self.ring[i, positions].copy(),
-        }
-
-    def load_row(self, i: int, state: State) -> None:
-        self.count[i] = int(state["count"])
-        self.ref[i] = float(state["ref"])
-        self.total[i] = float(state["total"])
-        self.total2[i] = float(state["total2"])
-        self.ring[i] = _ring_from_window(state, self.n)
-        self._seeding = True
-
-
-class ColumnarSMA(_ColumnarWindow):
-    batch = staticmethod(sma_batch)
-    _ref_fill = 0.0
-
-    def update(
-        self,
-        open: np.ndarray,
-        high: np.ndarray,
-        low: np.ndarray,
-        close: np.ndarray,
-        volume: np.ndarray,
-        ts: Any = None,
-        mask: np.ndarray | None = None,
-    ) -> np.ndarray:
-        flat, old = self._ring_slots()
-        if not self._seeding and mask is None:
-            self.total += close - old
-            flat[self._pos] = close
-        else:
-            m = self._all if mask is None else mask
-            delta = close - old
-            np.copyto(delta, close, where=self.count < self.n)
-            np.add(self.total, delta, out=self.total, where=m)
-            flat[self._pos] = np.where(m, close, old)
-        self._after(mask)
-        return self.value
-
-    @property
-    def value(self) -> np.ndarray:
-        out = self.total / self.n
-        if self._seeding:
-            out[self.count < self.n] = np.nan
-        return out
-
-
-class ColumnarBollinger(_ColumnarWindow):
-    batch = staticmethod(bollinger_batch)
-
-    def update(
-        self,
-        open: np.ndarray,
-        high: np.ndarray,
-        low: np.ndarray,
-        close: np.ndarray,
-        volume: np.ndarray,
-        ts: Any = None,
-        mask: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, ...]:
-        flat, old = self._ring_slots()
-        m = self._all if mask is None else mask
-        if self._seeding:
-            np.copyto(self.ref, close, where=m & (self.count == 0))
-        a = close - self.ref
-        b = old - self.ref
-        full = self.count >= self.n
-        step = a - b
-        step2 = a * a
-        step2 -= b * b
-        if self._seeding:
-            np.copyto(step, a, where=~full)
-            np.copyto(step2, a * a, where=~full)
-        if mask is None:
-            self.total += step
-            self.total2 += step2
-            flat[self._pos] = close
-        else:
-            np.add(self.total, step, out=self.total, where=m)
-            np.add(self.total2, step2, out=self.total2, where=m)
-            flat[self._pos] = np.where(m, close, old)
-        self._after(mask)
-        refresh = self.count % self.n == 0
-        if mask is not None:
-            refresh &= m
-        if refresh.any():
-            self._refresh(np.flatnonzero(refresh))
-        return self.value
-
-    def _refresh(self, rows: np.ndarray) -> None:
-        window = self.ring[rows]
-        ref = window[:, -1:].copy()
-        window -= ref
-        self.ref[rows] = ref[:, 0]
-        self.total[rows] = np.add.accumulate(window, axis=1)[:, -1]
-        np.multiply(window, window, out=window)
-        self.total2[rows] = np.add.accumulate(window, axis=1)[:, -1]
-
-    @property
-    def value(self) -> tuple[np.ndarray, ...]:
-        mean = self.total / self.n
-        variance = self.total2 / self.n
-        variance -= mean * mean
-        variance[variance < 0.0] = 0.0
-        band = np.sqrt(variance, out=variance)
-        band *= BOLLINGER_DEVIATIONS
-        middle = mean
-        middle += self.ref
-        if self._seeding:
-            middle[self.count < self.n] = np.nan
-        return (middle + band, middle, middle - band)

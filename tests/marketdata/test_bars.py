@@ -1,5 +1,5 @@
 """Derived bars: anchored to the session open, cut at the close, checked against pandas on real sessions,
-and the batch, one-symbol incremental and N-symbol columnar forms give the same bars."""
+and the batch and one-symbol incremental forms give the same bars."""
 
 from __future__ import annotations
 
@@ -14,17 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketdata.bars import (
-    BarDataError,
-    ColumnarAggregator,
-    IncrementalAggregator,
-    SessionBars,
-    as_ns,
-    bars_from_derived,
-    derive_bars,
-    derive_sessions,
-)
+from marketdata.aggregator import IncrementalAggregator, bars_from_derived
+from marketdata.bars import SessionBars
 from marketdata.calendar import get_calendar
+from marketdata.derive import derive_bars, derive_sessions
+from marketdata.errors import BarDataError
+from marketdata.timestamps import as_ns
 from specs.intervals import Interval
 from tests.marketdata.lean_minutes import NEW_YORK, frame_to_table, lean_minute_frame, lean_minute_table
 
@@ -158,7 +153,7 @@ def test_no_bar_spans_two_sessions(lean_root):
     assert bars.ts[bars.ts >= first_close][0] == second_open
 
 
-# -- batch == incremental == columnar --------------------------------------------------------------------
+# -- batch == incremental -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("interval", ["2m", "5m", "15m", "30m", "1h"])
@@ -208,49 +203,6 @@ def test_incremental_can_close_two_bars_with_one_push():
     assert [bar.ts for bar in done] == [open_ns, open_ns + 2 * MINUTE]
 
 
-def columnar_session(bases: list[SessionBars], interval: str, day: date) -> ColumnarAggregator:
-    """Step N symbols minute by minute through the session, as the streaming engine does."""
-    aggregator = ColumnarAggregator(interval, CAL, day, len(bases))
-    for t in CAL.minutes(day).view(np.int64).tolist():
-        columns = np.full((5, len(bases)), np.nan)
-        present = np.zeros(len(bases), dtype=bool)
-        for i, bars in enumerate(bases):
-            k = int(np.searchsorted(bars.ts, t))
-            if k < len(bars) and bars.ts[k] == t:
-                present[i] = True
-                columns[:, i] = [bars.open[k], bars.high[k], bars.low[k], bars.close[k], bars.volume[k]]
-        aggregator.step(t, *columns, mask=present)
-    aggregator.flush()
-    return aggregator
-
-
-@pytest.mark.parametrize("interval", ["5m", "15m", "1h"])
-def test_columnar_equals_batch_for_every_symbol(lean_root, interval):
-    day = date(2008, 3, 10)
-    table = lean_minute_table(lean_root, "shy", day)
-    frames = [table, table.slice(0, 150)]  # the second symbol's data stops mid-session
-    bases = [derive_bars(t, "1m", CAL, day) for t in frames]
-    aggregator = columnar_session(bases, interval, day)
-    for i, base in enumerate(bases):
-        assert aggregator.symbol_bars(i).equals(derive_bars(base, interval, CAL, day))
-
-
-def test_columnar_step_reports_the_rows_that_closed():
-    day = EARLY_CLOSE
-    close_ns = CAL.open_close_ns(day)[1]
-    aggregator = ColumnarAggregator("1h", CAL, day, 3)
-    ones = np.ones(3)
-    closed = []
-    for t in CAL.minutes(day).view(np.int64).tolist():
-        rows = aggregator.step(t, ones, ones * 2, ones * 0.5, ones, ones, mask=np.array([True, False, True]))
-        closed.extend((row, t) for row in rows)
-    assert [row for row, _ in closed] == [0, 1, 2, 3]
-    assert closed[-1][1] + MINUTE == close_ns
-    assert aggregator.bar_close[-1] == close_ns and aggregator.bar_close[-1] - aggregator.bar_ts[-1] == 30 * MINUTE
-    assert aggregator.present[:, 1].sum() == 0 and np.isnan(aggregator.high[:, 1]).all()
-    assert (aggregator.volume[:, 0] == [60, 60, 60, 30]).all()
-
-
 # -- hypothesis: conservation, bounds and form agreement -------------------------------------------------
 
 
@@ -289,11 +241,9 @@ def test_derived_bars_conserve_volume_and_bound_prices(case):
 
 
 @given(session_minutes())
-def test_batch_incremental_and_columnar_agree(case):
+def test_batch_and_incremental_agree(case):
     day, base, interval = case
-    batch = derive_bars(base, interval, CAL, day)
-    assert incremental(base, interval, day).equals(batch)
-    assert columnar_session([base], interval, day).symbol_bars(0).equals(batch)
+    assert incremental(base, interval, day).equals(derive_bars(base, interval, CAL, day))
 
 
 # -- seconds and weeks -----------------------------------------------------------------------------------

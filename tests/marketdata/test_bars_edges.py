@@ -10,16 +10,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from marketdata.bars import (
-    BarDataError,
-    IncrementalAggregator,
-    SessionBars,
-    as_ns,
-    as_ns_array,
-    derive_bars,
-    utc_datetime,
-)
+from marketdata.aggregator import IncrementalAggregator
+from marketdata.bars import SessionBars
 from marketdata.calendar import get_calendar
+from marketdata.derive import derive_bars
+from marketdata.errors import BarDataError
+from marketdata.timestamps import as_ns, as_ns_array, utc_datetime
 
 #: 2013-10-08 13:30 UTC (09:30 in New York), the open of that session, in ns since the epoch.
 OPEN_NS = 1_381_239_000 * 1_000_000_000

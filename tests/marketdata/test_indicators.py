@@ -1,5 +1,5 @@
 """Indicators against independent references (TA-Lib, pandas, exact window statistics) on the real data,
-and the batch, one-symbol and N-symbol forms against each other, including warm-up handoff."""
+and the batch and incremental forms against each other, including warm-up handoff."""
 
 from __future__ import annotations
 
@@ -14,19 +14,21 @@ import talib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketdata.bars import SessionBars, as_ns, derive_sessions
-from marketdata.bars import utc_datetime as utc
+from marketdata.bars import SessionBars
 from marketdata.calendar import get_calendar
+from marketdata.derive import derive_sessions
 from marketdata.indicators import (
+    INDICATORS,
     Indicator,
     IndicatorError,
     compute,
     compute_columns,
-    make_columnar,
     make_indicator,
 )
 from marketdata.indicators.kernels import linear_filter, window_sums
-from specs.indicators import IndicatorSpec, IndicatorSpecError
+from marketdata.timestamps import as_ns
+from marketdata.timestamps import utc_datetime as utc
+from specs.indicators import IndicatorSpec, IndicatorSpecError, IndicatorType
 from tests.marketdata.lean_minutes import NEW_YORK, lean_minute_table
 
 CAL = get_calendar("XNYS")
@@ -182,65 +184,37 @@ def run_scalar(indicator: Indicator, bars: SessionBars, start: int = 0) -> np.nd
     return np.array(values, dtype=np.float64).reshape(len(values), len(indicator.outputs))
 
 
-@pytest.mark.parametrize("symbol", ["spy", "shy", "aapl"])
-@pytest.mark.parametrize("template", KEYS)
-def test_incremental_agrees_with_batch_on_every_bar(real_bars, symbol, template):
-    spec = IndicatorSpec.parse_key(template.format(iv="1m"))
-    bars = real_bars[(symbol, "1m")]
+#: Indicators whose incremental form gives the batch's values to the last bit: both sum the same values in
+#: the same order (SMA's window sums by the same doubling, Bollinger's and VWAP's sequential sums).
+EXACT = ("sma", "bollinger", "vwap")
+#: The recurrences (EMA, MACD, RSI, ATR) are solved in batch by `linear_filter`'s blocks and doubling, whose
+#: rounding differs from the step-by-step recurrence by a few ulps (measured on the LEAN data: at most ~3e-15
+#: relative); they are held to this many ulps of the largest price in the series or value (RSI's 0..100).
+RECURRENCE_ULPS = 64
+
+
+def assert_incremental_is_batch(spec: IndicatorSpec, bars: SessionBars) -> None:
     batch = compute(spec, bars, CAL).outputs
-    scalar = run_scalar(make_indicator(spec, CAL), bars)
+    incremental = run_scalar(make_indicator(spec, CAL), bars)
     for j, name in enumerate(spec.outputs):
-        assert_same(scalar[:, j], batch[name], 1e-9, f"{spec.key}.{name}")
+        what = f"{spec.key}.{name}"
+        if spec.type.value in EXACT:
+            np.testing.assert_array_equal(incremental[:, j], batch[name], err_msg=what)
+        else:
+            assert_same(incremental[:, j], batch[name], recurrence_tolerance(bars, batch[name]), what)
 
 
-def run_columnar(key: str, series: list[SessionBars], masks: np.ndarray) -> list[np.ndarray]:
-    """Step N symbols together over the longest series; masks[t, i] says whether symbol i has a bar at step t.
-    Returns each symbol's values at its own bars, like a scalar run over that symbol's bars."""
-    n = len(series)
-    indicator = make_columnar(key, n, CAL)
-    position = np.zeros(n, dtype=int)
-    collected: list[list[tuple[float, ...]]] = [[] for _ in range(n)]
-    for t in range(len(masks)):
-        columns = np.full((5, n), np.nan)
-        ts = None
-        for i in range(n):
-            if masks[t, i]:
-                bars, k = series[i], position[i]
-                columns[:, i] = [bars.open[k], bars.high[k], bars.low[k], bars.close[k], bars.volume[k]]
-                ts = int(bars.ts[k])
-        values = indicator.update(*columns, ts=ts if ts is not None else 0, mask=masks[t])
-        values = values if isinstance(values, tuple) else (values,)
-        for i in np.flatnonzero(masks[t]):
-            collected[i].append(tuple(float(v[i]) for v in values))
-            position[i] += 1
-    return [np.array(c) for c in collected]
+def recurrence_tolerance(bars: SessionBars, values: np.ndarray) -> float:
+    """RECURRENCE_ULPS ulps of the largest price or value."""
+    scale = max(float(np.max(np.abs(bars.high), initial=1.0)), float(np.nanmax(np.abs(values), initial=1.0)))
+    return RECURRENCE_ULPS * float(np.finfo(float).eps) * scale
 
 
-@pytest.mark.parametrize("template", [k for k in KEYS if not k.startswith("vwap")])
-def test_columnar_agrees_with_scalar_with_missing_bars(template):
-    key = template.format(iv="1m")
-    rng = np.random.default_rng(7)
-    steps, n = 400, 5
-    masks = rng.random((steps, n)) < 0.8
-    masks[:, 0] = True
-    series = []
-    for i in range(n):
-        closes = 50 + np.cumsum(rng.choice([-0.02, 0.0, 0.0, 0.01, 0.03], size=int(masks[:, i].sum())))
-        series.append(bars_from_closes(closes, seed=i))
-    columnar = run_columnar(key, series, masks)
-    for i in range(n):
-        scalar = run_scalar(make_indicator(key, CAL), series[i])
-        np.testing.assert_array_equal(columnar[i], scalar, err_msg=f"{key} symbol {i}")
-
-
-def test_columnar_vwap_agrees_with_scalar_across_sessions(real_bars):
-    spy = real_bars[("spy", "1m")]
-    masks = np.ones((len(spy), 2), dtype=bool)
-    masks[::7, 1] = False
-    second = spy[masks[:, 1]]
-    columnar = run_columnar("vwap_1m", [spy, second], masks)
-    np.testing.assert_array_equal(columnar[0], run_scalar(make_indicator("vwap_1m", CAL), spy))
-    np.testing.assert_array_equal(columnar[1], run_scalar(make_indicator("vwap_1m", CAL), second))
+@pytest.mark.parametrize("symbol", list(REAL))
+@pytest.mark.parametrize("interval", ["1m", "5m"])
+@pytest.mark.parametrize("template", KEYS)
+def test_incremental_equals_batch_on_lean_data(real_bars, symbol, interval, template):
+    assert_incremental_is_batch(IndicatorSpec.parse_key(template.format(iv=interval)), real_bars[(symbol, interval)])
 
 
 # -- warm-up handoff -------------------------------------------------------------------------------------
@@ -257,11 +231,6 @@ def test_warm_from_history_then_continue_equals_one_run(real_bars, template, spl
     continued = run_scalar(warmed, bars, start=split)
     for j, name in enumerate(spec.outputs):
         assert_same(continued[:, j], whole[name][split:], 1e-9, f"{spec.key}.{name} after {split}")
-    columnar = make_columnar(spec, 3, CAL)
-    columnar.warm_row(1, bars[:split])
-    scalar_state = type(warmed).from_history(spec, bars[:split], CAL).state()
-    for field, value in columnar.row_state(1).items():
-        np.testing.assert_array_equal(value, scalar_state[field], err_msg=field)
 
 
 def bars_in_last_session(bars: SessionBars) -> int:
@@ -270,31 +239,6 @@ def bars_in_last_session(bars: SessionBars) -> int:
         return 0
     session = CAL.session_of(utc(int(bars.ts[-1])))
     return int(np.count_nonzero(bars.ts >= as_ns(CAL.open(session))))
-
-
-def test_state_moves_between_scalar_and_columnar(real_bars):
-    bars = real_bars[("goog", "1m")]
-    for template in KEYS:
-        key = template.format(iv="1m")
-        scalar = make_indicator(key, CAL)
-        run_scalar(scalar, bars[:300])
-        columnar = make_columnar(key, 2, CAL)
-        columnar.load_row(0, scalar.state())
-        rest = bars[300:]
-        expected = run_scalar(scalar, rest)
-        np.testing.assert_array_equal(run_columnar_from(columnar, rest), expected, err_msg=key)
-
-
-def run_columnar_from(columnar, bars: SessionBars) -> np.ndarray:
-    """Feed every row the same bars; returns row 0's values."""
-    rows = []
-    for i in range(len(bars)):
-        columns = [np.array([getattr(bars, name)[i]] * columnar.n_symbols) for name in ("open", "high", "low", "close")]
-        volume = np.array([bars.volume[i]] * columnar.n_symbols)
-        values = columnar.update(*columns, volume, ts=int(bars.ts[i]))
-        values = values if isinstance(values, tuple) else (values,)
-        rows.append([float(v[0]) for v in values])
-    return np.array(rows)
 
 
 # -- ready, errors ---------------------------------------------------------------------------------------
@@ -318,7 +262,7 @@ def test_unknown_or_malformed_indicators_are_errors():
     with pytest.raises(IndicatorError, match="unknown type 'foo'"):
         make_indicator("foo_14_1m")
     with pytest.raises(IndicatorError, match="invalid indicator key"):
-        make_columnar("rsi_1m", 3)
+        make_indicator("rsi_1m")
     with pytest.raises(IndicatorError, match="needs each bar's ts"):
         make_indicator("vwap_1m").update(1, 1, 1, 1, 1)
 
@@ -338,8 +282,6 @@ def test_an_indicator_that_cannot_state_its_warmup_is_an_error_never_skipped(spe
     spec = spec_class(type="sma", period=5, interval="1m")
     with pytest.raises(IndicatorError, match="warm-up"):
         make_indicator(spec)
-    with pytest.raises(IndicatorError, match="warm-up"):
-        make_columnar(spec, 2)
 
 
 def test_compute_columns_names_every_output(real_bars):
@@ -355,18 +297,6 @@ def test_compute_columns_names_every_output(real_bars):
     ]
 
 
-def test_columnar_grows_without_disturbing_rows(real_bars):
-    bars = real_bars[("spy", "5m")]
-    columnar = make_columnar("ema_10_5m", 1, CAL)
-    for i in range(50):
-        columnar.update(*(np.array([getattr(bars, f)[i]]) for f in ("open", "high", "low", "close", "volume")))
-    before = columnar.row_state(0)
-    columnar.resize(4)
-    assert columnar.row_state(0) == before and columnar.row_state(3)["count"] == 0
-    with pytest.raises(IndicatorError, match="cannot shrink"):
-        columnar.resize(2)
-
-
 # -- properties ------------------------------------------------------------------------------------------
 
 
@@ -380,12 +310,8 @@ def close_series(draw):
 
 @given(close_series(), st.sampled_from(KEYS), st.integers(0, 3))
 def test_batch_and_incremental_agree_on_any_series(close, template, seed):
-    key = template.format(iv="1m")
     bars = bars_from_closes(close, spread=float(close.std() / 10 + 0.01), seed=seed)
-    batch = compute(key, bars, CAL).outputs
-    scalar = run_scalar(make_indicator(key, CAL), bars)
-    for j, name in enumerate(IndicatorSpec.parse_key(key).outputs):
-        assert_same(scalar[:, j], batch[name], 1e-9, f"{key}.{name}")
+    assert_incremental_is_batch(IndicatorSpec.parse_key(template.format(iv="1m")), bars)
 
 
 @given(
@@ -417,3 +343,8 @@ def test_a_nan_input_poisons_only_what_follows_it():
     x[70] = np.nan
     y = linear_filter(x, 0.5, 0.5, 0.0)
     assert not np.isnan(y[:70]).any() and np.isnan(y[70:]).all()
+
+
+def test_every_indicator_type_has_its_implementation():
+    assert set(INDICATORS) == set(IndicatorType)
+    assert all(cls.kind is kind and callable(cls.batch) for kind, cls in INDICATORS.items())

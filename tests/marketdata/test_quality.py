@@ -10,9 +10,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from marketdata.bars import as_ns, utc_datetime
 from marketdata.calendar import get_calendar
 from marketdata.quality import Gap, QualityError, historical_quality, session_quality
+from marketdata.timestamps import as_ns, utc_datetime
 from tests.marketdata.lean_minutes import lean_minute_frame, lean_minute_table
 
 CAL = get_calendar("XNYS")

@@ -31,13 +31,13 @@ from hypothesis import strategies as st
 
 from daytape.plugins import PluginContext, Scanner, Strategy
 from daytape.runner import run_day
-from marketdata.bars import NS_PER_SECOND, as_ns
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.importers import import_lean
+from marketdata.sources.storecache import DEFAULT_MAX_BYTES, StoreCache
 from marketdata.store import BarStore
+from marketdata.timestamps import NS_PER_SECOND, as_ns
 from specs.config import SessionConfig
 from statemachine.sink import InMemorySink
-from statemachine.storecache import StoreCache
 
 MINUTE_NS = 60 * NS_PER_SECOND
 SYMBOLS = ("SPY", "AIG", "IBM", "GOOG", "FOXA", "SHY")
@@ -246,7 +246,7 @@ def run_recorded(
     sink = InMemorySink()
     result = run_day(
         scenario_config(scenario, root),
-        StoreCache(store, calendar) if cached else store,
+        StoreCache(store, calendar, max_bytes=0 if not cached else DEFAULT_MAX_BYTES),
         sink,
         scenario.day,
         plugins=plugins,  # type: ignore[arg-type]

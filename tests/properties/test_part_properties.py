@@ -1,12 +1,11 @@
 """Properties of the indicators that tests/marketdata does not already draw at random.
 
-(Derived bars conserving volume and bounding prices, batch/incremental/columnar bars agreeing, and batch
+(Derived bars conserving volume and bounding prices, batch and incremental bars agreeing, and batch
 against one-symbol incremental indicators from the first bar are hypothesis properties in tests/marketdata;
 interval and indicator keys and the session config round-tripping are in tests/specs.)
 
 Here: an incremental form warmed by a batch run over history carries on exactly where the batch stopped,
-for any spec, any bars and ANY split point; and the N-symbol columnar form, each symbol missing its own
-clock steps and warmed up to any split of the clock, gives every symbol its batch values. Both to 1e-9.
+for any spec, any bars and ANY split point (to 1e-9).
 The bars may cross from a regular session into the early close after Thanksgiving 2023, with missing
 minutes, flat stretches and zero volumes, so VWAP resets at an open and RSI meets series that do not move.
 """
@@ -21,13 +20,12 @@ from hypothesis import strategies as st
 
 from marketdata.bars import SessionBars
 from marketdata.calendar import get_calendar
-from marketdata.indicators import compute, make_columnar, make_indicator
+from marketdata.indicators import compute, make_indicator
 from specs.indicators import IndicatorSpec, IndicatorType
 
 CAL = get_calendar("XNYS")
 SESSIONS = (date(2023, 11, 22), date(2023, 11, 24))
 TIMELINE = np.concatenate([CAL.minutes(day).view(np.int64) for day in SESSIONS])
-SYMBOLS = 3
 TOLERANCE = {"rtol": 1e-9, "atol": 1e-9}
 
 
@@ -91,38 +89,3 @@ def test_one_symbol_incremental_agrees_with_batch_from_any_split(spec, ts, seed,
     ]
     assert_agree(as_columns(values, spec.outputs), {k: v[split:] for k, v in batch.items()}, spec.key)
     assert indicator.count == len(bars) or spec.type is IndicatorType.VWAP
-
-
-@given(specs(), timelines(), st.integers(0, 2**32 - 1), st.data())
-def test_columnar_agrees_with_batch_for_every_symbol(spec, ts, seed, data):
-    """N symbols on one clock, each missing its own steps, warmed by batch up to a split of the clock."""
-    presence = np.array(
-        data.draw(
-            st.lists(st.lists(st.booleans(), min_size=SYMBOLS, max_size=SYMBOLS), min_size=len(ts), max_size=len(ts))
-        )
-    )
-    symbol_bars = [random_bars(ts[presence[:, i]], seed + i) for i in range(SYMBOLS)]
-    split = data.draw(st.integers(0, len(ts)), label="split")
-    columnar = make_columnar(spec, SYMBOLS, CAL)
-    position = []
-    for i, bars in enumerate(symbol_bars):
-        before = int(np.count_nonzero(presence[:split, i]))
-        columnar.warm_row(i, bars[:before])
-        position.append(before)
-    seen: list[list[object]] = [[] for _ in range(SYMBOLS)]
-    for step in range(split, len(ts)):
-        mask = presence[step]
-        columns = {
-            name: np.array([getattr(symbol_bars[i], name)[position[i]] if mask[i] else np.nan for i in range(SYMBOLS)])
-            for name in ("open", "high", "low", "close", "volume")
-        }
-        value = columnar.update(**columns, ts=int(ts[step]), mask=mask)
-        outputs = value if isinstance(value, tuple) else (value,)
-        for i in np.flatnonzero(mask):
-            seen[i].append(tuple(float(out[i]) for out in outputs))
-            position[i] += 1
-    for i, bars in enumerate(symbol_bars):
-        batch = compute(spec, bars, CAL).outputs
-        start = len(bars) - len(seen[i])
-        assert start == np.count_nonzero(presence[:split, i])
-        assert_agree(as_columns(seen[i], spec.outputs), {k: v[start:] for k, v in batch.items()}, f"{spec.key} #{i}")

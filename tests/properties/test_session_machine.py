@@ -62,6 +62,7 @@ from eventlog.sink import RunSink
 from eventlog.store import EventStore, open_store
 from marketdata.bars import SessionBars
 from marketdata.clock import SimulatedClock
+from marketdata.sources.storecache import StoreCache
 from specs.config import SessionConfig
 from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
@@ -209,7 +210,12 @@ class SessionMachine(RuleBasedStateMachine):
         self.run_id = self.log.create_run(RunManifest.for_config("property-sessions", self.config.to_yaml_dict()))
         clock = SimulatedClock(self.cal.open(self.days[0]) - timedelta(hours=1))
         self.coordinator = SessionCoordinator(
-            self.config, self.data.bar_store(), self.cal, RunSink(self.log, self.run_id), clock, self._inject
+            self.config,
+            StoreCache(self.data.bar_store(), self.cal),
+            self.cal,
+            RunSink(self.log, self.run_id),
+            clock,
+            self._inject,
         )
         self._begin_next_day()
 

@@ -12,6 +12,7 @@ import pytest
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.clock import SimulatedClock
 from marketdata.generator import write_sample_store
+from marketdata.sources.storecache import StoreCache
 from marketdata.store import BarStore
 from specs.config import SessionConfig
 from statemachine.coordinator import SessionCoordinator
@@ -61,7 +62,9 @@ def make_coordinator(store: BarStore, calendar: TradingCalendar) -> CoordinatorF
     ) -> tuple[SessionCoordinator, InMemorySink]:
         sink = InMemorySink()
         clock = SimulatedClock(calendar.open(first_day) - timedelta(hours=1))
-        coordinator = SessionCoordinator(config or seed_config(), bar_store or store, calendar, sink, clock, faults)
+        coordinator = SessionCoordinator(
+            config or seed_config(), StoreCache(bar_store or store, calendar), calendar, sink, clock, faults
+        )
         return coordinator, sink
 
     return build

@@ -16,6 +16,7 @@ import pytest
 from daytape.plugins import PluginContext
 from marketdata.clock import SimulatedClock
 from marketdata.importers import import_lean
+from marketdata.sources.storecache import StoreCache
 from marketdata.store import BarStore
 from specs import events as ev
 from specs.plan import BarScope, Source
@@ -42,7 +43,7 @@ def _coordinator(store: BarStore, calendar, **config) -> tuple[SessionCoordinato
     sink = InMemorySink()
     clock = SimulatedClock(calendar.open(DAY) - timedelta(hours=2))
     settings = {"symbols": ["SPY"], "start": DAY, "end": DAY, **config}
-    coordinator = SessionCoordinator(seed_config(**settings), store, calendar, sink, clock)
+    coordinator = SessionCoordinator(seed_config(**settings), StoreCache(store, calendar), calendar, sink, clock)
     coordinator.begin_day(DAY)
     coordinator.load_config_symbols()
     coordinator.start_streaming()

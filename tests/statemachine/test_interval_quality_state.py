@@ -17,6 +17,7 @@ import pytest
 from marketdata.calendar import TradingCalendar
 from marketdata.clock import SimulatedClock
 from marketdata.importers import import_lean
+from marketdata.sources.storecache import StoreCache
 from marketdata.store import BarStore
 from specs import events as ev
 from statemachine.coordinator import SessionCoordinator
@@ -83,7 +84,7 @@ def _shy(store: BarStore, calendar: TradingCalendar) -> tuple[SessionCoordinator
     )
     sink = InMemorySink()
     clock = SimulatedClock(calendar.open(SHY_DAY) - MINUTE)
-    coordinator = SessionCoordinator(config, store, calendar, sink, clock)
+    coordinator = SessionCoordinator(config, StoreCache(store, calendar), calendar, sink, clock)
     coordinator.begin_day(SHY_DAY)
     assert [o.status for o in coordinator.load_config_symbols()] == ["completed"]
     coordinator.start_streaming()
@@ -163,7 +164,9 @@ def test_a_symbol_added_mid_session_records_its_derived_quality_as_of_then(store
         indicators=[],
     )
     sink = InMemorySink()
-    coordinator = SessionCoordinator(config, store, calendar, sink, SimulatedClock(calendar.open(OCT_DAY) - MINUTE))
+    coordinator = SessionCoordinator(
+        config, StoreCache(store, calendar), calendar, sink, SimulatedClock(calendar.open(OCT_DAY) - MINUTE)
+    )
     coordinator.begin_day(OCT_DAY)
     coordinator.load_config_symbols()
     coordinator.start_streaming()

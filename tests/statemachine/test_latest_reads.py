@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marketdata.bars import as_ns
+from marketdata.timestamps import as_ns
 from specs.intervals import Interval
 from tests.statemachine.support import DAY1, stream_until
 

@@ -17,6 +17,7 @@ import pytest
 from marketdata.calendar import TradingCalendar
 from marketdata.clock import SimulatedClock
 from marketdata.importers import import_lean
+from marketdata.sources.storecache import StoreCache
 from marketdata.store import BarStore
 from specs import events as ev
 from statemachine.coordinator import SessionCoordinator
@@ -67,7 +68,9 @@ def _streaming_shy(store: BarStore, calendar: TradingCalendar) -> tuple[SessionC
         indicators=[{"type": "sma", "period": 3, "interval": "5m"}],
     )
     sink = InMemorySink()
-    coordinator = SessionCoordinator(config, store, calendar, sink, SimulatedClock(calendar.open(DAY) - MINUTE))
+    coordinator = SessionCoordinator(
+        config, StoreCache(store, calendar), calendar, sink, SimulatedClock(calendar.open(DAY) - MINUTE)
+    )
     coordinator.begin_day(DAY)
     assert [o.status for o in coordinator.load_config_symbols()] == ["completed"]
     coordinator.start_streaming()

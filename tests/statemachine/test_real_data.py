@@ -13,6 +13,7 @@ import pytest
 
 from marketdata.clock import SimulatedClock
 from marketdata.importers import import_lean
+from marketdata.sources.storecache import StoreCache
 from marketdata.store import BarStore
 from specs import events as ev
 from specs.indicators import IndicatorSpec
@@ -34,7 +35,7 @@ def _coordinator(store, calendar, day: date, **config) -> tuple[SessionCoordinat
     sink = InMemorySink()
     clock = SimulatedClock(calendar.open(day) - timedelta(hours=2))
     settings = {"symbols": ["SPY", "AIG"], "start": day, "end": day, **config}
-    return SessionCoordinator(seed_config(**settings), store, calendar, sink, clock), sink
+    return SessionCoordinator(seed_config(**settings), StoreCache(store, calendar), calendar, sink, clock), sink
 
 
 def _regular_minutes(lean_root: Path, symbol: str, day: date, calendar) -> int:

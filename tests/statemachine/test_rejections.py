@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from marketdata.sources.storecache import StoreCache
 from specs import events as ev
 from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
@@ -129,7 +130,7 @@ def test_a_long_list_of_missing_sessions_is_cut_short(store, calendar):
     )
     plan = analyze(asked, state, config, calendar, DAY1)
 
-    result = validate(plan, store, calendar)
+    result = validate(plan, StoreCache(store, calendar), calendar)
 
     needed = calendar.previous_sessions(DAY1, 40)
     stored = set(store.days("AAPL", "1m"))
@@ -148,7 +149,7 @@ def test_a_passing_validation_says_what_is_there(store, calendar):
         ]
     )
     asked = Request(request_id="r", operation=Operation.SYMBOL, symbol="AAPL", source=Source.CONFIG)
-    result = validate(analyze(asked, state, seed_config(), calendar, DAY1), store, calendar)
+    result = validate(analyze(asked, state, seed_config(), calendar, DAY1), StoreCache(store, calendar), calendar)
     assert result.can_proceed and result.data_source_available and result.has_historical_data
     assert result.intervals_supported == ["1m", "5m", "15m"]
     assert result.meets_config_requirements is True

@@ -1,5 +1,6 @@
-"""A run's StoreCache: days that read and derive through it write exactly the events that days reading the
-store themselves write, on good data and on damaged data, and it keeps no more bars than it is allowed."""
+"""A run's StoreCache: days that share what it read write exactly the events that days through a cache that
+keeps nothing write (each reading the store itself), on good data and on damaged data, and it keeps no more
+bars than it is allowed."""
 
 from __future__ import annotations
 
@@ -10,20 +11,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from marketdata.bars import SessionBars, derive_bars
+from marketdata.aggregator import bars_from_derived
+from marketdata.bars import SessionBars
 from marketdata.calendar import TradingCalendar
 from marketdata.checks import clean_bars
 from marketdata.clock import SimulatedClock
+from marketdata.derive import derive_bars
+from marketdata.sources import MissingBarsError
+from marketdata.sources.storecache import StoreCache, joined
 from marketdata.store import BarStore
 from specs.config import SessionConfig
 from specs.intervals import Interval
 from statemachine.coordinator import SessionCoordinator
 from statemachine.sink import InMemorySink
-from statemachine.storecache import StoreCache, joined
 from tests.statemachine.support import DAY1, DAY2, DAY3, RSI_14_1M, seed_config, stream_to_close, stream_until
 
 
-def run_days(store: BarStore | StoreCache, calendar: TradingCalendar, config: SessionConfig) -> InMemorySink:
+def run_days(store: StoreCache, calendar: TradingCalendar, config: SessionConfig) -> InMemorySink:
     """DAY1..DAY3 as the runner runs them: a coordinator per day, requests mid-session, the end of the day."""
     sink = InMemorySink()
     clock = SimulatedClock(calendar.open(DAY1) - timedelta(hours=1))
@@ -50,7 +54,7 @@ def dumped(sink: InMemorySink) -> list[dict]:
 
 
 def assert_same_run(store: BarStore, calendar: TradingCalendar, config: SessionConfig) -> list[dict]:
-    plain = dumped(run_days(store, calendar, config))
+    plain = dumped(run_days(StoreCache(store, calendar, max_bytes=0), calendar, config))
     cached = dumped(run_days(StoreCache(store, calendar), calendar, config))
     assert cached == plain
     return cached
@@ -83,7 +87,7 @@ def test_bad_bars_are_flagged_the_same_way(private_store, calendar):
 
 def test_it_keeps_within_its_bound_and_still_answers(store, calendar):
     tiny = StoreCache(store, calendar, max_bytes=200_000)
-    plain = dumped(run_days(store, calendar, seed_config()))
+    plain = dumped(run_days(StoreCache(store, calendar, max_bytes=0), calendar, seed_config()))
     assert dumped(run_days(tiny, calendar, seed_config())) == plain
     assert tiny._bytes <= 200_000 or len(tiny._bars) == 1
 
@@ -120,3 +124,17 @@ def test_a_file_holding_another_days_bar_is_cut_as_the_files_are(private_store, 
     pieces = StoreCache(private_store, calendar).regular_days("AAPL", Interval("1m"), days)
     for day, piece in zip(days, pieces, strict=True):
         assert piece is not None and piece.bars.equals(read_alone(private_store, calendar, day))
+
+
+@pytest.mark.parametrize("interval", ["1m", "5m", "1h"])
+def test_a_subscription_plays_the_days_bars_as_the_batch_derives_them(store, calendar, interval):
+    cache = StoreCache(store, calendar)
+    played = bars_from_derived(list(cache.subscribe("AAPL", Interval(interval), DAY1)))
+    assert len(played) and played.equals(derive_bars(read_alone(store, calendar, DAY1), interval, calendar, DAY1))
+
+
+def test_history_names_the_sessions_it_lacks(private_store, calendar):
+    days = calendar.previous_sessions(DAY1, 3)
+    private_store.day_file("AAPL", "1m", days[1]).unlink()
+    with pytest.raises(MissingBarsError, match=f"AAPL: no 1m bars in the store for {days[1]}$"):
+        StoreCache(private_store, calendar).history("AAPL", Interval("5m"), days)

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marketdata.bars import SessionBars, as_ns, derive_sessions
+from marketdata.bars import SessionBars
+from marketdata.derive import derive_sessions
 from marketdata.indicators import compute
+from marketdata.timestamps import as_ns
 from specs.indicators import IndicatorSpec
 from tests.properties import oracle
 from tests.statemachine.support import DAY1, RSI_14_1M, SMA_20_5M, stream_until

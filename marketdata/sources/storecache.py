@@ -26,20 +26,23 @@ import datetime as dt
 import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, TypeVar
 
 import numpy as np
 
-from marketdata.bars import SessionBars, as_ns, as_ns_array, derive_bars, derive_sessions, session_bounds
+from marketdata.aggregator import DerivedBar, IncrementalAggregator
+from marketdata.bars import SessionBars, frozen
 from marketdata.calendar import TradingCalendar
-from marketdata.checks import FlaggedRows, clean_bars, flagged_rows
-from marketdata.quality import QualityReport, session_quality
+from marketdata.checks import clean_bars, flagged_rows
+from marketdata.derive import derive_bars, derive_sessions
+from marketdata.quality import HistoricalQuality, QualityReport, historical_quality, session_quality
+from marketdata.sources.base import MissingBarsError, StoredDay
 from marketdata.store import BarStore
+from marketdata.timestamps import as_ns, as_ns_array, session_bounds
 from specs.intervals import Interval
-from statemachine.book import frozen
 
 #: The default bound on the bars kept: some weeks of 1m history for a few hundred symbols.
 DEFAULT_MAX_BYTES = 256 << 20
@@ -48,15 +51,6 @@ _COLUMNS = ("ts", "open", "high", "low", "close", "volume", "bar_close")
 _ROW_BYTES = 8 * len(_COLUMNS)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class StoredDay:
-    """One intraday day file as the executor uses it: the usable rows and what was wrong with the others."""
-
-    bars: SessionBars  # clean_bars' rows as read-only columns, pre- and post-market included
-    flagged: FlaggedRows
-    unsorted: int  # rows the store recorded as written out of order
 
 
 @dataclass(frozen=True)
@@ -100,7 +94,8 @@ def _split(bars: SessionBars, calendar: TradingCalendar, days: list[dt.date]) ->
 
 
 class StoreCache:
-    """A run's view of its `BarStore` that reads and derives each thing once (see the module docstring)."""
+    """The Parquet store as a `BarSource`: a run's view of its `BarStore` that reads and derives each thing once
+    (see the module docstring)."""
 
     def __init__(self, store: BarStore, calendar: TradingCalendar, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.store = store
@@ -138,6 +133,50 @@ class StoreCache:
             if key not in self._listings:
                 self._listings[key] = tuple(read())
             return self._listings[key]  # type: ignore[return-value]
+
+    # -- the BarSource reads ----------------------------------------------------------------------------
+
+    def history(self, symbol: str, interval: Interval, sessions: Sequence[dt.date]) -> SessionBars:
+        """The sessions' regular-session bars of `interval`, one after the other, read-only. Intraday ones come
+        from the cache; daily and weekly ones (a file a year) are read and derived each time."""
+        sessions = list(sessions)
+        if not interval.is_intraday:
+            read = self.store.read_days(symbol, interval.base, sessions)
+            if read.missing_days:
+                raise MissingBarsError(symbol, interval.base, read.missing_days)
+            clean, _ = clean_bars(read.table)
+            return frozen(derive_sessions(clean, interval, self.calendar, sessions))
+        pieces = self.regular_days(symbol, interval, sessions)
+        missing = [day for day, piece in zip(sessions, pieces, strict=True) if piece is None]
+        if missing:
+            raise MissingBarsError(symbol, interval.base, missing)
+        return joined(pieces)  # type: ignore[arg-type]
+
+    def session(self, symbol: str, interval: Interval, day: dt.date) -> StoredDay | None:
+        """The session day's file of a base interval, cleaned (see `day`)."""
+        return self.day(symbol, interval, day)
+
+    def history_quality(
+        self, symbol: str, interval: Interval, sessions: Sequence[dt.date], bars: SessionBars
+    ) -> HistoricalQuality:
+        """Each session's quality: per day from the cache for intraday intervals, else from `bars`."""
+        if not interval.is_intraday:
+            return historical_quality(bars.ts, self.calendar, list(sessions), interval)
+        self.regular_days(symbol, interval, sessions)
+        return HistoricalQuality(tuple(self.quality(symbol, interval, day) for day in sessions))
+
+    def subscribe(self, symbol: str, interval: Interval, day: dt.date) -> Iterator[DerivedBar]:
+        """The day's bars of an intraday `interval` as they close, played from the stored base bars in order."""
+        aggregator = IncrementalAggregator(interval, self.calendar, day)
+        stored = self.day(symbol, interval.base, day)
+        if stored is None:
+            raise MissingBarsError(symbol, interval.base, [day])
+        bars = stored.bars
+        for row in zip(bars.ts.tolist(), bars.open, bars.high, bars.low, bars.close, bars.volume, strict=True):
+            yield from aggregator.push(*row)
+        last = aggregator.flush()
+        if last is not None:
+            yield last
 
     # -- what the executor reads -----------------------------------------------------------------------
 
