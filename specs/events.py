@@ -427,11 +427,11 @@ class TradingStatusReceived(EventBase):
     symbol: str  # type: ignore[assignment]
     ts: dt.datetime
     received_at: dt.datetime
-    status_code: str = ""
-    status_message: str = ""
-    reason_code: str = ""
-    reason_message: str = ""
-    tape: str = ""
+    status_code: str | None = None
+    status_message: str | None = None
+    reason_code: str | None = None
+    reason_message: str | None = None
+    tape: str | None = None
 
 
 class FeedConnected(EventBase):
@@ -442,6 +442,8 @@ class FeedConnected(EventBase):
     at: dt.datetime
     feed: str = Field(min_length=1)
     symbols: list[str] = Field(default_factory=list)
+    #: what the stream said of the connection (its URL; never a credential)
+    detail: str = ""
 
 
 class FeedDisconnected(EventBase):
