@@ -35,11 +35,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, Literal, Protocol, TypeVar
 
+from daytape.errors import CheckFailed
+
 MINUTE = timedelta(minutes=1)
 
 
-class GateError(ValueError):
-    """A frame or a time the gate cannot take (time going back, a frame kind that does not step)."""
+class GateError(CheckFailed, ValueError):
+    """A frame or a time the gate cannot take (time going back, a frame kind that does not step): the live
+    path is not as it must be (exit 1)."""
 
 
 class MinuteFrame(Protocol):

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Literal
 
+from daytape.errors import CheckFailed
 from marketdata.clock import SimulatedClock
 from marketdata.live.frames import LiveFrame, NoticeKind, StreamNotice
 from specs import events as ev
@@ -54,8 +55,8 @@ TapeEvent = (
 )
 
 
-class TapeError(ValueError):
-    """A frame the tape cannot record (a bar without its prices), or an event that is not the tape's."""
+class TapeError(CheckFailed, ValueError):
+    """A frame the tape cannot record (a bar without its prices), or an event that is not the tape's (exit 1)."""
 
 
 def minute_of(t: datetime) -> datetime:
