@@ -64,8 +64,9 @@ class FeedConfig(BaseModel):
     history: Literal["store", "alpaca"] = "store"
     #: how long after a minute's end its step waits for the bars still missing
     grace_seconds: float = Field(default=3.0, gt=0, le=60, strict=True)
-    #: no frame for this long: the socket is taken as dead, closed and opened again
-    silence_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, strict=True)
+    #: no frame at all for this long: the socket is taken as dead, closed and opened again (the live client's
+    #: default; a quiet IEX subscription can go a minute or two without a bar)
+    silence_timeout_seconds: float = Field(default=150.0, gt=0, le=3600, strict=True)
     #: the minutes a dropped connection missed: fetched from the REST history (`backfill`) or left as gaps
     missed_minutes: Literal["backfill", "gap"] = "backfill"
 
