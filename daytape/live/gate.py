@@ -20,9 +20,10 @@ The rules:
 - An `updated_bar` (a correction) for a minute not yet stepped replaces the symbol's bar of that minute (or
   stands in for it if none came); for a stepped minute it is a `correction`: it corrects the bar for later
   steps, and what that step's plugins saw stays what they saw.
-- `add(symbol, at)` expects the symbol from the first minute that neither has stepped nor ended before `at`
-  (a subscription made at `at` brings the bars of minutes ending after it); `remove(symbol)` expects it in
-  no minute that has not stepped, and drops its waiting bars.
+- `add(symbol, at)` first runs the steps due by `at`, then expects the symbol from the first minute that
+  neither has stepped nor ended before `at` (a subscription made at `at` brings the bars of minutes ending
+  after it); `remove(symbol, at)` runs the steps due by `at`, then expects it in no minute that has not
+  stepped, and drops its waiting bars.
 - Frames of minutes outside the session, and of symbols not subscribed for that minute, are ignored and
   counted. Daily bars and trading statuses do not pass the gate (they are recorded on the tape only).
 - Arrival times never go back: a frame or an `advance` earlier than the gate's time is an error.
@@ -135,18 +136,21 @@ class MinuteGate(Generic[F]):
     def done(self) -> bool:
         return self.next_minute >= self.close
 
-    def add(self, symbol: str, at: datetime) -> None:
-        self._move_to(at)
+    def add(self, symbol: str, at: datetime) -> list[Step[F]]:
+        """Subscribe `symbol` at `at`; the steps due by `at` run first (returned), without it."""
+        steps = self.advance(at)
         if symbol not in self._first:
             self._first[symbol] = max(self.next_minute, minute_of(at))
+        return steps
 
-    def remove(self, symbol: str, at: datetime) -> None:
-        self._move_to(at)
-        if self._first.pop(symbol, None) is None:
-            return
-        for minute in self._pending.values():
-            if minute.bars.pop(symbol, None) is not None:
-                self.counts.unsubscribed += 1
+    def remove(self, symbol: str, at: datetime) -> list[Step[F]]:
+        """Unsubscribe `symbol` at `at`; the steps due by `at` run first (returned), with it."""
+        steps = self.advance(at)
+        if self._first.pop(symbol, None) is not None:
+            for minute in self._pending.values():
+                if minute.bars.pop(symbol, None) is not None:
+                    self.counts.unsubscribed += 1
+        return steps
 
     def _expected(self, minute: datetime) -> list[str]:
         return [symbol for symbol, first in self._first.items() if first <= minute]

@@ -100,6 +100,64 @@ def test_the_gate_steps_as_the_reference_model_says(day):
     assert [s.at for s in steps] == sorted(s.at for s in steps)
 
 
+def _release(frames, minute, grace, previous, expected, added, at):
+    """When a minute expecting `expected` steps, with which first bars, and whether by its deadline."""
+    end, deadline = minute + MINUTE, minute + MINUTE + grace
+    firsts: dict[str, Frame] = {}
+    for f in frames:
+        before_the_add = f.symbol == added and f.received_at < at
+        fits = f.ts == minute and f.received_at < deadline and f.symbol in expected and not before_the_add
+        if fits and f.symbol not in firsts:
+            firsts[f.symbol] = f
+    if set(firsts) >= set(expected):
+        return max([previous, end, *(f.received_at for f in firsts.values())]), firsts, False
+    return max(previous, deadline), firsts, True
+
+
+def reference_with_an_add(symbols, minutes, grace, frames, added: str, at: datetime):
+    """As `reference`, with `added` subscribed at `at` (never on a frame's arrival time): the minutes due by
+    `at` step without it; from the first minute not due by then (and not ended before `at`) it is expected,
+    and only its frames arriving after `at` count."""
+    steps = []
+    previous, first = OPEN, None
+    for i in range(minutes):
+        minute = OPEN + i * MINUTE
+        expected = list(symbols)
+        if first is None:
+            when, _, _ = _release(frames, minute, grace, previous, expected, added, at)
+            if when > at:  # not due by the time of the add: from here on the symbol is subscribed
+                first = max(minute, at.replace(second=0, microsecond=0))
+        if first is not None and minute >= first:
+            expected.append(added)
+        when, firsts, by_deadline = _release(frames, minute, grace, previous, expected, added, at)
+        gaps = tuple(sorted(set(expected) - set(firsts)))
+        steps.append((minute, when, {s: f.n for s, f in firsts.items()}, gaps, by_deadline))
+        previous = when
+    return steps, first
+
+
+@settings(max_examples=200, deadline=None)
+@given(days(), st.integers(0, 7 * 60_000))
+def test_a_symbol_added_mid_session_steps_as_the_reference_model_says(day, add_ms):
+    symbols, minutes, grace, frames = day
+    added = symbols[-1]
+    symbols = symbols[:-1]
+    at = OPEN + timedelta(milliseconds=add_ms, microseconds=500)  # never equal to an arrival (whole ms)
+    close = OPEN + minutes * MINUTE
+    gate: MinuteGate[Frame] = MinuteGate(symbols, OPEN, close, grace)
+    steps: list[Step] = []
+    before = [f for f in frames if f.received_at < at]
+    for f in before:
+        steps.extend(o for o in gate.offer(f) if isinstance(o, Step))
+    steps.extend(gate.add(added, at))
+    for f in frames[len(before) :]:
+        steps.extend(o for o in gate.offer(f) if isinstance(o, Step))
+    steps.extend(gate.advance(max([close + grace, at, *(f.received_at for f in frames)])))
+    expected, _ = reference_with_an_add(symbols, minutes, grace, frames, added, at)
+    got = [(s.minute, s.at, {k: f.n for k, f in s.bars.items()}, s.gaps, s.by_deadline) for s in steps]
+    assert got == expected
+
+
 def bar(symbol: str, minute: int, after: float, kind: str = "bar", n: int = 0) -> Frame:
     ts = OPEN + minute * MINUTE
     return Frame(kind, symbol, ts, ts + MINUTE + after * SECOND, n)
@@ -142,13 +200,13 @@ def test_an_updated_bar_replaces_a_waiting_bar_and_corrects_a_stepped_one():
 def test_symbols_added_and_removed_mid_session():
     gate: MinuteGate[Frame] = MinuteGate(["A"], OPEN, OPEN + 5 * MINUTE, 3 * SECOND)
     [s0] = gate.offer(bar("A", 0, 0.1))
-    gate.add("N", OPEN + MINUTE + 20 * SECOND)  # a scanner's add during minute 1: expected from minute 1
+    assert gate.add("N", OPEN + MINUTE + 20 * SECOND) == []  # a scanner's add in minute 1: expected from it
     assert gate.offer(bar("N", 0, 30)) == [] and gate.counts.unsubscribed == 1  # before it was subscribed
     gate.offer(bar("A", 1, 0.4))
     [s1] = gate.offer(bar("N", 1, 0.5))
     assert s0.gaps == () and sorted(s1.bars) == ["A", "N"] and not s1.by_deadline
     gate.offer(bar("N", 2, 0.1))
-    gate.remove("N", OPEN + 3 * MINUTE + 0.2 * SECOND)  # teardown: its waiting bar goes, no later gaps
+    assert gate.remove("N", OPEN + 3 * MINUTE + 0.2 * SECOND) == []  # teardown: its waiting bar goes
     [s2] = gate.offer(bar("A", 2, 0.3))
     assert sorted(s2.bars) == ["A"] and s2.gaps == () and gate.counts.unsubscribed == 2
 
