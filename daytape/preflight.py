@@ -24,6 +24,7 @@ from eventlog.engine import normalize_url
 from eventlog.errors import EventLogError
 from marketdata.calendar import get_calendar
 from marketdata.errors import CalendarError
+from marketdata.live.credentials import missing_credentials
 from marketdata.store import BarStore, StoreLocationError, is_url
 from specs.config import SessionConfig
 
@@ -33,6 +34,25 @@ class ConfigProblem(UserError):
 
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    """`daytape run FILE --feed-url URL [--date D] [--speed N]`: a live session played on a local feed."""
+
+    feed_url: str | None = None
+    date: dt.date | None = None
+    speed: float | None = None
+
+    @property
+    def given(self) -> bool:
+        return self.feed_url is not None or self.date is not None or self.speed is not None
+
+
+LIVE_NOT_WIRED = (
+    "mode: live: live runs are not wired yet (`daytape config check` validates the file; `daytape feed serve` "
+    "plays a stored day on the stream protocol)"
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +91,11 @@ def anchor_paths(config: SessionConfig, session_file: Path) -> SessionConfig:
 
 
 def check_session_file(
-    file: Path, start: dt.date | None = None, end: dt.date | None = None, log: str | None = None
+    file: Path,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    log: str | None = None,
+    rehearsal: Rehearsal | None = None,
 ) -> CheckedRun:
     """The run that `daytape run FILE [--from start] [--to end] [--log log]` would start, or UserError with
     the first check it fails."""
@@ -79,8 +103,12 @@ def check_session_file(
     log_url = resolve_log_url(log, config.log)
     try:
         days = check_config(config)
+        if config.mode == "live":
+            check_live(config)
     except ConfigProblem as exc:
         raise UserError(f"{file}: {exc}") from None
+    if rehearsal is not None and rehearsal.given:
+        check_rehearsal(config, rehearsal, str(file))
     _check_log_url(log_url, log, f"{file}: log")
     return CheckedRun(config, days, log_url)
 
@@ -109,6 +137,44 @@ def check_config(config: SessionConfig) -> list[dt.date]:
         except UserError as exc:
             raise ConfigProblem(field, str(exc)) from None
     return days
+
+
+def check_live(config: SessionConfig, environ: dict[str, str] | None = None) -> None:
+    """A live session's feed: the credentials' variables are set (named, never shown). The feed section's own
+    fields (URLs, feed, history source, timeouts) were checked when the file was read."""
+    feed = config.live_feed
+    missing = missing_credentials(feed.key_env, feed.secret_env, os.environ if environ is None else environ)
+    if missing:
+        field = "feed.key_env" if missing[0] == feed.key_env else "feed.secret_env"
+        what = "key id" if missing[0] == feed.key_env else "secret key"
+        raise ConfigProblem(
+            field,
+            f"{missing[0]} is not set: export the Alpaca API {what} in it (credentials come only from the environment)",
+        )
+
+
+def check_rehearsal(config: SessionConfig, rehearsal: Rehearsal, file: str) -> None:
+    """`--feed-url`, `--date`, `--speed`: a ws:// URL, a session of the file's exchange, a speed above 0, and a
+    live session file to rehearse (UserError naming the option if not)."""
+    if config.mode != "live":
+        raise UserError(f"{file}: mode: {config.mode}: --feed-url, --date and --speed rehearse a mode: live session")
+    if rehearsal.feed_url is None:
+        given = "--date" if rehearsal.date is not None else "--speed"
+        raise UserError(f"{given}: a rehearsal plays a stored day on a local feed: give --feed-url too")
+    if not rehearsal.feed_url.startswith(("ws://", "wss://")) or len(rehearsal.feed_url.split("://", 1)[1]) == 0:
+        raise UserError(f"--feed-url: expected a ws:// or wss:// URL, got {rehearsal.feed_url!r}")
+    if rehearsal.speed is not None and not rehearsal.speed > 0:
+        raise UserError(f"--speed: expected a number above 0 (times real time), got {rehearsal.speed:g}")
+    if rehearsal.date is not None:
+        calendar = get_calendar(config.exchange)
+        try:
+            is_session = calendar.is_session(rehearsal.date)
+        except CalendarError as exc:
+            raise UserError(f"--date: {exc}") from None
+        if not is_session:
+            raise UserError(
+                f"--date: {rehearsal.date} is not a session of {config.exchange} ({rehearsal.date:%A}: no trading)"
+            )
 
 
 def _check_log_url(url: str, cli_value: str | None, file_field: str) -> None:

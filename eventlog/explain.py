@@ -107,6 +107,10 @@ def _at(when: dt.datetime | None) -> str:
     return when.strftime("%H:%M") + " UTC" if when is not None else "then"
 
 
+def _arrival(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%H:%M:%S.%f")[:-3] + " UTC"
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -213,6 +217,42 @@ _SUMMARIES: dict[str, Any] = {
     "IndicatorRegistered": _registered,
     "QualityCalculated": _quality,
     "SymbolStreamed": _streamed,
+    "BarReceived": lambda e: (
+        f"{'backfilled' if e.backfilled else 'received'} the {_at(e.ts)} bar at {_arrival(e.received_at)}: "
+        f"o {e.open:g} h {e.high:g} l {e.low:g} c {e.close:g} v {e.volume:g}"
+    ),
+    "BarUpdated": lambda e: (
+        f"the {_at(e.ts)} bar was corrected at {_arrival(e.received_at)} (for later steps; earlier steps keep "
+        f"what they saw): o {e.open:g} h {e.high:g} l {e.low:g} c {e.close:g} v {e.volume:g}"
+    ),
+    "DailyBarReceived": lambda e: (
+        f"daily bar so far at {_arrival(e.received_at)}: o {e.open:g} h {e.high:g} l {e.low:g} c {e.close:g} "
+        f"v {e.volume:g}"
+    ),
+    "TradingStatusReceived": lambda e: (
+        f"trading status {e.status_code or '?'} ({e.status_message or 'no message'}) at {_arrival(e.received_at)}"
+        + (f", reason {e.reason_code} ({e.reason_message})" if e.reason_code else "")
+    ),
+    "FeedConnected": lambda e: (
+        f"the {e.feed} feed connected at {_arrival(e.at)} with {_plural(len(e.symbols), 'symbol')}"
+    ),
+    "FeedDisconnected": lambda e: (
+        f"the feed was lost at {_arrival(e.at)} ({e.reason}{': ' + e.detail if e.detail else ''}); "
+        + (f"the gap starts after the {_at(e.last_minute)} bar" if e.last_minute else "no bar had arrived")
+    ),
+    "FeedReconnected": lambda e: (
+        f"the feed reconnected at {_arrival(e.at)}; "
+        + (
+            f"{_plural(e.missed_minutes, 'minute')} missed ({_at(e.missed_start)} .. {_at(e.missed_end)}), "
+            + ("backfilled from history" if e.policy == "backfill" else "left as gaps")
+            if e.missed_minutes
+            else "no minute missed"
+        )
+    ),
+    "FeedBackfilled": lambda e: (
+        f"backfilled {_plural(e.minutes, 'minute')} ({_at(e.start)} .. {_at(e.end)}) from history: "
+        f"{_plural(e.bars, 'bar')}"
+    ),
 }
 
 assert set(_SUMMARIES) == set(ev.EVENT_TYPES), "every event kind in specs needs its own summary"

@@ -42,12 +42,69 @@ class PluginRef(BaseModel):
         return value
 
 
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class FeedConfig(BaseModel):
+    """`mode: live`: where the live bars come from (CONTRACT.md, "Session file, live mode"). Credentials are
+    named here by their environment variables only; their values never appear in a file, the log or output."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: Literal["alpaca"] = "alpaca"
+    #: Alpaca's stream feed: `iex` (free plans) or `sip` (every US exchange; a paid plan)
+    feed: Literal["iex", "sip"] = "iex"
+    #: the market-data stream's URL instead of Alpaca's (a local `daytape feed serve`)
+    stream_url: str | None = None
+    #: the REST data API's URL instead of Alpaca's
+    rest_url: str | None = None
+    key_env: str = "ALPACA_API_KEY"
+    secret_env: str = "ALPACA_SECRET_KEY"
+    #: where warm-up history and symbol checks come from: the Parquet `store` or Alpaca's REST `alpaca`
+    history: Literal["store", "alpaca"] = "store"
+    #: how long after a minute's end its step waits for the bars still missing
+    grace_seconds: float = Field(default=3.0, gt=0, le=60, strict=True)
+    #: no frame at all for this long: the socket is taken as dead, closed and opened again (the live client's
+    #: default; a quiet IEX subscription can go a minute or two without a bar)
+    silence_timeout_seconds: float = Field(default=150.0, gt=0, le=3600, strict=True)
+    #: the minutes a dropped connection missed: fetched from the REST history (`backfill`) or left as gaps
+    missed_minutes: Literal["backfill", "gap"] = "backfill"
+
+    @field_validator("stream_url")
+    @classmethod
+    def _websocket_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^wss?://[^\s/]+", value):
+            raise ValueError(f"expected a ws:// or wss:// URL, got {value!r}")
+        return value
+
+    @field_validator("rest_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+    @field_validator("key_env", "secret_env")
+    @classmethod
+    def _variable_name(cls, value: str) -> str:
+        if not ENV_NAME.match(value):
+            raise ValueError(f"expected the name of an environment variable, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _two_variables(self) -> Self:
+        if self.key_env == self.secret_env:
+            raise ValueError(f"key_env and secret_env are both {self.key_env}; the key and secret are two variables")
+        return self
+
+
 class SessionConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
     exchange: str = "XNYS"
-    mode: Literal["backtest"] = "backtest"
+    #: `live` runs today's session on a market-data stream (`feed`); `start`..`end` bound the days it may run
+    mode: Literal["backtest", "live"] = "backtest"
     start: dt.date
     end: dt.date
     store: str = "./data"
@@ -60,13 +117,8 @@ class SessionConfig(BaseModel):
     warmup_multiplier: float = Field(default=2.0, gt=0, strict=True)
     scanner: PluginRef | None = None
     strategy: PluginRef | None = None
-
-    @field_validator("mode", mode="before")
-    @classmethod
-    def _live_is_reserved(cls, value: Any) -> Any:
-        if value == "live":
-            raise ValueError("live mode is reserved and not yet supported; use backtest")
-        return value
+    #: the live feed (`mode: live` only; its defaults when the section is left out)
+    feed: FeedConfig | None = None
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -85,6 +137,8 @@ class SessionConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
+        if self.feed is not None and self.mode != "live":
+            raise ValueError("feed: a feed section is for mode: live only")
         if self.end < self.start:
             raise ValueError(f"end ({self.end}) is before start ({self.start})")
         if len(set(self.symbols)) != len(self.symbols):
@@ -92,6 +146,8 @@ class SessionConfig(BaseModel):
             raise ValueError(f"symbols listed twice: {', '.join(dupes)}")
         if not self.streams:
             raise ValueError("streams: at least one base interval is needed")
+        if self.mode == "live" and self.streams != [Interval("1m")]:
+            raise ValueError("streams: a live feed delivers minute bars; a live session streams [1m]")
         for stream in self.streams:
             if not stream.is_base:
                 raise ValueError(f"streams: {stream} is not a base interval (derive it from {stream.base})")
@@ -107,6 +163,11 @@ class SessionConfig(BaseModel):
         if len(set(keys)) != len(keys):
             raise ValueError(f"indicators listed twice: {', '.join(sorted({k for k in keys if keys.count(k) > 1}))}")
         return self
+
+    @property
+    def live_feed(self) -> FeedConfig:
+        """The feed of a live session: the file's section, or its defaults."""
+        return self.feed if self.feed is not None else FeedConfig()
 
     @property
     def base_interval(self) -> Interval:

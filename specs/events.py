@@ -357,6 +357,141 @@ class FiguresReported(EventBase):
         return figures
 
 
+# --- the live tape: what the feed delivered, recorded before it can affect any state ----------------------
+#
+# Every frame that reaches daytape in a live session is an input event, appended to the day's stream with its
+# arrival time on daytape's clock (`received_at`) and the frame's own fields, before the step it feeds runs.
+# `verify` feeds these events back, at their recorded arrival times on a simulated clock, through the same live
+# path. Correction policy (`BarUpdated`): an updated bar corrects the bar of its minute for every step after the
+# one it arrives in; the steps that already ran keep what they saw (plugins are never re-run, a minute is never
+# re-stepped, and no event already in the log changes). Each frame event carries the exchange's timestamp
+# `ts` (a bar's open time), when daytape took it off the socket, `received_at` (daytape's clock), and the
+# frame's own fields; `symbol` is required.
+
+
+class BarReceived(EventBase):
+    """A minute bar (the stream's `b`): the bar of the minute opening at `ts`. `backfilled` marks a bar fetched
+    from the REST history to fill a minute the stream missed while it was disconnected (FeedBackfilled)."""
+
+    kind: Literal["BarReceived"] = "BarReceived"
+    symbol: str  # type: ignore[assignment]
+    ts: dt.datetime
+    received_at: dt.datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    trade_count: float | None = None
+    vwap: float | None = None
+    backfilled: bool = False
+
+
+class BarUpdated(EventBase):
+    """An updated bar (the stream's `u`, ~30 s after its minute): late trades changed the minute at `ts`. It
+    corrects that bar for the steps after it arrives; what plugins saw before stays what they saw."""
+
+    kind: Literal["BarUpdated"] = "BarUpdated"
+    symbol: str  # type: ignore[assignment]
+    ts: dt.datetime
+    received_at: dt.datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    trade_count: float | None = None
+    vwap: float | None = None
+
+
+class DailyBarReceived(EventBase):
+    """A daily bar (the stream's `d`): the regular session so far, for information; it never feeds a step."""
+
+    kind: Literal["DailyBarReceived"] = "DailyBarReceived"
+    symbol: str  # type: ignore[assignment]
+    ts: dt.datetime
+    received_at: dt.datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    trade_count: float | None = None
+    vwap: float | None = None
+
+
+class TradingStatusReceived(EventBase):
+    """A trading status (the stream's `s`): a halt, a resumption, a LULD pause, as the exchange coded it."""
+
+    kind: Literal["TradingStatusReceived"] = "TradingStatusReceived"
+    symbol: str  # type: ignore[assignment]
+    ts: dt.datetime
+    received_at: dt.datetime
+    status_code: str | None = None
+    status_message: str | None = None
+    reason_code: str | None = None
+    reason_message: str | None = None
+    tape: str | None = None
+
+
+class FeedConnected(EventBase):
+    """The stream connected and authenticated for the first time this session, on `feed`, subscribed to
+    `symbols` (minute bars, updated bars, daily bars and statuses)."""
+
+    kind: Literal["FeedConnected"] = "FeedConnected"
+    at: dt.datetime
+    feed: str = Field(min_length=1)
+    symbols: list[str] = Field(default_factory=list)
+    #: what the stream said of the connection (its URL; never a credential)
+    detail: str = ""
+
+
+class FeedDisconnected(EventBase):
+    """The stream was lost: `reason` says how (`dropped`: the socket closed under us; `silent`: no frame for
+    the silence timeout, so daytape closed it; `failed`: the stream gave up; `stopped`: daytape stopped it).
+    The gap it leaves starts after `last_minute`, the open time of the last minute bar received (None if none
+    was)."""
+
+    kind: Literal["FeedDisconnected"] = "FeedDisconnected"
+    at: dt.datetime
+    reason: Literal["dropped", "silent", "failed", "stopped"]
+    detail: str = ""
+    last_minute: dt.datetime | None = None
+
+
+class FeedReconnected(EventBase):
+    """The stream is back and subscribed again. `missed_start`..`missed_end` (bar open times, inclusive) are
+    the `missed_minutes` minutes it missed while down (0 and None when none closed meanwhile); `policy` says
+    what is done about them: `backfill` (fetched from the REST history, FeedBackfilled follows) or `gap` (left
+    as gaps, visible in quality)."""
+
+    kind: Literal["FeedReconnected"] = "FeedReconnected"
+    at: dt.datetime
+    detail: str = ""
+    missed_start: dt.datetime | None = None
+    missed_end: dt.datetime | None = None
+    missed_minutes: int = Field(default=0, ge=0)
+    policy: Literal["backfill", "gap"] = "backfill"
+
+
+class FeedBackfilled(EventBase):
+    """The minutes `start`..`end` (bar open times, inclusive) that the stream missed were fetched from the
+    REST history: `bars` bars over `minutes` minutes, each recorded after this as a BarReceived with
+    `backfilled` set."""
+
+    kind: Literal["FeedBackfilled"] = "FeedBackfilled"
+    at: dt.datetime
+    start: dt.datetime
+    end: dt.datetime
+    minutes: int = Field(ge=0)
+    bars: int = Field(ge=0)
+
+
+#: The kinds of the live tape's input events, frames first, then the stream's notices.
+FRAME_EVENT_KINDS: tuple[str, ...] = ("BarReceived", "BarUpdated", "DailyBarReceived", "TradingStatusReceived")
+NOTICE_EVENT_KINDS: tuple[str, ...] = ("FeedConnected", "FeedDisconnected", "FeedReconnected", "FeedBackfilled")
+
+
 #: Every event kind, the one list: adding a class here is adding a kind. Everything else that knows the
 #: kinds (EVENT_TYPES, EVENT_KINDS, the schema versions, the state's `apply`, the upcasters, explain) is
 #: derived from it or checked against it by the tests.
@@ -383,7 +518,15 @@ Event = Annotated[
     | IndicatorRegistered
     | QualityCalculated
     | SymbolStreamed
-    | FiguresReported,
+    | FiguresReported
+    | BarReceived
+    | BarUpdated
+    | DailyBarReceived
+    | TradingStatusReceived
+    | FeedConnected
+    | FeedDisconnected
+    | FeedReconnected
+    | FeedBackfilled,
     Field(discriminator="kind"),
 ]
 

@@ -254,6 +254,16 @@ def _figures_reported(state: SessionState, event: ev.FiguresReported) -> None:
     state.plugin_figures[event.plugin] = dict(event.figures)
 
 
+def _feed_input(state: SessionState, event: ev.EventBase) -> None:
+    """A live tape's input (a frame or a stream notice) changes no session state by itself: it is the record
+    of what arrived, and the steps it feeds write their own events. It belongs to a day being loaded or
+    streamed (the stream connects before the open and is stopped at the close)."""
+    if state.state not in ("loading", "streaming"):
+        raise InvalidEvent(
+            f"{event.kind} while the session is {state.state}; feed input arrives while loading or streaming"
+        )
+
+
 def _session_failed(state: SessionState, event: ev.SessionFailed) -> None:
     _session(state, event)
     state.failure = event.reason
@@ -533,6 +543,7 @@ _HANDLERS: dict[str, Callable[[SessionState, Any], None]] = {
     "QualityCalculated": _quality_calculated,
     "SymbolStreamed": _symbol_streamed,
     "FiguresReported": _figures_reported,
+    **dict.fromkeys((*ev.FRAME_EVENT_KINDS, *ev.NOTICE_EVENT_KINDS), _feed_input),
 }
 
 assert set(_HANDLERS) == set(ev.EVENT_TYPES), "every event kind in specs needs exactly one case in apply"

@@ -36,6 +36,13 @@ def register(app: typer.Typer) -> None:
             print_json(load_session_file(file).to_yaml_dict())  # as the file says it, paths unresolved
         else:
             sessions = f"{plural(len(checked.days), 'session')} {config.start} .. {config.end}"
-            sys.stdout.write(f"{file}: ok ({plural(len(config.symbols), 'symbol')}, {sessions})\n")
+            live = ""
+            if config.mode == "live":
+                feed = config.live_feed
+                live = (
+                    f"live on {feed.feed}, history from {feed.history}, grace {feed.grace_seconds:g} s, "
+                    f"missed minutes {feed.missed_minutes}, credentials in {feed.key_env}/{feed.secret_env}; "
+                )
+            sys.stdout.write(f"{file}: ok ({live}{plural(len(config.symbols), 'symbol')}, {sessions})\n")
 
     app.add_typer(group, name="config")

@@ -89,6 +89,15 @@ def register(app: typer.Typer) -> None:
         resume: str | None = typer.Option(
             None, "--resume", metavar="RUN_ID", help="Finish this run (default: start a new run)."
         ),
+        feed_url: str | None = typer.Option(
+            None, "--feed-url", metavar="URL", help="Rehearse a mode: live file on this feed (ws://HOST:PORT)."
+        ),
+        rehearsal_date: str | None = typer.Option(
+            None, "--date", metavar="DATE", help="The session a rehearsal plays (YYYY-MM-DD, with --feed-url)."
+        ),
+        speed: float | None = typer.Option(
+            None, "--speed", metavar="N", help="A rehearsal's pace: N times real time (with --feed-url)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print {run_id, status, sessions, seal} as JSON."),
         quiet: bool = typer.Option(False, "--quiet", help="Nothing on stderr but errors."),
         verbose: bool = typer.Option(False, "--verbose", help="A line on stderr for every finished day."),
@@ -104,11 +113,14 @@ def register(app: typer.Typer) -> None:
         Example:
           daytape run examples/lean-oct-2013.yaml --from 2013-10-08 --to 2013-10-09
         """
-        from daytape.preflight import check_session_file
+        from daytape.preflight import LIVE_NOT_WIRED, Rehearsal, check_session_file
         from daytape.runner import RunOptions, check_options, resume_run, run_session
 
         from_day, to_day = parse_day(start, "--from"), parse_day(end, "--to")
-        checked = check_session_file(file, from_day, to_day, log)
+        rehearsal = Rehearsal(feed_url, parse_day(rehearsal_date, "--date"), speed)
+        checked = check_session_file(file, from_day, to_day, log, rehearsal)
+        if checked.config.mode == "live":
+            raise UserError(f"{file}: {LIVE_NOT_WIRED}")
         # a refused run leaves nothing behind: the scheduler must answer before a log file is made
         check_options(RunOptions(workers=workers, executor=executor, scheduler=scheduler))
         log_store = open_log(checked.log_url, create=resume is None)

@@ -43,6 +43,7 @@ class DayPlan:
     variant: str = ""
     extra: dict[str, int] = field(default_factory=dict)
     figures: bool = True  # the strategy reports figures at the close (FiguresReported)
+    live: bool = False  # the day's tape: frames and stream notices as a live session records them
 
 
 def _digest(*parts: object) -> str:
@@ -236,6 +237,36 @@ class _Day:
             ),
         ]
 
+    def tape(self, symbols: Sequence[str]) -> Batch:
+        """A live day's inputs in its first minutes: a connection, each kind of frame, a drop, the reconnection
+        and the backfill of the minute it missed."""
+        first = symbols[0]
+        second = dt.timedelta(seconds=1)
+        bar = {"open": 10.0, "high": 10.5, "low": 9.75, "close": 10.25, "volume": 1200.0}
+        arrive = self.at(1) + 40 * dt.timedelta(milliseconds=1)
+        return [
+            ev.FeedConnected(at=self.open - 5 * second, feed="iex", symbols=list(symbols)),
+            ev.TradingStatusReceived(
+                symbol=first, ts=self.open - second, received_at=self.open, status_code="T", status_message="Trading"
+            ),
+            *(
+                ev.BarReceived(symbol=s, ts=self.open, received_at=arrive, trade_count=31.0, vwap=10.1, **bar)
+                for s in symbols
+            ),
+            ev.BarUpdated(
+                symbol=first, ts=self.open, received_at=self.at(1) + 30 * second, **{**bar, "volume": 1300.0}
+            ),
+            ev.DailyBarReceived(symbol=first, ts=self.open, received_at=self.at(1) + 31 * second, **bar),
+            ev.FeedDisconnected(
+                at=self.at(1) + 45 * second, reason="dropped", detail="socket closed", last_minute=self.open
+            ),
+            ev.FeedReconnected(
+                at=self.at(3) + 2 * second, missed_start=self.at(1), missed_end=self.at(1), missed_minutes=1
+            ),
+            ev.FeedBackfilled(at=self.at(3) + 3 * second, start=self.at(1), end=self.at(1), minutes=1, bars=1),
+            ev.BarReceived(symbol=first, ts=self.at(1), received_at=self.at(3) + 3 * second, backfilled=True, **bar),
+        ]
+
     def build(self) -> list[Batch]:
         plan = self.plan
         config = [*plan.symbols, *plan.rejected]
@@ -257,6 +288,8 @@ class _Day:
             self.batches.append(self.rejected_symbol(symbol))
         live = list(plan.symbols)
         self.batches.append([ev.StreamingStarted(symbols=list(live), sim_time=self.open)])
+        if plan.live and live:
+            self.batches.append(self.tape(live))
         if plan.scanner_symbol:
             self.batches.append(self.scanner_add(plan.scanner_symbol, self.at(60)))
             live.append(plan.scanner_symbol)
@@ -332,7 +365,7 @@ def one_of_each_kind() -> dict[str, ev.EventBase]:
     """A real event of every kind: the first of each in the default run, and the two day endings it
     does not write (a failed and an aborted session)."""
     found: dict[str, ev.EventBase] = {}
-    for batches in small_run(1).values():
+    for batches in small_run(1, DayPlan(live=True)).values():
         for event in flatten(batches):
             found.setdefault(event.kind, event)
     found["SessionFailed"] = ev.SessionFailed(reason="every configured symbol failed validation")

@@ -11,11 +11,12 @@ import pytest
 from eventlog import hashing
 from specs import events as ev
 from specs.events import EVENT_ADAPTER, EVENT_TYPES
-from tests.eventlog.streams import flatten, small_run
+from tests.eventlog.streams import DayPlan, flatten, small_run
 
 
 def _all_events() -> list[ev.EventBase]:
-    return [e for batches in small_run().values() for e in flatten(batches)]
+    runs = [small_run(), small_run(1, DayPlan(live=True))]
+    return [e for run in runs for batches in run.values() for e in flatten(batches)]
 
 
 def test_every_kind_in_the_test_streams():

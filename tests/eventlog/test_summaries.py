@@ -20,7 +20,54 @@ CLOSE = dt.datetime(2013, 10, 9, 20, 0, tzinfo=dt.UTC)
 SMA = IndicatorSpec(type="sma", period=20, interval="5m")
 ENV = {"symbol": "IBM", "request_id": "20131009-0004", "sim_time": TEN}
 
+ARRIVED = TEN + dt.timedelta(seconds=1, milliseconds=250)
+BAR = {"open": 185.5, "high": 186.0, "low": 185.25, "close": 185.75, "volume": 12000.0}
+MINUTE = dt.timedelta(minutes=1)
+
 EXAMPLES: dict[str, tuple[ev.EventBase, str]] = {
+    "BarReceived": (
+        ev.BarReceived(symbol="IBM", ts=TEN - MINUTE, received_at=ARRIVED, **BAR),
+        "received the 13:59 UTC bar at 14:00:01.250 UTC: o 185.5 h 186 l 185.25 c 185.75 v 12000",
+    ),
+    "BarUpdated": (
+        ev.BarUpdated(symbol="IBM", ts=TEN - MINUTE, received_at=ARRIVED + 30 * dt.timedelta(seconds=1), **BAR),
+        "the 13:59 UTC bar was corrected at 14:00:31.250 UTC (for later steps; earlier steps keep what they saw): "
+        "o 185.5 h 186 l 185.25 c 185.75 v 12000",
+    ),
+    "DailyBarReceived": (
+        ev.DailyBarReceived(symbol="IBM", ts=OPEN, received_at=ARRIVED, **BAR),
+        "daily bar so far at 14:00:01.250 UTC: o 185.5 h 186 l 185.25 c 185.75 v 12000",
+    ),
+    "TradingStatusReceived": (
+        ev.TradingStatusReceived(
+            symbol="IBM",
+            ts=TEN,
+            received_at=ARRIVED,
+            status_code="H",
+            status_message="Trading Halt",
+            reason_code="T1",
+            reason_message="News pending",
+        ),
+        "trading status H (Trading Halt) at 14:00:01.250 UTC, reason T1 (News pending)",
+    ),
+    "FeedConnected": (
+        ev.FeedConnected(at=OPEN - MINUTE, feed="iex", symbols=["IBM", "SPY"]),
+        "the iex feed connected at 13:29:00.000 UTC with 2 symbols",
+    ),
+    "FeedDisconnected": (
+        ev.FeedDisconnected(at=ARRIVED, reason="silent", detail="no frame for 30 s", last_minute=TEN - MINUTE),
+        "the feed was lost at 14:00:01.250 UTC (silent: no frame for 30 s); the gap starts after the 13:59 UTC bar",
+    ),
+    "FeedReconnected": (
+        ev.FeedReconnected(
+            at=TEN + 3 * MINUTE, missed_start=TEN, missed_end=TEN + MINUTE, missed_minutes=2, policy="gap"
+        ),
+        "the feed reconnected at 14:03:00.000 UTC; 2 minutes missed (14:00 UTC .. 14:01 UTC), left as gaps",
+    ),
+    "FeedBackfilled": (
+        ev.FeedBackfilled(at=TEN + 3 * MINUTE, start=TEN, end=TEN + MINUTE, minutes=2, bars=3),
+        "backfilled 2 minutes (14:00 UTC .. 14:01 UTC) from history: 3 bars",
+    ),
     "FiguresReported": (
         ev.FiguresReported(plugin="examples:Strategy", figures={"pnl": 12.5, "trades": 3}, sim_time=CLOSE),
         "examples:Strategy reported pnl=12.5, trades=3",

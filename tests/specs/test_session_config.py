@@ -50,6 +50,43 @@ def test_round_trips_through_yaml():
 
 BASE = "name: t\nstart: 2013-10-09\nend: 2013-10-11\n"
 
+LIVE_EXAMPLE = """
+mode: live
+feed:
+  provider: alpaca
+  feed: sip
+  stream_url: ws://127.0.0.1:8765
+  rest_url: http://127.0.0.1:8766
+  key_env: PAPER_KEY
+  secret_env: PAPER_SECRET
+  history: alpaca
+  grace_seconds: 2.5
+  silence_timeout_seconds: 20
+  missed_minutes: gap
+"""
+
+
+def test_a_live_session_file_parses_with_its_feed_section():
+    config = parse_session_yaml(BASE + LIVE_EXAMPLE)
+    feed = config.live_feed
+    assert config.mode == "live"
+    assert (feed.feed, feed.history, feed.missed_minutes) == ("sip", "alpaca", "gap")
+    assert (feed.stream_url, feed.rest_url) == ("ws://127.0.0.1:8765", "http://127.0.0.1:8766")
+    assert (feed.key_env, feed.secret_env, feed.grace_seconds, feed.silence_timeout_seconds) == (
+        "PAPER_KEY",
+        "PAPER_SECRET",
+        2.5,
+        20.0,
+    )
+    assert parse_session_yaml(dump_session_yaml(config)) == config
+
+
+def test_a_live_session_without_a_feed_section_takes_the_defaults():
+    feed = parse_session_yaml(BASE + "mode: live\n").live_feed
+    assert (feed.provider, feed.feed, feed.history, feed.missed_minutes) == ("alpaca", "iex", "store", "backfill")
+    assert (feed.key_env, feed.secret_env) == ("ALPACA_API_KEY", "ALPACA_SECRET_KEY")
+    assert 0 < feed.grace_seconds <= 10 and feed.silence_timeout_seconds > feed.grace_seconds
+
 
 @pytest.mark.parametrize(
     ("extra", "where", "problem"),
@@ -60,7 +97,20 @@ BASE = "name: t\nstart: 2013-10-09\nend: 2013-10-11\n"
         ("historical: {trailing_days: -1}\n", "historical.trailing_days", "greater than or equal to 0"),
         ("streams: [5m]\n", "(file)", "streams: 5m is not a base interval"),
         ("derived: [5s]\n", "(file)", "derived: 5s needs the base stream 1s"),
-        ("mode: live\n", "mode", "live mode is reserved"),
+        ("mode: paper\n", "mode", "Input should be 'backtest' or 'live'"),
+        ("feed: {feed: iex}\n", "(file)", "feed: a feed section is for mode: live only"),
+        ("mode: live\nstreams: [1s]\n", "(file)", "streams: a live feed delivers minute bars"),
+        ("mode: live\nfeed: {feed: otc}\n", "feed.feed", "Input should be 'iex' or 'sip'"),
+        ("mode: live\nfeed: {history: rest}\n", "feed.history", "Input should be 'store' or 'alpaca'"),
+        ("mode: live\nfeed: {missed_minutes: skip}\n", "feed.missed_minutes", "Input should be 'backfill' or 'gap'"),
+        ("mode: live\nfeed: {grace_seconds: 0}\n", "feed.grace_seconds", "greater than 0"),
+        ("mode: live\nfeed: {grace_seconds: true}\n", "feed.grace_seconds", "valid number, got True"),
+        ("mode: live\nfeed: {silence_timeout_seconds: -5}\n", "feed.silence_timeout_seconds", "greater than 0"),
+        ("mode: live\nfeed: {stream_url: 'http://x'}\n", "feed.stream_url", "expected a ws:// or wss:// URL"),
+        ("mode: live\nfeed: {rest_url: 'ws://x'}\n", "feed.rest_url", "expected an http:// or https:// URL"),
+        ("mode: live\nfeed: {key_env: 'MY KEY'}\n", "feed.key_env", "expected the name of an environment variable"),
+        ("mode: live\nfeed: {key_env: K, secret_env: K}\n", "feed", "key_env and secret_env are both K"),
+        ("mode: live\nfeed: {provider: polygon}\n", "feed.provider", "Input should be 'alpaca'"),
         ("colour: blue\n", "colour", "Extra inputs are not permitted"),
         ("scanner: {class: not-a-path}\n", "scanner.class", "invalid class path"),
         ("warmup_multiplier: 0\n", "warmup_multiplier", "greater than 0"),
