@@ -131,14 +131,14 @@ class SessionCoordinator:
     def begin_day(self, session_date: dt.date) -> None:
         """Start `session_date` with nothing from before: TeardownStarted, then LoadingStarted at the open."""
         with self.lock:
-            if self._state.state in (SessionPhase.LOADING, SessionPhase.STREAMING):
+            if self._state.phase in (SessionPhase.LOADING, SessionPhase.STREAMING):
                 raise SessionPhaseError(
-                    f"begin {session_date}", self._state.state, ("idle", "ended", "failed", "aborted", "tearing_down")
+                    f"begin {session_date}", self._state.phase, ("idle", "ended", "failed", "aborted", "tearing_down")
                 )
             if self._state.session_date == session_date:
                 raise StatemachineError(
                     f"cannot begin {session_date} again: this coordinator already wrote its stream "
-                    f"(the day is {self._state.state}); a day runs once"
+                    f"(the day is {self._state.phase}); a day runs once"
                 )
             open_, close = self.calendar.open(session_date), self.calendar.close(session_date)
             if self.clock.now() > open_:
@@ -193,7 +193,7 @@ class SessionCoordinator:
         """Move the clock to `t` (never backwards)."""
         with self.lock:
             self.clock.set(t)
-            if self._state.state == SessionPhase.STREAMING:
+            if self._state.phase == SessionPhase.STREAMING:
                 self._steps += 1
 
     def end_day(self) -> None:
@@ -418,19 +418,19 @@ class SessionCoordinator:
     def _current_day(self) -> dt.date:
         day = self._state.session_date
         if day is None:
-            raise SessionPhaseError("do that before a day began", self._state.state, ("loading", "streaming"))
+            raise SessionPhaseError("do that before a day began", self._state.phase, ("loading", "streaming"))
         return day
 
     def _require_phase(self, action: str, phases: Sequence[str]) -> None:
-        if self._state.state not in phases:
-            raise SessionPhaseError(action, self._state.state, tuple(phases), str(self._state.session_date or ""))
+        if self._state.phase not in phases:
+            raise SessionPhaseError(action, self._state.phase, tuple(phases), str(self._state.session_date or ""))
 
     def _check_trigger(self, kind: str) -> None:
         """Raise IllegalTransition before anything is written if the day's table does not allow `kind` now."""
-        allowed = allowed_triggers(SESSION_TRANSITIONS, self._state.state)
+        allowed = allowed_triggers(SESSION_TRANSITIONS, self._state.phase)
         if kind not in allowed:
             subject = f"session {self._state.session_date or ''}".strip()
-            raise IllegalTransition(subject, self._state.state, kind, allowed)
+            raise IllegalTransition(subject, self._state.phase, kind, allowed)
 
     def _phase(self, event: ev.EventBase) -> None:
         self._check_trigger(event.kind)

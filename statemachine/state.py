@@ -29,6 +29,7 @@ from specs.lifecycle import (
     SYMBOL_TEARDOWN_PHASES,
     symbol_trigger_for,
 )
+from specs.status import RequestStatus
 from statemachine.errors import InvalidEvent
 from statemachine.machines import fire_session, fire_symbol
 
@@ -139,7 +140,7 @@ class RequestRecord:
     operation: str
     source: str
     description: str
-    status: str = "received"
+    status: RequestStatus = RequestStatus.RECEIVED
     steps: list[str] = field(default_factory=list)
     reason: str = ""
 
@@ -149,7 +150,8 @@ class SessionState:
     """What one session day holds; changed only by `apply`."""
 
     session_date: dt.date | None = None
-    state: str = SESSION_INITIAL
+    #: the day's lifecycle phase (idle, tearing_down, loading, streaming, ended, failed, aborted)
+    phase: str = SESSION_INITIAL
     open: dt.datetime | None = None
     close: dt.datetime | None = None
     early_close: bool = False
@@ -162,10 +164,6 @@ class SessionState:
     events_applied: int = 0
     #: what each plugin reported at the session's close (FiguresReported), by plugin
     plugin_figures: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def phase(self) -> str:
-        return self.state
 
     def symbol_state(self, symbol: str) -> str:
         data = self.symbols.get(symbol)
@@ -213,9 +211,9 @@ class SessionState:
         return data
 
     def _require_adding_phase(self, event: ev.EventBase) -> None:
-        if self.state not in SYMBOL_ADDING_PHASES:
+        if self.phase not in SYMBOL_ADDING_PHASES:
             raise InvalidEvent(
-                f"{event.symbol}: {event.kind} while the session is {self.state}; "
+                f"{event.symbol}: {event.kind} while the session is {self.phase}; "
                 f"symbols can be added only while {' or '.join(SYMBOL_ADDING_PHASES)}"
             )
 
@@ -244,9 +242,9 @@ def _loading_started(state: SessionState, event: ev.LoadingStarted) -> None:
 
 
 def _figures_reported(state: SessionState, event: ev.FiguresReported) -> None:
-    if state.state != "streaming":
+    if state.phase != "streaming":
         raise InvalidEvent(
-            f"FiguresReported by {event.plugin} while the session is {state.state}; plugins report "
+            f"FiguresReported by {event.plugin} while the session is {state.phase}; plugins report "
             "at the close, while streaming"
         )
     if event.plugin in state.plugin_figures:
@@ -278,7 +276,7 @@ def _request_received(state: SessionState, event: ev.RequestReceived) -> None:
     )
 
 
-def _request_status(status: str, kind: type[ev.EventBase]) -> Callable[[SessionState, Any], None]:
+def _request_status(status: RequestStatus, kind: type[ev.EventBase]) -> Callable[[SessionState, Any], None]:
     """The handler of `kind`, an event that moves its request to `status`.
 
     Which fields the kind has (`reason`, `error`, `steps`) is decided here, once: asking a pydantic
@@ -335,8 +333,8 @@ def _symbol_upgraded(state: SessionState, event: ev.SymbolUpgraded) -> None:
 
 
 def _symbol_torn_down(state: SessionState, event: ev.SymbolTornDown) -> None:
-    if state.state not in SYMBOL_TEARDOWN_PHASES:
-        raise InvalidEvent(f"{event.symbol}: torn down while the session is {state.state}, not tearing_down")
+    if state.phase not in SYMBOL_TEARDOWN_PHASES:
+        raise InvalidEvent(f"{event.symbol}: torn down while the session is {state.phase}, not tearing_down")
     data = state._symbol(event)
     fire_symbol(data, "tear_down", data.symbol)
     del state.symbols[data.symbol]
@@ -347,7 +345,7 @@ def _extending(state: SessionState, event: ev.EventBase) -> SymbolSessionData:
 
     Most replayed events pass through here, so the checks are written out inline and the helpers
     are called only to raise."""
-    if state.state not in SYMBOL_ADDING_PHASES:
+    if state.phase not in SYMBOL_ADDING_PHASES:
         state._require_adding_phase(event)
     data = state.symbols.get(event.symbol or "")
     if data is None:
@@ -488,8 +486,8 @@ def _set_interval_quality(data: SymbolSessionData, intervals: dict[str, ev.Inter
 
 def _symbol_streamed(state: SessionState, event: ev.SymbolStreamed) -> None:
     data = state._symbol(event)
-    if state.state != "streaming":
-        raise InvalidEvent(f"{data.symbol}: SymbolStreamed while the session is {state.state}, not streaming")
+    if state.phase != "streaming":
+        raise InvalidEvent(f"{data.symbol}: SymbolStreamed while the session is {state.phase}, not streaming")
     for interval, count in event.bars.items():
         if interval in data.bars:
             data.bars[interval].count = count
@@ -517,12 +515,12 @@ _HANDLERS: dict[str, Callable[[SessionState, Any], None]] = {
     "SessionFailed": _session_failed,
     "SessionAborted": _session_aborted,
     "RequestReceived": _request_received,
-    "RequestPlanned": _request_status("planned", ev.RequestPlanned),
-    "SymbolValidated": _request_status("validated", ev.SymbolValidated),
-    "SymbolRejected": _request_status("rejected", ev.SymbolRejected),
-    "RequestSkipped": _request_status("skipped", ev.RequestSkipped),
-    "RequestCompleted": _request_status("completed", ev.RequestCompleted),
-    "ProvisioningFailed": _request_status("failed", ev.ProvisioningFailed),
+    "RequestPlanned": _request_status(RequestStatus.PLANNED, ev.RequestPlanned),
+    "SymbolValidated": _request_status(RequestStatus.VALIDATED, ev.SymbolValidated),
+    "SymbolRejected": _request_status(RequestStatus.REJECTED, ev.SymbolRejected),
+    "RequestSkipped": _request_status(RequestStatus.SKIPPED, ev.RequestSkipped),
+    "RequestCompleted": _request_status(RequestStatus.COMPLETED, ev.RequestCompleted),
+    "ProvisioningFailed": _request_status(RequestStatus.FAILED, ev.ProvisioningFailed),
     "SymbolCreated": _symbol_created,
     "SymbolUpgraded": _symbol_upgraded,
     "SymbolTornDown": _symbol_torn_down,

@@ -31,7 +31,7 @@ ROOM_BASES: dict[str, tuple[type[BaseException], ...]] = {
 #: ProvisioningFailed, and the look-ahead probe's stop.
 CONTROL_FLOW = {
     "daytape.interrupt.Interrupted",
-    "daytape.runner.PluginExited",
+    "daytape.day.PluginExited",
     "daytape.lookahead.StopHere",
     "statemachine.executor.StepFailed",
 }

@@ -31,7 +31,7 @@ def run_days(store: BarStore | StoreCache, calendar: TradingCalendar, config: Se
         coordinator = SessionCoordinator(config, store, calendar, sink, clock)
         coordinator.begin_day(day)
         coordinator.load_config_symbols()
-        if coordinator.state.state == "failed":
+        if coordinator.state.phase == "failed":
             continue
         coordinator.start_streaming()
         stream_until(coordinator, 30)
