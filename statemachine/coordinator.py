@@ -348,7 +348,7 @@ class SessionCoordinator:
     ) -> Outcome:
         """Run the plan's steps on a copy of the state; record them all, or none and ProvisioningFailed."""
         symbol, request_id = envelope.symbol, envelope.request_id
-        trial = self._state.trial_copy(head).apply_all(head)
+        trial = self._state.trial_copy(head, changing=[symbol]).apply_all(head)
         staged = self._book.stage(symbol)
         added_at = envelope.sim_time if self._state.phase == SessionPhase.STREAMING else None
         try:
@@ -446,5 +446,5 @@ class SessionCoordinator:
         day = self._state.session_date or trial.session_date
         assert day is not None, "the first event of a day is TeardownStarted, which names it"
         self.sink.append(day, batch)
-        self._state = trial
-        return trial
+        self._state = trial.settle()
+        return self._state

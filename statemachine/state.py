@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections import ChainMap
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,7 +159,7 @@ class SessionState:
     config_symbols: list[str] = field(default_factory=list)
     symbols: dict[str, SymbolSessionData] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
-    requests: dict[str, RequestRecord] = field(default_factory=dict)
+    requests: MutableMapping[str, RequestRecord] = field(default_factory=dict)
     failure: str | None = None
     sim_time: dt.datetime | None = None
     events_applied: int = 0
@@ -184,22 +185,37 @@ class SessionState:
             self.apply(event)
         return self
 
-    def trial_copy(self, events: Iterable[ev.EventBase]) -> SessionState:
+    def trial_copy(self, events: Iterable[ev.EventBase], changing: Iterable[str] = ()) -> SessionState:
         """A copy to try `events` on: applying them to it leaves this state as it is.
 
-        Only what those events can change is copied (the symbols and requests they name, the dicts that hold
-        them); everything else is shared, so a trial costs what the events touch, not the whole day."""
-        symbols = {event.symbol for event in events if event.symbol}
+        Only what those events can change is copied (the symbols whose data they change, the requests they
+        name, the small dicts that hold them; `config_symbols` is only ever replaced); everything else is
+        shared, so a trial costs what the events touch, not the whole day. The day's requests (one per
+        plugin call, thousands in a day) are not copied: the trial's new and changed ones lie over the
+        shared dict until `settle`. `changing` names symbols that events still to come will change (a
+        request's steps, applied as they run)."""
+        symbols = {event.symbol for event in events if event.symbol and event.kind not in REQUEST_KINDS}
+        symbols.update(changing)
         requests = {event.request_id for event in events if event.request_id}
         twin = copy.copy(self)
-        twin.config_symbols = list(self.config_symbols)
         twin.rejected = dict(self.rejected)
-        twin.symbols = {name: data.clone() if name in symbols else data for name, data in self.symbols.items()}
-        twin.requests = dict(self.requests)
+        twin.symbols = dict(self.symbols)
+        for name in symbols & self.symbols.keys():
+            twin.symbols[name] = self.symbols[name].clone()
+        changed = {rid: copy.copy(self.requests[rid]) for rid in requests & self.requests.keys()}
+        twin.requests = ChainMap(changed, self.requests)
         twin.plugin_figures = dict(self.plugin_figures)
-        for request_id in requests & twin.requests.keys():
-            twin.requests[request_id] = copy.copy(twin.requests[request_id])
         return twin
+
+    def settle(self) -> SessionState:
+        """This trial as a state of its own, once it has become the live one (its events are recorded):
+        the requests it added or changed go into the dict it shares with the state it was copied from,
+        which is not to be used after that."""
+        if isinstance(self.requests, ChainMap):
+            changed, shared = self.requests.maps
+            shared.update(changed)
+            self.requests = shared
+        return self
 
     # --- helpers used by the handlers ------------------------------------
 
@@ -506,6 +522,20 @@ def _symbol_streamed(state: SessionState, event: ev.SymbolStreamed) -> None:
         indicator.last_updated = value.last_updated
         indicator.valid = value.valid
 
+
+#: The kinds whose handlers change only the request records and `rejected`, never a symbol's data: a
+#: trial of them shares every symbol (a skipped or rejected request copies none).
+REQUEST_KINDS = frozenset(
+    {
+        "RequestReceived",
+        "RequestPlanned",
+        "SymbolValidated",
+        "SymbolRejected",
+        "RequestSkipped",
+        "RequestCompleted",
+        "ProvisioningFailed",
+    }
+)
 
 _HANDLERS: dict[str, Callable[[SessionState, Any], None]] = {
     "TeardownStarted": _teardown_started,
