@@ -279,7 +279,8 @@ def provisioning_cpu_ms(store: BarStore, run_days: list[dt.date], symbols: list[
     """CPU ms per symbol-day spent provisioning (teardown + loading every config symbol), in an
     instrumented serial run of the workload on a real SQLite log, the days sharing one store cache as
     `daytape run` does."""
-    from daytape.runner import open_day, run_store, start_run, stream_day
+    from daytape.day import open_day, run_store, stream_day
+    from daytape.runner import start_run
     from eventlog.sink import RunSink
     from eventlog.store import open_store
     from marketdata.clock import SimulatedClock
@@ -315,7 +316,7 @@ def _config(folder: Path, store: BarStore, run_days: list[dt.date], symbols: lis
 def plugin_reads_us(store: BarStore, run_days: list[dt.date], symbols: list[str]) -> dict[str, float]:
     """µs per read at mid-session: `view.indicator()`, `view.bars()`'s latest bar and the cross-symbol
     read (per symbol), on a day loaded with the workload."""
-    from daytape.runner import open_day
+    from daytape.day import open_day
     from marketdata.clock import SimulatedClock
     from statemachine.coordinator import SessionCoordinator
     from statemachine.sink import InMemorySink

@@ -1,7 +1,7 @@
 """History loading: 500 symbols x 30 sessions of 1m bars, daytape's load against a bare pyarrow read.
 
 Ours is the provisioning executor's LoadHistorical step, run per symbol as a session's loading runs it
-(`statemachine.executor`), reading through what `daytape run` gives the executor (`daytape.runner.run_store`:
+(`statemachine.executor`), reading through what `daytape run` gives the executor (`daytape.day.run_store`:
 the run's cache over the bar store), made anew for every load so that nothing is cached: the headline
 `history_load_s`. The same step on the plain `BarStore` (the store's read of the sessions' files,
 `clean_bars`, `SessionBars.from_table`, `derive_sessions` to the regular session, read-only columns, the
@@ -55,7 +55,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from daytape.runner import run_store
+from daytape.day import run_store
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.generator import write_sample_store
 from marketdata.sources.storecache import StoreCache
@@ -131,7 +131,7 @@ class DaytapeLoad:
     """The executor's LoadHistorical step for each symbol, the history kept as the book keeps it.
 
     `through` says what the executor reads through: "run" is the store a `daytape run` hands it
-    (`daytape.runner.run_store`, a cache the run's days share), made anew for every load so that nothing
+    (`daytape.day.run_store`, a cache the run's days share), made anew for every load so that nothing
     is cached yet; "store" is the plain `BarStore`.
     """
 

@@ -77,7 +77,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         serial = run_session(serial_log, config, RunOptions())
         serial_s = time.perf_counter() - started
         started = time.perf_counter()
-        parallel = run_session(parallel_log, config, RunOptions(workers=2, executor="process"))
+        parallel = run_session(parallel_log, config, RunOptions(workers=2, backend="process"))
         parallel_s = time.perf_counter() - started
         same = diff_runs(serial_log, serial.run_id, parallel.run_id, store_b=parallel_log).same
         serial_log.close()

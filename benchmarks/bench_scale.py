@@ -1,7 +1,7 @@
 """Scale: days/s with 1, 2 and 4 worker processes, and events/s into PostgreSQL from 4 workers.
 
 One session config (the bench_parallel workload: synthetic symbols, derived intervals, indicators, a scanner
-and a strategy) is run with the process executor and 1, 2 and 4 workers, each a separate process that opens
+and a strategy) is run with the process backend and 1, 2 and 4 workers, each a separate process that opens
 its own store and log connection; the SQLite runs' events are compared with `diff` against the 1-worker run
 so a speed-up is never bought with a different result. The 4-worker run is then repeated with the log on
 PostgreSQL (a fresh schema of the test database), where the workers append concurrently: its events/s is
@@ -68,7 +68,7 @@ def _chunks(events: list[EventBase], size: int) -> list[list[EventBase]]:
 
 def _timed(log: EventStore, config: Any, workers: int) -> tuple[RunResult, float]:
     started = time.perf_counter()
-    result = run_session(log, config, RunOptions(workers=workers, executor="process"))
+    result = run_session(log, config, RunOptions(workers=workers, backend="process"))
     elapsed = time.perf_counter() - started
     if result.status != "completed":
         raise RuntimeError(f"bench_scale: the {workers}-worker run did not complete: {result.status}")

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.backtrader_peer import run_backtrader
+from daytape.day import open_day, stream_day
 from daytape.plugins import Strategy
-from daytape.runner import open_day, stream_day
 from marketdata.calendar import get_calendar
 from marketdata.clock import SimulatedClock
 from marketdata.generator import write_sample_store

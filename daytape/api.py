@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from daytape.day import run_store
 from daytape.daybook import DayBook, RebuiltSymbol
 from daytape.errors import UserError
 from daytape.logurl import resolve_log_url
-from daytape.runner import RunOptions, recorded_config, run_session, run_store
+from daytape.resume import recorded_config
+from daytape.runner import RunOptions, run_session
 from daytape.verify import Verification, verify_run
 from eventlog.audit import AuditReport, audit_run
 from eventlog.diff import DiffReport, diff_runs
@@ -49,7 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Day", "Log", "Run", "open_log", "run"]
 
-#: Keyword arguments of `run` that choose how the days run rather than what the session is.
+#: Keyword arguments of `run` that choose how the days run rather than what the session is (`executor`
+#: names the run backend, as the CLI's `--executor` does).
 RUN_OPTIONS = ("workers", "executor", "scheduler")
 
 Moment = int | str | dt.datetime | None
@@ -85,7 +88,7 @@ def run(config_or_path: SessionConfig | Mapping[str, Any] | str | Path, **overri
     $DAYTAPE_LOG_URL, else the session's `log`, else `sqlite:///daytape.db`. A run whose days failed is
     returned all the same: look at `Run.status`.
     """
-    options = RunOptions(**{key: overrides.pop(key) for key in RUN_OPTIONS if key in overrides})
+    options = _run_options({key: overrides.pop(key) for key in RUN_OPTIONS if key in overrides})
     config = _session_config(config_or_path)
     explicit_log = overrides.get("log")
     if overrides:
@@ -97,6 +100,14 @@ def run(config_or_path: SessionConfig | Mapping[str, Any] | str | Path, **overri
     log = Log(url, create=True)
     result = run_session(log.store, config, options)
     return log.run(result.run_id)
+
+
+def _run_options(options: dict[str, Any]) -> RunOptions:
+    """`RunOptions` from the API's keywords (`executor` is the backend's name, as on the command line)."""
+    if "executor" in options:
+        options = {**options, "backend": options["executor"]}
+        del options["executor"]
+    return RunOptions(**options)
 
 
 def open_log(url: str | None = None, *, verify: bool = True) -> Log:
@@ -224,7 +235,7 @@ class Run:
     def verify(self, **options: Any) -> Verification:
         """`daytape verify`: re-run the recorded config on the same data; `.deterministic` when the same.
         `options` are `RunOptions` fields (`workers`, `executor`)."""
-        return verify_run(self.log.store, self.run_id, RunOptions(**options))
+        return verify_run(self.log.store, self.run_id, _run_options(options))
 
     def verify_warmup(self, tolerance: float = 1e-6) -> WarmupReport:
         """`daytape verify --warmup`: every indicator recomputed over 2x and 4x its history; `.ok` when no

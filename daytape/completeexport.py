@@ -19,8 +19,9 @@ import io
 import math
 from typing import Any
 
+from daytape.day import run_store
 from daytape.daybook import DayBook, RebuiltSymbol
-from daytape.runner import recorded_config, run_store
+from daytape.resume import recorded_config
 from eventlog.reading import read_events
 from eventlog.store import EventStore
 from marketdata.bars import SessionBars

@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from daytape.day import build_plugins, plugin_name, run_day
 from daytape.errors import UserError
 from daytape.plugins import Plugin, PluginContext
-from daytape.runner import build_plugins, plugin_name, run_day
 from marketdata.bars import SessionBars
 from marketdata.cutoff import write_store_until
 from marketdata.store import BarStore, is_url
@@ -332,7 +332,7 @@ def record_day(config: SessionConfig, day: dt.date, until: dt.datetime, snapshot
     plugins = build_plugins(config)
     for plugin in plugins:
         instrument(plugin, recorder)
-    from daytape.runner import run_store
+    from daytape.day import run_store
 
     run_day(config, run_store(config), InMemorySink(), day, plugins=plugins)
     return recorder.calls

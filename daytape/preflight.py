@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daytape.configfile import load_session_file
+from daytape.day import build_plugins
 from daytape.errors import UserError
 from daytape.logurl import ENV_VAR, resolve_log_url
 from daytape.output import plugin_output_to_stderr
 from daytape.plugins import plugin_folder
-from daytape.runner import build_plugins, effective_config, session_dates
+from daytape.runner import effective_config, session_dates
 from eventlog.engine import normalize_url
 from eventlog.errors import EventLogError
 from marketdata.calendar import get_calendar

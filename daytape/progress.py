@@ -17,7 +17,8 @@ from daytape.output import stderr
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from daytape.runner import DayResult, RunOptions
+    from daytape.day import DayResult
+    from daytape.runner import RunOptions
 
 
 def day_line(day: DayResult) -> str:

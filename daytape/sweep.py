@@ -26,12 +26,14 @@ import yaml
 from pydantic import ValidationError
 
 from daytape.errors import UserError
-from daytape.runner import RunOptions, resume_run, run_manifest, run_session
+from daytape.resume import resume_run
+from daytape.runner import RunOptions, run_manifest, run_session
 from eventlog.reading import RunInfo, list_runs, read_events
 from eventlog.store import EventStore
 from specs.config import SessionConfig
 from specs.events import FiguresReported
 from specs.messages import one_line
+from specs.status import RunStatus
 
 #: What a point's run manifest must match for the point to be reused.
 IDENTITY = ("config_hash", "data_digest", "code_version", "seed")
@@ -180,9 +182,9 @@ def _run_point(log: EventStore, sweep: str, point: Point, options: RunOptions, r
     if recorded is not None:
         manifest = run_manifest(point.config)
         same = all(getattr(recorded, key) == getattr(manifest, key) for key in IDENTITY)
-        if same and recorded.status == "completed":
+        if same and recorded.status == RunStatus.COMPLETED:
             return PointResult(point, recorded.run_id, recorded.status, recorded.seal, "reused")
-        if same and recorded.status in ("running", "aborted"):
+        if same and recorded.status in (RunStatus.RUNNING, RunStatus.ABORTED):
             resumed = resume_run(log, recorded.run_id, options)
             return PointResult(point, resumed.run_id, resumed.status, resumed.seal, "resumed")
     result = run_session(log, point.config, options, name=run_name(sweep, point))

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from daytape.output import plural
 from daytape.provenance import code_changes
-from daytape.runner import RunOptions, current_digest, recorded_config, run_session
+from daytape.resume import recorded_config
+from daytape.runner import RunOptions, current_digest, run_session
 from eventlog.diff import DiffReport, diff_runs
 from eventlog.manifest import config_digest
 from eventlog.reading import get_run, resolve_run_id

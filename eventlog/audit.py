@@ -157,10 +157,10 @@ def _apply_rows(session_date: dt.date, rows: Sequence[Sequence[Any]]) -> tuple[S
 
 def _day_status(rows: Sequence[Sequence[Any]], state: SessionState) -> str:
     ended = any(row[1] == "SessionEnded" for row in rows)
-    if ended and state.state == "tearing_down" and not state.symbols:
+    if ended and state.phase == "tearing_down" and not state.symbols:
         return "ended"
-    if state.state in ("failed", "aborted"):
-        return state.state
+    if state.phase in ("failed", "aborted"):
+        return state.phase
     return "open"
 
 

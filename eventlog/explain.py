@@ -16,13 +16,14 @@ from eventlog.reading import pick_date, read_events, resolve_run_id
 from eventlog.replay import replay_day
 from eventlog.store import EventStore
 from specs import events as ev
+from specs.status import RequestStatus
 
 OUTCOMES = {
-    "SymbolValidated": "validated",
-    "SymbolRejected": "rejected",
-    "RequestSkipped": "skipped",
-    "RequestCompleted": "completed",
-    "ProvisioningFailed": "failed",
+    "SymbolValidated": RequestStatus.VALIDATED,
+    "SymbolRejected": RequestStatus.REJECTED,
+    "RequestSkipped": RequestStatus.SKIPPED,
+    "RequestCompleted": RequestStatus.COMPLETED,
+    "ProvisioningFailed": RequestStatus.FAILED,
 }
 
 
@@ -47,7 +48,7 @@ class ExplainedRequest:
     plugin: str | None = None
     scope: str | None = None
     sim_time: dt.datetime | None = None
-    outcome: str = "received"
+    outcome: RequestStatus = RequestStatus.RECEIVED
     reason: str = ""
     events: list[ExplainedEvent] = field(default_factory=list)
 
@@ -60,7 +61,7 @@ class ExplainedRequest:
             "plugin": self.plugin,
             "scope": self.scope,
             "sim_time": self.sim_time.isoformat() if self.sim_time else None,
-            "outcome": self.outcome,
+            "outcome": self.outcome.value,
             "reason": self.reason,
             "events": [e.as_dict() for e in self.events],
         }
@@ -355,7 +356,7 @@ def _why_not(
     if symbol in state.rejected:
         reasons.append(f"{symbol} was rejected: {state.rejected[symbol]}")
     for request in requests:
-        if request.outcome in ("rejected", "failed", "skipped"):
+        if request.outcome in (RequestStatus.REJECTED, RequestStatus.FAILED, RequestStatus.SKIPPED):
             reasons.append(
                 f"request {request.request_id} ({request.source}: {request.description}) {request.outcome}: "
                 f"{request.reason}"

@@ -30,15 +30,20 @@ from eventlog.chain import ChainRow
 from eventlog.manifest import RunManifest
 from eventlog.upcast import parse_payload
 from specs.events import EventBase
+from specs.status import DayStatus, RunStatus
 
 if TYPE_CHECKING:
     from eventlog.sink import RunSink
 
-RUN_STATUSES = ("running", "completed", "failed", "aborted", "interrupted")
+RUN_STATUSES: tuple[str, ...] = tuple(RunStatus)
 #: The statuses of a run that ended: `finish_run` seals these (a running or interrupted run is open).
-SEALED_STATUSES = ("completed", "failed", "aborted")
+SEALED_STATUSES: tuple[str, ...] = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.ABORTED)
 #: Session statuses: a stream is running until its SessionEnded, SessionFailed or SessionAborted.
-SESSION_STATUS_BY_KIND = {"SessionEnded": "ended", "SessionFailed": "failed", "SessionAborted": "aborted"}
+SESSION_STATUS_BY_KIND: dict[str, str] = {
+    "SessionEnded": DayStatus.ENDED,
+    "SessionFailed": DayStatus.FAILED,
+    "SessionAborted": DayStatus.ABORTED,
+}
 
 #: A stream's row with every column the audit checks, the chain's columns first:
 #: (seq, kind, payload_json, prev_hash, hash, schema_version, symbol, request_id, sim_time).

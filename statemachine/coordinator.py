@@ -18,10 +18,12 @@ request's events go to the sink in ONE append, and only after every step succeed
     rejected   RequestReceived, RequestPlanned, SymbolRejected                          (validation said no)
     skipped    RequestReceived, RequestSkipped                                          (a duplicate)
 
-The same events are then applied to the live state (the one `apply` a replay uses) and the staged book
-entry is committed. Everything public takes one re-entrant lock, so plugins may call from several threads.
-Request ids are `YYYYMMDD-nnnn`, counted per day, and every event's sim_time is the clock's now, so a
-re-run writes identical events.
+Every batch of events, a request's or a phase's, is recorded one way (`_record`): applied to a copy of
+the state (the one `apply` a replay uses), written to the sink in one append, and only then the copy
+becomes the live state (and a request's staged book entry is committed); a batch that does not apply or
+a write that fails changes nothing. Everything public takes one re-entrant lock, so plugins may call
+from several threads. Request ids are `YYYYMMDD-nnnn`, counted per day, and every event's sim_time is
+the clock's now, so a re-run writes identical events.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from specs.indicators import IndicatorSpec
 from specs.intervals import Interval
 from specs.lifecycle import SESSION_TRANSITIONS, SYMBOL_ADDING_PHASES, SessionPhase
 from specs.plan import BarScope, Operation, ProvisioningRequirements, Request, Source, SymbolValidationResult
+from specs.status import RequestStatus
 from statemachine.analysis import analyze
 from statemachine.book import Book, SymbolBook, bars_digest
 from statemachine.errors import AnalysisError, RequestError, SessionPhaseError, StatemachineError
@@ -59,7 +62,7 @@ from statemachine.view import SessionView
 class Outcome:
     """What became of one request."""
 
-    status: str  # completed | skipped | rejected | failed
+    status: RequestStatus  # one of REQUEST_OUTCOMES
     request_id: str
     symbol: str
     reason: str = ""
@@ -70,7 +73,7 @@ class Outcome:
     @property
     def ok(self) -> bool:
         """The request's ask is met: it completed or everything already existed."""
-        return self.status in ("completed", "skipped")
+        return self.status in (RequestStatus.COMPLETED, RequestStatus.SKIPPED)
 
 
 class SessionCoordinator:
@@ -127,14 +130,14 @@ class SessionCoordinator:
     def begin_day(self, session_date: dt.date) -> None:
         """Start `session_date` with nothing from before: TeardownStarted, then LoadingStarted at the open."""
         with self.lock:
-            if self._state.state in (SessionPhase.LOADING, SessionPhase.STREAMING):
+            if self._state.phase in (SessionPhase.LOADING, SessionPhase.STREAMING):
                 raise SessionPhaseError(
-                    f"begin {session_date}", self._state.state, ("idle", "ended", "failed", "aborted", "tearing_down")
+                    f"begin {session_date}", self._state.phase, ("idle", "ended", "failed", "aborted", "tearing_down")
                 )
             if self._state.session_date == session_date:
                 raise StatemachineError(
                     f"cannot begin {session_date} again: this coordinator already wrote its stream "
-                    f"(the day is {self._state.state}); a day runs once"
+                    f"(the day is {self._state.phase}); a day runs once"
                 )
             open_, close = self.calendar.open(session_date), self.calendar.close(session_date)
             if self.clock.now() > open_:
@@ -189,7 +192,7 @@ class SessionCoordinator:
         """Move the clock to `t` (never backwards)."""
         with self.lock:
             self.clock.set(t)
-            if self._state.state == SessionPhase.STREAMING:
+            if self._state.phase == SessionPhase.STREAMING:
                 self._steps += 1
 
     def end_day(self) -> None:
@@ -204,17 +207,17 @@ class SessionCoordinator:
             batch: list[ev.EventBase] = [self._streamed(symbol, now) for symbol in sorted(self._state.symbols)]
             states = {symbol: data.state for symbol, data in sorted(self._state.symbols.items())}
             batch.append(ev.SessionEnded(sim_time=now, steps=self._steps, symbols=states))
-            self._ended_state = self._append(batch)
+            self._ended_state = self._record(batch)
             teardown: list[ev.EventBase] = [ev.TeardownStarted(sim_time=now, session_date=day)]
             teardown += [ev.SymbolTornDown(symbol=s, sim_time=now, previous_state=state) for s, state in states.items()]
-            self._append(teardown)
+            self._record(teardown)
             self._book.clear()
 
     def report_figures(self, plugin: str, figures: dict[str, Any]) -> None:
         """FiguresReported: what `plugin` returned from its session-end hook (checked by the event's model:
         a pydantic ValidationError says what is wrong with it)."""
         with self.lock:
-            self._append([ev.FiguresReported(sim_time=self.clock.now(), plugin=plugin, figures=figures)])
+            self._record([ev.FiguresReported(sim_time=self.clock.now(), plugin=plugin, figures=figures)])
 
     def abort(self, error: str | BaseException) -> None:
         """SessionAborted with the error, from any phase that allows it."""
@@ -315,11 +318,11 @@ class SessionCoordinator:
             try:
                 plan = analyze(request, self._state, self.config, self.calendar, day, self._needs_memo)
             except AnalysisError as exc:
-                self._commit([received, ev.SymbolRejected(**env, reason=str(exc))])
-                return Outcome("rejected", request_id, symbol, str(exc))
+                self._record([received, ev.SymbolRejected(**env, reason=str(exc))])
+                return Outcome(RequestStatus.REJECTED, request_id, symbol, str(exc))
             if plan.is_noop:
-                self._commit([received, ev.RequestSkipped(**env, reason=plan.reason)])
-                return Outcome("skipped", request_id, symbol, plan.reason, plan)
+                self._record([received, ev.RequestSkipped(**env, reason=plan.reason)])
+                return Outcome(RequestStatus.SKIPPED, request_id, symbol, plan.reason, plan)
             planned = ev.RequestPlanned(
                 **env,
                 steps=plan.step_labels,
@@ -330,8 +333,8 @@ class SessionCoordinator:
             )
             result = validate(plan, self.store, self.calendar)
             if not result.can_proceed:
-                self._commit([received, planned, ev.SymbolRejected(**env, reason=result.reason, result=result)])
-                return Outcome("rejected", request_id, symbol, result.reason, plan, result)
+                self._record([received, planned, ev.SymbolRejected(**env, reason=result.reason, result=result)])
+                return Outcome(RequestStatus.REJECTED, request_id, symbol, result.reason, plan, result)
             head: list[ev.EventBase] = [received, planned, ev.SymbolValidated(**env, result=result)]
             return self._execute(plan, result, envelope, head)
 
@@ -342,40 +345,25 @@ class SessionCoordinator:
         envelope: Envelope,
         head: list[ev.EventBase],
     ) -> Outcome:
+        """Run the plan's steps on a copy of the state; record them all, or none and ProvisioningFailed."""
         symbol, request_id = envelope.symbol, envelope.request_id
-        scratch = self._scratch(symbol)
+        trial = self._state.trial_copy(head, changing=[symbol]).apply_all(head)
         staged = self._book.stage(symbol)
-        added_at = envelope.sim_time if self._state.state == SessionPhase.STREAMING else None
+        added_at = envelope.sim_time if self._state.phase == SessionPhase.STREAMING else None
         try:
-            scratch.apply_all(head)
-            steps = self.executor.run(plan, scratch, staged, envelope, added_at)
+            steps = self.executor.run(plan, trial, staged, envelope, added_at)
         except StepFailed as failure:
             failed = ev.ProvisioningFailed(
                 **envelope.fields(), step=failure.step, error=failure.error, completed_steps=failure.completed
             )
-            self._commit([*head, failed])
+            self._record([*head, failed])
             reason = f"{symbol}: {failure.step} failed: {failure.error}"
-            return Outcome("failed", request_id, symbol, reason, plan, result, failure.step)
+            return Outcome(RequestStatus.FAILED, request_id, symbol, reason, plan, result, failure.step)
         done = ev.RequestCompleted(**envelope.fields(), steps=len(steps))
-        scratch.apply(done)
-        self._commit([*head, *steps, done])
+        trial.apply(done)
+        self._record([*head, *steps, done], applied=trial)
         self._book.commit(symbol, staged)
-        return Outcome("completed", request_id, symbol, plan.reason, plan, result)
-
-    def _scratch(self, symbol: str) -> SessionState:
-        """A state to try a request on: the day's phase and a copy of this one symbol, nothing else shared."""
-        live = self._state
-        symbols = {symbol: live.symbols[symbol].clone()} if symbol in live.symbols else {}
-        return SessionState(
-            session_date=live.session_date,
-            state=live.state,
-            open=live.open,
-            close=live.close,
-            early_close=live.early_close,
-            config_symbols=list(live.config_symbols),
-            symbols=symbols,
-            rejected=dict(live.rejected),
-        )
+        return Outcome(RequestStatus.COMPLETED, request_id, symbol, plan.reason, plan, result)
 
     # --- helpers ---------------------------------------------------------------------------------------
 
@@ -429,33 +417,33 @@ class SessionCoordinator:
     def _current_day(self) -> dt.date:
         day = self._state.session_date
         if day is None:
-            raise SessionPhaseError("do that before a day began", self._state.state, ("loading", "streaming"))
+            raise SessionPhaseError("do that before a day began", self._state.phase, ("loading", "streaming"))
         return day
 
     def _require_phase(self, action: str, phases: Sequence[str]) -> None:
-        if self._state.state not in phases:
-            raise SessionPhaseError(action, self._state.state, tuple(phases), str(self._state.session_date or ""))
+        if self._state.phase not in phases:
+            raise SessionPhaseError(action, self._state.phase, tuple(phases), str(self._state.session_date or ""))
 
     def _check_trigger(self, kind: str) -> None:
         """Raise IllegalTransition before anything is written if the day's table does not allow `kind` now."""
-        allowed = allowed_triggers(SESSION_TRANSITIONS, self._state.state)
+        allowed = allowed_triggers(SESSION_TRANSITIONS, self._state.phase)
         if kind not in allowed:
             subject = f"session {self._state.session_date or ''}".strip()
-            raise IllegalTransition(subject, self._state.state, kind, allowed)
+            raise IllegalTransition(subject, self._state.phase, kind, allowed)
 
     def _phase(self, event: ev.EventBase) -> None:
         self._check_trigger(event.kind)
-        self._append([event])
+        self._record([event])
 
-    def _append(self, batch: list[ev.EventBase]) -> SessionState:
-        """Check the batch on a copy of the state, write it in one append, apply it; returns the checked copy
-        (which shares with the live state only what the batch does not touch)."""
-        trial = self._state.trial_copy(batch).apply_all(batch)
-        self._commit(batch)
-        return trial
-
-    def _commit(self, batch: list[ev.EventBase]) -> None:
-        day = self._current_day() if self._state.session_date else batch[0].session_date  # type: ignore[attr-defined]
+    def _record(self, batch: list[ev.EventBase], applied: SessionState | None = None) -> SessionState:
+        """The one way events are recorded: apply the batch to a copy of the state, write it to the sink in
+        one append, swap the copy in. A batch that does not apply, or a write that fails, leaves the state
+        as it was and nothing of the batch recorded. `applied` is a copy (`trial_copy`) the batch is already
+        applied to (a request's steps are applied as they run). Returns the new state, which shares with the
+        one before it only what the batch did not touch."""
+        trial = self._state.trial_copy(batch).apply_all(batch) if applied is None else applied
+        day = self._state.session_date or trial.session_date
+        assert day is not None, "the first event of a day is TeardownStarted, which names it"
         self.sink.append(day, batch)
-        for event in batch:
-            self._state.apply(event)
+        self._state = trial.settle()
+        return self._state

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from specs.events import PartialBar
+from specs.status import RequestStatus
 from statemachine.state import BarIntervalData, IndicatorData, SessionState, SymbolSessionData
 
 CSV_COLUMNS = (
@@ -110,7 +111,7 @@ def failed_requests(state: SessionState) -> dict[str, str]:
     """The symbols whose last failed request (a step that raised) says why, `request_id: reason`."""
     failed: dict[str, str] = {}
     for record in state.requests.values():
-        if record.status == "failed" and record.symbol:
+        if record.status == RequestStatus.FAILED and record.symbol:
             failed[record.symbol] = f"{record.request_id}: {record.reason}"
     return dict(sorted(failed.items()))
 
@@ -121,7 +122,7 @@ def state_json(state: SessionState, run_id: str | None = None) -> dict[str, Any]
     return {
         "run_id": run_id,
         "date": _iso(state.session_date),
-        "session_state": state.state,
+        "session_state": state.phase,
         "symbols": {symbol: symbol_json(state.symbols[symbol]) for symbol in sorted(state.symbols)},
         "rejected": dict(sorted(state.rejected.items())),
         "failed": failed_requests(state),

@@ -6,7 +6,7 @@ so there is no `to_<state>()` shortcut around the table.
 
 The Machine is the source of truth, and its transitions are plain moves (no
 conditions, no callbacks), so firing one means: look up the destination of
-(state, trigger) and set the model's `state`. `moves(machine)` reads that
+(state, trigger) and set the model's attribute (a symbol's `state`, the session's `phase`). `moves(machine)` reads that
 lookup out of the built Machine once (`machine.events[trigger].transitions`);
 `fire` uses it and leaves anything it does not cover to `transitions'`
 `event.trigger(model)`, which costs about 8 µs a transition against a fraction
@@ -17,7 +17,7 @@ or tears down, and one per session phase).
 from __future__ import annotations
 
 from functools import cache
-from typing import Protocol
+from typing import Any
 
 from transitions import Machine, MachineError
 
@@ -33,18 +33,15 @@ from specs.lifecycle import (
 from statemachine.errors import IllegalTransition
 
 
-class HasState(Protocol):
-    state: str
-
-
 def transition_dicts(table: tuple[Transition, ...]) -> list[dict[str, object]]:
     """The table's rows in the form `transitions` takes."""
     return [{"trigger": t.trigger, "source": list(t.sources), "dest": t.dest} for t in table]
 
 
-def _build(states: tuple[str, ...], table: tuple[Transition, ...], initial: str) -> Machine:
+def _build(states: tuple[str, ...], table: tuple[Transition, ...], initial: str, attribute: str) -> Machine:
     return Machine(
         model=None,
+        model_attribute=attribute,
         states=list(states),
         transitions=transition_dicts(table),
         initial=initial,
@@ -55,12 +52,12 @@ def _build(states: tuple[str, ...], table: tuple[Transition, ...], initial: str)
 
 @cache
 def symbol_machine() -> Machine:
-    return _build(SYMBOL_STATES, SYMBOL_TRANSITIONS, SYMBOL_INITIAL)
+    return _build(SYMBOL_STATES, SYMBOL_TRANSITIONS, SYMBOL_INITIAL, "state")
 
 
 @cache
 def session_machine() -> Machine:
-    return _build(SESSION_STATES, SESSION_TRANSITIONS, SESSION_INITIAL)
+    return _build(SESSION_STATES, SESSION_TRANSITIONS, SESSION_INITIAL, "phase")
 
 
 _MACHINE_CALLBACKS = ("before_state_change", "after_state_change", "prepare_event", "finalize_event", "on_final")
@@ -76,11 +73,7 @@ def moves(machine: Machine) -> dict[tuple[str, str], str]:
     if cached is not None:
         return cached
     table: dict[tuple[str, str], str] = {}
-    plain_machine = (
-        machine.model_attribute == "state"
-        and not machine.has_queue
-        and not any(getattr(machine, name, None) for name in _MACHINE_CALLBACKS)
-    )
+    plain_machine = not machine.has_queue and not any(getattr(machine, name, None) for name in _MACHINE_CALLBACKS)
     for trigger, event in machine.events.items():
         for source, candidates in event.transitions.items():
             if not plain_machine or len(candidates) != 1:
@@ -100,12 +93,14 @@ def allowed_triggers(table: tuple[Transition, ...], state: str) -> list[str]:
     return [t.trigger for t in table if state in t.sources]
 
 
-def fire(machine: Machine, table: tuple[Transition, ...], model: HasState, trigger: str, subject: str) -> str:
-    """Fire `trigger` on `model`; raise IllegalTransition naming subject, state and trigger."""
-    state = model.state
+def fire(machine: Machine, table: tuple[Transition, ...], model: Any, trigger: str, subject: str) -> str:
+    """Fire `trigger` on `model` (its `machine.model_attribute` holds its state); raise IllegalTransition
+    naming subject, state and trigger."""
+    attribute = machine.model_attribute
+    state = getattr(model, attribute)
     dest = moves(machine).get((state, trigger))
     if dest is not None:
-        model.state = dest
+        setattr(model, attribute, dest)
         return dest
     event = machine.events.get(trigger)
     if event is None:
@@ -114,12 +109,12 @@ def fire(machine: Machine, table: tuple[Transition, ...], model: HasState, trigg
         event.trigger(model)
     except MachineError:
         raise IllegalTransition(subject, state, trigger, allowed_triggers(table, state)) from None
-    return model.state
+    return str(getattr(model, attribute))
 
 
-def fire_symbol(model: HasState, trigger: str, symbol: str) -> str:
+def fire_symbol(model: Any, trigger: str, symbol: str) -> str:
     return fire(symbol_machine(), SYMBOL_TRANSITIONS, model, trigger, symbol)
 
 
-def fire_session(model: HasState, trigger: str, subject: str = "session") -> str:
+def fire_session(model: Any, trigger: str, subject: str = "session") -> str:
     return fire(session_machine(), SESSION_TRANSITIONS, model, trigger, subject)

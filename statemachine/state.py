@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections import ChainMap
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from specs.lifecycle import (
     SYMBOL_TEARDOWN_PHASES,
     symbol_trigger_for,
 )
+from specs.status import RequestStatus
 from statemachine.errors import InvalidEvent
 from statemachine.machines import fire_session, fire_symbol
 
@@ -139,7 +141,7 @@ class RequestRecord:
     operation: str
     source: str
     description: str
-    status: str = "received"
+    status: RequestStatus = RequestStatus.RECEIVED
     steps: list[str] = field(default_factory=list)
     reason: str = ""
 
@@ -149,23 +151,20 @@ class SessionState:
     """What one session day holds; changed only by `apply`."""
 
     session_date: dt.date | None = None
-    state: str = SESSION_INITIAL
+    #: the day's lifecycle phase (idle, tearing_down, loading, streaming, ended, failed, aborted)
+    phase: str = SESSION_INITIAL
     open: dt.datetime | None = None
     close: dt.datetime | None = None
     early_close: bool = False
     config_symbols: list[str] = field(default_factory=list)
     symbols: dict[str, SymbolSessionData] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
-    requests: dict[str, RequestRecord] = field(default_factory=dict)
+    requests: MutableMapping[str, RequestRecord] = field(default_factory=dict)
     failure: str | None = None
     sim_time: dt.datetime | None = None
     events_applied: int = 0
     #: what each plugin reported at the session's close (FiguresReported), by plugin
     plugin_figures: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def phase(self) -> str:
-        return self.state
 
     def symbol_state(self, symbol: str) -> str:
         data = self.symbols.get(symbol)
@@ -186,22 +185,37 @@ class SessionState:
             self.apply(event)
         return self
 
-    def trial_copy(self, events: Iterable[ev.EventBase]) -> SessionState:
+    def trial_copy(self, events: Iterable[ev.EventBase], changing: Iterable[str] = ()) -> SessionState:
         """A copy to try `events` on: applying them to it leaves this state as it is.
 
-        Only what those events can change is copied (the symbols and requests they name, the dicts that hold
-        them); everything else is shared, so a trial costs what the events touch, not the whole day."""
-        symbols = {event.symbol for event in events if event.symbol}
+        Only what those events can change is copied (the symbols whose data they change, the requests they
+        name, the small dicts that hold them; `config_symbols` is only ever replaced); everything else is
+        shared, so a trial costs what the events touch, not the whole day. The day's requests (one per
+        plugin call, thousands in a day) are not copied: the trial's new and changed ones lie over the
+        shared dict until `settle`. `changing` names symbols that events still to come will change (a
+        request's steps, applied as they run)."""
+        symbols = {event.symbol for event in events if event.symbol and event.kind not in REQUEST_KINDS}
+        symbols.update(changing)
         requests = {event.request_id for event in events if event.request_id}
         twin = copy.copy(self)
-        twin.config_symbols = list(self.config_symbols)
         twin.rejected = dict(self.rejected)
-        twin.symbols = {name: data.clone() if name in symbols else data for name, data in self.symbols.items()}
-        twin.requests = dict(self.requests)
+        twin.symbols = dict(self.symbols)
+        for name in symbols & self.symbols.keys():
+            twin.symbols[name] = self.symbols[name].clone()
+        changed = {rid: copy.copy(self.requests[rid]) for rid in requests & self.requests.keys()}
+        twin.requests = ChainMap(changed, self.requests)
         twin.plugin_figures = dict(self.plugin_figures)
-        for request_id in requests & twin.requests.keys():
-            twin.requests[request_id] = copy.copy(twin.requests[request_id])
         return twin
+
+    def settle(self) -> SessionState:
+        """This trial as a state of its own, once it has become the live one (its events are recorded):
+        the requests it added or changed go into the dict it shares with the state it was copied from,
+        which is not to be used after that."""
+        if isinstance(self.requests, ChainMap):
+            changed, shared = self.requests.maps
+            shared.update(changed)
+            self.requests = shared
+        return self
 
     # --- helpers used by the handlers ------------------------------------
 
@@ -213,9 +227,9 @@ class SessionState:
         return data
 
     def _require_adding_phase(self, event: ev.EventBase) -> None:
-        if self.state not in SYMBOL_ADDING_PHASES:
+        if self.phase not in SYMBOL_ADDING_PHASES:
             raise InvalidEvent(
-                f"{event.symbol}: {event.kind} while the session is {self.state}; "
+                f"{event.symbol}: {event.kind} while the session is {self.phase}; "
                 f"symbols can be added only while {' or '.join(SYMBOL_ADDING_PHASES)}"
             )
 
@@ -244,9 +258,9 @@ def _loading_started(state: SessionState, event: ev.LoadingStarted) -> None:
 
 
 def _figures_reported(state: SessionState, event: ev.FiguresReported) -> None:
-    if state.state != "streaming":
+    if state.phase != "streaming":
         raise InvalidEvent(
-            f"FiguresReported by {event.plugin} while the session is {state.state}; plugins report "
+            f"FiguresReported by {event.plugin} while the session is {state.phase}; plugins report "
             "at the close, while streaming"
         )
     if event.plugin in state.plugin_figures:
@@ -258,9 +272,9 @@ def _feed_input(state: SessionState, event: ev.EventBase) -> None:
     """A live tape's input (a frame or a stream notice) changes no session state by itself: it is the record
     of what arrived, and the steps it feeds write their own events. It belongs to a day being loaded or
     streamed (the stream connects before the open and is stopped at the close)."""
-    if state.state not in ("loading", "streaming"):
+    if state.phase not in ("loading", "streaming"):
         raise InvalidEvent(
-            f"{event.kind} while the session is {state.state}; feed input arrives while loading or streaming"
+            f"{event.kind} while the session is {state.phase}; feed input arrives while loading or streaming"
         )
 
 
@@ -288,7 +302,7 @@ def _request_received(state: SessionState, event: ev.RequestReceived) -> None:
     )
 
 
-def _request_status(status: str, kind: type[ev.EventBase]) -> Callable[[SessionState, Any], None]:
+def _request_status(status: RequestStatus, kind: type[ev.EventBase]) -> Callable[[SessionState, Any], None]:
     """The handler of `kind`, an event that moves its request to `status`.
 
     Which fields the kind has (`reason`, `error`, `steps`) is decided here, once: asking a pydantic
@@ -345,8 +359,8 @@ def _symbol_upgraded(state: SessionState, event: ev.SymbolUpgraded) -> None:
 
 
 def _symbol_torn_down(state: SessionState, event: ev.SymbolTornDown) -> None:
-    if state.state not in SYMBOL_TEARDOWN_PHASES:
-        raise InvalidEvent(f"{event.symbol}: torn down while the session is {state.state}, not tearing_down")
+    if state.phase not in SYMBOL_TEARDOWN_PHASES:
+        raise InvalidEvent(f"{event.symbol}: torn down while the session is {state.phase}, not tearing_down")
     data = state._symbol(event)
     fire_symbol(data, "tear_down", data.symbol)
     del state.symbols[data.symbol]
@@ -357,7 +371,7 @@ def _extending(state: SessionState, event: ev.EventBase) -> SymbolSessionData:
 
     Most replayed events pass through here, so the checks are written out inline and the helpers
     are called only to raise."""
-    if state.state not in SYMBOL_ADDING_PHASES:
+    if state.phase not in SYMBOL_ADDING_PHASES:
         state._require_adding_phase(event)
     data = state.symbols.get(event.symbol or "")
     if data is None:
@@ -498,8 +512,8 @@ def _set_interval_quality(data: SymbolSessionData, intervals: dict[str, ev.Inter
 
 def _symbol_streamed(state: SessionState, event: ev.SymbolStreamed) -> None:
     data = state._symbol(event)
-    if state.state != "streaming":
-        raise InvalidEvent(f"{data.symbol}: SymbolStreamed while the session is {state.state}, not streaming")
+    if state.phase != "streaming":
+        raise InvalidEvent(f"{data.symbol}: SymbolStreamed while the session is {state.phase}, not streaming")
     for interval, count in event.bars.items():
         if interval in data.bars:
             data.bars[interval].count = count
@@ -519,6 +533,20 @@ def _symbol_streamed(state: SessionState, event: ev.SymbolStreamed) -> None:
         indicator.valid = value.valid
 
 
+#: The kinds whose handlers change only the request records and `rejected`, never a symbol's data: a
+#: trial of them shares every symbol (a skipped or rejected request copies none).
+REQUEST_KINDS = frozenset(
+    {
+        "RequestReceived",
+        "RequestPlanned",
+        "SymbolValidated",
+        "SymbolRejected",
+        "RequestSkipped",
+        "RequestCompleted",
+        "ProvisioningFailed",
+    }
+)
+
 _HANDLERS: dict[str, Callable[[SessionState, Any], None]] = {
     "TeardownStarted": _teardown_started,
     "LoadingStarted": _loading_started,
@@ -527,12 +555,12 @@ _HANDLERS: dict[str, Callable[[SessionState, Any], None]] = {
     "SessionFailed": _session_failed,
     "SessionAborted": _session_aborted,
     "RequestReceived": _request_received,
-    "RequestPlanned": _request_status("planned", ev.RequestPlanned),
-    "SymbolValidated": _request_status("validated", ev.SymbolValidated),
-    "SymbolRejected": _request_status("rejected", ev.SymbolRejected),
-    "RequestSkipped": _request_status("skipped", ev.RequestSkipped),
-    "RequestCompleted": _request_status("completed", ev.RequestCompleted),
-    "ProvisioningFailed": _request_status("failed", ev.ProvisioningFailed),
+    "RequestPlanned": _request_status(RequestStatus.PLANNED, ev.RequestPlanned),
+    "SymbolValidated": _request_status(RequestStatus.VALIDATED, ev.SymbolValidated),
+    "SymbolRejected": _request_status(RequestStatus.REJECTED, ev.SymbolRejected),
+    "RequestSkipped": _request_status(RequestStatus.SKIPPED, ev.RequestSkipped),
+    "RequestCompleted": _request_status(RequestStatus.COMPLETED, ev.RequestCompleted),
+    "ProvisioningFailed": _request_status(RequestStatus.FAILED, ev.ProvisioningFailed),
     "SymbolCreated": _symbol_created,
     "SymbolUpgraded": _symbol_upgraded,
     "SymbolTornDown": _symbol_torn_down,

@@ -51,7 +51,7 @@ class SessionView:
 
     @property
     def phase(self) -> str:
-        return self._coordinator.state.state
+        return self._coordinator.state.phase
 
     def symbols(self) -> dict[str, str]:
         """Every symbol of the day and its lifecycle state (adhoc or full)."""

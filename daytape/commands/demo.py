@@ -14,6 +14,7 @@ from daytape.commands import UsageCommand
 from daytape.commands.run import open_log, session_progress
 from daytape.errors import CheckFailed, UserError
 from daytape.output import plural, stdout
+from specs.status import RunStatus
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -41,7 +42,7 @@ def quality_table(checks: list[DayCheck]) -> Table:
 def state_table(state: SessionState) -> Table:
     from rich.table import Table
 
-    table = Table(title=f"{state.session_date}: {state.state}", title_justify="left")
+    table = Table(title=f"{state.session_date}: {state.phase}", title_justify="left")
     for column in ("symbol", "state", "added_by", "auto", "upgraded", "intervals", "indicators", "history", "quality"):
         table.add_column(column)
     for symbol in sorted(state.symbols):
@@ -156,5 +157,5 @@ def register(app: typer.Typer) -> None:
             f"  {daytape} export {result.run_id[:8]} --format csv --log {url}",
             markup=False,
         )
-        if result.status != "completed":
+        if result.status != RunStatus.COMPLETED:
             raise CheckFailed(f"demo run {result.run_id} {result.status}")

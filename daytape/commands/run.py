@@ -16,6 +16,7 @@ from daytape.errors import CheckFailed, UserError
 from daytape.interrupt import Interrupted, stop_on_signals
 from daytape.output import plugin_output_to_stderr, print_json, stderr
 from eventlog.errors import EventLogError, LogWriteFailed
+from specs.status import RunStatus
 
 if TYPE_CHECKING:
     from daytape.runner import RunOptions, RunResult
@@ -54,7 +55,7 @@ def report(result: RunResult, as_json: bool, quiet: bool = False) -> None:
         print(result.run_id)
         if result.seal and not quiet:
             stderr.print(f"  seal {result.seal}", markup=False)
-    if result.status != "completed":
+    if result.status != RunStatus.COMPLETED:
         raise CheckFailed(f"run {result.run_id} {result.status}")
 
 
@@ -114,7 +115,8 @@ def register(app: typer.Typer) -> None:
           daytape run examples/lean-oct-2013.yaml --from 2013-10-08 --to 2013-10-09
         """
         from daytape.preflight import LIVE_NOT_WIRED, Rehearsal, check_session_file
-        from daytape.runner import RunOptions, check_options, resume_run, run_session
+        from daytape.resume import resume_run
+        from daytape.runner import RunOptions, check_options, run_session
 
         from_day, to_day = parse_day(start, "--from"), parse_day(end, "--to")
         rehearsal = Rehearsal(feed_url, parse_day(rehearsal_date, "--date"), speed)
@@ -122,12 +124,12 @@ def register(app: typer.Typer) -> None:
         if checked.config.mode == "live":
             raise UserError(f"{file}: {LIVE_NOT_WIRED}")
         # a refused run leaves nothing behind: the scheduler must answer before a log file is made
-        check_options(RunOptions(workers=workers, executor=executor, scheduler=scheduler))
+        check_options(RunOptions(workers=workers, backend=executor, scheduler=scheduler))
         log_store = open_log(checked.log_url, create=resume is None)
         started: list[str] = []
         try:
             with stop_on_signals(), plugin_output_to_stderr(), session_progress(not quiet, verbose) as (options, _):
-                options.workers, options.executor, options.scheduler = workers, executor, scheduler
+                options.workers, options.backend, options.scheduler = workers, executor, scheduler
                 if resume is not None:
                     started.append(_resolve(log_store, resume))
                     check_resume_file(log_store, started[0], file, checked.config, from_day, to_day)
@@ -158,7 +160,7 @@ def check_resume_file(
 ) -> None:
     """Refuse to resume with a session file (or --from/--to) other than the run's: the resume runs the
     recorded config, so another file would be silently ignored. Dates not given are the recorded ones."""
-    from daytape.runner import config_differences, recorded_config
+    from daytape.resume import config_differences, recorded_config
 
     recorded = recorded_config(log, run_id)
     given = given.model_copy(update={"start": start or recorded.start, "end": end or recorded.end})

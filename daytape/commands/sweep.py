@@ -13,6 +13,7 @@ from daytape.commands import UsageCommand
 from daytape.commands.run import open_log
 from daytape.errors import CheckFailed, UserError
 from daytape.output import plugin_output_to_stderr, print_json, stderr
+from specs.status import RunStatus
 
 REPORT_FORMATS = ("text", "csv", "json")
 REPORT_COLUMNS = ("point", "status", "run_id", "seal")
@@ -45,7 +46,7 @@ def register(app: typer.Typer) -> None:
         checked = check_session_file(file, None, None, log)
         grid_values = load_grid(grid)
         grid_points(checked.config, grid_values)  # a bad point is refused before a log is made
-        options = RunOptions(workers=workers, executor=executor, scheduler=scheduler)
+        options = RunOptions(workers=workers, backend=executor, scheduler=scheduler)
         check_options(options)
         log_store = open_log(checked.log_url, create=True)
         try:
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
             print_json({"sweep": sweep_id, "points": [r.as_json() for r in results]})
         else:
             print(sweep_id)
-        unfinished = [r.point.number for r in results if r.status != "completed"]
+        unfinished = [r.point.number for r in results if r.status != RunStatus.COMPLETED]
         if unfinished:
             raise CheckFailed(f"sweep {sweep_id}: points {', '.join(map(str, unfinished))} did not complete")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from daytape.day import DayResult
 from daytape.progress import day_line, run_progress
-from daytape.runner import DayResult
 
 DAY = dt.date(2013, 10, 9)
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from daytape.runner import day_chunks
+from daytape.backends.worker import day_chunks
 
 DAYS = [date(2024, 2, 1) + timedelta(days=i) for i in range(20)]
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from daytape.cli import main
-from daytape.runner import RunOptions, resume_run
+from daytape.resume import resume_run
+from daytape.runner import RunOptions
 from eventlog.schema import events, runs
 from eventlog.store import open_store
 from tests.e2e.conftest import october_session, write_session

@@ -73,5 +73,5 @@ def test_overlapping_pauses_in_threads_end_with_the_last_one(collector_on):
 def test_a_replay_leaves_the_collector_on(written, collector_on):
     store, run_id = written
     for day in dates(store, run_id):
-        assert replay_day(store, run_id, day).state == "ended"
+        assert replay_day(store, run_id, day).phase == "ended"
     assert gc.isenabled()

@@ -51,7 +51,7 @@ def test_until_time_stops_before_the_first_later_event():
     events = flatten(small_run(1)[DAY])
     scanner_time = next(e.sim_time for e in events if e.kind == "RequestReceived" and e.sim_time is not None)
     state = replay_rows(DAY, _rows(), until_time=scanner_time - dt.timedelta(seconds=1))
-    assert state.state == "streaming" and "TSLA" not in state.symbols
+    assert state.phase == "streaming" and "TSLA" not in state.symbols
     state = replay_rows(DAY, _rows(), until_time=scanner_time)
     assert state.symbols["TSLA"].state == "adhoc"
 
@@ -62,7 +62,7 @@ def test_replay_day_until_time_through_the_store(written):
     close = replay_day(store, run_id, day).close
     assert close is not None
     at_close = replay_day(store, run_id, day, until_time=close)
-    assert at_close.state == "tearing_down" and at_close.symbols == {}
+    assert at_close.phase == "tearing_down" and at_close.symbols == {}
 
 
 def test_parse_until():
@@ -105,6 +105,6 @@ def test_default_replay_is_the_state_at_session_end(written):
     end = [e.kind for e in flat].index("SessionEnded") + 1
     live = SessionState().apply_all(flat[:end])
     replayed = replay_day(store, run_id, DAY_2)
-    assert replayed == live and replayed.state == "ended" and "TSLA" in replayed.symbols
+    assert replayed == live and replayed.phase == "ended" and "TSLA" in replayed.symbols
     after_teardown = replay_day(store, run_id, DAY_2, until_seq=len(flat))
-    assert after_teardown.state == "tearing_down" and after_teardown.symbols == {}
+    assert after_teardown.phase == "tearing_down" and after_teardown.symbols == {}

@@ -76,7 +76,7 @@ def test_an_old_log_is_refused_then_upgraded_and_read_back_upcast(log_url):
         assert loads and all(row.schema_version == 1 and row.event().joined is None for row in loads)
         assert audit_run(store, RUN_ID).ok
         state = replay_day(store, RUN_ID, DAY)
-        assert state.state == "ended" and set(state.symbols) == {"SPY", "AIG", "TSLA"}
+        assert state.phase == "ended" and set(state.symbols) == {"SPY", "AIG", "TSLA"}
         assert state.requests[received[0].request_id].source == "config"
 
 

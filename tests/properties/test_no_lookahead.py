@@ -4,7 +4,7 @@ For a random session day of the real LEAN data (2013-10-08 and 10 with SPY and A
 2008-03-10, GOOG's early close 2015-12-24 and the session after it) and a random moment t of it, the
 day's store files are rewritten with every bar that closes after t changed: prices scaled, volumes
 redrawn, some bars dropped (gaps), sometimes a bad row (NaN close) and rows written out of order. The
-day then runs twice through `daytape.runner.run_day`, on the original store and on the changed one,
+day then runs twice through `daytape.day.run_day`, on the original store and on the changed one,
 with a scanner and a strategy that record, at every hook up to t, everything the view offers (the time,
 the phase, `symbols`, `intervals`, `indicators`, every interval's `bars`, every `indicator` and
 `indicator_ready`, and `view.state`) and that ask for an indicator, a symbol and a bar at random
@@ -29,8 +29,8 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
+from daytape.day import run_day
 from daytape.plugins import PluginContext, Scanner, Strategy
-from daytape.runner import run_day
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.importers import import_lean
 from marketdata.sources.storecache import DEFAULT_MAX_BYTES, StoreCache

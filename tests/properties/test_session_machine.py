@@ -231,7 +231,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     @property
     def phase(self) -> str:
-        return self.coordinator.state.state
+        return self.coordinator.state.phase
 
     @property
     def day(self) -> date:
@@ -484,7 +484,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.coordinator.begin_day(self.day)
         self.model, self.adhoc_today, self.loaded, self.requests_today = {}, set(), False, 0
         state = self.coordinator.state
-        assert state.state == SessionPhase.LOADING and state.session_date == self.day
+        assert state.phase == SessionPhase.LOADING and state.session_date == self.day
         assert not state.symbols and not self.coordinator.book.symbols(), "a symbol survived into a new day"
         assert self.coordinator.clock.now() == self.cal.open(self.day)
         assert [row[1] for row in self._rows_after(0)] == ["TeardownStarted", "LoadingStarted"]
@@ -517,9 +517,9 @@ class SessionMachine(RuleBasedStateMachine):
         assert {s for s in self.config.symbols if state.symbol_state(s) == FULL} == validated
         assert set(state.rejected) >= {o.symbol for o in outcomes if o.status == "rejected"}
         if validated:
-            assert state.state == SessionPhase.LOADING
+            assert state.phase == SessionPhase.LOADING
         else:
-            assert state.state == SessionPhase.FAILED and rows[-1][1] == "SessionFailed"
+            assert state.phase == SessionPhase.FAILED and rows[-1][1] == "SessionFailed"
 
     @precondition(lambda self: self.phase == SessionPhase.LOADING)
     @rule()
@@ -555,7 +555,7 @@ class SessionMachine(RuleBasedStateMachine):
     def _end_day(self) -> None:
         self.coordinator.end_day()
         ended = self.coordinator.ended_state
-        assert ended is not None and ended.state == SessionPhase.ENDED
+        assert ended is not None and ended.phase == SessionPhase.ENDED
         self._assert_matches_model(ended, None)
         close = self.cal.close(self.day)
         minutes = oracle.session_minutes(self.cal, self.day)

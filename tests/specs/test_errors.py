@@ -32,8 +32,7 @@ ROOM_BASES: dict[str, tuple[type[BaseException], ...]] = {
 #: SessionAborted) and the look-ahead probe's stop.
 CONTROL_FLOW = {
     "daytape.interrupt.Interrupted",
-    "daytape.runner.PluginExited",
-    "daytape.runner.PluginFiguresError",
+    "daytape.day.PluginExited",
     "daytape.lookahead.StopHere",
     "statemachine.executor.StepFailed",
 }

@@ -108,7 +108,7 @@ def test_an_illegal_trigger_names_the_subject_its_state_and_the_trigger(make_coo
 def test_phases_and_their_events(make_coordinator, calendar):
     coordinator, sink = make_coordinator()
     coordinator.begin_day(DAY1)
-    assert coordinator.state.state == "loading"
+    assert coordinator.state.phase == "loading"
     assert coordinator.clock.now() == calendar.open(DAY1)
     loading = sink.events(DAY1)[1]
     assert isinstance(loading, ev.LoadingStarted)
@@ -122,7 +122,7 @@ def test_phases_and_their_events(make_coordinator, calendar):
     ended = next(e for e in events if isinstance(e, ev.SessionEnded))
     assert ended.steps == len(coordinator.step_times()) == 390
     assert ended.symbols == {"AAPL": "full", "MSFT": "full"}
-    assert coordinator.state.state == "tearing_down"
+    assert coordinator.state.phase == "tearing_down"
     assert all(e.sim_time is not None for e in events)
     with pytest.raises(IllegalTransition, match="cannot StreamingStarted from state tearing_down"):
         coordinator.start_streaming()
@@ -144,7 +144,7 @@ def test_step_times_follow_the_calendar_on_an_early_close(make_coordinator, cale
 def test_abort_records_the_error(make_coordinator):
     coordinator, sink = _streaming(make_coordinator)
     coordinator.abort(RuntimeError("strategy blew up"))
-    assert coordinator.state.state == "aborted"
+    assert coordinator.state.phase == "aborted"
     assert sink.events(DAY1)[-1] == ev.SessionAborted(
         sim_time=coordinator.clock.now(), error="RuntimeError: strategy blew up"
     )

@@ -13,7 +13,7 @@ def test_abort_before_any_day_is_refused_and_writes_nothing(make_coordinator):
     with pytest.raises(StatemachineError, match="cannot abort: no day has begun"):
         coordinator.abort("boom")
     assert sink.dates() == []
-    assert coordinator.state.state == "idle"
+    assert coordinator.state.phase == "idle"
 
 
 def test_an_aborted_day_cannot_be_begun_again_on_the_same_coordinator(make_coordinator):

@@ -34,7 +34,7 @@ def test_figures_are_kept_per_plugin_while_streaming_and_cleared_by_the_next_day
     with pytest.raises(InvalidEvent, match="FiguresReported twice by a:Strategy"):
         state.apply(ev.FiguresReported(plugin="a:Strategy", figures={"pnl": 2.0}))
     state.apply_all(_day()[len(_until_streaming()) :])  # the rest of the day, to its teardown
-    assert state.state == "tearing_down" and "a:Strategy" in state.plugin_figures
+    assert state.phase == "tearing_down" and "a:Strategy" in state.plugin_figures
     assert state.apply_all(_day(DAY + dt.timedelta(days=1))[1:2]).plugin_figures == {}
 
 

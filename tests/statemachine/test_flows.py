@@ -186,7 +186,7 @@ def test_flow_4_three_days_and_nothing_persists(make_coordinator):
         assert coordinator.state.symbols == {}
         assert replay(sink.events(day)) == coordinator.state
         ended = coordinator.ended_state
-        assert ended is not None and ended.state == "ended" and ended.symbols.keys() == symbols_by_day[day].keys()
+        assert ended is not None and ended.phase == "ended" and ended.symbols.keys() == symbols_by_day[day].keys()
         at_end = next(i for i, e in enumerate(sink.events(day)) if e.kind == "SessionEnded")
         assert replay(sink.events(day)[: at_end + 1]) == ended
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from transitions import Machine, MachineError
@@ -16,9 +17,14 @@ class Model:
     state: str
 
 
+def _model(machine: Machine, state: str) -> SimpleNamespace:
+    """A model holding `state` where `machine` keeps it (a symbol's `state`, the session's `phase`)."""
+    return SimpleNamespace(**{machine.model_attribute: state})
+
+
 def _by_transitions(machine: Machine, state: str, trigger: str) -> str | None:
     """The state transitions itself leaves a model in, or None when it refuses the trigger."""
-    model = Model(state)
+    model = _model(machine, state)
     event = machine.events.get(trigger)
     if event is None:
         return None
@@ -26,7 +32,7 @@ def _by_transitions(machine: Machine, state: str, trigger: str) -> str | None:
         event.trigger(model)
     except MachineError:
         return None
-    return model.state
+    return str(getattr(model, machine.model_attribute))
 
 
 MACHINES = [
@@ -43,15 +49,20 @@ def test_every_state_and_trigger_fires_as_transitions_does(build, states, table:
     for state in states:
         for trigger in triggers:
             expected = _by_transitions(machine, state, trigger)
-            model = Model(state)
+            model = _model(machine, state)
             if expected is None:
                 with pytest.raises(IllegalTransition) as error:
                     fire(machine, table, model, trigger, "subject")
                 allowed = [t.trigger for t in table if state in t.sources]
                 assert str(error.value) == str(IllegalTransition("subject", state, trigger, allowed))
-                assert model.state == state
+                assert getattr(model, machine.model_attribute) == state
             else:
-                assert fire(machine, table, model, trigger, "subject") == expected == model.state
+                fired = fire(machine, table, model, trigger, "subject")
+                assert fired == expected == getattr(model, machine.model_attribute)
+
+
+def test_the_session_keeps_its_phase_and_a_symbol_its_state():
+    assert (session_machine().model_attribute, symbol_machine().model_attribute) == ("phase", "state")
 
 
 def test_a_transition_with_a_callback_is_left_to_transitions():

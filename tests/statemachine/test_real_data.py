@@ -91,7 +91,7 @@ def test_history_too_short_on_the_first_stored_monday(lean_store, calendar):
         "SPY: history too short: 1 of 3 sessions before 2013-10-07 (missing 2013-10-02, 2013-10-03)",
         "AIG: history too short: 1 of 3 sessions before 2013-10-07 (missing 2013-10-02, 2013-10-03)",
     ]
-    assert coordinator.state.state == "failed"
+    assert coordinator.state.phase == "failed"
     assert isinstance(sink.events(day)[-1], ev.SessionFailed)
 
 

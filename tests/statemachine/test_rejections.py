@@ -71,7 +71,7 @@ def test_an_unknown_config_symbol_is_rejected_and_the_day_goes_on(make_coordinat
     rejected = _request_events(sink, outcomes[1].request_id)[-1]
     assert rejected.result is not None and rejected.result.data_source_available is False
     coordinator.start_streaming()
-    assert coordinator.state.state == "streaming"
+    assert coordinator.state.phase == "streaming"
 
 
 @pytest.mark.parametrize(
@@ -256,7 +256,7 @@ def test_the_day_fails_only_when_every_configured_symbol_fails(make_coordinator)
     outcomes = coordinator.load_config_symbols()
 
     assert [o.status for o in outcomes] == ["rejected", "rejected"]
-    assert coordinator.state.state == "failed"
+    assert coordinator.state.phase == "failed"
     last = sink.events(DAY1)[-1]
     assert isinstance(last, ev.SessionFailed)
     assert last.reason == (

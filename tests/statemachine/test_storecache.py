@@ -35,7 +35,7 @@ def run_days(store: StoreCache, calendar: TradingCalendar, config: SessionConfig
         coordinator = SessionCoordinator(config, store, calendar, sink, clock)
         coordinator.begin_day(day)
         coordinator.load_config_symbols()
-        if coordinator.state.state == "failed":
+        if coordinator.state.phase == "failed":
             continue
         coordinator.start_streaming()
         stream_until(coordinator, 30)
