@@ -369,55 +369,40 @@ class FiguresReported(EventBase):
 # frame's own fields; `symbol` is required.
 
 
-class BarReceived(EventBase):
+class FeedBar(EventBase):
+    """The fields every bar frame of the tape carries (not an event kind of its own)."""
+
+    symbol: str  # type: ignore[assignment]
+    ts: dt.datetime
+    received_at: dt.datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    trade_count: float | None = None
+    vwap: float | None = None
+
+
+class BarReceived(FeedBar):
     """A minute bar (the stream's `b`): the bar of the minute opening at `ts`. `backfilled` marks a bar fetched
     from the REST history to fill a minute the stream missed while it was disconnected (FeedBackfilled)."""
 
     kind: Literal["BarReceived"] = "BarReceived"
-    symbol: str  # type: ignore[assignment]
-    ts: dt.datetime
-    received_at: dt.datetime
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    trade_count: float | None = None
-    vwap: float | None = None
     backfilled: bool = False
 
 
-class BarUpdated(EventBase):
+class BarUpdated(FeedBar):
     """An updated bar (the stream's `u`, ~30 s after its minute): late trades changed the minute at `ts`. It
     corrects that bar for the steps after it arrives; what plugins saw before stays what they saw."""
 
     kind: Literal["BarUpdated"] = "BarUpdated"
-    symbol: str  # type: ignore[assignment]
-    ts: dt.datetime
-    received_at: dt.datetime
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    trade_count: float | None = None
-    vwap: float | None = None
 
 
-class DailyBarReceived(EventBase):
+class DailyBarReceived(FeedBar):
     """A daily bar (the stream's `d`): the regular session so far, for information; it never feeds a step."""
 
     kind: Literal["DailyBarReceived"] = "DailyBarReceived"
-    symbol: str  # type: ignore[assignment]
-    ts: dt.datetime
-    received_at: dt.datetime
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    trade_count: float | None = None
-    vwap: float | None = None
 
 
 class TradingStatusReceived(EventBase):
