@@ -45,6 +45,13 @@ def clean(tmp_path_factory: pytest.TempPathFactory, lean_store_root: Path) -> Cl
     return Clean(tmp_path_factory.mktemp("interrupt"), lean_store_root)
 
 
+def _as_from_a_terminal() -> None:
+    """daytape leaves a signal its parent ignored ignored (as `nohup` expects); a test started from a
+    background job inherits SIGINT ignored, so the child gets the default dispositions a terminal gives."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+
+
 def signalled(
     args: list[str], marker: Path, signals: list[signal.Signals], to_group: bool, pause_s: float = 1.0
 ) -> subprocess.CompletedProcess:
@@ -65,6 +72,7 @@ def signalled(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         deadline = time.monotonic() + 120
