@@ -122,3 +122,19 @@ def test_the_rehearsal_streams_what_a_backtest_of_the_day_streams(rehearsal, tmp
     assert streamed(events) == streamed(backtest) and len(streamed(events)) >= 4
     assert requests(events) == requests(backtest)
     assert not any(e.kind in ev.FRAME_EVENT_KINDS for e in backtest)
+
+
+def test_a_rehearsal_whose_credentials_the_feed_refuses_stops_in_one_line(lean_store_root, tmp_path):
+    log_url = f"sqlite:///{tmp_path / 'live.db'}"
+    path = write_session(tmp_path / "live.yaml", live_session(lean_store_root, log_url))
+    day = datetime(2013, 10, 9).date()
+    options = FeedOptions(store=lean_store_root, day=day, speed=SPEED, credentials=("other-key", "other-secret"))
+    with serve_in_thread(options) as handle:
+        result = daytape("run", str(path), "--feed-url", handle.ws_url(), "--date", DAY, env=ENV)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line == (
+        "live feed: Alpaca iex stream: authentication failed (402): check the key and secret in "
+        "ALPACA_API_KEY/ALPACA_SECRET_KEY"
+    )
+    assert ENV["ALPACA_SECRET_KEY"] not in result.stderr + result.stdout
