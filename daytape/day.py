@@ -80,6 +80,50 @@ def open_day(coordinator: SessionCoordinator, day: dt.date) -> bool:
     return coordinator.state.phase != SessionPhase.FAILED
 
 
+class SessionSteps:
+    """The plugins' side of a streaming day, shared by the backtest (`stream_day`) and a live day
+    (daytape.live.day): `start()` (StreamingStarted, on_session_start), `step(moment)` (the clock to
+    `moment`, on_step of each plugin), `end()` (on_session_end and its figures). A plugin's SystemExit is
+    a PluginExited."""
+
+    def __init__(self, coordinator: SessionCoordinator, plugins: list[Plugin]) -> None:
+        self.coordinator = coordinator
+        tz = coordinator.calendar.tz
+        view = coordinator.view
+        self.contexts = [
+            (plugin, PluginContext(coordinator, view, plugin.source, tz, plugin_name(plugin))) for plugin in plugins
+        ]
+
+    def _call(self, hook: str, moment: dt.datetime | None = None) -> None:
+        plugin = None
+        try:
+            for plugin, ctx in self.contexts:
+                if hook == "on_session_start":
+                    plugin.on_session_start(ctx)
+                elif hook == "on_step":
+                    plugin.on_step(ctx)
+                else:
+                    figures = plugin.on_session_end(ctx)
+                    if figures is not None:
+                        report_figures(self.coordinator, plugin, figures)
+        except SystemExit as exc:
+            if plugin is None:
+                raise
+            raise PluginExited(plugin, hook, exc.code) from None
+
+    def start(self) -> None:
+        self.coordinator.start_streaming()
+        self._call("on_session_start")
+
+    def step(self, moment: dt.datetime) -> None:
+        interrupt.check()
+        self.coordinator.advance_to(moment)
+        self._call("on_step")
+
+    def end(self) -> None:
+        self._call("on_session_end")
+
+
 def stream_day(
     coordinator: SessionCoordinator,
     plugins: list[Plugin],
@@ -88,34 +132,14 @@ def stream_day(
     """Step the clock through the session by base interval, calling the plugins at every step."""
     day = coordinator.state.session_date
     assert day is not None
-    calendar = coordinator.calendar
-    coordinator.start_streaming()
-    contexts = [
-        (plugin, PluginContext(coordinator, coordinator.view, plugin.source, calendar.tz, plugin_name(plugin)))
-        for plugin in plugins
-    ]
-    plugin, hook = None, "on_session_start"
-    try:
-        for plugin, ctx in contexts:
-            plugin.on_session_start(ctx)
-        hook = "on_step"
-        steps = coordinator.step_times()
-        for number, moment in enumerate(steps, start=1):
-            interrupt.check()
-            coordinator.advance_to(moment)
-            for plugin, ctx in contexts:
-                plugin.on_step(ctx)
-            if progress is not None:
-                progress(day, number, len(steps))
-        hook = "on_session_end"
-        for plugin, ctx in contexts:
-            figures = plugin.on_session_end(ctx)
-            if figures is not None:
-                report_figures(coordinator, plugin, figures)
-    except SystemExit as exc:
-        if plugin is None:
-            raise
-        raise PluginExited(plugin, hook, exc.code) from None
+    steps = SessionSteps(coordinator, plugins)
+    steps.start()
+    moments = coordinator.step_times()
+    for number, moment in enumerate(moments, start=1):
+        steps.step(moment)
+        if progress is not None:
+            progress(day, number, len(moments))
+    steps.end()
 
 
 class PluginFiguresError(CheckFailed):

@@ -51,8 +51,8 @@ class Rehearsal:
 
 
 LIVE_NOT_WIRED = (
-    "mode: live: live runs are not wired yet (`daytape config check` validates the file; `daytape feed serve` "
-    "plays a stored day on the stream protocol)"
+    "mode: live: live runs on Alpaca's real-time feed are not wired yet; rehearse the file on a stored day "
+    "with --feed-url (a local `daytape feed serve`) and --date"
 )
 
 

@@ -7,6 +7,7 @@
     end_day()             SymbolStreamed.., SessionEnded, then TeardownStarted, SymbolTornDown..
                           (SymbolStreamed records the whole day's figures, known only now; `ended_state`
                           keeps the day as it ended, for exports)
+    record_inputs(..)     BarReceived.., Feed.. (a live day's tape, while streaming)
     report_figures(..)    FiguresReported (a plugin's session-end figures, while streaming)
     abort(error)          SessionAborted
 
@@ -212,6 +213,17 @@ class SessionCoordinator:
             teardown += [ev.SymbolTornDown(symbol=s, sim_time=now, previous_state=state) for s, state in states.items()]
             self._record(teardown)
             self._book.clear()
+
+    def record_inputs(self, events: Sequence[ev.EventBase]) -> None:
+        """A live day's tape (frames and feed notices, `FRAME_EVENT_KINDS`/`NOTICE_EVENT_KINDS`), recorded
+        as it arrives through the one recording path, before anything it feeds runs (while streaming)."""
+        with self.lock:
+            self._require_phase("record live inputs", (SessionPhase.STREAMING,))
+            kinds = (*ev.FRAME_EVENT_KINDS, *ev.NOTICE_EVENT_KINDS)
+            for event in events:
+                if event.kind not in kinds:
+                    raise StatemachineError(f"{event.kind} is not a live input (a tape frame or feed notice)")
+            self._record(list(events))
 
     def report_figures(self, plugin: str, figures: dict[str, Any]) -> None:
         """FiguresReported: what `plugin` returned from its session-end hook (checked by the event's model:

@@ -19,6 +19,7 @@ from eventlog.errors import EventLogError, LogWriteFailed
 from specs.status import RunStatus
 
 if TYPE_CHECKING:
+    from daytape.preflight import CheckedRun, Rehearsal
     from daytape.runner import RunOptions, RunResult
     from eventlog.store import EventStore
     from specs.config import SessionConfig
@@ -122,7 +123,10 @@ def register(app: typer.Typer) -> None:
         rehearsal = Rehearsal(feed_url, parse_day(rehearsal_date, "--date"), speed)
         checked = check_session_file(file, from_day, to_day, log, rehearsal)
         if checked.config.mode == "live":
-            raise UserError(f"{file}: {LIVE_NOT_WIRED}")
+            if feed_url is None:
+                raise UserError(f"{file}: {LIVE_NOT_WIRED}")
+            rehearse(file, checked, rehearsal, as_json, quiet)
+            return
         # a refused run leaves nothing behind: the scheduler must answer before a log file is made
         check_options(RunOptions(workers=workers, backend=executor, scheduler=scheduler))
         log_store = open_log(checked.log_url, create=resume is None)
@@ -153,6 +157,28 @@ def register(app: typer.Typer) -> None:
                 markup=False,
             )
         report(result, as_json, quiet)
+
+
+def rehearse(file: Path, checked: CheckedRun, rehearsal: Rehearsal, as_json: bool, quiet: bool) -> None:
+    """A live file rehearsed on a local feed (daytape.rehearsal): one day, recorded like a backtest's."""
+    from daytape.rehearsal import run_rehearsal
+
+    assert rehearsal.feed_url is not None
+    day = rehearsal.date or checked.days[0]
+    log_store = open_log(checked.log_url, create=True)
+    started: list[str] = []
+    try:
+        with stop_on_signals(), plugin_output_to_stderr():
+            result = run_rehearsal(
+                log_store, checked.config, rehearsal.feed_url, day, rehearsal.speed or 1.0, started.append
+            )
+    except Interrupted:
+        if not started:
+            raise
+        raise Interrupted(f"interrupted; run {started[0]} of {file} stopped") from None
+    finally:
+        log_store.close()
+    report(result, as_json, quiet)
 
 
 def check_resume_file(
