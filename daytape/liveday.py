@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
@@ -32,7 +31,7 @@ from daytape.live.tape import TapeRecorder
 from daytape.plugins import Plugin
 from eventlog.errors import LogWriteFailed
 from marketdata.calendar import get_calendar
-from marketdata.clock import SimulatedClock
+from marketdata.clock import SimulatedClock, elapsed
 from marketdata.live.errors import LiveFeedError
 from marketdata.live.frames import FrameKind, LiveFrame, StreamNotice
 from marketdata.sources import BarSource
@@ -69,8 +68,8 @@ class ScaledClock:
 
     def now(self) -> dt.datetime:
         if self._start is None:
-            self._start = time.monotonic()
-        return self.origin + dt.timedelta(seconds=(time.monotonic() - self._start) * self.speed)
+            self._start = elapsed()
+        return self.origin + dt.timedelta(seconds=(elapsed() - self._start) * self.speed)
 
     def seconds_until(self, t: dt.datetime) -> float:
         return max(0.0, (t - self.now()).total_seconds() / self.speed)
