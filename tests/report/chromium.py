@@ -15,8 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -185,23 +188,34 @@ def open_page(page: Path, steps: list[Step] | None = None) -> PageRun:
     binary = find_chromium()
     if binary is None:
         raise FileNotFoundError("no chromium on PATH")
-    with tempfile.TemporaryDirectory(prefix="daytape-chromium-") as folder:
+    # Chromium's helper processes (renderers, crashpad) can outlive the browser and still write to the
+    # profile: they share its process group, which is stopped as a whole, and whatever they leave behind
+    # is not the test's business.
+    with tempfile.TemporaryDirectory(prefix="daytape-chromium-", ignore_cleanup_errors=True) as folder:
         profile = Path(folder)
         process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             ws_url = _page_target(_devtools_port(profile, process))
             return asyncio.run(_drive(ws_url, page, steps or []))
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the browser's process group, SIGKILL to what is left after 30 s."""
+    for number in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, number)
+        try:
+            process.wait(timeout=30)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def pick_symbol(symbol: str) -> str:
