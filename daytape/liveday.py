@@ -31,7 +31,7 @@ from daytape.live.tape import TapeRecorder
 from daytape.plugins import Plugin
 from eventlog.errors import LogWriteFailed
 from marketdata.calendar import get_calendar
-from marketdata.clock import SimulatedClock, elapsed
+from marketdata.clock import SimulatedClock
 from marketdata.live.errors import LiveFeedError
 from marketdata.live.frames import FrameKind, LiveFrame, StreamNotice
 from marketdata.sources import BarSource
@@ -53,26 +53,6 @@ class PacedClock(Protocol):
     def now(self) -> dt.datetime: ...
 
     def seconds_until(self, t: dt.datetime) -> float: ...
-
-
-class ScaledClock:
-    """A rehearsal's clock: `origin` at the first reading, then `speed` times real time. The first reading is
-    the stream's stamp of its `connected` notice, just before alpaca-py subscribes: a feed server that starts
-    its day on the first subscription then plays it from the open at the same pace and nearly in step."""
-
-    def __init__(self, origin: dt.datetime, speed: float = 1.0) -> None:
-        if not speed > 0:
-            raise ValueError(f"speed: {speed} must be above 0")
-        self.origin, self.speed = origin, speed
-        self._start: float | None = None
-
-    def now(self) -> dt.datetime:
-        if self._start is None:
-            self._start = elapsed()
-        return self.origin + dt.timedelta(seconds=(elapsed() - self._start) * self.speed)
-
-    def seconds_until(self, t: dt.datetime) -> float:
-        return max(0.0, (t - self.now()).total_seconds() / self.speed)
 
 
 class LiveFeed(Protocol):

@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 
 from daytape.day import run_store
 from daytape.errors import UserError
-from daytape.liveday import ScaledClock, run_live_day
+from daytape.liveday import run_live_day
 from daytape.runner import RunResult, mark_stopped, run_status, start_run
 from eventlog.sink import RunSink
 from eventlog.store import EventStore
 from marketdata.calendar import get_calendar
+from marketdata.clock import ScaledClock
 from specs.config import SessionConfig
 
 

@@ -72,3 +72,23 @@ def elapsed() -> float:
     """Seconds on a monotonic wall clock, for pacing and timeouts (a feed playing a day at a speed): only
     differences between two readings mean anything, and no session ever sees them."""
     return time.monotonic()
+
+
+class ScaledClock:
+    """A rehearsal's clock: `origin` at the first reading, then `speed` times real time. The first reading is
+    the stream's stamp of its `connected` notice, just before alpaca-py subscribes: a feed server that starts
+    its day on the first subscription then plays it from the open at the same pace and nearly in step."""
+
+    def __init__(self, origin: datetime, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ClockError(f"speed: {speed} must be above 0")
+        self.origin, self.speed = origin, speed
+        self._start: float | None = None
+
+    def now(self) -> datetime:
+        if self._start is None:
+            self._start = elapsed()
+        return self.origin + timedelta(seconds=(elapsed() - self._start) * self.speed)
+
+    def seconds_until(self, t: datetime) -> float:
+        return max(0.0, (t - self.now()).total_seconds() / self.speed)
