@@ -10,6 +10,14 @@ pandas 2, daytape has pandas 3). A peer that cannot be installed is reported as 
 reason. With --quick the peers run only when BENCH_E2E_PEERS=1 (making their environments takes
 minutes); BENCH_E2E_PEERS=0 leaves them out of a full run.
 
+backtrader runs on the first BACKTRADER_SYMBOLS (10) symbols of the same store, same sessions: its cost
+per base bar does not fall with fewer symbols (1.7k bars per CPU second on 10 symbols, 1.8k on 100), and
+the whole 100 took 434 s on an idle machine and over 30 min on a loaded one. Every ratio is between base
+bars per second, each engine counting the bars it streamed, so a subset compares like with like; the
+table says which symbols each engine ran. The ratios are given per CPU second (`e2e_ratio_vs_*`, user +
+system of the whole process tree: the steadier figure on a shared machine, whose load moves under a
+run) and per wall second (`e2e_wall_ratio_vs_*`).
+
 The three engines' values are compared at every quarter hour for a few symbols. They agree (to 1e-6
 relative) except where the engines define things differently:
 - Nautilus seeds its EMA with the first value (daytape and backtrader with the SMA of the first n);
@@ -20,8 +28,9 @@ relative) except where the engines define things differently:
   first bar. (SMA's window is finite and RSI's Wilder memory has decayed to nothing within those sessions.)
 
 Also measured here: the CPU that provisioning takes per symbol-day (an instrumented in-process run),
-the latency of a plugin's reads, `--workers 2 --executor process` against serial (same events), the
-log's bytes per symbol-day, and the scale curve (wall and CPU for growing symbols and days).
+the latency of a plugin's reads, `--workers 2 --executor process` against serial (same events; see
+`parallel_figures` for the CPU-bound estimate beside the wall figure), and the log's bytes per
+symbol-day. The scale curve is `bench_scale_curve`.
 """
 
 from __future__ import annotations
@@ -52,6 +61,8 @@ FIRST = dt.date(2024, 2, 1)
 TRAILING = 6
 KEYS = ("sma_20_5m", "rsi_14_1m", "ema_50_15m")
 SAMPLE_SYMBOLS = 3
+#: The symbols backtrader runs (the first of the workload's, same store and sessions; see the docstring).
+BACKTRADER_SYMBOLS = 10
 PEERS = {
     "nautilus": ("nautilus_peer.py", ["nautilus_trader==1.221.0", "pyarrow"]),
     "backtrader": ("backtrader_e2e_peer.py", ["backtrader", "pandas", "pyarrow"]),
@@ -367,27 +378,17 @@ def run(quick: bool = False) -> dict[str, Any]:
     symbols = symbols_of(symbol_count)
     symbol_days = symbol_count * day_count
     figures: dict[str, Any] = {"e2e_symbols": symbol_count, "e2e_sessions": day_count}
+    figures["e2e_load_average"] = [round(value, 2) for value in os.getloadavg()]  # a shared machine says so
     with tempfile.TemporaryDirectory(prefix="daytape-bench-") as tmp:
         folder = Path(tmp)
         sample_out = folder / "daytape-samples.jsonl"
         config = session_file(folder, store, run_days, symbols, sample_out)
         ours = daytape_run(config, folder / "serial.db")
-        base_bars = sum(len(store.read_days(s, Interval("1m"), run_days).table) for s in symbols)
-        ours["base_bars"] = base_bars
+        ours["base_bars"] = base_bars(store, symbols, run_days)
+        ours["symbols"] = symbol_count
         engines = {"daytape": ours}
         for name in PEERS:
-            wanted = os.environ.get(PEERS_SWITCH, "0" if quick else "1") == "1"
-            if not wanted:
-                engines[name] = {"missing": f"not run ({PEERS_SWITCH}=1 runs the peers; --quick runs them only then)"}
-                continue
-            python, why = peer_python(name)
-            if python is None:
-                engines[name] = {"missing": why}
-                continue
-            try:
-                engines[name] = run_peer(name, python, store, symbols)
-            except RuntimeError as exc:
-                engines[name] = {"missing": str(exc).splitlines()[0]}
+            engines[name] = peer_result(name, store, peer_symbols(name, symbols), quick)
         _print_engines(engines, symbols)
         ours_samples = daytape_samples(sample_out)
         calendar = get_calendar("XNYS")
@@ -400,41 +401,15 @@ def run(quick: bool = False) -> dict[str, Any]:
                 table = compare(ours_samples, peer_samples(engines[name]["samples"]), name, first_day, late)
                 _print_comparison(name, table)
                 figures[f"e2e_values_unexplained_vs_{name}"] = sum(row["unexplained"] for row in table.values())
-
-        parallel = daytape_run(
-            session_file(folder, store, run_days, symbols, None),
-            folder / "parallel.db",
-            "--workers",
-            "2",
-            "--executor",
-            "process",
-        )
-        figures["workers2_same_events"] = _same_events(
-            folder / "serial.db", ours["run_id"], folder / "parallel.db", parallel["run_id"]
-        )
+        figures.update(parallel_figures(folder, store, run_days, symbols, ours))
 
     figures["e2e_wall_s"] = ours["wall_s"]
     figures["e2e_cpu_s"] = ours["cpu_s"]
     figures["e2e_peak_rss_mb"] = ours["peak_rss_mb"]
-    figures["e2e_bars_per_s"] = base_bars / ours["wall_s"]
+    figures["e2e_bars_per_s"] = ours["base_bars"] / ours["wall_s"]
+    figures["e2e_bars_per_cpu_s"] = ours["base_bars"] / ours["cpu_s"]
     for name in PEERS:
-        peer = engines[name]
-        if "wall_s" in peer:
-            figures[f"e2e_{name}_wall_s"] = peer["wall_s"]
-            figures[f"e2e_{name}_bars_per_s"] = peer["base_bars"] / peer["wall_s"]
-            figures[f"e2e_{name}_cpu_s"] = peer["cpu_s"]
-            figures[f"e2e_{name}_peak_rss_mb"] = peer["peak_rss_mb"]
-            # base bars per second, each engine counting the bars it streamed (a peer streams the
-            # trailing sessions too, as its warm-up, where daytape loads them as history)
-            figures[f"e2e_ratio_vs_{name}"] = figures["e2e_bars_per_s"] / figures[f"e2e_{name}_bars_per_s"]
-            figures[f"e2e_wall_ratio_vs_{name}"] = peer["wall_s"] / ours["wall_s"]
-            # the same per CPU second: on a shared machine whose load moves under a run, the steadier figure
-            ours_per_cpu = base_bars / ours["cpu_s"]
-            figures[f"e2e_cpu_ratio_vs_{name}"] = ours_per_cpu / (peer["base_bars"] / peer["cpu_s"])
-        else:
-            figures[f"e2e_{name}"] = peer["missing"]
-    figures["workers2_wall_s"] = parallel["wall_s"]
-    figures["workers2_speedup"] = ours["wall_s"] / parallel["wall_s"]
+        figures.update(peer_figures(name, engines[name], ours))
     figures["log_bytes_per_symbol_day"] = ours["log_bytes"] / symbol_days
     figures["provision_cpu_ms_per_symbol_day"] = provisioning_cpu_ms(store, run_days, symbols)
     reads = plugin_reads_us(store, run_days, symbols)
@@ -443,8 +418,82 @@ def run(quick: bool = False) -> dict[str, Any]:
     figures["plugin_latest_bar_read_us"] = reads["latest_bar"]
     if "cross_symbol_per_symbol" in reads:
         figures["plugin_cross_read_us_per_symbol"] = reads["cross_symbol_per_symbol"]
-    figures["scale_curve"] = scale_curve(quick)
+    figures["e2e_load_average_end"] = [round(value, 2) for value in os.getloadavg()]
     return figures
+
+
+def base_bars(store: BarStore, symbols: list[str], days: list[dt.date]) -> int:
+    return sum(len(store.read_days(s, Interval("1m"), days).table) for s in symbols)
+
+
+def peer_symbols(name: str, symbols: list[str]) -> list[str]:
+    """The symbols a peer runs: all of the workload's, backtrader the first BACKTRADER_SYMBOLS."""
+    return symbols[:BACKTRADER_SYMBOLS] if name == "backtrader" else symbols
+
+
+def peer_result(name: str, store: BarStore, symbols: list[str], quick: bool) -> dict[str, Any]:
+    """The peer's run (its figures, values and symbol count), or {"missing": why}."""
+    if os.environ.get(PEERS_SWITCH, "0" if quick else "1") != "1":
+        return {"missing": f"not run ({PEERS_SWITCH}=1 runs the peers; --quick runs them only then)"}
+    python, why = peer_python(name)
+    if python is None:
+        return {"missing": why}
+    try:
+        result = run_peer(name, python, store, symbols)
+    except RuntimeError as exc:
+        return {"missing": str(exc).splitlines()[0]}
+    result["symbols"] = len(symbols)
+    return result
+
+
+def peer_figures(name: str, peer: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+    """The peer's figures and ours against them: base bars per CPU second (`e2e_ratio_vs_NAME`, the
+    figure the target is checked on) and per wall second (`e2e_wall_ratio_vs_NAME`)."""
+    if "wall_s" not in peer:
+        return {f"e2e_{name}": peer["missing"]}
+    return {
+        f"e2e_{name}_symbols": peer["symbols"],
+        f"e2e_{name}_base_bars": peer["base_bars"],
+        f"e2e_{name}_wall_s": peer["wall_s"],
+        f"e2e_{name}_cpu_s": peer["cpu_s"],
+        f"e2e_{name}_peak_rss_mb": peer["peak_rss_mb"],
+        f"e2e_{name}_bars_per_s": peer["base_bars"] / peer["wall_s"],
+        f"e2e_{name}_bars_per_cpu_s": peer["base_bars"] / peer["cpu_s"],
+        f"e2e_ratio_vs_{name}": (ours["base_bars"] / ours["cpu_s"]) / (peer["base_bars"] / peer["cpu_s"]),
+        f"e2e_wall_ratio_vs_{name}": (ours["base_bars"] / ours["wall_s"]) / (peer["base_bars"] / peer["wall_s"]),
+    }
+
+
+def parallel_figures(
+    folder: Path, store: BarStore, run_days: list[dt.date], symbols: list[str], serial: dict[str, Any]
+) -> dict[str, Any]:
+    """`--workers 2 --executor process` against the serial run (the same events, checked with `diff`).
+
+    `workers2_speedup` is the wall figure measured here. On a shared machine it says little (the
+    scheduler gives a session's processes one share between them, whatever their number), so beside it
+    is what two idle cores would give when the days split evenly and nothing waits: serial CPU over the
+    fixed CPU (a 1-symbol, 1-session run: imports, the data digest, the run's start and seal, which
+    do not split) plus half of the rest of the parallel run's CPU (`workers2_cpu_bound_speedup`)."""
+    parallel = daytape_run(
+        session_file(folder, store, run_days, symbols, None),
+        folder / "parallel.db",
+        "--workers",
+        "2",
+        "--executor",
+        "process",
+    )
+    fixed = daytape_run(session_file(folder, store, run_days[:1], symbols[:1], None), folder / "fixed.db")
+    same = _same_events(folder / "serial.db", serial["run_id"], folder / "parallel.db", parallel["run_id"])
+    split = max(parallel["cpu_s"] - fixed["cpu_s"], 0.0)
+    return {
+        "workers2_same_events": same,
+        "workers2_wall_s": parallel["wall_s"],
+        "workers2_cpu_s": parallel["cpu_s"],
+        "workers2_speedup": serial["wall_s"] / parallel["wall_s"],
+        "workers2_cpu_overhead": parallel["cpu_s"] / serial["cpu_s"],
+        "run_fixed_cpu_s": fixed["cpu_s"],
+        "workers2_cpu_bound_speedup": serial["cpu_s"] / (fixed["cpu_s"] + split / 2),
+    }
 
 
 def _same_events(serial_log: Path, serial_id: str, parallel_log: Path, parallel_id: str) -> bool:
@@ -459,64 +508,32 @@ def _same_events(serial_log: Path, serial_id: str, parallel_log: Path, parallel_
         b.close()
 
 
-def scale_curve(quick: bool) -> list[dict[str, Any]]:
-    """Wall and CPU of a whole `daytape run` of the workload for growing symbols, then growing days: the
-    slope is the cost per symbol-day, the intercept the fixed cost (start-up, data digest, the run's start)."""
-    # (symbols, sessions, the store's (symbols, sessions)): the days series shares one 60-session store
-    shapes = (
-        [(1, 2, (4, 2)), (4, 2, (4, 2)), (4, 1, (4, 2))]
-        if quick
-        else [(n, 5, (n, 5)) for n in (1, 10, 100, 500)] + [(10, d, (10, 60)) for d in (1, 5, 20, 60)]
-    )
-    points = []
-    with tempfile.TemporaryDirectory(prefix="daytape-bench-") as tmp:
-        folder = Path(tmp)
-        for symbol_count, day_count, store_shape in shapes:
-            store, all_days = make_store(*store_shape)
-            run_days = all_days[:day_count]
-            config = session_file(folder, store, run_days, symbols_of(symbol_count), None)
-            log = folder / f"scale-{symbol_count}x{day_count}.db"
-            result = daytape_run(config, log)
-            point = {
-                "symbols": symbol_count,
-                "sessions": day_count,
-                "wall_s": round(result["wall_s"], 3),
-                "cpu_s": round(result["cpu_s"], 3),
-                "cpu_ms_per_symbol_day": round(result["cpu_s"] * 1000 / (symbol_count * day_count), 3),
-            }
-            print(
-                f"   scale {symbol_count:>4} symbols x {day_count:>3} sessions: wall {point['wall_s']:8.2f} s, "
-                f"cpu {point['cpu_s']:8.2f} s, {point['cpu_ms_per_symbol_day']:8.2f} cpu ms/symbol-day",
-                file=sys.stderr,
-                flush=True,
-            )
-            points.append(point)
-    return points
-
-
 def _print_engines(engines: dict[str, dict[str, Any]], symbols: list[str]) -> None:
     ours = engines["daytape"]
     print(
-        f"   {len(symbols)} symbols; base bars streamed: daytape the run's sessions, a peer the {TRAILING} "
-        "sessions before them too (its warm-up; daytape loads them as history)",
+        f"   {len(symbols)} symbols x the run's sessions; base bars streamed: daytape the run's sessions, a peer the "
+        f"{TRAILING} sessions before them too (its warm-up; daytape loads them as history). backtrader runs the "
+        f"first {BACKTRADER_SYMBOLS} symbols only (its cost per bar does not fall with fewer); the ratios are of "
+        "base bars per CPU second (x bars/cpu s, the target's figure) and per wall second (x bars/s)",
         file=sys.stderr,
     )
     print(
-        f"   {'engine':<12} {'wall s':>9} {'base bars':>10} {'bars/s':>10} {'cpu s':>9} {'peak MB':>9} "
-        f"{'x wall':>8} {'x bars/s':>9} {'x bars/cpu s':>13}",
+        f"   {'engine':<12} {'symbols':>7} {'wall s':>9} {'cpu s':>9} {'base bars':>10} {'bars/s':>10} "
+        f"{'bars/cpu s':>10} {'peak MB':>8} {'x bars/s':>9} {'x bars/cpu s':>13}",
         file=sys.stderr,
     )
     ours_rate = ours["base_bars"] / ours["wall_s"]
     ours_cpu_rate = ours["base_bars"] / ours["cpu_s"]
     for name, result in engines.items():
         if "missing" in result:
-            print(f"   {name:<12} {result['missing']}", file=sys.stderr)
+            print(f"   {name:<12} missing: {result['missing'].removeprefix('missing: ')}", file=sys.stderr)
             continue
         rate = result["base_bars"] / result["wall_s"]
+        cpu_rate = result["base_bars"] / result["cpu_s"]
         print(
-            f"   {name:<12} {result['wall_s']:>9.2f} {result['base_bars']:>10,} {rate:>10,.0f} {result['cpu_s']:>9.2f} "
-            f"{result['peak_rss_mb']:>9.0f} {result['wall_s'] / ours['wall_s']:>8.2f} {ours_rate / rate:>9.2f} "
-            f"{ours_cpu_rate / (result['base_bars'] / result['cpu_s']):>13.2f}",
+            f"   {name:<12} {result['symbols']:>7} {result['wall_s']:>9.2f} {result['cpu_s']:>9.2f} "
+            f"{result['base_bars']:>10,} {rate:>10,.0f} {cpu_rate:>10,.0f} {result['peak_rss_mb']:>8.0f} "
+            f"{ours_rate / rate:>9.2f} {ours_cpu_rate / cpu_rate:>13.2f}",
             file=sys.stderr,
             flush=True,
         )

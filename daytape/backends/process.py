@@ -1,8 +1,16 @@
-"""The process backend: the run's days in a pool of worker processes on this machine (`--workers N`)."""
+"""The process backend: the run's days in a pool of worker processes on this machine (`--workers N`).
+
+Each worker runs one stretch of consecutive days (`worker.day_chunks`), so a worker pays its first day's
+trailing history once. The pool forks: the workers inherit the parent's imported modules (spawn would
+import pyarrow, SQLAlchemy and the calendars again in every worker, seconds of start-up), with the
+parent's objects frozen out of the garbage collector first, so that a worker's collections do not touch,
+and so copy, the pages of every object it inherited.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from typing import TYPE_CHECKING
 
 from daytape import interrupt
@@ -29,12 +37,12 @@ def run(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     log_url, config_json = log.url, config.model_dump_json()
-    # fork: workers inherit the imported modules (spawn would re-import pyarrow, SQLAlchemy, the calendars
-    # in every worker, seconds of start-up); each worker opens its own store and log connection.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     results: dict[dt.date, DayResult] = {}
     stop = context.RawValue("b", 0)
+    if method == "fork":
+        gc.freeze()
     pool = ProcessPoolExecutor(
         max_workers=options.workers, mp_context=context, initializer=interrupt.init_worker, initargs=(stop,)
     )
@@ -54,4 +62,5 @@ def run(
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            gc.unfreeze()
     return [results[d] for d in days]

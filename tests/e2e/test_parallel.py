@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
 
+from daytape.configfile import load_session_file
+from daytape.runner import RunOptions, run_session
 from eventlog.diff import diff_runs
 from eventlog.store import open_store
 from tests.e2e.conftest import daytape, october_session, write_session
@@ -60,3 +63,18 @@ def test_an_unknown_executor_is_bad_input(serial_run):
     result = daytape("run", str(session), "--executor", "threads")
     assert result.returncode == 2
     assert result.stderr.strip() == "--executor: unknown executor 'threads'; use serial, process or dask"
+
+
+def test_an_in_process_pool_run_equals_serial_and_leaves_the_collector_as_it_was(serial_run, tmp_path):
+    """The process backend called from Python (as `daytape.run` does): the same events as the serial run,
+    and the garbage collector's freeze (taken so the forked workers do not copy what they inherit) undone."""
+    session, log_url, serial_id = serial_run
+    config = load_session_file(session)
+    with open_store(f"sqlite:///{tmp_path / 'pool.db'}") as log:
+        result = run_session(log, config, RunOptions(workers=2, backend="process"))
+        assert result.status == "completed"
+        with open_store(log_url, create=False) as serial_log:
+            report = diff_runs(serial_log, serial_id, result.run_id, store_b=log)
+    assert report.same, report.first
+    assert report.streams == 4
+    assert gc.get_freeze_count() == 0
