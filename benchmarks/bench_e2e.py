@@ -235,10 +235,10 @@ def peer_samples(rows: list[dict[str, Any]]) -> dict[tuple[int, str], dict[str, 
 def late_bar_minutes(store: BarStore, symbols: list[str]) -> set[tuple[int, str]]:
     """(minute, symbol) where the 1m bar that closes a 5m or 15m bar at that minute is missing: a peer
     that aggregates internally learns that bar is over only at the next 1m bar."""
-    late = set()
+    late: set[tuple[int, str]] = set()
     calendar = get_calendar("XNYS")
     for symbol in symbols:
-        present = set()
+        present: set[int] = set()
         for day in store.days(symbol, "1m"):
             table = store.read_days(symbol, Interval("1m"), [day]).table
             present.update(int(ns) // 60_000_000_000 + 1 for ns in table.column("ts").cast("int64").to_numpy())
