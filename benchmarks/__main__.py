@@ -70,8 +70,8 @@ SUMMARY: tuple[tuple[str, str | None, str, float, str], ...] = (
     ("e2e_ratio_vs_backtrader", None, ">=", 300, "x backtrader"),
     ("provision_cpu_ms_per_symbol_day", None, "<=", 0.5, " CPU ms/symbol-day"),
     ("plugin_read_us", None, "<=", 0.5, " us a read"),
-    ("workers2_speedup", None, ">=", 1.7, "x serial (wall, this machine's load)"),
-    ("workers2_cpu_bound_speedup", None, ">=", 1.7, "x serial (CPU-bound, 2 idle cores)"),
+    ("workers2_speedup", None, ">=", 1.7, "x serial (wall, as loaded)"),
+    ("workers2_cpu_bound_speedup", None, ">=", 1.7, "x serial (CPU-bound estimate)"),
     ("log_bytes_per_symbol_day", None, "<=", 3000, " bytes/symbol-day"),
     ("feed_minute_s", None, "<=", 1.0, " s for a minute of 8,000 symbols"),
 )
@@ -133,6 +133,8 @@ def _cpu() -> str:
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, float):
         return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):

@@ -11,12 +11,12 @@ reason. With --quick the peers run only when BENCH_E2E_PEERS=1 (making their env
 minutes); BENCH_E2E_PEERS=0 leaves them out of a full run.
 
 backtrader runs on the first BACKTRADER_SYMBOLS (10) symbols of the same store, same sessions: its cost
-per base bar does not fall with fewer symbols (1.7k bars per CPU second on 10 symbols, 1.8k on 100), and
-the whole 100 took 434 s on an idle machine and over 30 min on a loaded one. Every ratio is between base
-bars per second, each engine counting the bars it streamed, so a subset compares like with like; the
-table says which symbols each engine ran. The ratios are given per CPU second (`e2e_ratio_vs_*`, user +
-system of the whole process tree: the steadier figure on a shared machine, whose load moves under a
-run) and per wall second (`e2e_wall_ratio_vs_*`).
+per base bar does not fall with fewer symbols (1.7k bars per CPU second on 10 symbols; 1.8k per second
+on all 100, which took 434 s on an idle machine and had not finished after 32 min on a loaded one).
+Every ratio is between base bars per second, each engine counting the bars it streamed, so a subset
+compares like with like; the table says which symbols each engine ran. The ratios are given per CPU
+second (`e2e_ratio_vs_*`, user + system of the whole process tree: the steadier figure on a shared
+machine, whose load moves under a run) and per wall second (`e2e_wall_ratio_vs_*`).
 
 The three engines' values are compared at every quarter hour for a few symbols. They agree (to 1e-6
 relative) except where the engines define things differently:
