@@ -43,24 +43,26 @@ def run(
     stop = context.RawValue("b", 0)
     if method == "fork":
         gc.freeze()
-    pool = ProcessPoolExecutor(
-        max_workers=options.workers, mp_context=context, initializer=interrupt.init_worker, initargs=(stop,)
-    )
-    with interrupt.sharing_with_workers(stop):
-        try:
-            futures = [
-                pool.submit(run_days_in_worker, config_json, log_url, run_id, [d.isoformat() for d in chunk])
-                for chunk in day_chunks(days, options.workers)
-            ]
-            for future in as_completed(futures):
-                collect(future.result(), results, options)
-        except interrupt.Interrupted:
-            stop.value = 1
-            if interrupt.forced():
-                for worker in multiprocessing.active_children():
-                    worker.terminate()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            gc.unfreeze()
+    try:
+        pool = ProcessPoolExecutor(
+            max_workers=options.workers, mp_context=context, initializer=interrupt.init_worker, initargs=(stop,)
+        )
+        with interrupt.sharing_with_workers(stop):
+            try:
+                futures = [
+                    pool.submit(run_days_in_worker, config_json, log_url, run_id, [d.isoformat() for d in chunk])
+                    for chunk in day_chunks(days, options.workers)
+                ]
+                for future in as_completed(futures):
+                    collect(future.result(), results, options)
+            except interrupt.Interrupted:
+                stop.value = 1
+                if interrupt.forced():
+                    for worker in multiprocessing.active_children():
+                        worker.terminate()
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        gc.unfreeze()
     return [results[d] for d in days]
