@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from daytape.datascope import check_data
 from daytape.day import DayResult
 from daytape.errors import UserError
 from daytape.provenance import code_changes, code_version
@@ -14,7 +15,6 @@ from daytape.runner import (
     RunOptions,
     RunResult,
     check_run,
-    current_digest,
     execute_run,
     mark_stopped,
     run_status,
@@ -74,8 +74,9 @@ def check_resumable(log: EventStore, run_id: str, config: SessionConfig) -> None
     changes = code_changes(info.code_version, code_version())
     if changes:
         problems.append(f"the code changed since it started ({', '.join(changes)})")
-    if info.data_digest is not None and current_digest(config.store) != info.data_digest:
-        problems.append(f"the bar store {config.store} changed since it started (its data digest differs)")
+    data = check_data(config, info.data_digest, info.data_scope).change
+    if data is not None:
+        problems.append(f"the bar store {config.store} changed since it started ({data})")
     if problems:
         raise UserError(
             f"cannot resume run {run_id}: {'; and '.join(problems)}; "

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from eventlog.chain import ChainRow
-from eventlog.manifest import RunManifest
+from eventlog.manifest import RunManifest, scope_summary
 from eventlog.upcast import parse_payload
 from specs.events import EventBase
 from specs.status import DayStatus, RunStatus
@@ -64,6 +64,7 @@ class RunInfo:
     seed: int | None
     sessions: int
     seal: str | None = None
+    data_scope: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The `daytape runs --json` shape: CONTRACT.md's keys, then what the run was made from."""
@@ -79,6 +80,7 @@ class RunInfo:
             "code_version": self.code_version,
             "seed": self.seed,
             "seal": self.seal,
+            "data_scope": scope_summary(self.data_scope),
         }
 
 
