@@ -25,7 +25,7 @@ from typing import Any
 
 from daytape.datascope import check_data
 from daytape.runner import run_manifest
-from eventlog.manifest import scope_summary
+from eventlog.store import scope_summary
 from marketdata.calendar import get_calendar
 from marketdata.generator import write_sample_store
 from marketdata.store import BarStore

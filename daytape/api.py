@@ -34,10 +34,9 @@ from daytape.verify import Verification, verify_run
 from eventlog.audit import AuditReport, audit_run
 from eventlog.diff import DiffReport, diff_runs
 from eventlog.explain import OUTCOMES, Explanation, explain, summarize
-from eventlog.manifest import scope_summary
 from eventlog.reading import RunInfo, StoredEvent, dates, get_run, list_runs, read_events, resolve_run_id
 from eventlog.replay import parse_until, replay_day
-from eventlog.store import EventStore, open_store
+from eventlog.store import EventStore, open_store, scope_summary
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.sources.storecache import StoreCache
 from specs import events as ev

@@ -32,7 +32,7 @@ from statemachine.analysis import warmup_history
 from statemachine.errors import AnalysisError
 
 RUN_SCOPE = "run"
-#: what `eventlog.manifest.scope_summary` calls the scope of a run that recorded none
+#: what `eventlog.store.scope_summary` calls the scope of a run that recorded none
 STORE_SCOPE = "store"
 #: Hex digits of each file's sha256 kept in the scope: enough to name a changed file (the digest proves it).
 SHORT = 16

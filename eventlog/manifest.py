@@ -18,15 +18,6 @@ def config_digest(config_json: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def scope_summary(data_scope: str | None) -> dict[str, Any]:
-    """What a run's listing says of its data scope: the scope's name and how many files it covers (None for
-    the whole store of a run that recorded no scope, whose files were not counted)."""
-    if data_scope is None:
-        return {"scope": "store", "files": None}
-    document = json.loads(data_scope)
-    return {"scope": document["scope"], "files": len(document["files"])}
-
-
 class RunManifest(BaseModel):
     """A run's identity: its name, config (JSON) and the config's hash, the data digest and what it covers, code
     version and seed."""

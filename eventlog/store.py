@@ -21,19 +21,19 @@ their own (an import-linter contract holds them to it).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eventlog.chain import ChainRow
-from eventlog.manifest import RunManifest, scope_summary
-from eventlog.upcast import parse_payload
-from specs.events import EventBase
 from specs.status import DayStatus, RunStatus
 
 if TYPE_CHECKING:
+    from eventlog.chain import ChainRow
+    from eventlog.manifest import RunManifest
     from eventlog.sink import RunSink
+    from specs.events import EventBase
 
 RUN_STATUSES: tuple[str, ...] = tuple(RunStatus)
 #: The statuses of a run that ended: `finish_run` seals these (a running or interrupted run is open).
@@ -48,6 +48,16 @@ SESSION_STATUS_BY_KIND: dict[str, str] = {
 #: A stream's row with every column the audit checks, the chain's columns first:
 #: (seq, kind, payload_json, prev_hash, hash, schema_version, symbol, request_id, sim_time).
 AuditRow = tuple[int, str, str, str, str, int, str | None, str | None, dt.datetime | str | None]
+
+
+def scope_summary(data_scope: str | None) -> dict[str, Any]:
+    """What a run's listing says of its data scope (`runs.data_scope`, written by daytape.datascope): the
+    scope's name and how many files it covers; for a run that recorded none, the whole store, whose files
+    were not counted."""
+    if data_scope is None:
+        return {"scope": "store", "files": None}
+    document = json.loads(data_scope)
+    return {"scope": document["scope"], "files": len(document["files"])}
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,8 @@ class StoredEvent:
 
     def event(self) -> EventBase:
         """The event model, upcast to its kind's current version."""
+        from eventlog.upcast import parse_payload  # the event models: only a reader of payloads pays for them
+
         return parse_payload(self.kind, self.schema_version, self.payload_json)
 
 
