@@ -26,7 +26,7 @@ from eventlog.errors import EventLogError, TamperedStream
 
 if TYPE_CHECKING:
     from eventlog.explain import Explanation
-    from eventlog.store import EventStore, RunInfo
+    from eventlog.store import EventStore
 
 LOG_HELP = "The event log URL (default: $DAYTAPE_LOG_URL, else sqlite:///daytape.db)."
 NO_VERIFY_HELP = "Do not verify the hash chain of the streams read (faster; a forged stream goes unnoticed)."
@@ -54,25 +54,6 @@ def _reading(log: str | None, command: str = "daytape") -> Iterator[EventStore]:
         raise UserError(str(exc)) from None
     finally:
         store.close()
-
-
-def _listed_runs(log: str | None) -> list[RunInfo]:
-    """The log's runs: a SQLite file's read with the standard library alone (eventlog.sqlite_reader, no
-    SQLAlchemy to import), any other log's through its store."""
-    from eventlog.sqlite_reader import SQLiteReader, sqlite_file
-
-    url = resolve_log_url(log)
-    path = sqlite_file(url)
-    if path is None:
-        from eventlog.reading import list_runs
-
-        with _reading(log) as store:
-            return list_runs(store)
-    try:
-        with SQLiteReader.open(url, path) as reader:
-            return reader.list_runs()
-    except EventLogError as exc:
-        raise UserError(str(exc)) from None
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -276,20 +257,9 @@ def register(app: typer.Typer) -> None:
             print_sweep_report(sweep, log, "json" if as_json else "text")
             return
 
-        found = [run.summary() for run in _listed_runs(log)]
-        if as_json:
-            print_json(found)
-            return
-        if not found:
-            sys.stdout.write("no runs in the log\n")
-            return
-        width = max(len("run_id"), *(len(run["run_id"]) for run in found))
-        sys.stdout.write(f"{'run_id':<{width}}  {'status':<11} {'sessions':>8}  {'started_at':<32}  name\n")
-        for run in found:
-            sys.stdout.write(
-                f"{run['run_id']:<{width}}  {run['status']:<11} {run['sessions']:>8}  "
-                f"{run['started_at']:<32}  {run['name']}\n"
-            )
+        from daytape.runlist import print_runs
+
+        print_runs(log, as_json)
 
     @app.command("replay", cls=UsageCommand)
     def replay_command(

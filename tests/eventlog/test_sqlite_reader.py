@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from daytape.cli import main
+from daytape.runlist import plain_arguments
 from eventlog import migrate
 from eventlog.engine import make_engine
 from eventlog.errors import EventLogError
@@ -48,7 +49,13 @@ def test_sqlite_file_takes_plain_sqlite_urls_only(tmp_path):
     assert sqlite_file(f"sqlite:///{tmp_path}/log.db") == tmp_path / "log.db"
     assert sqlite_file("sqlite:///relative.db") == Path("relative.db")
     assert sqlite_file(" sqlite+pysqlite:///x.db ") == Path("x.db")
-    for other in ("sqlite://", "sqlite:///:memory:", "sqlite:///a%20b.db", "sqlite:///x.db?mode=ro", "postgresql://h/db"):
+    for other in (
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite:///a%20b.db",
+        "sqlite:///x.db?mode=ro",
+        "postgresql://h/db",
+    ):
         assert sqlite_file(other) is None, other
 
 
@@ -78,12 +85,41 @@ def test_daytape_runs_prints_what_the_store_path_prints(tmp_path, capsys, monkey
     url, _ = a_log(tmp_path)
     for args in ((), ("--json",)):
         code, out, err = runs_output(url, *args)
+        assert err == ""
         monkeypatch.setattr("eventlog.sqlite_reader.sqlite_file", lambda _url: None)  # the store's path
         capsys.readouterr()
         assert main(["runs", "--log", url, *args]) == code == 0
         assert capsys.readouterr().out == out, args
         monkeypatch.undo()
     assert json.loads(runs_output(url, "--json")[1])[2]["data_scope"] == {"scope": "run", "files": 1}
+
+
+def test_only_the_plain_forms_of_runs_are_answered_before_typer():
+    assert plain_arguments(["runs"]) == (None, False)
+    assert plain_arguments(["runs", "--json", "--log", "sqlite:///x.db"]) == ("sqlite:///x.db", True)
+    assert plain_arguments(["runs", "--log=sqlite:///x.db"]) == ("sqlite:///x.db", False)
+    for args in (
+        [],
+        ["run"],
+        ["runs", "--help"],
+        ["runs", "--sweep", "s"],
+        ["runs", "--json", "--json"],
+        ["runs", "--log"],
+        ["runs", "--log", "--json"],
+        ["runs", "--log="],
+        ["runs", "--log", "a", "--log", "b"],
+        ["runs", "extra"],
+    ):
+        assert plain_arguments(args) is None, args
+
+
+def test_a_bad_log_is_the_same_one_line_on_either_path(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'missing.db'}"
+    code, out, err = runs_output(url)
+    capsys.readouterr()
+    assert main(["runs", "--log", url, "--sweep", "nope"]) == 2  # typer's path: a missing log either way
+    assert code == 2 and out == "" and err == f"no event log at {url} (no file {tmp_path / 'missing.db'})\n"
+    assert capsys.readouterr().err == err
 
 
 def test_runs_on_a_sqlite_file_imports_no_sqlalchemy(tmp_path):
