@@ -8,8 +8,9 @@ the sha256 of its bytes) and `data_scope`, which says what the digest covers:
   `trailing_days` and each config indicator's warm-up, as the analysis plans it for each day). A file that
   does not exist is covered as absent, so a day filled in later changes the digest too. The scope keeps
   each file's short digest, so a check can name the file that changed. Files a scanner or strategy reads
-  for the symbols, intervals and history it adds mid-run are not named here: each load event of the log
-  carries the digest of the bars it loaded, which `verify` compares by re-running.
+  for the symbols it adds mid-run cannot be named before the run: each load event of the log carries the
+  digest of the bars it loaded, which `verify` compares by re-running and `--resume` by reading those
+  bars again for the finished days (`check_added_loads`).
 - `store` (older runs; `data_scope` empty): every file of the store.
 
 The cost of a run start is thus the files of the config symbols' days, whatever the store holds; `verify`
@@ -23,10 +24,13 @@ import json
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from daytape.daybook import DayBook, StoreChanged
 from marketdata.calendar import TradingCalendar, get_calendar
-from marketdata.errors import CalendarError
+from marketdata.errors import CalendarError, MarketDataError
+from marketdata.sources.storecache import StoreCache
 from marketdata.store import BarStore, StoreLocationError, files_digest
 from specs.config import SessionConfig
+from specs.events import EventBase
 from specs.intervals import Interval
 from statemachine.analysis import warmup_history
 from statemachine.errors import AnalysisError
@@ -142,3 +146,27 @@ def _changed_files(recorded: dict[str, str | None], now: dict[str, bytes | None]
     what = "appeared" if recorded[first] is None else "is gone" if now[first] is None else "changed"
     more = f" (and {len(changed) - 1} more file{'s' if len(changed) > 2 else ''})" if len(changed) > 1 else ""
     return f": {first} {what}{more}"
+
+
+#: The events whose bar digests prove what a symbol loaded (`daytape.daybook.DayBook` checks them).
+LOAD_KINDS = ("HistoricalLoaded", "SessionBarsLoaded", "SymbolStreamed")
+
+
+def check_added_loads(config: SessionConfig, loads: dict[dt.date, list[EventBase]]) -> str | None:
+    """What the files outside the scope say now, for the bars a run's plugins loaded: each day's LOAD_KINDS
+    events (in seq order) of the symbols the config does not list, read again from the store and checked
+    against their digests; the first difference in a few words, None when every load is as it was."""
+    calendar = get_calendar(config.exchange)
+    cache = StoreCache(BarStore(config.store, calendar), calendar)
+    listed = set(config.symbols)
+    for day, events in sorted(loads.items()):
+        by_symbol: dict[str, list[EventBase]] = {}
+        for event in events:
+            if event.symbol is not None and event.symbol not in listed:
+                by_symbol.setdefault(event.symbol, []).append(event)
+        for symbol, symbol_events in sorted(by_symbol.items()):
+            try:
+                DayBook(cache, calendar, day).rebuild(symbol, symbol_events)
+            except (StoreChanged, MarketDataError) as exc:
+                return f"on {day}, {exc}"
+    return None

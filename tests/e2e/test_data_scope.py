@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from daytape.cli import main
 from daytape.datascope import check_data, run_paths
@@ -176,3 +176,28 @@ def test_the_scope_reaches_back_over_the_warm_up_of_every_day(tmp_path, lean_sto
     assert paths == sorted(f"1m/symbol={s}/{d}.parquet" for s in CONFIG_SYMBOLS for d in expected_days)
     longer = config.model_copy(update={"historical": config.historical.model_copy(update={"trailing_days": 4})})
     assert len(run_paths(longer, BarStore(lean_store_root, calendar), calendar, days)) == 3 * 7
+
+
+def test_resume_checks_the_bars_a_plugin_loaded_outside_the_scope(capsys, tmp_path, lean_store_root):
+    """IBM is no config symbol: the scanner adds it, the strategy upgrades it. Its files are outside the
+    manifest's scope, so --resume reads the bars its finished days loaded again and checks their digests."""
+    store = shutil.copytree(lean_store_root, tmp_path / "store")
+    log_url, run_id, path = a_run(capsys, tmp_path, store)
+    _, files = recorded(log_url, run_id)
+    assert not any("symbol=IBM" in name for name in files)
+    with open_store(log_url) as log, log.engine.begin() as conn:
+        conn.execute(update(runs).where(runs.c.run_id == run_id).values(status="running"))
+        conn.execute(events.delete().where(events.c.run_id == run_id, events.c.session_date == dt.date(2013, 10, 10)))
+        conn.execute(text("DELETE FROM sessions WHERE run_id = :run AND session_date = '2013-10-10'"), {"run": run_id})
+    ibm = store / "1m" / "symbol=IBM"
+    ibm_day = (ibm / "2013-10-09.parquet").read_bytes()
+    (ibm / "2013-10-09.parquet").write_bytes((ibm / "2013-10-08.parquet").read_bytes())
+    code, _, err = cli(capsys, "run", str(path), "--resume", run_id, "--quiet")
+    assert code == 2, err
+    assert f"cannot resume run {run_id}: the bar store {store} changed since it started (on 2013-10-09, IBM: " in err
+    assert "(their digest differs)" in err and len(err.strip().splitlines()) == 1
+
+    (ibm / "2013-10-09.parquet").write_bytes(ibm_day)
+    code, out, err = cli(capsys, "run", str(path), "--resume", run_id, "--json", "--quiet")
+    assert code == 0, err
+    assert json.loads(out)["status"] == "completed"
