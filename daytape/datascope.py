@@ -35,9 +35,8 @@ from specs.intervals import Interval
 from statemachine.analysis import warmup_history
 from statemachine.errors import AnalysisError
 
+#: The scope's name in `data_scope` (`eventlog.store.scope_summary` calls a run without one's `store`).
 RUN_SCOPE = "run"
-#: what `eventlog.store.scope_summary` calls the scope of a run that recorded none
-STORE_SCOPE = "store"
 #: Hex digits of each file's sha256 kept in the scope: enough to name a changed file (the digest proves it).
 SHORT = 16
 
@@ -48,19 +47,16 @@ def _short(content: bytes | None) -> str | None:
 
 @dataclass(frozen=True)
 class DataScope:
-    """A data digest and what it covers: `files` maps each covered file (relative to the store's root)
-    to the sha256 of its bytes, None for one that does not exist; empty for the whole store's scope."""
+    """A run's data digest and what it covers: `files` maps each covered file (relative to the store's
+    root) to the sha256 of its bytes, None for one that does not exist."""
 
-    scope: str
     digest: str
     files: dict[str, bytes | None]
 
-    def as_json(self) -> str | None:
-        """What the manifest's `data_scope` column holds (None for the whole store's scope)."""
-        if self.scope == STORE_SCOPE:
-            return None
+    def as_json(self) -> str:
+        """What the manifest's `data_scope` column holds: the scope and each file's short digest."""
         entries = {path: _short(content) for path, content in self.files.items()}
-        return json.dumps({"scope": self.scope, "files": entries}, separators=(",", ":"))
+        return json.dumps({"scope": RUN_SCOPE, "files": entries}, separators=(",", ":"))
 
 
 def history_start(config: SessionConfig, calendar: TradingCalendar, base: Interval, days: list[dt.date]) -> dt.date:
@@ -96,7 +92,7 @@ def run_paths(config: SessionConfig, store: BarStore, calendar: TradingCalendar,
 
 def digest_paths(store: BarStore, paths: list[str]) -> DataScope:
     files = dict(zip(paths, store.file_digests(paths), strict=True))
-    return DataScope(RUN_SCOPE, files_digest(files.items()), files)
+    return DataScope(files_digest(files.items()), files)
 
 
 def run_scope(config: SessionConfig, calendar: TradingCalendar, days: list[dt.date]) -> DataScope:
