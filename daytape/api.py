@@ -36,7 +36,7 @@ from eventlog.diff import DiffReport, diff_runs
 from eventlog.explain import OUTCOMES, Explanation, explain, summarize
 from eventlog.reading import RunInfo, StoredEvent, dates, get_run, list_runs, read_events, resolve_run_id
 from eventlog.replay import parse_until, replay_day
-from eventlog.store import EventStore, open_store
+from eventlog.store import EventStore, open_store, scope_summary
 from marketdata.calendar import TradingCalendar, get_calendar
 from marketdata.sources.storecache import StoreCache
 from specs import events as ev
@@ -177,8 +177,8 @@ class Run:
 
     @property
     def manifest(self) -> dict[str, Any]:
-        """What the run was made from: name, config, its hash, the data digest, code version, seed (and the
-        seal, when the log keeps one)."""
+        """What the run was made from: name, config, its hash, the data digest and its scope, code version,
+        seed (and the seal, when the log keeps one)."""
         info = self.info
         manifest = {
             "run_id": info.run_id,
@@ -189,6 +189,7 @@ class Run:
             "config": json.loads(info.config_json),
             "config_hash": info.config_hash,
             "data_digest": info.data_digest,
+            "data_scope": scope_summary(info.data_scope),
             "code_version": info.code_version,
             "seed": info.seed,
         }

@@ -1,7 +1,8 @@
 """The `daytape` command. Each group of commands lives in `daytape.commands.*`.
 
-Start-up: importing this module loads neither typer nor any room's libraries. `--version` is answered before
-typer loads; the command modules import their heavy dependencies inside the commands, when they run.
+Start-up: importing this module loads neither typer nor any room's libraries. `--version` and the plain forms of
+`runs` (daytape.runlist) are answered before typer loads; the command modules import their heavy dependencies
+inside the commands, when they run.
 """
 
 from __future__ import annotations
@@ -57,10 +58,30 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _exit_code(exc: Interrupted | DaytapeError) -> int:
+    """A domain error's exit code, its one line printed on stderr."""
+    if isinstance(exc, Interrupted | UserError | CheckFailed):
+        if str(exc):
+            print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    print(f"daytape: {exc}", file=sys.stderr)  # any room's error the command did not turn into a UserError itself
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: map domain errors to exit codes and one-line messages, never a traceback."""
-    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:
         _print_version()
+        return 0
+    from daytape.runlist import plain_arguments, print_runs
+
+    listing = plain_arguments(args)
+    if listing is not None:
+        try:
+            print_runs(*listing)
+        except (Interrupted, DaytapeError) as exc:
+            return _exit_code(exc)
         return 0
     import typer
 
@@ -68,16 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # standalone_mode=False: typer returns the code of a typer.Exit (its Exit(130) for Ctrl-C) instead of exiting
         code = app(args=argv, standalone_mode=False)
-    except Interrupted as exc:
-        print(str(exc), file=sys.stderr)
-        return Interrupted.exit_code
-    except (UserError, CheckFailed) as exc:
-        if str(exc):
-            print(str(exc), file=sys.stderr)
-        return exc.exit_code
-    except DaytapeError as exc:  # any room's error the command did not turn into a UserError itself
-        print(f"daytape: {exc}", file=sys.stderr)
-        return 2
+    except (Interrupted, DaytapeError) as exc:
+        return _exit_code(exc)
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

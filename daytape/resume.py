@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Collection
 
+from daytape.datascope import LOAD_KINDS, check_added_loads, check_data
 from daytape.day import DayResult
 from daytape.errors import UserError
 from daytape.provenance import code_changes, code_version
@@ -14,16 +16,16 @@ from daytape.runner import (
     RunOptions,
     RunResult,
     check_run,
-    current_digest,
     execute_run,
     mark_stopped,
     run_status,
 )
 from eventlog.errors import TamperedStream
-from eventlog.reading import get_run, streams, verified_stream
+from eventlog.reading import get_run, read_events, streams, verified_stream
 from eventlog.replay import replay_rows
 from eventlog.store import EventStore
 from specs.config import SessionConfig
+from specs.events import EventBase
 from specs.lifecycle import SessionPhase
 from specs.status import DayStatus, RunStatus
 from statemachine.export import failed_requests
@@ -66,16 +68,24 @@ def finished_days(log: EventStore, run_id: str, only: set[dt.date] | None = None
     return done
 
 
-def check_resumable(log: EventStore, run_id: str, config: SessionConfig) -> None:
+def check_resumable(log: EventStore, run_id: str, config: SessionConfig, done: Collection[dt.date] = ()) -> None:
     """Refuse to finish a run with other code or other data than it started with: its manifest names one
-    code version and one data digest, so a run whose days came from two of either would misstate what it is."""
+    code version and one data digest, so a run whose days came from two of either would misstate what it is.
+    The bars plugins loaded on the `done` days, outside the digest's scope, are checked against the log."""
     info = get_run(log, run_id)
     problems = []
     changes = code_changes(info.code_version, code_version())
     if changes:
         problems.append(f"the code changed since it started ({', '.join(changes)})")
-    if info.data_digest is not None and current_digest(config.store) != info.data_digest:
-        problems.append(f"the bar store {config.store} changed since it started (its data digest differs)")
+    data = check_data(config, info.data_digest, info.data_scope).change
+    if data is None and done:
+        loads: dict[dt.date, list[EventBase]] = {}
+        for row in read_events(log, run_id, kinds=LOAD_KINDS):
+            if row.session_date in done:
+                loads.setdefault(row.session_date, []).append(row.event())
+        data = check_added_loads(config, loads)
+    if data is not None:
+        problems.append(f"the bar store {config.store} changed since it started ({data})")
     if problems:
         raise UserError(
             f"cannot resume run {run_id}: {'; and '.join(problems)}; "
@@ -102,7 +112,7 @@ def resume_run(log: EventStore, run_id: str, options: RunOptions) -> RunResult:
         recorded = get_run(log, run_id)
         if recorded.status == run_status(finished):
             return RunResult(run_id, run_status(finished), finished, nothing_to_resume=True, seal=recorded.seal)
-    check_resumable(log, run_id, config)
+    check_resumable(log, run_id, config, done)
     for info in streams(log, run_id):
         if info.session_date not in done:
             log.delete_stream(run_id, info.session_date)

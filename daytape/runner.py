@@ -12,13 +12,13 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from daytape import interrupt
 from daytape.backends import check_backend_options, get_backend
+from daytape.datascope import DataScope, run_scope
 from daytape.day import DayResult, StepProgress, build_plugins
 from daytape.errors import UserError
 from daytape.provenance import code_version
@@ -56,25 +56,6 @@ def session_dates(config: SessionConfig, calendar: TradingCalendar) -> list[dt.d
     if not days:
         raise UserError(f"no {config.exchange} sessions between {config.start} and {config.end}")
     return days
-
-
-def store_digest(location: str | Path) -> str:
-    """sha256 over every file of the bar store (relative path and bytes), wherever it lives (a folder or an
-    object store): changes when the data does, the same for the same files (`BarStore.digest`)."""
-    try:
-        return BarStore(location).digest()
-    except StoreLocationError as exc:
-        raise UserError(f"store: {exc}") from None
-
-
-def current_digest(location: str) -> str | None:
-    """The store's digest now, or None when it cannot be read (gone, or its server refuses)."""
-    try:
-        store = BarStore(location)
-        store.check()
-        return store.digest()
-    except StoreLocationError:
-        return None
 
 
 @dataclass
@@ -129,19 +110,36 @@ def check_run(config: SessionConfig, options: RunOptions) -> list[dt.date]:
     return days
 
 
-def run_manifest(config: SessionConfig, seed: int | None = None, name: str | None = None) -> RunManifest:
-    """What a run of `config` records it was made from: its config, data digest, code version and seed."""
+def run_manifest(
+    config: SessionConfig, seed: int | None = None, name: str | None = None, scope: DataScope | None = None
+) -> RunManifest:
+    """What a run of `config` records it was made from: its config, data digest (over `scope`, else the
+    files the run reads, hashed now: daytape.datascope), code version and seed."""
+    if scope is None:
+        calendar = get_calendar(config.exchange)
+        store_folder(config)
+        try:
+            scope = run_scope(config, calendar, session_dates(config, calendar))
+        except StoreLocationError as exc:
+            raise UserError(f"store: {exc}") from None
     return RunManifest(
         name=config.name if name is None else name,
         config_json=json.dumps(config.to_yaml_dict(), sort_keys=True),
-        data_digest=store_digest(store_folder(config)),
+        data_digest=scope.digest,
+        data_scope=scope.as_json(),
         code_version=code_version(),
         seed=seed,
     )
 
 
-def start_run(log: EventStore, config: SessionConfig, seed: int | None = None, name: str | None = None) -> str:
-    return log.create_run(run_manifest(config, seed, name))
+def start_run(
+    log: EventStore,
+    config: SessionConfig,
+    seed: int | None = None,
+    name: str | None = None,
+    scope: DataScope | None = None,
+) -> str:
+    return log.create_run(run_manifest(config, seed, name, scope))
 
 
 def execute_run(
@@ -172,10 +170,12 @@ def run_session(
     options: RunOptions,
     on_started: Callable[[str], None] | None = None,
     name: str | None = None,
+    scope: DataScope | None = None,
 ) -> RunResult:
-    """A new run of `config` over its sessions (named `name`, else the config's name)."""
+    """A new run of `config` over its sessions (named `name`, else the config's name); `scope` is its data
+    digest when the caller has just taken it (`verify`), else it is taken now."""
     days = check_run(config, options)
-    run_id = start_run(log, config, name=name)
+    run_id = start_run(log, config, name=name, scope=scope)
     if on_started is not None:
         on_started(run_id)
     try:

@@ -6,10 +6,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from daytape.datascope import check_data
 from daytape.output import plural
 from daytape.provenance import code_changes
 from daytape.resume import recorded_config
-from daytape.runner import RunOptions, current_digest, run_session
+from daytape.runner import RunOptions, run_session
 from eventlog.diff import DiffReport, diff_runs
 from eventlog.manifest import config_digest
 from eventlog.reading import get_run, resolve_run_id
@@ -24,6 +25,8 @@ class Verification:
     #: The recorded config no longer hashes to the run's config hash: it was edited after the run,
     #: so re-running it would not re-run what ran (and nothing was re-run).
     config_altered: bool = False
+    #: How the data differs from the run's (daytape.datascope.data_change), when it does.
+    data_note: str | None = None
 
     @property
     def deterministic(self) -> bool:
@@ -48,7 +51,8 @@ class Verification:
                 f"deterministic: run {self.run_id} re-ran to the same {self.report.events} events "
                 f"in {plural(self.report.streams, 'session')}{code}"
             )
-        data = "; the bar store changed since the run: its data digest differs" if self.data_changed else ""
+        note = self.data_note or "its data digest differs"
+        data = f"; the bar store changed since the run: {note}" if self.data_changed else ""
         return f"not deterministic: run {self.run_id}: first divergence at {self.report.first}{data}{code}"
 
 
@@ -59,12 +63,12 @@ def verify_run(log: EventStore, run_text: str, options: RunOptions | None = None
     if config_digest(info.config_json) != info.config_hash:
         return Verification(run_id, DiffReport(run_a=run_id, run_b=""), data_changed=False, config_altered=True)
     config = recorded_config(log, run_id)
-    data_changed = current_digest(config.store) != info.data_digest
+    data = check_data(config, info.data_digest, info.data_scope)
     with tempfile.TemporaryDirectory(prefix="daytape-verify-") as folder:
         scratch = open_store(f"sqlite:///{Path(folder) / 'verify.db'}")
         try:
-            rerun = run_session(scratch, config, options or RunOptions())
+            rerun = run_session(scratch, config, options or RunOptions(), scope=data.scope)
             report = diff_runs(log, run_id, rerun.run_id, store_b=scratch)
         finally:
             scratch.close()
-    return Verification(run_id, report, data_changed)
+    return Verification(run_id, report, data_changed=data.change is not None, data_note=data.change)

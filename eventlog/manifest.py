@@ -19,7 +19,8 @@ def config_digest(config_json: str) -> str:
 
 
 class RunManifest(BaseModel):
-    """A run's identity: its name, config (JSON) and the config's hash, the data digest, code version and seed."""
+    """A run's identity: its name, config (JSON) and the config's hash, the data digest and what it covers, code
+    version and seed."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -27,6 +28,8 @@ class RunManifest(BaseModel):
     config_json: str = "{}"
     config_hash: str = ""
     data_digest: str | None = None
+    #: What the data digest covers, as JSON (daytape.datascope); None for a digest over the whole store.
+    data_scope: str | None = None
     code_version: str = "unknown"
     seed: int | None = None
 

@@ -7,15 +7,12 @@ shared log is never migrated behind its users' backs; a log at an unknown (newer
 refused with `SchemaAhead`.
 
 Opening a log only reads revisions: the one in Alembic's version table and those of the migration
-scripts, both read here without importing Alembic (which costs more start-up than the rest of a read
+scripts (eventlog.revisions), both read without importing Alembic (which costs more start-up than the rest of a read
 command); Alembic itself is loaded only to migrate.
 """
 
 from __future__ import annotations
 
-import ast
-import importlib.util
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from eventlog.engine import WRITE_TRANSACTION, connecting, make_engine, normalize_url, sqlite_path
 from eventlog.errors import LogNotFound, LogUnavailable, SchemaAhead, SchemaBehind
+from eventlog.revisions import head_revision, known_revisions, script_location
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -37,69 +35,16 @@ LOG_TABLES = frozenset({"runs", "events", VERSION_TABLE})
 UPGRADE_LOCK = 0x6461797461706500
 
 
-def _script_location() -> str:
-    """The installed `migrations` package folder (found without importing it: eventlog must not)."""
-    spec = importlib.util.find_spec("migrations")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the daytape `migrations` package is not installed")
-    return str(next(iter(spec.submodule_search_locations)))
-
-
 def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", _script_location())
+    config.set_main_option("script_location", script_location())
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     if connection is not None:
         config.attributes["connection"] = connection
     return config
-
-
-def _script_revisions(path: Path) -> tuple[str, tuple[str, ...]] | None:
-    """A migration script's `revision` and the revisions it revises (`down_revision`), None if it has none."""
-    found: dict[str, object] = {}
-    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-            name, value = node.target.id, node.value
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            name, value = node.targets[0].id, node.value
-        else:
-            continue
-        if name in ("revision", "down_revision"):
-            found[name] = ast.literal_eval(value)
-    revision, down = found.get("revision"), found.get("down_revision")
-    if not isinstance(revision, str):
-        return None
-    downs = (down,) if isinstance(down, str) else tuple(down) if isinstance(down, tuple | list) else ()
-    return revision, downs
-
-
-@cache
-def _revision_graph() -> dict[str, tuple[str, ...]]:
-    """revision -> the revisions it revises, for every script in migrations/versions."""
-    graph = {}
-    for path in sorted(Path(_script_location(), "versions").glob("*.py")):
-        script = _script_revisions(path)
-        if script is not None:
-            graph[script[0]] = script[1]
-    return graph
-
-
-@cache
-def head_revision() -> str:
-    graph = _revision_graph()
-    revised = {down for downs in graph.values() for down in downs}
-    heads = sorted(set(graph) - revised)
-    if len(heads) != 1:
-        raise RuntimeError(f"the migrations package has {len(heads)} head revisions ({', '.join(heads) or 'none'})")
-    return heads[0]
-
-
-@cache
-def known_revisions() -> frozenset[str]:
-    return frozenset(_revision_graph())
 
 
 def _current(connection: Connection) -> str | None:

@@ -104,6 +104,7 @@ runs = Table(
     Column("finished_at", UTCDateTime, nullable=True),
     Column("status", String(16), nullable=False),
     Column("seal", String(64), nullable=True),
+    Column("data_scope", Text, nullable=True),
     Index(None, "started_at"),
 )
 

@@ -21,10 +21,7 @@ multi-row INSERTs of fixed sizes that bind the columns every row shares once per
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from pathlib import Path
 from typing import Any, Self
-from urllib.parse import quote
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine
@@ -33,6 +30,7 @@ from sqlalchemy.pool import StaticPool
 from eventlog.engine import normalize_url, sqlite_path
 from eventlog.errors import LogNotFound, LogUnavailable
 from eventlog.schema import sqlite_time
+from eventlog.sqlite_reader import read_only_uri
 from eventlog.sqlstore import BATCH_COLUMNS, CHUNKS, INSERT_COLUMNS, ROW_COLUMNS, SQLEventStore
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -139,34 +137,6 @@ def _read_only_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA cache_size=-16000")
     cursor.close()
-
-
-def _file_uri(path: Path, parameter: str) -> str:
-    return f"file:{quote(str(path.resolve()))}?{parameter}"
-
-
-def read_only_uri(path: Path) -> str:
-    """The `file:` URI that opens the SQLite log at `path` read-only (see the module's docstring)."""
-    uri = _file_uri(path, "mode=ro")
-    try:
-        probe = sqlite3.connect(uri, uri=True)
-        try:
-            probe.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-            return uri
-        finally:
-            probe.close()
-    except sqlite3.OperationalError as exc:
-        if "unable to open" not in str(exc):
-            return uri
-        wal = path.with_name(path.name + "-wal")
-        if wal.exists() and wal.stat().st_size > 0:
-            raise LogUnavailable(
-                f"cannot read the event log {path}: it cannot be opened read-only here and its write-ahead "
-                f"file {wal} holds events not yet in the main file; open it once where the folder is writable"
-            ) from None
-        return _file_uri(path, "immutable=1")
-    except sqlite3.DatabaseError:
-        return uri
 
 
 def _begin(connection: Connection) -> None:

@@ -21,19 +21,19 @@ their own (an import-linter contract holds them to it).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eventlog.chain import ChainRow
-from eventlog.manifest import RunManifest
-from eventlog.upcast import parse_payload
-from specs.events import EventBase
 from specs.status import DayStatus, RunStatus
 
 if TYPE_CHECKING:
+    from eventlog.chain import ChainRow
+    from eventlog.manifest import RunManifest
     from eventlog.sink import RunSink
+    from specs.events import EventBase
 
 RUN_STATUSES: tuple[str, ...] = tuple(RunStatus)
 #: The statuses of a run that ended: `finish_run` seals these (a running or interrupted run is open).
@@ -50,6 +50,16 @@ SESSION_STATUS_BY_KIND: dict[str, str] = {
 AuditRow = tuple[int, str, str, str, str, int, str | None, str | None, dt.datetime | str | None]
 
 
+def scope_summary(data_scope: str | None) -> dict[str, Any]:
+    """What a run's listing says of its data scope (`runs.data_scope`, written by daytape.datascope): the
+    scope's name and how many files it covers; for a run that recorded none, the whole store, whose files
+    were not counted."""
+    if data_scope is None:
+        return {"scope": "store", "files": None}
+    document = json.loads(data_scope)
+    return {"scope": document["scope"], "files": len(document["files"])}
+
+
 @dataclass(frozen=True)
 class RunInfo:
     run_id: str
@@ -64,6 +74,7 @@ class RunInfo:
     seed: int | None
     sessions: int
     seal: str | None = None
+    data_scope: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The `daytape runs --json` shape: CONTRACT.md's keys, then what the run was made from."""
@@ -79,6 +90,7 @@ class RunInfo:
             "code_version": self.code_version,
             "seed": self.seed,
             "seal": self.seal,
+            "data_scope": scope_summary(self.data_scope),
         }
 
 
@@ -124,6 +136,8 @@ class StoredEvent:
 
     def event(self) -> EventBase:
         """The event model, upcast to its kind's current version."""
+        from eventlog.upcast import parse_payload  # the event models: only a reader of payloads pays for them
+
         return parse_payload(self.kind, self.schema_version, self.payload_json)
 
 

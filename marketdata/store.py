@@ -66,6 +66,21 @@ _READ_THREADS = min(8, os.cpu_count() or 1)
 _PARALLEL_FROM = 16  # below this many files a thread pool costs more than it saves
 
 
+#: What `files_digest` takes for a file that does not exist (no sha256 is all zeros in practice).
+ABSENT_FILE = bytes(32)
+
+
+def files_digest(entries: Iterable[tuple[str, bytes | None]]) -> str:
+    """sha256 over (relative path, sha256 of the file's bytes) pairs in the order given, a file that does
+    not exist counted as ABSENT_FILE: the store's digest over all its files, or a run's over what it reads."""
+    digest = hashlib.sha256()
+    for relative, content in entries:
+        digest.update(relative.encode())
+        digest.update(b"\0")
+        digest.update(ABSENT_FILE if content is None else content)
+    return digest.hexdigest()
+
+
 class BarTableError(MarketDataError, ValueError):
     """A table handed to the store that is not a bar table (missing or unconvertible columns)."""
 
@@ -253,14 +268,40 @@ class BarStore:
     def digest(self) -> str:
         """sha256 over every file of the store (relative path and the sha256 of its bytes), in path order:
         the same for the same files wherever the store lives, and changed by any change to the data."""
-        digest = hashlib.sha256()
-        for relative, content in self._all_file_digests():
-            digest.update(relative.encode())
-            digest.update(b"\0")
-            digest.update(content)
-        return digest.hexdigest()
+        return files_digest(self._all_file_digests())
 
-    def _all_file_digests(self) -> list[tuple[str, bytes]]:
+    def relative(self, path: PurePath) -> str:
+        """`path` (a file of this store) relative to its root, with `/` between its parts."""
+        return PurePath(path).relative_to(self.root).as_posix()
+
+    def file_digests(self, relatives: Sequence[str]) -> list[bytes | None]:
+        """The sha256 of each file named relative to the root, None for one that does not exist; read on the
+        store's thread pool (hashing releases the GIL)."""
+        if self._fs is None:
+            root = Path(self.root)
+
+            def local_digest(relative: str) -> bytes | None:
+                try:
+                    return hashlib.sha256((root / relative).read_bytes()).digest()
+                except (FileNotFoundError, NotADirectoryError):
+                    return None
+
+            return list(_pool(os.getpid()).map(local_digest, relatives))
+        fs, base = self._fs, str(self.root)
+
+        def remote_digest(relative: str) -> bytes | None:
+            try:
+                with fs.open_input_stream(f"{base}/{relative}") as stream:
+                    return hashlib.sha256(stream.readall()).digest()
+            except FileNotFoundError:
+                return None
+
+        try:
+            return list(_pool(os.getpid()).map(remote_digest, relatives))
+        except OSError as exc:
+            raise self._remote_error(exc) from None
+
+    def _all_file_digests(self) -> list[tuple[str, bytes | None]]:
         if self._fs is None:
             root = Path(self.root)
             return [
@@ -273,19 +314,10 @@ class BarStore:
         except OSError as exc:
             raise self._remote_error(exc) from None
         paths = sorted(
-            (info.path for info in infos if info.type == pafs.FileType.File),
+            (info.path[len(base) + 1 :] for info in infos if info.type == pafs.FileType.File),
             key=lambda path: PurePosixPath(path).parts,  # the order a local folder's paths sort in
         )
-
-        def file_digest(path: str) -> bytes:
-            with fs.open_input_stream(path) as stream:
-                return hashlib.sha256(stream.readall()).digest()
-
-        try:
-            digests = list(_pool(os.getpid()).map(file_digest, paths))
-        except OSError as exc:
-            raise self._remote_error(exc) from None
-        return [(path[len(base) + 1 :], content) for path, content in zip(paths, digests, strict=True)]
+        return list(zip(paths, self.file_digests(paths), strict=True))
 
     @property
     def calendar(self) -> TradingCalendar:

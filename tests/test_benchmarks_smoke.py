@@ -68,6 +68,9 @@ def test_quick_benchmarks_write_every_contract_key(tmp_path):
     assert figures["scale_fixed_cpu_s"] == fit(figures["scale_curve"])["scale_fixed_cpu_s"]
     for key in ("startup_ratio_vs_python", "startup_runs_ratio_vs_python", "replay_cli_100_symbols_s"):
         assert figures[key] > 0, key
+    for key in ("runstart_small_store_s", "runstart_big_store_s", "runstart_whole_store_digest_big_s"):
+        assert figures[key] > 0, key
+    assert figures["runstart_run_files"] < figures["runstart_big_store_files"]
     assert "summary (ours | peer | target, on this machine)" in result.stdout
     assert re.search(r"^  batch_worst_ratio_vs_talib .* \(quick run\)$", result.stdout, re.MULTILINE)
     assert re.search(r"^  e2e_ratio_vs_nautilus .* not measured: not run \(", result.stdout, re.MULTILINE)

@@ -251,29 +251,15 @@ def register(app: typer.Typer) -> None:
         Example:
           daytape runs --log sqlite:///lean-oct-2013.db
         """
-        from eventlog.reading import list_runs
-
         if sweep is not None:
             from daytape.commands.sweep import print_sweep_report
 
             print_sweep_report(sweep, log, "json" if as_json else "text")
             return
 
-        with _reading(log) as store:
-            found = [run.summary() for run in list_runs(store)]
-        if as_json:
-            print_json(found)
-            return
-        if not found:
-            sys.stdout.write("no runs in the log\n")
-            return
-        width = max(len("run_id"), *(len(run["run_id"]) for run in found))
-        sys.stdout.write(f"{'run_id':<{width}}  {'status':<11} {'sessions':>8}  {'started_at':<32}  name\n")
-        for run in found:
-            sys.stdout.write(
-                f"{run['run_id']:<{width}}  {run['status']:<11} {run['sessions']:>8}  "
-                f"{run['started_at']:<32}  {run['name']}\n"
-            )
+        from daytape.runlist import print_runs
+
+        print_runs(log, as_json)
 
     @app.command("replay", cls=UsageCommand)
     def replay_command(

@@ -89,6 +89,9 @@ def test_a_run_on_s3_records_the_local_runs_events_and_data_digest_and_verifies(
     # the same data digest (the same bytes); only the config differs, in its store, and the first event
     # that differs is the first that names it
     assert set(report["manifest_differences"]) == {"config_hash"}
+    listed = {run["run_id"]: run for run in json.loads(daytape("runs", "--log", log, "--json").stdout)}
+    assert listed[remote_id]["data_scope"] == listed[local_id]["data_scope"]
+    assert listed[remote_id]["data_scope"]["scope"] == "run" and listed[remote_id]["data_scope"]["files"] > 0
     first = report["first_divergence"]
     assert first["a"]["kind"] == "SymbolValidated"
     assert f"parquet:{s3_store}" in json.dumps(first["b"])
@@ -123,7 +126,10 @@ def test_changing_one_object_changes_the_digest_verify_reports(s3, lean_store_ro
     assert BarStore(url).digest() != BarStore(lean_store_root).digest()
     verified = daytape("verify", run_id, "--log", f"sqlite:///{db}", env=s3.env)
     assert verified.returncode == 1
-    assert "the bar store changed since the run" in verified.stdout
+    assert (
+        "the bar store changed since the run: its data digest differs: 1m/symbol=SPY/2013-10-08.parquet changed"
+        in verified.stdout
+    )
 
 
 @pytest.mark.parametrize(

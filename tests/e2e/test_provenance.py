@@ -161,10 +161,11 @@ def test_resume_refuses_a_changed_bar_store(capsys, tmp_path, lean_store_root):
     log_url, run_id, path = one_day_run(capsys, tmp_path, store)
     mark_unfinished(log_url, run_id)
     before = event_count(log_url, run_id)
-    (store / "extra.bin").write_bytes(b"a file the run never saw")
+    day_file = store / "1m" / "symbol=SPY" / f"{DAY}.parquet"
+    day_file.write_bytes((store / "1m" / "symbol=SPY" / "2013-10-09.parquet").read_bytes())
     code, _, err = cli(capsys, "run", str(path), "--resume", run_id, "--quiet")
     assert code == 2
-    assert f"the bar store {store} changed since it started" in err
+    assert f"the bar store {store} changed since it started (its data digest differs: 1m/symbol=SPY/{DAY}" in err
     assert event_count(log_url, run_id) == before
 
 

@@ -123,10 +123,34 @@ def test_revision_0004_seals_the_runs_that_had_ended_and_going_back_drops_the_se
         assert "seal" not in {column["name"] for column in inspect(connection).get_columns("runs")}
         statuses = dict(connection.execute(text("SELECT run_id, status FROM runs")).all())
     assert statuses == {ended: "completed", running: "running"}
-    assert migrate.upgrade_engine(engine, "head") == ("0003", "0004")
+    assert migrate.upgrade_engine(engine, "0004") == ("0003", "0004")
+    migrate.upgrade_engine(engine, "head")
     engine.dispose()
     with open_store(log_url) as store:
         assert get_run(store, ended).seal == reference_seal(store, ended)
         assert get_run(store, running).seal is None
         assert audit_run(store, ended).ok
         assert audit_run(store, running, allow_open=True).ok and not audit_run(store, running).ok
+
+
+def test_revision_0005_adds_the_data_scope_and_older_runs_read_as_whole_store_digests(log_url):
+    """0005 adds `runs.data_scope`: runs recorded before it have none, which reads as a digest over the
+    whole store; going back drops the column and keeps the runs."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    engine = make_engine(log_url)
+    migrate.upgrade_engine(engine, "head")
+    with open_store(log_url) as store:
+        run_id = write_run(store, "ended")
+    with engine.connect() as connection, connection.begin():
+        command.downgrade(migrate.alembic_config(connection), "0004")
+    with engine.connect() as connection:
+        assert "data_scope" not in {column["name"] for column in inspect(connection).get_columns("runs")}
+    assert migrate.upgrade_engine(engine, "0005") == ("0004", "0005")
+    engine.dispose()
+    with open_store(log_url) as store:
+        info = get_run(store, run_id)
+        assert info.data_scope is None
+        assert info.summary()["data_scope"] == {"scope": "store", "files": None}
+        assert audit_run(store, run_id).ok

@@ -69,3 +69,26 @@ def test_one_credential_without_the_other_is_named(monkeypatch):
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
     with pytest.raises(StoreLocationError, match="AWS_SECRET_ACCESS_KEY is not set"):
         parse_location("s3://bucket/bars")
+
+
+def test_file_digests_are_each_files_sha256_and_none_for_a_missing_one(tmp_path):
+    import hashlib
+
+    from marketdata.store import ABSENT_FILE, files_digest
+
+    store = BarStore(tmp_path)
+    store.write("SPY", "1m", _bars())
+    (tmp_path / "notes.txt").write_bytes(b"not bars")
+    present, missing = "1m/symbol=SPY/2024-01-02.parquet", "1m/symbol=SPY/2024-01-03.parquet"
+    expected = hashlib.sha256((tmp_path / present).read_bytes()).digest()
+    assert store.file_digests([present, missing, "notes.txt"]) == [expected, None, hashlib.sha256(b"not bars").digest()]
+    assert store.relative(store.day_file("SPY", "1m", datetime(2024, 1, 2).date())) == present
+
+    oracle = hashlib.sha256()
+    for relative, content in [(present, expected), (missing, ABSENT_FILE)]:
+        oracle.update(relative.encode() + b"\0" + content)
+    assert files_digest([(present, expected), (missing, None)]) == oracle.hexdigest()
+    whole = hashlib.sha256()
+    for relative in ("1m/symbol=SPY/2024-01-02.parquet", "notes.txt"):
+        whole.update(relative.encode() + b"\0" + hashlib.sha256((tmp_path / relative).read_bytes()).digest())
+    assert store.digest() == whole.hexdigest()  # the whole store's digest, as older runs recorded it
