@@ -139,6 +139,8 @@ def _report(
     if at_ns is not None:
         # slot i closes at min(open + (i + 1) * step, close); a bar outside the session at ts + step
         expected = expected if at_ns >= close_ns else max(0, min(expected, (at_ns - open_ns) // step))
+        if at_ns <= open_ns:  # at or before the open: no slot due, and every bar closed by then is outside
+            return QualityReport(session, str(interval), 0, 0, (), int(np.count_nonzero(ts <= at_ns - step)))
         ts = ts[ts + step <= at_ns]
     inside = (ts >= open_ns) & (ts < close_ns)
     slots = (ts[inside] - open_ns) // step
@@ -265,6 +267,8 @@ def interval_quality(
     else:
         at_ns = as_ns(at)
         due = slots if at_ns >= close_ns else int(np.searchsorted(slot_close, at_ns, "right"))
+        if due == 0:  # before the first bar closes: nothing due, so nothing present, complete or missing
+            return IntervalQualityReport(session, str(interval), str(base), 0, 0, 0, (), ())
         ts_ns = ts_ns[ts_ns + base_step <= at_ns]
     inside = ts_ns[(ts_ns >= open_ns) & (ts_ns < close_ns)]
     base_slots = np.unique((inside - open_ns) // base_step)
