@@ -258,17 +258,18 @@ def interval_quality(
     base = interval.base
     step, base_step = _step_ns(interval), _step_ns(base)
     open_ns, close_ns = calendar.open_close_ns(session)
+    ts_ns = as_ns_array(ts)
+    if at is not None and as_ns(at) < min(open_ns + step, close_ns):
+        # before the first bar closes: nothing due, so nothing present, complete or missing
+        return IntervalQualityReport(session, str(interval), str(base), 0, 0, 0, (), ())
     slots = -(-(close_ns - open_ns) // step)
     slot_open = open_ns + np.arange(slots, dtype=np.int64) * step
     slot_close = np.minimum(slot_open + step, close_ns)
-    ts_ns = as_ns_array(ts)
     if at is None:
         due = slots
     else:
         at_ns = as_ns(at)
         due = slots if at_ns >= close_ns else int(np.searchsorted(slot_close, at_ns, "right"))
-        if due == 0:  # before the first bar closes: nothing due, so nothing present, complete or missing
-            return IntervalQualityReport(session, str(interval), str(base), 0, 0, 0, (), ())
         ts_ns = ts_ns[ts_ns + base_step <= at_ns]
     inside = ts_ns[(ts_ns >= open_ns) & (ts_ns < close_ns)]
     base_slots = np.unique((inside - open_ns) // base_step)

@@ -228,20 +228,25 @@ class StoreCache:
             todo = sorted(day for day in set(days) if day not in found)
             if todo:
                 fill = self._fill_base if interval.is_base else self._fill
-                made = fill(symbol, interval, [*todo, *self._ahead_of(symbol, kind, todo[-1])])
+                made = fill(symbol, interval, [*todo, *self._ahead_of(symbol, interval, todo[-1])])
                 for day, piece in made.items():
                     self._put((symbol, kind, day), piece)
                 found.update(made)
             return [found[day] for day in days]
 
-    def _ahead_of(self, symbol: str, kind: str, last: dt.date) -> list[dt.date]:
-        """The run's sessions after `last` to read along with it: up to READ_AHEAD, stopping at one held."""
+    def _ahead_of(self, symbol: str, interval: Interval, last: dt.date) -> list[dt.date]:
+        """The run's sessions after `last` to fill along with it, up to READ_AHEAD. A base interval's stop at
+        the first one held (its files were read); a derived interval's are derived again with the days asked
+        for, so that a history and the days after it lie in one block (deriving is cheap, copying each day's
+        history is not)."""
         start = bisect_right(self.read_ahead, last)
-        ahead = []
-        for day in self.read_ahead[start : start + READ_AHEAD]:
+        ahead = self.read_ahead[start : start + READ_AHEAD]
+        if not interval.is_base:
+            return ahead
+        kind = f"regular:{interval}"
+        for count, day in enumerate(ahead):
             if (symbol, kind, day) in self._bars:
-                break
-            ahead.append(day)
+                return ahead[:count]
         return ahead
 
     def quality(self, symbol: str, interval: Interval, day: dt.date) -> QualityReport:
@@ -357,6 +362,8 @@ class StoreCache:
             return value
 
     def _put(self, key: tuple[str, str, dt.date], value: object) -> None:
+        if key in self._bars:
+            self._bytes -= _nbytes(self._bars.pop(key))
         self._bars[key] = value
         self._bytes += _nbytes(value)
         while self._bytes > self.max_bytes and len(self._bars) > 1:
