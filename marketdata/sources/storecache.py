@@ -47,6 +47,7 @@ from marketdata.bars import SessionBars, frozen
 from marketdata.calendar import TradingCalendar
 from marketdata.checks import FlaggedRows, clean_bars, flagged_rows
 from marketdata.derive import derive_bars, derive_sessions
+from marketdata.errors import CorruptDataError
 from marketdata.quality import HistoricalQuality, QualityReport, historical_quality, session_quality
 from marketdata.sources.base import MissingBarsError, StoredDay
 from marketdata.store import BarStore
@@ -228,7 +229,13 @@ class StoreCache:
             todo = sorted(day for day in set(days) if day not in found)
             if todo:
                 fill = self._fill_base if interval.is_base else self._fill
-                made = fill(symbol, interval, [*todo, *self._ahead_of(symbol, interval, todo[-1])])
+                ahead = self._ahead_of(symbol, interval, todo[-1])
+                try:
+                    made = fill(symbol, interval, [*todo, *ahead])
+                except CorruptDataError:
+                    if not ahead:
+                        raise
+                    made = fill(symbol, interval, todo)  # a damaged file ahead is for its own day to meet
                 for day, piece in made.items():
                     self._put((symbol, kind, day), piece)
                 found.update(made)
