@@ -88,9 +88,9 @@ def require_stored_interval(interval: Interval | str) -> Interval:
 
 @dataclass(frozen=True)
 class BarRead:
-    """What a read found: the bars (sorted by ts), the sessions asked for that have no data, the files read
-    and, for an intraday read, how many rows of the table came from each of them and how many rows each
-    recorded as written out of order (`recorded_unsorted`, from the same open of the file), in the same order."""
+    """What a read found: the bars (sorted by ts), the sessions asked for that have no data, the files read,
+    for an intraday read how many rows of the table came from each of them, and how many rows each file
+    recorded as written out of order (`recorded_unsorted`, from the same open of the file), in file order."""
 
     table: pa.Table
     missing_days: list[date] = field(default_factory=list)
@@ -461,15 +461,15 @@ class BarStore:
         entries = self._entries(self.symbol_dir(symbol, interval))
         candidates = (self.day_file(symbol, interval, date(y, 1, 1)) for y in years)
         files = [p for p in candidates if entries.get(p.name) is False]
-        table = read_bar_files(files, self._fs)
+        table, _, unsorted = _read_bar_files(files, self._fs)
         if table.num_rows == 0:
-            return BarRead(table, list(days), files)
+            return BarRead(table, list(days), files, unsorted=unsorted)
         local = self.local_days(table.column("ts").cast(pa.int64()).to_numpy())
         wanted = np.array([np.datetime64(d, "D").astype(np.int64) for d in days], dtype=np.int64)
         table = table.filter(pa.array(np.isin(local, wanted)))
         present = set(np.unique(local).tolist())
         missing = [d for d, key in zip(days, wanted.tolist(), strict=True) if key not in present]
-        return BarRead(table, missing, files)
+        return BarRead(table, missing, files, unsorted=unsorted)
 
     # -- listing -------------------------------------------------------------------------------------
 
