@@ -188,3 +188,14 @@ def test_a_damaged_file_ahead_is_met_only_on_its_own_day(private_store, calendar
     assert len(history) and cache.day("AAPL", Interval("1m"), DAY2) is not None
     with pytest.raises(CorruptDataError, match=f"{DAY3}.parquet: unreadable Parquet file"):
         cache.day("AAPL", Interval("1m"), DAY3)
+
+
+def test_a_cache_more_than_half_full_reads_no_days_ahead(store, calendar):
+    history = calendar.previous_sessions(DAY1, 3)
+    cache = StoreCache(store, calendar, read_ahead=RUN)
+    cache.history("AAPL", Interval("1m"), history)
+    assert all(("AAPL", "regular:1m", day) in cache._bars for day in RUN)
+    cache.max_bytes = cache._bytes  # full: days read ahead would push out days still to be used
+    cache.history("MSFT", Interval("1m"), history)
+    assert ("MSFT", "regular:1m", history[0]) in cache._bars
+    assert not any(("MSFT", "regular:1m", day) in cache._bars for day in RUN)
