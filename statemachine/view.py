@@ -111,8 +111,9 @@ class SessionView:
         book = coordinator.book.get(symbol)
         if book is None:
             raise KeyError(f"{symbol} is not in the session")
-        key = interval
-        if interval.__class__ is not str or interval not in book.intervals:
+        if isinstance(interval, str) and interval in book.intervals:
+            key = interval
+        else:
             key = str(Interval(interval))
             if key not in book.intervals:
                 raise KeyError(self._no_bars(symbol, key, sorted(book.intervals)))
