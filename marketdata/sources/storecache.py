@@ -13,8 +13,8 @@ slice of it, so a history loaded at once is held once. The days are only cut apa
 are: a file whose rows stray outside its own local day is read on its own, as a day alone would be.
 
 A run that says which sessions it will run (`read_ahead`) has each symbol's following sessions read in
-the same block as the days asked for (up to `READ_AHEAD` of them, while the cache is less than half
-full), so the days of a run are cut from a few blocks: a day's history and its session are then one slice
+the same block as the days asked for (up to `READ_AHEAD` of them, while the cache is less than three
+quarters full), so the days of a run are cut from a few blocks: a day's history and its session are then one slice
 of a block, not a copy of pieces, and each file's cleaned bars (`day`) come from the same read. Nothing a
 day sees depends on this: every session's bars, close times, flagged rows and quality are computed from
 that session's file alone, as they would be without it (a block whose files are not all clean and within
@@ -245,8 +245,9 @@ class StoreCache:
         """The run's sessions after `last` to fill along with it, up to READ_AHEAD. A base interval's stop at
         the first one held (its files were read); a derived interval's are derived again with the days asked
         for, so that a history and the days after it lie in one block (deriving is cheap, copying each day's
-        history is not). None while the cache is half full: days read ahead would push out days still used."""
-        if self._bytes * 2 > self.max_bytes:
+        history is not). None once the cache is three quarters full: days read ahead would push out days
+        still to be used (the quarter left holds a symbol's block many times over)."""
+        if self._bytes * 4 > self.max_bytes * 3:
             return []
         start = bisect_right(self.read_ahead, last)
         ahead = self.read_ahead[start : start + READ_AHEAD]

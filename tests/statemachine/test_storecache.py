@@ -190,7 +190,7 @@ def test_a_damaged_file_ahead_is_met_only_on_its_own_day(private_store, calendar
         cache.day("AAPL", Interval("1m"), DAY3)
 
 
-def test_a_cache_more_than_half_full_reads_no_days_ahead(store, calendar):
+def test_a_nearly_full_cache_reads_no_days_ahead(store, calendar):
     history = calendar.previous_sessions(DAY1, 3)
     cache = StoreCache(store, calendar, read_ahead=RUN)
     cache.history("AAPL", Interval("1m"), history)
