@@ -8,7 +8,7 @@ its teardown). Days share nothing but the run's bar cache (`run_store`), so a ru
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -215,7 +215,8 @@ def day_result(coordinator: SessionCoordinator, day: dt.date, status: DayStatus,
     )
 
 
-def run_store(config: SessionConfig) -> StoreCache:
-    """The bar store of one run, read through a cache that the run's days share."""
+def run_store(config: SessionConfig, days: Sequence[dt.date] = ()) -> StoreCache:
+    """The bar store of one run, read through a cache that the run's days share; `days`, the days this
+    process will run, are read ahead (see marketdata.sources.storecache)."""
     calendar = get_calendar(config.exchange)
-    return StoreCache(BarStore(config.store, calendar), calendar)
+    return StoreCache(BarStore(config.store, calendar), calendar, read_ahead=days)

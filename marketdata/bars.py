@@ -115,6 +115,9 @@ class SessionBars:
             return cls.empty()
         if len(parts) == 1:
             return parts[0]
+        joined = _adjoining(parts)
+        if joined is not None:
+            return joined
         return cls._checked(*(np.concatenate([getattr(p, name) for p in parts]) for name in _FIELDS))
 
     @classmethod
@@ -126,6 +129,10 @@ class SessionBars:
             object.__setattr__(bars, name, column)
         return bars
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The columns only: a pickled slice does not drag along the bars it was cut from."""
+        return {name: getattr(self, name) for name in _FIELDS}
+
     # -- views ---------------------------------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -135,7 +142,12 @@ class SessionBars:
         if isinstance(index, int | np.integer):
             raise TypeError("SessionBars is indexed by slices or masks, not single bars")
         if isinstance(index, slice):
-            return SessionBars._checked(*(getattr(self, name)[index] for name in _FIELDS))
+            bars = SessionBars._checked(*(getattr(self, name)[index] for name in _FIELDS))
+            start, _, step = index.indices(len(self))
+            if step == 1:  # where the slice lies in the bars it was first cut from (see `_adjoining`)
+                root, offset = self.__dict__.get("_cut_from", (self, 0))
+                object.__setattr__(bars, "_cut_from", (root, offset + start))
+            return bars
         return SessionBars(*(getattr(self, name)[index] for name in _FIELDS))
 
     def closed_by(self, t: Any) -> SessionBars:
@@ -162,8 +174,26 @@ class SessionBars:
         )
 
 
+def _adjoining(parts: list[SessionBars]) -> SessionBars | None:
+    """The slice of read-only bars that `parts` were cut from back to back, or None: a history and its day cut
+    from one block join without copying (the same values a concatenation gives, read-only)."""
+    root, start = parts[0].__dict__.get("_cut_from", (None, 0))
+    if root is None or any(getattr(root, name).flags.writeable for name in _FIELDS):
+        return None
+    end = start
+    for part in parts:
+        cut = part.__dict__.get("_cut_from")
+        if cut is None or cut[0] is not root or cut[1] != end:
+            return None
+        end += len(part)
+    return root[start:end]
+
+
 def frozen(bars: SessionBars) -> SessionBars:
-    """`bars` with every column read-only (contiguous copies where the source is not already)."""
+    """`bars` with every column read-only (contiguous copies where the source is not already); `bars` itself
+    when they are both already."""
+    if all(not (c := getattr(bars, name)).flags.writeable and c.flags.c_contiguous for name in _FIELDS):
+        return bars
     columns = []
     for name in _FIELDS:
         column = np.ascontiguousarray(getattr(bars, name))

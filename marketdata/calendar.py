@@ -24,6 +24,8 @@ from marketdata.errors import CalendarError
 from marketdata.timestamps import NS_PER_MINUTE, NS_PER_SECOND, as_ns, utc_datetime
 from specs.intervals import Interval
 
+_MAX_RANGES = 4096  # session ranges remembered per calendar (a run asks for a few per day)
+
 #: The calendars are built over this range so that both the old real data (1998-) and generated data fit.
 CALENDAR_START = "1990-01-01"
 CALENDAR_END = "2035-12-31"
@@ -70,6 +72,9 @@ class TradingCalendar:
         self._early = np.isin(self._days, np.asarray(calendar.early_closes.values).astype("datetime64[D]"))
         self._first = self._days[0].item()
         self._last = self._days[-1].item()
+        # lookups the days of a run repeat (the schedule never changes): a session's position, a range's sessions
+        self._positions: dict[date, int] = {}
+        self._ranges: dict[tuple[date, date], tuple[date, ...]] = {}
 
     def __repr__(self) -> str:
         return f"TradingCalendar({self.exchange!r})"
@@ -95,10 +100,14 @@ class TradingCalendar:
     def _index(self, day: date | datetime) -> int:
         """Position of a session in the schedule; CalendarError naming the date if it is not one."""
         day = _as_date(day)
+        found = self._positions.get(day)
+        if found is not None:
+            return found
         key = self._check_range(day)
         idx = int(np.searchsorted(self._days, key))
         if idx >= len(self._days) or self._days[idx] != key:
             raise CalendarError(f"{day.isoformat()} is not a session of {self.exchange} ({self._why_closed(day)})")
+        self._positions[day] = idx
         return idx
 
     def _why_closed(self, day: date) -> str:
@@ -113,11 +122,16 @@ class TradingCalendar:
     def sessions(self, start: date, end: date) -> list[date]:
         """The sessions from `start` to `end`, both inclusive."""
         start, end = _as_date(start), _as_date(end)
-        if start > end:
-            raise CalendarError(f"start {start.isoformat()} is after end {end.isoformat()}")
-        lo = int(np.searchsorted(self._days, self._check_range(start), "left"))
-        hi = int(np.searchsorted(self._days, self._check_range(end), "right"))
-        return [d.item() for d in self._days[lo:hi]]
+        found = self._ranges.get((start, end))
+        if found is None:
+            if start > end:
+                raise CalendarError(f"start {start.isoformat()} is after end {end.isoformat()}")
+            lo = int(np.searchsorted(self._days, self._check_range(start), "left"))
+            hi = int(np.searchsorted(self._days, self._check_range(end), "right"))
+            if len(self._ranges) >= _MAX_RANGES:
+                self._ranges.clear()
+            found = self._ranges[(start, end)] = tuple(self._days[lo:hi].tolist())
+        return list(found)
 
     def open(self, day: date) -> datetime:
         """The regular session's open, UTC."""

@@ -139,6 +139,8 @@ def _report(
     if at_ns is not None:
         # slot i closes at min(open + (i + 1) * step, close); a bar outside the session at ts + step
         expected = expected if at_ns >= close_ns else max(0, min(expected, (at_ns - open_ns) // step))
+        if at_ns <= open_ns:  # at or before the open: no slot due, and every bar closed by then is outside
+            return QualityReport(session, str(interval), 0, 0, (), int(np.count_nonzero(ts <= at_ns - step)))
         ts = ts[ts + step <= at_ns]
     inside = (ts >= open_ns) & (ts < close_ns)
     slots = (ts[inside] - open_ns) // step
@@ -256,10 +258,13 @@ def interval_quality(
     base = interval.base
     step, base_step = _step_ns(interval), _step_ns(base)
     open_ns, close_ns = calendar.open_close_ns(session)
+    ts_ns = as_ns_array(ts)
+    if at is not None and as_ns(at) < min(open_ns + step, close_ns):
+        # before the first bar closes: nothing due, so nothing present, complete or missing
+        return IntervalQualityReport(session, str(interval), str(base), 0, 0, 0, (), ())
     slots = -(-(close_ns - open_ns) // step)
     slot_open = open_ns + np.arange(slots, dtype=np.int64) * step
     slot_close = np.minimum(slot_open + step, close_ns)
-    ts_ns = as_ns_array(ts)
     if at is None:
         due = slots
     else:

@@ -103,13 +103,15 @@ def require_stored_interval(interval: Interval | str) -> Interval:
 
 @dataclass(frozen=True)
 class BarRead:
-    """What a read found: the bars (sorted by ts), the sessions asked for that have no data, the files read
-    and, for an intraday read, how many rows of the table came from each of them (in the same order)."""
+    """What a read found: the bars (sorted by ts), the sessions asked for that have no data, the files read,
+    for an intraday read how many rows of the table came from each of them, and how many rows each file
+    recorded as written out of order (`recorded_unsorted`, from the same open of the file), in file order."""
 
     table: pa.Table
     missing_days: list[date] = field(default_factory=list)
     files: list[PurePath] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
+    unsorted: list[int] = field(default_factory=list)
 
 
 def _utc(t: datetime) -> datetime:
@@ -170,10 +172,21 @@ def read_bar_files(paths: Sequence[PurePath], filesystem: pafs.FileSystem | None
     return _read_bar_files(paths, filesystem)[0]
 
 
-def _read_bar_files(paths: Sequence[PurePath], filesystem: pafs.FileSystem | None = None) -> tuple[pa.Table, list[int]]:
-    """`read_bar_files`' table and the number of rows each file gave."""
+def _unsorted_of(path: PurePath, metadata: dict[bytes, bytes] | None) -> int:
+    """The rows a file recorded as written out of order (its `daytape.unsorted_rows` metadata, 0 without)."""
+    value = (metadata or {}).get(UNSORTED_KEY, b"0")
+    try:
+        return int(value)
+    except ValueError:
+        raise CorruptDataError(f"{path}: bad {UNSORTED_KEY.decode()} metadata {value!r}") from None
+
+
+def _read_bar_files(
+    paths: Sequence[PurePath], filesystem: pafs.FileSystem | None = None
+) -> tuple[pa.Table, list[int], list[int]]:
+    """`read_bar_files`' table, the number of rows each file gave and the rows each recorded as unsorted."""
     if not paths:
-        return BAR_SCHEMA.empty_table(), []
+        return BAR_SCHEMA.empty_table(), [], []
     if len(paths) < _PARALLEL_FROM or _READ_THREADS == 1:
         tables = _read_run(paths, filesystem)
     else:
@@ -182,10 +195,11 @@ def _read_bar_files(paths: Sequence[PurePath], filesystem: pafs.FileSystem | Non
         pending = [_pool(os.getpid()).submit(_read_run, run, filesystem) for run in runs[1:]]
         tables = _read_run(runs[0], filesystem)  # this thread reads a run too rather than wait idle
         tables += [table for future in pending for table in future.result()]
+    unsorted = [_unsorted_of(path, t.schema.metadata) for path, t in zip(paths, tables, strict=True)]
     # concat_tables ignores the files' metadata (daytape.unsorted_rows); it is dropped once here, not per file
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     table = table.combine_chunks(memory_pool=pa.system_memory_pool()).replace_schema_metadata(None)
-    return table, [t.num_rows for t in tables]
+    return table, [t.num_rows for t in tables], unsorted
 
 
 def _read_run(paths: Sequence[PurePath], filesystem: pafs.FileSystem | None = None) -> list[pa.Table]:
@@ -421,13 +435,10 @@ class BarStore:
 
     def _recorded_unsorted(self, path: PurePath) -> int:
         try:
-            metadata = pq.read_schema(str(path), filesystem=self._fs).metadata or {}
+            metadata = pq.read_schema(str(path), filesystem=self._fs).metadata
         except (OSError, pa.ArrowException) as exc:
             raise CorruptDataError(f"{path}: unreadable Parquet file: {exc}") from None
-        try:
-            return int(metadata.get(UNSORTED_KEY, b"0"))
-        except ValueError:
-            raise CorruptDataError(f"{path}: bad {UNSORTED_KEY.decode()} metadata {metadata[UNSORTED_KEY]!r}") from None
+        return _unsorted_of(path, metadata)
 
     def recorded_unsorted(self, symbol: str, interval: Interval | str, day: date) -> int:
         """How many rows of `day` arrived out of order when they were written (0 when there is no file)."""
@@ -474,23 +485,23 @@ class BarStore:
                 files.append(directory / name)
             else:
                 missing.append(day)
-        table, rows = _read_bar_files(files, self._fs)
-        return BarRead(table, missing, files, rows)
+        table, rows, unsorted = _read_bar_files(files, self._fs)
+        return BarRead(table, missing, files, rows, unsorted)
 
     def _read_daily(self, symbol: str, interval: Interval, days: list[date]) -> BarRead:
         years = sorted({d.year for d in days})
         entries = self._entries(self.symbol_dir(symbol, interval))
         candidates = (self.day_file(symbol, interval, date(y, 1, 1)) for y in years)
         files = [p for p in candidates if entries.get(p.name) is False]
-        table = read_bar_files(files, self._fs)
+        table, _, unsorted = _read_bar_files(files, self._fs)
         if table.num_rows == 0:
-            return BarRead(table, list(days), files)
+            return BarRead(table, list(days), files, unsorted=unsorted)
         local = self.local_days(table.column("ts").cast(pa.int64()).to_numpy())
         wanted = np.array([np.datetime64(d, "D").astype(np.int64) for d in days], dtype=np.int64)
         table = table.filter(pa.array(np.isin(local, wanted)))
         present = set(np.unique(local).tolist())
         missing = [d for d, key in zip(days, wanted.tolist(), strict=True) if key not in present]
-        return BarRead(table, missing, files)
+        return BarRead(table, missing, files, unsorted=unsorted)
 
     # -- listing -------------------------------------------------------------------------------------
 

@@ -82,6 +82,9 @@ class _Needs:
     notes: list[str] = field(default_factory=list)
     #: Whether the intervals need the session's bars (every request but a history-only bar request).
     session: bool = True
+    #: The steps for a symbol that does not exist yet, by target state: the same for every such symbol that
+    #: these needs (memoized per day for full symbols) serve, so they are worked out once.
+    fresh_steps: dict[str, tuple[ProvisioningStep, ...]] = field(default_factory=dict)
 
 
 def analyze(
@@ -104,7 +107,11 @@ def analyze(
     target = FULL if FULL in (current, needs.mode) else needs.mode
     base = existing.base_interval if existing is not None else min(i.base for i in needs.intervals)
     required = tuple(_interval_requirement(i) for i in _ordered(needs.intervals))
-    steps = _steps(needs, existing, current, target, calendar)
+    steps = needs.fresh_steps.get(target) if existing is None else None
+    if steps is None:
+        steps = tuple(_steps(needs, existing, current, target, calendar))
+        if existing is None:
+            needs.fresh_steps[target] = steps
     meets, added_by, auto = _metadata(request.source, existing, current, target)
     primary = needs.history.get(base) or next(iter(needs.history.values()), None)
     plan_reason = "; ".join([request.describe(), *needs.notes]) if steps else _noop_reason(request, current)
@@ -118,7 +125,7 @@ def analyze(
         required_intervals=required,
         history=primary,
         indicator=request.indicator if request.operation is Operation.INDICATOR else None,
-        steps=tuple(steps),
+        steps=steps,
         meets_session_config_requirements=meets,
         added_by=added_by,
         auto_provisioned=auto,

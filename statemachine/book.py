@@ -195,6 +195,10 @@ class Book:
     def symbols(self) -> list[str]:
         return sorted(self._symbols)
 
+    def entries(self) -> dict[str, SymbolBook]:
+        """Every symbol's entry as it stands now (a copy of the mapping: later commits do not change it)."""
+        return dict(self._symbols)
+
     def stage(self, symbol: str) -> SymbolBook:
         """A staging copy of the symbol's entry (empty for a new symbol)."""
         current = self._symbols.get(symbol)

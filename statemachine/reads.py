@@ -64,13 +64,13 @@ class _SymbolReads:
     """One book entry's lists. It holds the entry only weakly: the day's arrays go when the book drops them
     (at the end of the day), not when the garbage collector next breaks the coordinator's reference cycle."""
 
-    __slots__ = ("bars", "book", "closes", "indicators")
+    __slots__ = ("book", "closes", "indicators", "latest")
 
     def __init__(self, book: SymbolBook) -> None:
         self.book = weakref.ref(book)
         self.closes: dict[str, list[int]] = {}
         self.indicators: dict[str, _IndicatorReads] = {}
-        self.bars: dict[str, list[LatestBar]] = {}
+        self.latest: dict[str, tuple[list[LatestBar], list[int]]] = {}
 
     def interval_closes(self, interval: str) -> list[int]:
         closes = self.closes.get(interval)
@@ -88,11 +88,13 @@ class _SymbolReads:
             reads = self.indicators[key] = _IndicatorReads(indicator, self.interval_closes(interval))
         return reads
 
-    def bar_list(self, interval: str) -> list[LatestBar]:
-        bars = self.bars.get(interval)
-        if bars is None:
-            bars = self.bars[interval] = _bar_tuples(self._book().intervals[interval])
-        return bars
+    def latest_lists(self, interval: str) -> tuple[list[LatestBar], list[int]]:
+        """The interval's bars as tuples and their close times, built once."""
+        lists = self.latest.get(interval)
+        if lists is None:
+            lists = (_bar_tuples(self._book().intervals[interval]), self.interval_closes(interval))
+            self.latest[interval] = lists
+        return lists
 
     def _book(self) -> SymbolBook:
         book = self.book()
@@ -142,19 +144,34 @@ class LatestReads:
         return indicator.values[bisect_right(indicator.closes, t_ns)]
 
     def indicator_all(self, books: dict[str, SymbolBook], symbols: list[str], key: str, now: dt.datetime) -> np.ndarray:
-        """The single-output indicator's value for each of `symbols`, NaN where it is undefined or absent."""
-        values = [self.indicator(books.get(symbol), symbol, key, now) for symbol in symbols]
-        for value in values:
+        """The single-output indicator's value for each of `symbols`, NaN where it is undefined or absent
+        (`indicator` for each, its lookups inlined: this is the read a universe scan makes every minute)."""
+        t_ns = self._t_ns if now is self._t else self._now_ns(now)
+        out = np.full(len(symbols), math.nan)
+        by_symbol = self._by_symbol
+        for position, symbol in enumerate(symbols):
+            book = books.get(symbol)
+            if book is None:
+                continue
+            reads = by_symbol.get(symbol)
+            if reads is None or reads.book() is not book:
+                reads = self._symbol(symbol, book)
+            indicator = reads.indicators.get(key) or reads.indicator(key)
+            if indicator is None:
+                continue
+            value = indicator.values[bisect_right(indicator.closes, t_ns)]
+            if value is None:
+                continue
             if isinstance(value, dict):
                 raise KeyError(f"{key} has several outputs ({', '.join(value)}): read it per symbol")
-        return np.array([math.nan if value is None else value for value in values], dtype=np.float64)
+            out[position] = value
+        return out
 
     def last_bar(self, book: SymbolBook, symbol: str, interval: str, now: dt.datetime) -> LatestBar | None:
         """The last bar of `interval` closed by `now`, None before the first (the book must have the interval)."""
         reads = self._by_symbol.get(symbol)
         if reads is None or reads.book() is not book:
             reads = self._symbol(symbol, book)
-        bars = reads.bars.get(interval) or reads.bar_list(interval)
-        closes = reads.closes.get(interval) or reads.interval_closes(interval)
+        bars, closes = reads.latest.get(interval) or reads.latest_lists(interval)
         count = bisect_right(closes, self._t_ns if now is self._t else self._now_ns(now))
         return bars[count - 1] if count else None

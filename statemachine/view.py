@@ -111,9 +111,12 @@ class SessionView:
         book = coordinator.book.get(symbol)
         if book is None:
             raise KeyError(f"{symbol} is not in the session")
-        key = interval if isinstance(interval, str) and interval in book.intervals else str(Interval(interval))
-        if key not in book.intervals:
-            raise KeyError(self._no_bars(symbol, key, sorted(book.intervals)))
+        if isinstance(interval, str) and interval in book.intervals:
+            key = interval
+        else:
+            key = str(Interval(interval))
+            if key not in book.intervals:
+                raise KeyError(self._no_bars(symbol, key, sorted(book.intervals)))
         return self._reads.last_bar(book, symbol, key, coordinator.clock.now())
 
     def indicator(self, symbol: str, key: str) -> IndicatorValueType:
@@ -129,11 +132,7 @@ class SessionView:
         """One single-output indicator for every symbol (`symbols`, else the session's, sorted) as a float
         array, NaN where it is undefined or the symbol lacks it: one call for a strategy that scans a universe."""
         with self._coordinator.lock:
-            books = {
-                symbol: book
-                for symbol in self._coordinator.book.symbols()
-                if (book := self._coordinator.book.get(symbol))
-            }
+            books = self._coordinator.book.entries()
             wanted = sorted(books) if symbols is None else list(symbols)
             return self._reads.indicator_all(books, wanted, key, self._coordinator.clock.now())
 

@@ -30,7 +30,7 @@ def check(workers: int, scheduler: str | None) -> None:
 def run(
     log: EventStore, run_id: str, config: SessionConfig, days: list[dt.date], options: RunOptions
 ) -> list[DayResult]:
-    store = run_store(config)
+    store = run_store(config, days)
     sink = RunSink(log, run_id)
     results = []
     for day in days:

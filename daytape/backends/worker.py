@@ -29,7 +29,7 @@ def run_days_in_worker(config_json: str, log_url: str, run_id: str, day_isos: Se
     from its start, as `--resume` does: no day is written twice."""
     config = SessionConfig.model_validate_json(config_json)
     days = [dt.date.fromisoformat(day) for day in day_isos]
-    store = run_store(config)
+    store = run_store(config, days)
     log = open_store(log_url, create=False)
     try:
         done = finished_days(log, run_id, set(days))

@@ -12,6 +12,14 @@ each day keeps a slice of that block, not a copy. Days of one block asked for to
 slice of it, so a history loaded at once is held once. The days are only cut apart as the store's files
 are: a file whose rows stray outside its own local day is read on its own, as a day alone would be.
 
+A run that says which sessions it will run (`read_ahead`) has each symbol's following sessions read in
+the same block as the days asked for (up to `READ_AHEAD` of them, while the cache is less than three
+quarters full), so the days of a run are cut from a few blocks: a day's history and its session are then one slice
+of a block, not a copy of pieces, and each file's cleaned bars (`day`) come from the same read. Nothing a
+day sees depends on this: every session's bars, close times, flagged rows and quality are computed from
+that session's file alone, as they would be without it (a block whose files are not all clean and within
+their own days is cut apart and each day read again on its own; a damaged file ahead is met on its day).
+
 It relies on the store not changing under a run (the run's manifest records the data's digest when it
 starts, and `verify` re-runs against it): create one for a run, or for the days of a run one worker runs,
 and never share one between runs. It answers what the store answers (a history built from per-day pieces
@@ -25,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,8 +45,9 @@ import numpy as np
 from marketdata.aggregator import DerivedBar, IncrementalAggregator
 from marketdata.bars import SessionBars, frozen
 from marketdata.calendar import TradingCalendar
-from marketdata.checks import clean_bars, flagged_rows
+from marketdata.checks import FlaggedRows, clean_bars, flagged_rows
 from marketdata.derive import derive_bars, derive_sessions
+from marketdata.errors import CorruptDataError
 from marketdata.quality import HistoricalQuality, QualityReport, historical_quality, session_quality
 from marketdata.sources.base import MissingBarsError, StoredDay
 from marketdata.store import BarStore
@@ -46,6 +56,9 @@ from specs.intervals import Interval
 
 #: The default bound on the bars kept: some weeks of 1m history for a few hundred symbols.
 DEFAULT_MAX_BYTES = 256 << 20
+
+#: How many of the run's following sessions a read of a symbol's days takes along (see the module docstring).
+READ_AHEAD = 20
 
 _COLUMNS = ("ts", "open", "high", "low", "close", "volume", "bar_close")
 _ROW_BYTES = 8 * len(_COLUMNS)
@@ -97,10 +110,17 @@ class StoreCache:
     """The Parquet store as a `BarSource`: a run's view of its `BarStore` that reads and derives each thing once
     (see the module docstring)."""
 
-    def __init__(self, store: BarStore, calendar: TradingCalendar, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        store: BarStore,
+        calendar: TradingCalendar,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        read_ahead: Iterable[dt.date] = (),
+    ) -> None:
         self.store = store
         self.calendar = calendar
         self.max_bytes = max_bytes
+        self.read_ahead = sorted(set(read_ahead))
         self._listings: dict[tuple[str, ...], object] = {}
         self._bars: OrderedDict[tuple[str, str, dt.date], object] = OrderedDict()
         self._bytes = 0
@@ -183,7 +203,11 @@ class StoreCache:
     def day(self, symbol: str, interval: Interval, day: dt.date) -> StoredDay | None:
         """The day file of an intraday base interval, cleaned (for the session day: its whole file and what
         was wrong in it); None when the store has no file for the day."""
-        return self._cached((symbol, str(interval), day), lambda: self._read_day(symbol, interval, day))
+        key = (symbol, str(interval), day)
+        with self._lock:
+            if key not in self._bars and self.read_ahead and interval.is_base:
+                self.regular_days(symbol, interval, [day])  # reads the day's block, which keeps its files' days
+            return self._cached(key, lambda: self._read_day(symbol, interval, day))
 
     def regular(self, symbol: str, interval: Interval, day: dt.date) -> SessionBars | None:
         """The day's regular-session bars of an intraday interval (derived ones from their base's regular
@@ -205,11 +229,35 @@ class StoreCache:
             todo = sorted(day for day in set(days) if day not in found)
             if todo:
                 fill = self._fill_base if interval.is_base else self._fill
-                made = fill(symbol, interval, todo)
+                ahead = self._ahead_of(symbol, interval, todo[-1])
+                try:
+                    made = fill(symbol, interval, [*todo, *ahead])
+                except CorruptDataError:
+                    if not ahead:
+                        raise
+                    made = fill(symbol, interval, todo)  # a damaged file ahead is for its own day to meet
                 for day, piece in made.items():
                     self._put((symbol, kind, day), piece)
                 found.update(made)
             return [found[day] for day in days]
+
+    def _ahead_of(self, symbol: str, interval: Interval, last: dt.date) -> list[dt.date]:
+        """The run's sessions after `last` to fill along with it, up to READ_AHEAD. A base interval's stop at
+        the first one held (its files were read); a derived interval's are derived again with the days asked
+        for, so that a history and the days after it lie in one block (deriving is cheap, copying each day's
+        history is not). None once the cache is three quarters full: days read ahead would push out days
+        still to be used (the quarter left holds a symbol's block many times over)."""
+        if self._bytes * 4 > self.max_bytes * 3:
+            return []
+        start = bisect_right(self.read_ahead, last)
+        ahead = self.read_ahead[start : start + READ_AHEAD]
+        if not interval.is_base:
+            return ahead
+        kind = f"regular:{interval}"
+        for count, day in enumerate(ahead):
+            if (symbol, kind, day) in self._bars:
+                return ahead[:count]
+        return ahead
 
     def quality(self, symbol: str, interval: Interval, day: dt.date) -> QualityReport:
         """The day's report as `historical_quality` makes it for a history holding the day: the quality of
@@ -228,7 +276,7 @@ class StoreCache:
             return None
         clean, _ = clean_bars(read.table)
         bars = frozen(SessionBars.from_table(clean, interval, self.calendar))
-        return StoredDay(bars, flagged_rows(read.table), self.store.recorded_unsorted(symbol, interval, day))
+        return StoredDay(bars, flagged_rows(read.table), read.unsorted[0])
 
     def _fill_base(self, symbol: str, interval: Interval, days: list[dt.date]) -> dict[dt.date, Piece | None]:
         """The days' regular bars of a base interval: from a session day already read, else read together."""
@@ -253,14 +301,32 @@ class StoreCache:
             for day, lo, hi in zip(present, offsets, offsets[1:], strict=False):
                 made.update(self._derive_base(read.table.slice(lo, hi - lo), interval, [day]))
         elif present:
-            made.update(self._derive_base(read.table, interval, present))
+            clean, _ = clean_bars(read.table)
+            if clean is read.table and self.read_ahead:
+                made.update(self._keep_days(symbol, interval, present, read))
+            else:
+                made.update(self._derive_base(clean, interval, present))
+        for day in read.missing_days:
+            if (symbol, str(interval), day) not in self._bars:
+                self._put((symbol, str(interval), day), None)
         return {day: made[day] for day in days}
 
-    def _derive_base(self, table: Any, interval: Interval, days: list[dt.date]) -> dict[dt.date, Piece]:
-        clean, _ = clean_bars(table)
+    def _derive_base(self, clean: Any, interval: Interval, days: list[dt.date]) -> dict[dt.date, Piece]:
         # derive_sessions sets each bar's close itself: the table, not SessionBars.from_table (which would
         # look up every bar's session for a close time thrown away)
         return _split(derive_sessions(clean, interval, self.calendar, days), self.calendar, days)
+
+    def _keep_days(self, symbol: str, interval: Interval, days: list[dt.date], read: Any) -> dict[dt.date, Piece]:
+        """A clean block's regular pieces, keeping each file's cleaned bars as its day (`day`) on the way: the
+        files lie within their own days and no row is bad, so each file's slice of the block is what
+        cleaning that file alone gives, and it has no flagged rows."""
+        bars = frozen(SessionBars.from_table(read.table, interval, self.calendar))
+        offsets = np.cumsum([0, *read.rows]).tolist()
+        for day, lo, hi, unsorted in zip(days, offsets[:-1], offsets[1:], read.unsorted, strict=True):
+            key = (symbol, str(interval), day)
+            if key not in self._bars:
+                self._put(key, StoredDay(bars[lo:hi], FlaggedRows({}), unsorted))
+        return _split(derive_sessions(bars, interval, self.calendar, days), self.calendar, days)
 
     def _in_own_days(self, ts: np.ndarray, days: list[dt.date], rows: list[int]) -> bool:
         """Whether every row lies within the exchange-local day of the file it came from (as the store writes
@@ -306,6 +372,8 @@ class StoreCache:
             return value
 
     def _put(self, key: tuple[str, str, dt.date], value: object) -> None:
+        if key in self._bars:
+            self._bytes -= _nbytes(self._bars.pop(key))
         self._bars[key] = value
         self._bytes += _nbytes(value)
         while self._bytes > self.max_bytes and len(self._bars) > 1:

@@ -345,3 +345,45 @@ def test_empty_input_gives_no_bars():
     assert len(derive_bars(SessionBars.empty(), "5m", CAL, SPY_DAY)) == 0
     assert len(derive_sessions(SessionBars.empty(), "1w", CAL, OCT_2013)) == 0
     assert as_ns(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)) == 1_000_000_000
+
+
+_FIELDS = ("ts", "open", "high", "low", "close", "volume", "bar_close")
+
+
+def _numbered(n: int, writeable: bool = False) -> SessionBars:
+    columns = [np.arange(n, dtype=np.int64), *(np.arange(n, dtype=np.float64) + k for k in range(5))]
+    bars = SessionBars(*columns, np.arange(n, dtype=np.int64) + 60)
+    if not writeable:
+        for name in ("ts", "open", "high", "low", "close", "volume", "bar_close"):
+            getattr(bars, name).setflags(write=False)
+    return bars
+
+
+@given(st.integers(0, 30), st.integers(0, 30), st.integers(0, 30))
+def test_joining_slices_cut_back_to_back_is_a_slice_with_the_concatenations_values(a, b, c):
+    lo, mid, hi = sorted((a, b, c))
+    whole = _numbered(40)
+    parts = [whole[lo:mid], whole[mid:hi][0:], whole[hi:40]]
+    joined = SessionBars.concat(parts)
+    copied = SessionBars(*(np.concatenate([getattr(p, n) for p in parts]) for n in _FIELDS))
+    assert joined.equals(copied) and joined.equals(whole[lo:40])
+    if len([p for p in parts if len(p)]) > 1:
+        assert np.shares_memory(joined.close, whole.close) and not joined.close.flags.writeable
+
+
+def test_slices_not_back_to_back_or_of_writable_bars_are_copied():
+    whole, writable = _numbered(20), _numbered(20, writeable=True)
+    apart = SessionBars.concat([whole[0:5], whole[6:10]])
+    assert list(apart.ts) == [0, 1, 2, 3, 4, 6, 7, 8, 9] and not np.shares_memory(apart.ts, whole.ts)
+    assert not np.shares_memory(SessionBars.concat([writable[0:5], writable[5:9]]).ts, writable.ts)
+    swapped = SessionBars.concat([whole[5:9], whole[0:5]])
+    assert list(swapped.ts) == [5, 6, 7, 8, 0, 1, 2, 3, 4]
+
+
+def test_a_pickled_slice_holds_only_its_own_bars():
+    import pickle
+
+    whole = _numbered(1000)
+    again = pickle.loads(pickle.dumps(whole[10:12]))
+    assert again.equals(whole[10:12]) and again.ts.base is None
+    assert len(pickle.dumps(whole[10:12])) < len(pickle.dumps(whole)) // 10

@@ -155,3 +155,17 @@ def test_unknown_exchange_is_named():
 
 def test_other_exchange_has_its_own_zone():
     assert get_calendar("XLON").tz == ZoneInfo("Europe/London")
+
+
+def test_remembered_sessions_come_back_as_a_new_list_each_time(cal):
+    first = cal.sessions(date(2015, 12, 21), date(2015, 12, 28))
+    first.append(date(2030, 1, 1))
+    assert cal.sessions(date(2015, 12, 21), date(2015, 12, 28)) == [
+        date(2015, 12, 21),
+        date(2015, 12, 22),
+        date(2015, 12, 23),
+        date(2015, 12, 24),
+        date(2015, 12, 28),
+    ]
+    with pytest.raises(CalendarError, match="is after end"):
+        cal.sessions(date(2015, 12, 28), date(2015, 12, 21))

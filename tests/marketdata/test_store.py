@@ -118,6 +118,17 @@ def test_rows_are_stored_as_given_but_sorted_and_out_of_order_rows_are_recorded(
     assert ts_list(table) == [m[0], m[1], m[1], m[2], m[3]]  # sorted; the duplicate is kept for data check
     assert store.recorded_unsorted("SPY", "1m", MON) == 1
     assert store.recorded_unsorted("SPY", "1m", TUE) == 0
+    store.write("SPY", "1m", bars(session_minutes(TUE, 2)))
+    read = store.read_days("SPY", "1m", [MON, TUE])  # the counts come from the same open of each file
+    assert (read.rows, read.unsorted) == ([5, 2], [1, 0])
+
+
+def test_a_damaged_unsorted_count_is_named_by_the_read(store):
+    store.write("SPY", "1m", bars(session_minutes(MON, 2)))
+    path = store.day_file("SPY", "1m", MON)
+    pq.write_table(pq.read_table(path).replace_schema_metadata({b"daytape.unsorted_rows": b"many"}), path)
+    with pytest.raises(CorruptDataError, match=r"bad daytape\.unsorted_rows metadata b'many'"):
+        store.read_days("SPY", "1m", [MON])
 
 
 def test_naive_timestamps_are_utc_and_columns_are_conformed(store):

@@ -1,10 +1,11 @@
 """A run's StoreCache: days that share what it read write exactly the events that days through a cache that
-keeps nothing write (each reading the store itself), on good data and on damaged data, and it keeps no more
-bars than it is allowed."""
+keeps nothing write (each reading the store itself, as a fresh process per day would), on good data and on
+damaged data, with and without reading the run's days ahead, and it keeps no more bars than it is allowed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +18,7 @@ from marketdata.calendar import TradingCalendar
 from marketdata.checks import clean_bars
 from marketdata.clock import SimulatedClock
 from marketdata.derive import derive_bars
+from marketdata.errors import CorruptDataError
 from marketdata.sources import MissingBarsError
 from marketdata.sources.storecache import StoreCache, joined
 from marketdata.store import BarStore
@@ -26,13 +28,19 @@ from statemachine.coordinator import SessionCoordinator
 from statemachine.sink import InMemorySink
 from tests.statemachine.support import DAY1, DAY2, DAY3, RSI_14_1M, seed_config, stream_to_close, stream_until
 
+RUN = (DAY1, DAY2, DAY3)
 
-def run_days(store: StoreCache, calendar: TradingCalendar, config: SessionConfig) -> InMemorySink:
-    """DAY1..DAY3 as the runner runs them: a coordinator per day, requests mid-session, the end of the day."""
+
+def run_days(
+    store: StoreCache | Callable[[date], StoreCache], calendar: TradingCalendar, config: SessionConfig
+) -> InMemorySink:
+    """DAY1..DAY3 as the runner runs them: a coordinator per day, requests mid-session, the end of the day;
+    each day through `store`, or through `store(day)` when it is a function."""
     sink = InMemorySink()
     clock = SimulatedClock(calendar.open(DAY1) - timedelta(hours=1))
-    for day in (DAY1, DAY2, DAY3):
-        coordinator = SessionCoordinator(config, store, calendar, sink, clock)
+    for day in RUN:
+        source = store if isinstance(store, StoreCache) else store(day)
+        coordinator = SessionCoordinator(config, source, calendar, sink, clock)
         coordinator.begin_day(day)
         coordinator.load_config_symbols()
         if coordinator.state.phase == "failed":
@@ -54,10 +62,16 @@ def dumped(sink: InMemorySink) -> list[dict]:
 
 
 def assert_same_run(store: BarStore, calendar: TradingCalendar, config: SessionConfig) -> list[dict]:
-    plain = dumped(run_days(StoreCache(store, calendar, max_bytes=0), calendar, config))
-    cached = dumped(run_days(StoreCache(store, calendar), calendar, config))
-    assert cached == plain
-    return cached
+    """The run through a fresh cache per day that keeps nothing, against the run through one shared cache,
+    one that also reads the run's days ahead, and one reading ahead within a small bound: event for event."""
+    plain = dumped(run_days(lambda day: StoreCache(store, calendar, max_bytes=0), calendar, config))
+    for cache in (
+        StoreCache(store, calendar),
+        StoreCache(store, calendar, read_ahead=RUN),
+        StoreCache(store, calendar, max_bytes=200_000, read_ahead=RUN),
+    ):
+        assert dumped(run_days(cache, calendar, config)) == plain, cache
+    return plain
 
 
 def test_a_cached_run_writes_the_events_of_a_plain_one(store, calendar):
@@ -138,3 +152,50 @@ def test_history_names_the_sessions_it_lacks(private_store, calendar):
     private_store.day_file("AAPL", "1m", days[1]).unlink()
     with pytest.raises(MissingBarsError, match=f"AAPL: no 1m bars in the store for {days[1]}$"):
         StoreCache(private_store, calendar).history("AAPL", Interval("5m"), days)
+
+
+def test_reading_ahead_holds_a_history_and_its_days_as_one_block(store, calendar):
+    cache = StoreCache(store, calendar, read_ahead=RUN)
+    history = calendar.previous_sessions(DAY1, 3)
+    for interval in (Interval("1m"), Interval("5m")):
+        before = cache.history("AAPL", interval, history)
+        whole = cache.history("AAPL", interval, [*history, *RUN])
+        assert np.shares_memory(before.close, whole.close)
+        joined_up = SessionBars.concat([before, *(cache.history("AAPL", interval, [day]) for day in RUN)])
+        assert np.shares_memory(joined_up.close, whole.close) and joined_up.equals(whole)
+        alone = [derive_bars(read_alone(store, calendar, day), interval, calendar, day) for day in [*history, *RUN]]
+        assert whole.equals(SessionBars.concat(alone))
+
+
+def test_a_day_read_ahead_is_the_day_read_alone(private_store, calendar):
+    history = calendar.previous_sessions(DAY1, 3)
+    unsorted = private_store.read_days("AAPL", "1m", [DAY2]).table
+    private_store.day_file("AAPL", "1m", DAY2).unlink()
+    private_store.write("AAPL", "1m", unsorted.take(pa.array(np.r_[1, 0, 2 : unsorted.num_rows])))
+    ahead, plain = StoreCache(private_store, calendar, read_ahead=RUN), StoreCache(private_store, calendar)
+    ahead.history("AAPL", Interval("1m"), history)
+    for day in [*history, *RUN]:
+        got, want = ahead.day("AAPL", Interval("1m"), day), plain.day("AAPL", Interval("1m"), day)
+        assert got is not None and want is not None and got.bars.equals(want.bars)
+        assert (got.flagged.counts(), got.unsorted) == (want.flagged.counts(), want.unsorted)
+    assert ahead.day("AAPL", Interval("1m"), DAY2).unsorted == 1  # type: ignore[union-attr]
+
+
+def test_a_damaged_file_ahead_is_met_only_on_its_own_day(private_store, calendar):
+    private_store.day_file("AAPL", "1m", DAY3).write_bytes(b"this is not parquet")
+    cache = StoreCache(private_store, calendar, read_ahead=RUN)
+    history = cache.history("AAPL", Interval("5m"), calendar.previous_sessions(DAY1, 3))
+    assert len(history) and cache.day("AAPL", Interval("1m"), DAY2) is not None
+    with pytest.raises(CorruptDataError, match=f"{DAY3}.parquet: unreadable Parquet file"):
+        cache.day("AAPL", Interval("1m"), DAY3)
+
+
+def test_a_nearly_full_cache_reads_no_days_ahead(store, calendar):
+    history = calendar.previous_sessions(DAY1, 3)
+    cache = StoreCache(store, calendar, read_ahead=RUN)
+    cache.history("AAPL", Interval("1m"), history)
+    assert all(("AAPL", "regular:1m", day) in cache._bars for day in RUN)
+    cache.max_bytes = cache._bytes  # full: days read ahead would push out days still to be used
+    cache.history("MSFT", Interval("1m"), history)
+    assert ("MSFT", "regular:1m", history[0]) in cache._bars
+    assert not any(("MSFT", "regular:1m", day) in cache._bars for day in RUN)
