@@ -91,7 +91,7 @@ class StoreContract:
         store, run_id = written
         flat = flatten(small_run()[DAY2])
         payloads = store.stream_payloads(run_id, DAY2)
-        assert [tuple(row) for row in payloads] == [(i, canonical_json(e)) for i, e in enumerate(flat, start=1)]
+        assert [tuple(row) for row in payloads] == [(i, canonical_json(e).encode()) for i, e in enumerate(flat, start=1)]
         assert [row[0] for row in store.stream_payloads(run_id, DAY2, until_seq=4)] == [1, 2, 3, 4]
         audit_rows = store.stream_rows(run_id, DAY2)
         chain, _ = store.chain_rows(run_id, DAY2)
@@ -107,6 +107,7 @@ class StoreContract:
             ev.SessionFailed(reason="a", symbol="0", request_id=""),
             ev.SessionFailed(reason="b", symbol=None, request_id="0"),
             ev.SessionFailed(reason="c", symbol="", sim_time=dt.datetime(2020, 1, 2, 15, tzinfo=dt.UTC)),
+            ev.SessionFailed(reason="d", symbol="e", sim_time=dt.datetime(1970, 1, 1, tzinfo=dt.UTC)),
         ]
         run_id = store.create_run(RunManifest(name="nulls"))
         day = dt.date(2020, 1, 2)
