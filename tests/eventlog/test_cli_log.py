@@ -118,9 +118,9 @@ def test_bad_input_exits_2_with_one_line(cli_log, capsys, tmp_path):
 def test_db_upgrade_creates_a_log(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'new.db'}"
     code, out, err = run(capsys, "db", "upgrade", "--log", url)
-    assert code == 0 and "-> 0004" in out and err == ""  # the result on stdout, as every command's
+    assert code == 0 and "-> 0005" in out and err == ""  # the result on stdout, as every command's
     code, out, _ = run(capsys, "db", "current", "--log", url, "--json")
-    assert json.loads(out) == {"log": url, "current": "0004", "head": "0004"}
+    assert json.loads(out) == {"log": url, "current": "0005", "head": "0005"}
 
 
 def test_log_url_resolution_order(monkeypatch):

@@ -123,7 +123,7 @@ def test_revision_0004_seals_the_runs_that_had_ended_and_going_back_drops_the_se
         assert "seal" not in {column["name"] for column in inspect(connection).get_columns("runs")}
         statuses = dict(connection.execute(text("SELECT run_id, status FROM runs")).all())
     assert statuses == {ended: "completed", running: "running"}
-    assert migrate.upgrade_engine(engine, "head") == ("0003", "0004")
+    assert migrate.upgrade_engine(engine, "head") == ("0003", "0005")
     engine.dispose()
     with open_store(log_url) as store:
         assert get_run(store, ended).seal == reference_seal(store, ended)
