@@ -31,7 +31,9 @@ def corpus(log_path: str) -> list[bytes]:
         run = [row[0].encode() for row in db.execute("SELECT payload_json FROM events ORDER BY id")]
     days = sessions(dt.date(2012, 3, 5), 5)
     plans = [big_plan(20), DayPlan(live=True)]
-    streams = [payload_bytes(e) for plan in plans for batches in run_batches(days, plan).values() for e in flatten(batches)]
+    streams = [
+        payload_bytes(e) for plan in plans for batches in run_batches(days, plan).values() for e in flatten(batches)
+    ]
     return run + streams
 
 

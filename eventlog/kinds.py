@@ -52,7 +52,9 @@ def kind_code(name: str) -> int:
     try:
         return KIND_CODES[name]
     except KeyError:
-        raise PayloadError(f"event kind {name!r} has no number in eventlog.kinds.KIND_NAMES: add it at the end") from None
+        raise PayloadError(
+            f"event kind {name!r} has no number in eventlog.kinds.KIND_NAMES: add it at the end"
+        ) from None
 
 
 def kind_name(code: int) -> str:

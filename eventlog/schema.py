@@ -30,12 +30,12 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    LargeBinary,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,

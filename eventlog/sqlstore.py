@@ -5,8 +5,9 @@ the transaction, numbers the batch from there, chains the hashes and inserts the
 (run_key, session_date, seq) turns a writer that raced past the `expected_seq` check into
 `StreamConflict`. Rows are stored compactly (`eventlog.schema`): the readers here give them back as
 the log's records always read, each with its `prev_hash` (the hash of the row before), its hashes in
-hex, its kind by name and its payload as the canonical text. How the rows go in, how a missing value or a time is bound and how the transaction
-begins is each backend's own (`eventlog.sqlite`, `eventlog.postgres`).
+hex, its kind by name and its payload as the canonical text. How the rows go in, how a missing value or
+a time is bound and how the transaction begins is each backend's own (`eventlog.sqlite`,
+`eventlog.postgres`).
 
 The hot paths (the append, the stream reads of replay and audit) talk to the DB-API cursor directly
 (SQLAlchemy's Core costs more per row than the rest of an append put together); everything else goes
@@ -242,9 +243,7 @@ class SQLEventStore(EventStore):
             key = self._next_run_key(conn)
             # the manifest's fields are the run's columns of the same names
             conn.execute(
-                insert(runs).values(
-                    run_id=run_id, run_key=key, started_at=when, status=status, **manifest.model_dump()
-                )
+                insert(runs).values(run_id=run_id, run_key=key, started_at=when, status=status, **manifest.model_dump())
             )
         return run_id
 
@@ -525,7 +524,9 @@ class SQLEventStore(EventStore):
         self, run_id: str, session_date: dt.date, until_seq: int | None = None
     ) -> Sequence[tuple[int, bytes]]:
         unpack = codec.unpack
-        return [(seq, unpack(payload)) for seq, payload in self._stream("seq, payload", run_id, session_date, until_seq)]
+        return [
+            (seq, unpack(payload)) for seq, payload in self._stream("seq, payload", run_id, session_date, until_seq)
+        ]
 
     def stream_rows(self, run_id: str, session_date: dt.date) -> Sequence[AuditRow]:
         columns = "seq, kind, payload, hash, schema_version, symbol, request_id, sim_time"

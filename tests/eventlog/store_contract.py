@@ -91,7 +91,9 @@ class StoreContract:
         store, run_id = written
         flat = flatten(small_run()[DAY2])
         payloads = store.stream_payloads(run_id, DAY2)
-        assert [tuple(row) for row in payloads] == [(i, canonical_json(e).encode()) for i, e in enumerate(flat, start=1)]
+        assert [tuple(row) for row in payloads] == [
+            (i, canonical_json(e).encode()) for i, e in enumerate(flat, start=1)
+        ]
         assert [row[0] for row in store.stream_payloads(run_id, DAY2, until_seq=4)] == [1, 2, 3, 4]
         audit_rows = store.stream_rows(run_id, DAY2)
         chain, _ = store.chain_rows(run_id, DAY2)

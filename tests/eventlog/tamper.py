@@ -91,7 +91,9 @@ def delete_events(store: EventStore, run_id: str, day: dt.date, after_seq: int =
     """Delete the day's events after `after_seq` (all of them by default), leaving `sessions` as it was."""
     key = run_key(store, run_id)
     with store.engine.begin() as conn:
-        conn.execute(delete(events).where(events.c.run_key == key, events.c.session_date == day, events.c.seq > after_seq))
+        conn.execute(
+            delete(events).where(events.c.run_key == key, events.c.session_date == day, events.c.seq > after_seq)
+        )
 
 
 def set_recorded(store: EventStore, run_id: str, day: dt.date, **values: Any) -> None:
