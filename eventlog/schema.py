@@ -18,7 +18,8 @@
 
 Times are UTC. On SQLite the run's and the sessions' times are stored as fixed-width text
 `YYYY-MM-DD HH:MM:SS.ffffff`, which sorts as time does, and an event's times as integer microseconds
-since 1970 (`UTCMicros`), its session date as days since 1970 (`DayNumber`); on PostgreSQL every time is
+since 1970 (`UTCMicros`; `recorded_at` in milliseconds, `UTCMillis`, the precision of SQLite's
+clock), its session date as days since 1970 (`DayNumber`); on PostgreSQL every time is
 a `timestamptz` and every date a `date`.
 """
 
@@ -85,6 +86,11 @@ def from_micros(value: int) -> dt.datetime:
     return EPOCH + dt.timedelta(microseconds=value)
 
 
+def millis(value: dt.datetime) -> int:
+    """An instant as integer milliseconds since 1970 (UTC; a naive time is taken to be UTC)."""
+    return micros(value) // 1000
+
+
 def day_number(value: dt.date) -> int:
     return value.toordinal() - EPOCH_DAY
 
@@ -146,6 +152,25 @@ class UTCMicros(TypeDecorator[dt.datetime]):
         return to_utc(value)
 
 
+class UTCMillis(UTCMicros):
+    """When a row was written, by the database's clock: integer milliseconds since 1970 on SQLite (its
+    clock's precision; 6 bytes), `timestamptz` on PostgreSQL."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return millis(value)
+        return to_utc(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if isinstance(value, int):
+            return from_micros(value * 1000)
+        return super().process_result_value(value, dialect)
+
+
 class DayNumber(TypeDecorator[dt.date]):
     """A session date: days since 1970 on SQLite (2 bytes where text took 10), `date` on PostgreSQL."""
 
@@ -198,7 +223,7 @@ events = Table(
     Column("symbol", String(32), nullable=True),
     Column("request_id", String(64), nullable=True),
     Column("sim_time", UTCMicros, nullable=True),
-    Column("recorded_at", UTCMicros, nullable=False),
+    Column("recorded_at", UTCMillis, nullable=False),
     Column("payload", LargeBinary, nullable=False),
     Column("hash", LargeBinary(32), nullable=False),
     sqlite_with_rowid=False,

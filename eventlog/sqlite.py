@@ -32,7 +32,7 @@ from sqlalchemy.pool import StaticPool
 
 from eventlog.engine import normalize_url, sqlite_path
 from eventlog.errors import LogNotFound, LogUnavailable
-from eventlog.schema import day_number, from_micros, micros
+from eventlog.schema import day_number, from_micros, micros, millis
 from eventlog.sqlstore import BATCH_COLUMNS, CHUNKS, INSERT_COLUMNS, ROW_COLUMNS, SQLEventStore
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -80,7 +80,7 @@ class SQLiteEventStore(SQLEventStore):
         return micros(value)
 
     def db_recorded(self, now: Any) -> Any:
-        return micros(dt.datetime.fromisoformat(now))
+        return millis(dt.datetime.fromisoformat(now))
 
     def _read_time(self, value: Any) -> dt.datetime | str | None:
         if isinstance(value, int):

@@ -4,7 +4,7 @@ The events table is rebuilt: keyed by (run_key, session_date, seq), a run's smal
 (`runs.run_key`, new) in place of its 32-character id; no `id` column, and on SQLite no rowid (WITHOUT
 ROWID: the key is the table); no stored `prev_hash` (the hash of the row before, which readers derive);
 `hash` as its 32 bytes; `kind` as its number (`eventlog.kinds`); on SQLite, times as integer
-microseconds and dates as day numbers; the payload as `eventlog.codec` stores it (the canonical text
+microseconds (`recorded_at` in milliseconds, the precision of SQLite's clock) and dates as day numbers; the payload as `eventlog.codec` stores it (the canonical text
 compressed against a fixed dictionary). Every stored payload decompresses to the very text that was
 hashed, so every chain verifies as before and every seal stays what it was.
 
@@ -28,7 +28,7 @@ from alembic import op
 from eventlog import codec
 from eventlog.hashing import genesis_hash
 from eventlog.kinds import kind_code, kind_name
-from eventlog.schema import DayNumber, UTCDateTime, UTCMicros
+from eventlog.schema import DayNumber, UTCDateTime, UTCMicros, UTCMillis
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -70,7 +70,7 @@ def _new_events(name: str) -> sa.TableClause:
         sa.column("symbol", sa.String),
         sa.column("request_id", sa.String),
         sa.column("sim_time", UTCMicros),
-        sa.column("recorded_at", UTCMicros),
+        sa.column("recorded_at", UTCMillis),
         sa.column("payload", sa.LargeBinary),
         sa.column("hash", sa.LargeBinary),
     )
@@ -104,7 +104,7 @@ def _create_new_events(name: str) -> None:
         sa.Column("symbol", sa.String(32), nullable=True),
         sa.Column("request_id", sa.String(64), nullable=True),
         sa.Column("sim_time", UTCMicros(), nullable=True),
-        sa.Column("recorded_at", UTCMicros(), nullable=False),
+        sa.Column("recorded_at", UTCMillis(), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.Column("hash", sa.LargeBinary(32), nullable=False),
         sa.ForeignKeyConstraint(["run_key"], ["runs.run_key"], name="fk_events_run_key_runs", ondelete="CASCADE"),
