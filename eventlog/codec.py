@@ -14,6 +14,7 @@ these, so every row ever written stays readable.
 from __future__ import annotations
 
 from importlib.resources import files
+from typing import Any
 
 import zstandard
 
@@ -39,6 +40,18 @@ _ZSTD_1 = bytes([ZSTD_1])
 def pack(canonical: bytes) -> bytes:
     """The stored form of a canonical payload."""
     return _ZSTD_1 + _compress(canonical)
+
+
+def packer() -> tuple[bytes, Any]:
+    """(prefix, compress): `prefix + compress(canonical)` is `pack(canonical)` without a call of its own
+    (the append's hot path)."""
+    return _ZSTD_1, _compress
+
+
+def unpack_rows(rows: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """(seq, `unpack(stored)`) of each (seq, stored) row (one call for a stream: the replay's hot path)."""
+    decompress = _decompress
+    return [(seq, decompress(stored[1:]) if stored[0] == ZSTD_1 else unpack(stored)) for seq, stored in rows]
 
 
 def pack_raw(canonical: bytes) -> bytes:
