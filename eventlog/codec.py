@@ -6,9 +6,12 @@ changes. Most of a payload is field names, kinds, times and the wording of reaso
 dictionary (`data/payloads-1.zdict`, made by benchmarks/payload_dictionary.py) holds once for every
 row: a 350-byte payload is stored in about 55.
 
-A stored payload starts with one byte that names its codec: `RAW` (the canonical text as it is) or
-`ZSTD_1` (zstd, magicless frames, against dictionary 1). A new dictionary would be a new codec beside
-these, so every row ever written stays readable.
+A stored payload is one of:
+- the canonical text itself, which starts with `{` (a payload is a JSON object);
+- a zstd frame without its magic number, compressed against dictionary 1. Its first byte is the frame
+  header's descriptor, whose reserved bit is 0 where `{` (0x7B) has it set, so the two never meet.
+A later dictionary would write frames that name it (zstd's dictionary id), beside these, so every row
+ever written stays readable.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ import zstandard
 
 from eventlog.errors import PayloadError
 
-RAW = 0
-ZSTD_1 = 1
+#: The first byte of a payload stored as its text.
+TEXT = ord("{")
 #: zstd's level: 3 compresses a payload in about 1 µs; higher levels gain a few per cent for several times that.
 LEVEL = 3
 
@@ -34,39 +37,33 @@ _compress = zstandard.ZstdCompressor(
     dict_data=_DICTIONARY,
 ).compress
 _decompress = zstandard.ZstdDecompressor(dict_data=_DICTIONARY, format=_FORMAT).decompress
-_ZSTD_1 = bytes([ZSTD_1])
+
+
+def compressor() -> Any:
+    """The function that packs a canonical payload (`pack` without a call of its own: the append's hot path)."""
+    return _compress
 
 
 def pack(canonical: bytes) -> bytes:
     """The stored form of a canonical payload."""
-    return _ZSTD_1 + _compress(canonical)
-
-
-def packer() -> tuple[bytes, Any]:
-    """(prefix, compress): `prefix + compress(canonical)` is `pack(canonical)` without a call of its own
-    (the append's hot path)."""
-    return _ZSTD_1, _compress
-
-
-def unpack_rows(rows: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
-    """(seq, `unpack(stored)`) of each (seq, stored) row (one call for a stream: the replay's hot path)."""
-    decompress = _decompress
-    return [(seq, decompress(stored[1:]) if stored[0] == ZSTD_1 else unpack(stored)) for seq, stored in rows]
-
-
-def pack_raw(canonical: bytes) -> bytes:
-    """The canonical payload stored as it is (readable by a bare SQL client after the first byte)."""
-    return bytes([RAW]) + canonical
+    return _compress(canonical)
 
 
 def unpack(stored: bytes) -> bytes:
     """The canonical payload of a stored one; PayloadError if it cannot be read."""
-    codec = stored[0] if stored else -1
+    stored = bytes(stored)
+    if stored[:1] == b"{":
+        return stored
     try:
-        if codec == ZSTD_1:
-            return _decompress(stored[1:])
-        if codec == RAW:
-            return bytes(stored[1:])
+        return _decompress(stored)
     except zstandard.ZstdError as exc:
-        raise PayloadError(f"the stored payload does not decompress: {exc}") from None
-    raise PayloadError(f"the stored payload names no known codec (first byte {codec})")
+        raise PayloadError(f"the stored payload is neither JSON nor a readable zstd frame: {exc}") from None
+
+
+def unpack_rows(rows: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """(seq, `unpack(stored)`) of each (seq, stored) row (one call for a stream: the replay's hot path)."""
+    decompress, text = _decompress, TEXT
+    try:
+        return [(seq, stored if stored[0] == text else decompress(stored)) for seq, stored in rows]
+    except (zstandard.ZstdError, IndexError, TypeError):
+        return [(seq, unpack(stored)) for seq, stored in rows]

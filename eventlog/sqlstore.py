@@ -398,7 +398,7 @@ class SQLEventStore(EventStore):
         times: dict[dt.datetime | None, Any] = {None: self.NULL_TIME}
         db_time = self.db_time
         encode = payload_bytes
-        prefix, compress = codec.packer()
+        compress = codec.compressor()
         codes = KIND_CODES
         status_by_kind = SESSION_STATUS_BY_KIND
         status, end_offset = "running", None
@@ -425,7 +425,7 @@ class SQLEventStore(EventStore):
                     null if request_id is None else request_id,
                     stored_time,
                     canonical,
-                    prefix + compress(canonical),
+                    compress(canonical),
                 )
             )
         return prepared, status, end_offset

@@ -4,8 +4,9 @@ The events table is rebuilt: keyed by (run_key, session_date, seq), a run's smal
 (`runs.run_key`, new) in place of its 32-character id; no `id` column, and on SQLite no rowid (WITHOUT
 ROWID: the key is the table); no stored `prev_hash` (the hash of the row before, which readers derive);
 `hash` as its 32 bytes; `kind` as its number (`eventlog.kinds`); on SQLite, times as integer
-microseconds (`recorded_at` in milliseconds, the precision of SQLite's clock) and dates as day numbers; the payload as `eventlog.codec` stores it (the canonical text
-compressed against a fixed dictionary). Every stored payload decompresses to the very text that was
+microseconds (`recorded_at` in milliseconds, the precision of SQLite's clock) and dates as day
+numbers; the payload as `eventlog.codec` stores it (the canonical text compressed against a fixed
+dictionary). Every stored payload decompresses to the very text that was
 hashed, so every chain verifies as before and every seal stays what it was.
 
 A downgrade writes the rows back in the old layout, with each `prev_hash` taken from the row before.

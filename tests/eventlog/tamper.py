@@ -2,9 +2,9 @@
 
 Nothing here calls the code under test to decide what is right: hashes are recomputed with hashlib
 from the stored text, and the seal is rebuilt from its documented definition. Rows are read and written
-in the stored layout as documented (eventlog/schema.py, eventlog/codec.py): a stored payload is a codec
-byte then zstd against the shipped dictionary (1) or the text itself (0), which is how a forger writes
-one here; the hash is 32 bytes; a row's prev_hash is not stored.
+in the stored layout as documented (eventlog/schema.py, eventlog/codec.py): a stored payload is the JSON
+text itself (which is how a forger writes one here) or a magicless zstd frame against the shipped
+dictionary; the hash is 32 bytes; a row's prev_hash is not stored.
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ class Row:
 
 
 def stored_text(payload: bytes) -> str:
-    return (_DECOMPRESS(payload[1:]) if payload[0] == 1 else payload[1:]).decode()
+    return (payload if payload[:1] == b"{" else _DECOMPRESS(payload)).decode()
 
 
 def stored_payload(text: str) -> bytes:
-    """A payload as a forger stores it: codec 0, the text as it is."""
-    return b"\x00" + text.encode()
+    """A payload as a forger stores it: the text as it is."""
+    return text.encode()
 
 
 def run_key(store: EventStore, run_id: str) -> int:
