@@ -248,8 +248,13 @@ class SQLEventStore(EventStore):
         return run_id
 
     def _next_run_key(self, conn: Connection) -> int:
-        """Inside the write transaction: the next run's key (one past the largest)."""
+        """Inside the write transaction: the next run's key (one past the largest), with the backend's lock
+        that keeps two processes creating runs at once from taking the same one."""
+        self._lock_run_keys(conn)
         return int(conn.execute(select(func.coalesce(func.max(runs.c.run_key), 0) + 1)).scalar_one())
+
+    def _lock_run_keys(self, conn: Connection) -> None:
+        """Serialize the choice of run keys (SQLite's write transaction already holds the file's one write lock)."""
 
     def finish_run(self, run_id: str, status: str, *, finished_at: dt.datetime | None = None) -> str | None:
         if status not in RUN_STATUSES:

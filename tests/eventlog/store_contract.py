@@ -204,6 +204,34 @@ class StoreContract:
             assert sorted(outcomes) == ["conflict", "ok"]
             assert [row[0] for row in store.stream_payloads(run_id, DAY1)] == [1]
 
+    def test_runs_created_at_once_each_get_a_run_of_their_own(self, store):
+        """Each run's events are keyed by a run key the store chooses; writers creating runs at once (each
+        through its own connection) must not choose the same one."""
+        with self.open_again(store) as second, self.open_again(store) as third:
+            barrier = threading.Barrier(3)
+            created: list[str] = []
+            errors: list[BaseException] = []
+
+            def create(writer: EventStore) -> None:
+                barrier.wait()
+                try:
+                    for _ in range(3):
+                        run_id = writer.create_run(RunManifest(name="at once"))
+                        writer.append(run_id, DAY1, [ev.SessionFailed(reason=run_id)])
+                        created.append(run_id)
+                except BaseException as exc:
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=create, args=(s,)) for s in (store, second, third)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert errors == [] and len(set(created)) == 9
+        for run_id in created:
+            [row] = store.events(run_id)
+            assert row.run_id == run_id and row.event().reason == run_id  # type: ignore[attr-defined]
+
     def test_concurrent_writers_on_different_streams_both_succeed(self, store):
         with self.open_again(store) as other:
             run_id = store.create_run(RunManifest(name="two workers"))
