@@ -28,6 +28,7 @@ MODULES = (
     "benchmarks.bench_bars",
     "benchmarks.bench_indicators",
     "benchmarks.bench_eventlog",
+    "benchmarks.bench_logsize",
     "benchmarks.bench_history",
     "benchmarks.bench_stream",
     "benchmarks.bench_parallel",

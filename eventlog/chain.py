@@ -2,8 +2,10 @@
 
 A stream is sound when its seqs run 1, 2, 3, ... with no gap, each row's `prev_hash` is the hash of
 the row before (the genesis hash for seq 1), each `hash` is sha256(prev_hash + payload_json) of the
-stored text, and it ends at the seq the log's `sessions` table recorded for it: the chain alone
-cannot see its own tail cut off, the recorded last seq can.
+canonical text, and it ends at the seq the log's `sessions` table recorded for it: the chain alone
+cannot see its own tail cut off, the recorded last seq can. The log stores no prev_hash (the store
+gives each row the hash of the row before), so a row moved, replaced or edited shows as a hash that
+does not match its payload chained from the row before.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def check_chain(session_date: dt.date, rows: Sequence[ChainRow], last_seq: int |
             why = "prev_hash does not link to the row before (a row was moved, dropped or rewritten)"
             return ChainCheck(seq - 1, running, BadEvent(session_date, seq, kind, why))
         if sha256((prev_hash + payload).encode()).hexdigest() != stored:
-            why = "hash does not match the payload (the row was edited)"
+            why = "hash does not match the payload chained from the row before (the row was edited, moved or replaced)"
             return ChainCheck(seq - 1, running, BadEvent(session_date, seq, kind, why))
         running = stored
         expected += 1

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 
 from eventlog.sqlstore import BATCH_COLUMNS, CHUNKS, INSERT_COLUMNS, ROW_COLUMNS, SQLEventStore
 
 #: Batches from this many rows are written with COPY.
 COPY_FROM = 128
+#: The transaction-level advisory lock that serializes the choice of run keys (b"runkeys\0").
+RUN_KEY_LOCK = 0x72756E6B65797300
 
 
 class PostgresEventStore(SQLEventStore):
@@ -31,6 +33,9 @@ class PostgresEventStore(SQLEventStore):
 
     def _sql(self, text: str) -> str:
         return text.replace("?", "%s")
+
+    def _lock_run_keys(self, conn: Connection) -> None:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({RUN_KEY_LOCK})")
 
     def _insert(self, cursor: Any, values: list[Any]) -> None:
         shared, values = tuple(values[: len(BATCH_COLUMNS)]), values[len(BATCH_COLUMNS) :]

@@ -29,7 +29,7 @@ from sqlalchemy.pool import StaticPool
 
 from eventlog.engine import normalize_url, sqlite_path
 from eventlog.errors import LogNotFound, LogUnavailable
-from eventlog.schema import sqlite_time
+from eventlog.schema import day_number, from_micros, micros, millis
 from eventlog.sqlite_reader import read_only_uri
 from eventlog.sqlstore import BATCH_COLUMNS, CHUNKS, INSERT_COLUMNS, ROW_COLUMNS, SQLEventStore
 
@@ -39,11 +39,13 @@ SQLITE_PAGE_SIZE = 8192
 
 #: Row columns that may be NULL. The sqlite3 module sends every None parameter through its adapter
 #: lookup (failed attribute lookups that build and drop an AttributeError: about half of what binding
-#: the rest of the row costs), so SQLite rows carry `SQLITE_NULL` for a missing value and the
-#: INSERT turns it back into NULL with NULLIF: SQLite never finds an integer equal to a text
-#: value, and these columns hold text, so no real value becomes NULL.
-NULLABLE_COLUMNS = ("symbol", "request_id", "sim_time")
+#: the rest of the row costs), so SQLite rows carry a stand-in for a missing value and the INSERT turns
+#: it back into NULL with NULLIF: `SQLITE_NULL` (an integer) for the text columns, `SQLITE_NULL_TIME`
+#: (a text) for the integer time. SQLite never finds an integer equal to a text value, so no real value
+#: becomes NULL.
+NULLABLE_COLUMNS = {"symbol": "0", "request_id": "0", "sim_time": "''"}
 SQLITE_NULL = 0
+SQLITE_NULL_TIME = ""
 
 
 class SQLiteEventStore(SQLEventStore):
@@ -51,6 +53,7 @@ class SQLiteEventStore(SQLEventStore):
 
     NOW_SQL = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
     NULL = SQLITE_NULL
+    NULL_TIME = SQLITE_NULL_TIME
 
     def __init__(self, url: str, engine: Engine) -> None:
         super().__init__(url, engine)
@@ -69,18 +72,18 @@ class SQLiteEventStore(SQLEventStore):
         return super().open(url, create=create, read_only=read_only)
 
     def db_date(self, value: dt.date) -> Any:
-        return value.isoformat()
+        return day_number(value)
 
     def db_time(self, value: dt.datetime) -> Any:
-        return sqlite_time(value)
+        return micros(value)
+
+    def db_recorded(self, now: Any) -> Any:
+        return millis(dt.datetime.fromisoformat(now))
 
     def _read_time(self, value: Any) -> dt.datetime | str | None:
-        if not isinstance(value, str):
-            return value
-        try:
-            return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
-        except ValueError:
-            return value
+        if isinstance(value, int):
+            return from_micros(value)
+        return value if value is None else str(value)
 
     def _begin(self, cursor: Any) -> None:
         cursor.execute("BEGIN IMMEDIATE")
@@ -102,12 +105,12 @@ def _insert_statement(rows: int) -> str:
     """`rows` rows whose `BATCH_COLUMNS` are the statement's first three parameters, bound once.
 
     SQLite names the columns of a VALUES list column1, column2, ... and yields its rows in order,
-    so the ids follow the seqs as they do with a plain multi-row INSERT. A `NULLABLE_COLUMNS`
-    value arrives as `SQLITE_NULL` when it is missing.
+    so the rows go in in seq order as they do with a plain multi-row INSERT. A missing
+    `NULLABLE_COLUMNS` value arrives as its stand-in.
     """
     placeholders = "(" + ", ".join("?" * len(ROW_COLUMNS)) + ")"
     columns = ", ".join(
-        f"NULLIF(column{i}, {SQLITE_NULL})" if name in NULLABLE_COLUMNS else f"column{i}"
+        f"NULLIF(column{i}, {NULLABLE_COLUMNS[name]})" if name in NULLABLE_COLUMNS else f"column{i}"
         for i, name in enumerate(ROW_COLUMNS, start=1)
     )
     shared = ", ".join("?" * len(BATCH_COLUMNS))

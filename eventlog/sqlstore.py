@@ -1,10 +1,13 @@
 """What the SQL backends share: the tables of `eventlog.schema` through SQLAlchemy 2, and the append.
 
-An append is ONE transaction: it reads the stream's head (last seq and hash) inside the transaction,
-numbers the batch from there, chains the hashes and inserts the rows; the unique (run_id,
-session_date, seq) constraint turns a writer that raced past the `expected_seq` check into
-`StreamConflict`. How the rows go in, how a missing value or a time is bound and how the transaction
-begins is each backend's own (`eventlog.sqlite`, `eventlog.postgres`).
+An append is ONE transaction: it reads the run's key and the stream's head (last seq and hash) inside
+the transaction, numbers the batch from there, chains the hashes and inserts the rows; the primary key
+(run_key, session_date, seq) turns a writer that raced past the `expected_seq` check into
+`StreamConflict`. Rows are stored compactly (`eventlog.schema`): the readers here give them back as
+the log's records always read, each with its `prev_hash` (the hash of the row before), its hashes in
+hex, its kind by name and its payload as the canonical text. How the rows go in, how a missing value or
+a time is bound and how the transaction begins is each backend's own (`eventlog.sqlite`,
+`eventlog.postgres`).
 
 The hot paths (the append, the stream reads of replay and audit) talk to the DB-API cursor directly
 (SQLAlchemy's Core costs more per row than the rest of an append put together); everything else goes
@@ -28,11 +31,12 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import OperationalError
 
-from eventlog import faults
+from eventlog import codec, faults
 from eventlog.chain import ChainRow
 from eventlog.engine import WRITE_TRANSACTION, connecting, display_url, make_engine, writable
 from eventlog.errors import LogWriteFailed, StreamConflict, UnknownRun
 from eventlog.hashing import genesis_hash, payload_bytes
+from eventlog.kinds import KIND_CODES, kind_code, kind_name
 from eventlog.manifest import RunManifest
 from eventlog.migrate import check_schema
 from eventlog.schema import events, runs, sessions
@@ -51,7 +55,7 @@ from eventlog.store import (
 from specs.events import EventBase
 
 #: Columns every row of one append shares.
-BATCH_COLUMNS = ("run_id", "session_date", "recorded_at")
+BATCH_COLUMNS = ("run_key", "session_date", "recorded_at")
 #: Columns that change row by row, in the order `_rows` lays them out.
 ROW_COLUMNS = (
     "seq",
@@ -60,8 +64,7 @@ ROW_COLUMNS = (
     "symbol",
     "request_id",
     "sim_time",
-    "payload_json",
-    "prev_hash",
+    "payload",
     "hash",
 )
 INSERT_COLUMNS = BATCH_COLUMNS + ROW_COLUMNS
@@ -71,7 +74,10 @@ CHUNKS = (256, 64, 16, 4, 1)
 
 _R = TypeVar("_R", RunInfo, StoredEvent)
 
-_STREAM = " FROM events WHERE run_id = ? AND session_date = ?"
+#: The run's key from its id, inside a query.
+_RUN_KEY = "(SELECT run_key FROM runs WHERE run_id = ?)"
+_STREAM = f" FROM events WHERE run_key = {_RUN_KEY} AND session_date = ?"
+_SESSION_ENDED = KIND_CODES["SessionEnded"]
 
 
 class SQLEventStore(EventStore):
@@ -79,8 +85,9 @@ class SQLEventStore(EventStore):
 
     #: The database's clock as SQL.
     NOW_SQL: ClassVar[str]
-    #: What a missing envelope value is bound as.
+    #: What a missing envelope value is bound as (`symbol`, `request_id`; `sim_time`).
     NULL: ClassVar[Any] = None
+    NULL_TIME: ClassVar[Any] = None
 
     def __init__(self, url: str, engine: Engine) -> None:
         self.url = url
@@ -90,9 +97,9 @@ class SQLEventStore(EventStore):
         self._raw: Any = None
         self._write_lock = threading.Lock()
         self._head_sql = self._sql(
-            f"SELECT (SELECT COUNT(*) FROM runs WHERE run_id = ?), e.seq, e.hash, {self.NOW_SQL} "
+            f"SELECT {_RUN_KEY}, e.seq, e.hash, {self.NOW_SQL} "
             "FROM (SELECT 1 AS one) AS d LEFT JOIN "
-            "(SELECT seq, hash FROM events WHERE run_id = ? AND session_date = ? ORDER BY seq DESC LIMIT 1) AS e "
+            f"(SELECT seq, hash{_STREAM} ORDER BY seq DESC LIMIT 1) AS e "
             "ON 1 = 1"
         )
         self._session_sql = self._sql(
@@ -129,8 +136,12 @@ class SQLEventStore(EventStore):
         return value
 
     def db_time(self, value: dt.datetime) -> Any:
-        """A time as the driver binds it."""
+        """An event's time as the driver binds it."""
         return value
+
+    def db_recorded(self, now: Any) -> Any:
+        """The database's now (as `NOW_SQL` gives it) as an event's `recorded_at` column takes it."""
+        return now
 
     def _read_time(self, value: Any) -> dt.datetime | str | None:
         """A time column as the driver returns it, as a time (text that is no time stays text)."""
@@ -229,9 +240,21 @@ class SQLEventStore(EventStore):
         run_id = run_id or uuid.uuid4().hex
         with writable(self.url), self.write() as conn:
             when = started_at if started_at is not None else self._db_now(conn)
+            key = self._next_run_key(conn)
             # the manifest's fields are the run's columns of the same names
-            conn.execute(insert(runs).values(run_id=run_id, started_at=when, status=status, **manifest.model_dump()))
+            conn.execute(
+                insert(runs).values(run_id=run_id, run_key=key, started_at=when, status=status, **manifest.model_dump())
+            )
         return run_id
+
+    def _next_run_key(self, conn: Connection) -> int:
+        """Inside the write transaction: the next run's key (one past the largest), with the backend's lock
+        that keeps two processes creating runs at once from taking the same one."""
+        self._lock_run_keys(conn)
+        return int(conn.execute(select(func.coalesce(func.max(runs.c.run_key), 0) + 1)).scalar_one())
+
+    def _lock_run_keys(self, conn: Connection) -> None:
+        """Serialize the choice of run keys (SQLite's write transaction already holds the file's one write lock)."""
 
     def finish_run(self, run_id: str, status: str, *, finished_at: dt.datetime | None = None) -> str | None:
         if status not in RUN_STATUSES:
@@ -307,7 +330,7 @@ class SQLEventStore(EventStore):
         )
         if not rows:
             return 0, genesis_hash(session_date)
-        return int(rows[0][0]), rows[0][1]
+        return int(rows[0][0]), _hex(rows[0][1])
 
     def append(
         self,
@@ -337,11 +360,11 @@ class SQLEventStore(EventStore):
         expected_seq: int | None,
     ) -> list[int]:
         with self._append_transaction() as cursor:
-            run_count, head_seq, head_hash, now = self._read_head(cursor, run_id, db_date)
-            if not run_count:
+            run_key, head_seq, head_hash, now = self._read_head(cursor, run_id, db_date)
+            if run_key is None:
                 raise UnknownRun(run_id, f" in {self.url}: create the run before appending")
             head_seq = head_seq or 0
-            prev_hash = head_hash if head_seq and head_hash else genesis_hash(session_date)
+            prev_hash = _hex(head_hash) if head_seq and head_hash else genesis_hash(session_date)
             if expected_seq is not None and expected_seq != head_seq:
                 raise StreamConflict(
                     run_id,
@@ -349,7 +372,7 @@ class SQLEventStore(EventStore):
                     expected_seq + 1,
                     f"the writer expected to append after seq {expected_seq} but the stream is at seq {head_seq}",
                 )
-            rows = _rows(run_id, db_date, head_seq, prev_hash, now, prepared)
+            rows = _rows(run_key, db_date, head_seq, prev_hash, self.db_recorded(now), prepared)
             try:
                 self._insert(cursor, rows)
             except Exception as exc:
@@ -367,19 +390,21 @@ class SQLEventStore(EventStore):
             faults.append_point("after")
         return list(range(head_seq + 1, last + 1))
 
-    def _read_head(self, cursor: Any, run_id: str, db_date: Any) -> tuple[int, int | None, str | None, Any]:
-        """Inside the write transaction: (run exists, last seq, last hash, the database's now)."""
+    def _read_head(self, cursor: Any, run_id: str, db_date: Any) -> tuple[int | None, int | None, bytes | None, Any]:
+        """Inside the write transaction: (the run's key or None, last seq, last hash, the database's now)."""
         cursor.execute(self._head_sql, (run_id, run_id, db_date))
         return cursor.fetchone()
 
     def _prepare(self, events: Sequence[EventBase]) -> tuple[list[tuple[Any, ...]], str, int | None]:
-        """Envelope columns (a missing value as the backend's `NULL`) and canonical payload text of
-        each event, computed before the write lock is taken; and the stream status the batch leaves
-        behind with the 1-based offset of its SessionEnded, if any."""
+        """Envelope columns (a missing value as the backend's `NULL`), the canonical payload and its
+        stored form of each event, computed before the write lock is taken; and the stream status the
+        batch leaves behind with the 1-based offset of its SessionEnded, if any."""
         null = self.NULL
-        times: dict[dt.datetime | None, Any] = {None: null}
+        times: dict[dt.datetime | None, Any] = {None: self.NULL_TIME}
         db_time = self.db_time
         encode = payload_bytes
+        compress = codec.compressor()
+        codes = KIND_CODES
         status_by_kind = SESSION_STATUS_BY_KIND
         status, end_offset = "running", None
         prepared: list[tuple[Any, ...]] = []
@@ -396,14 +421,16 @@ class SQLEventStore(EventStore):
             if stored_time is None and t is not None:
                 stored_time = times[t] = db_time(t)
             symbol, request_id = fields["symbol"], fields["request_id"]
+            canonical = encode(e)
             append(
                 (
-                    kind,
+                    codes[kind] if kind in codes else kind_code(kind),
                     fields["schema_version"],
                     null if symbol is None else symbol,
                     null if request_id is None else request_id,
                     stored_time,
-                    encode(e).decode(),
+                    canonical,
+                    compress(canonical),
                 )
             )
         return prepared, status, end_offset
@@ -415,10 +442,11 @@ class SQLEventStore(EventStore):
         with writable(self.url), self.write() as conn:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
-                where = " WHERE run_id = ? AND session_date = ?"
-                cursor.execute(self._sql("DELETE FROM events" + where), (run_id, db_date))
+                cursor.execute(self._sql("DELETE" + _STREAM), (run_id, db_date))
                 deleted = cursor.rowcount
-                cursor.execute(self._sql("DELETE FROM sessions" + where), (run_id, db_date))
+                cursor.execute(
+                    self._sql("DELETE FROM sessions WHERE run_id = ? AND session_date = ?"), (run_id, db_date)
+                )
             finally:
                 cursor.close()
         return int(deleted)
@@ -428,7 +456,7 @@ class SQLEventStore(EventStore):
     def streams(self, run_id: str) -> list[StreamInfo]:
         counted = (
             select(events.c.session_date, func.count().label("n"), func.max(events.c.seq).label("last_seq"))
-            .where(events.c.run_id == run_id)
+            .where(events.c.run_key == _run_key(run_id))
             .group_by(events.c.session_date)
             .subquery()
         )
@@ -462,43 +490,66 @@ class SQLEventStore(EventStore):
 
     def events(self, run_id: str, where: EventFilter = EventFilter()) -> list[StoredEvent]:
         column = events.c
+        # each row's prev_hash is the hash of the row before it in its stream, whatever the filters keep
+        stream = select(
+            column.session_date,
+            column.seq,
+            column.kind,
+            column.schema_version,
+            column.symbol,
+            column.request_id,
+            column.sim_time,
+            column.recorded_at,
+            column.payload,
+            column.hash,
+            func.lag(column.hash).over(partition_by=column.session_date, order_by=column.seq).label("prev"),
+        ).where(column.run_key == _run_key(run_id))
+        if where.session_date is not None:
+            stream = stream.where(column.session_date == where.session_date)
+        rows = stream.subquery()
+        kinds = None if where.kinds is None else [KIND_CODES.get(kind, -1) for kind in where.kinds]
         bounds = [
-            (where.session_date, column.session_date.__eq__),
-            (where.kinds, column.kind.in_),
-            (where.symbol, column.symbol.__eq__),
-            (where.request_id, column.request_id.__eq__),
-            (where.seq_from, column.seq.__ge__),
-            (where.seq_to, column.seq.__le__),
-            (where.time_from, column.sim_time.__ge__),
-            (where.time_to, column.sim_time.__le__),
+            (kinds, rows.c.kind.in_),
+            (where.symbol, rows.c.symbol.__eq__),
+            (where.request_id, rows.c.request_id.__eq__),
+            (where.seq_from, rows.c.seq.__ge__),
+            (where.seq_to, rows.c.seq.__le__),
+            (where.time_from, rows.c.sim_time.__ge__),
+            (where.time_to, rows.c.sim_time.__le__),
         ]
-        query = select(events).where(column.run_id == run_id)
+        query = select(rows)
         for value, condition in bounds:
             if value is not None:
                 query = query.where(condition(value))
-        query = query.order_by(column.session_date, column.seq)
+        query = query.order_by(rows.c.session_date, rows.c.seq)
         with self.engine.connect() as conn:
-            return [_record(StoredEvent, row) for row in conn.execute(query)]
+            return [_stored_event(run_id, row) for row in conn.execute(query)]
 
     def stream_payloads(
         self, run_id: str, session_date: dt.date, until_seq: int | None = None
-    ) -> Sequence[tuple[int, str]]:
-        return self._stream("seq, payload_json", run_id, session_date, until_seq)
+    ) -> Sequence[tuple[int, bytes]]:
+        unpack = codec.unpack
+        return [
+            (seq, unpack(payload)) for seq, payload in self._stream("seq, payload", run_id, session_date, until_seq)
+        ]
 
     def stream_rows(self, run_id: str, session_date: dt.date) -> Sequence[AuditRow]:
-        columns = "seq, kind, payload_json, prev_hash, hash, schema_version, symbol, request_id, sim_time"
+        columns = "seq, kind, payload, hash, schema_version, symbol, request_id, sim_time"
         read_time = self._read_time
-        return [(*row[:8], read_time(row[8])) for row in self._stream(columns, run_id, session_date)]
+        rows = self._stream(columns, run_id, session_date)
+        chained = _chained(session_date, [row[:4] for row in rows])
+        return [(*chain, *row[4:7], read_time(row[7])) for chain, row in zip(chained, rows, strict=True)]
 
     def chain_rows(self, run_id: str, session_date: dt.date) -> tuple[list[ChainRow], int | None]:
         recorded = self.fetch(
             "SELECT last_seq FROM sessions WHERE run_id = ? AND session_date = ?", (run_id, self.db_date(session_date))
         )
         last_seq = int(recorded[0][0]) if recorded else None
-        return self._stream("seq, kind, payload_json, prev_hash, hash", run_id, session_date, last_seq), last_seq
+        rows = self._stream("seq, kind, payload, hash", run_id, session_date, last_seq)
+        return _chained(session_date, rows), last_seq
 
     def session_end_seq(self, run_id: str, session_date: dt.date) -> int | None:
-        sql = "SELECT MIN(seq)" + _STREAM + " AND kind = 'SessionEnded'"
+        sql = "SELECT MIN(seq)" + _STREAM + f" AND kind = {_SESSION_ENDED}"
         rows = self.fetch(sql, (run_id, self.db_date(session_date)))
         return rows[0][0] if rows and rows[0][0] is not None else None
 
@@ -512,21 +563,66 @@ class SQLEventStore(EventStore):
         return self.fetch(sql + " ORDER BY seq", params)
 
 
+def _run_key(run_id: str) -> Any:
+    """The run's key, as a scalar subquery of a Core query."""
+    return select(runs.c.run_key).where(runs.c.run_id == run_id).scalar_subquery()
+
+
+def _hex(stored: bytes) -> str:
+    """A stored hash as the chain writes it: hex (bytes that are no 32-byte hash, as text, so they never match)."""
+    stored = bytes(stored)
+    return stored.hex() if len(stored) == 32 else stored.decode(errors="replace")
+
+
+def _chained(session_date: dt.date, rows: Sequence[Sequence[Any]]) -> list[ChainRow]:
+    """(seq, kind, payload, hash) rows of a stream in seq order as the chain reads them: (seq, kind name,
+    canonical payload text, prev_hash, hash), each prev_hash the hash of the row before (the genesis
+    hash for the first)."""
+    prev = genesis_hash(session_date)
+    unpack = codec.unpack
+    out: list[ChainRow] = []
+    append = out.append
+    for seq, kind, payload, stored in rows:
+        digest = _hex(stored)
+        append((seq, kind_name(kind), unpack(payload).decode(), prev, digest))
+        prev = digest
+    return out
+
+
+def _stored_event(run_id: str, row: Row[Any]) -> StoredEvent:
+    day = row.session_date
+    return StoredEvent(
+        run_id=run_id,
+        session_date=day,
+        seq=row.seq,
+        kind=kind_name(row.kind),
+        schema_version=row.schema_version,
+        symbol=row.symbol,
+        request_id=row.request_id,
+        sim_time=row.sim_time,
+        recorded_at=row.recorded_at,
+        payload_json=codec.unpack(row.payload).decode(),
+        prev_hash=genesis_hash(day) if row.prev is None else _hex(row.prev),
+        hash=_hex(row.hash),
+    )
+
+
 def stream_heads(conn: Connection, run_id: str) -> list[StreamHead]:
     """(date, last seq, its hash) of each of the run's streams, in date order."""
+    key = _run_key(run_id)
     last = (
         select(events.c.session_date, func.max(events.c.seq).label("last_seq"))
-        .where(events.c.run_id == run_id)
+        .where(events.c.run_key == key)
         .group_by(events.c.session_date)
         .subquery()
     )
     query = (
         select(events.c.session_date, events.c.seq, events.c.hash)
         .join(last, (events.c.session_date == last.c.session_date) & (events.c.seq == last.c.last_seq))
-        .where(events.c.run_id == run_id)
+        .where(events.c.run_key == key)
         .order_by(events.c.session_date)
     )
-    return [(row.session_date, int(row.seq), row.hash) for row in conn.execute(query)]
+    return [(row.session_date, int(row.seq), _hex(row.hash)) for row in conn.execute(query)]
 
 
 def _record(cls: type[_R], row: Row[Any], **given: Any) -> _R:
@@ -535,17 +631,17 @@ def _record(cls: type[_R], row: Row[Any], **given: Any) -> _R:
     return cls(**{f.name: columns[f.name] for f in fields(cls) if f.name not in given}, **given)
 
 
-def _rows(run_id: str, db_date: Any, head_seq: int, prev: str, now: Any, prepared: list[tuple[Any, ...]]) -> list[Any]:
+def _rows(run_key: int, db_date: Any, head_seq: int, prev: str, now: Any, prepared: list[tuple[Any, ...]]) -> list[Any]:
     """The batch's insert values, flat: the `BATCH_COLUMNS` values once, then each row's `ROW_COLUMNS`,
-    numbered after the head, each hash chained to the one before."""
-    values: list[Any] = [run_id, db_date, now]
+    numbered after the head, each hash chained to the one before (over the canonical payload)."""
+    values: list[Any] = [run_key, db_date, now]
     extend = values.extend
     seq = head_seq
-    for kind, version, symbol, request_id, sim_time, text in prepared:
+    for kind, version, symbol, request_id, sim_time, canonical, stored in prepared:
         seq += 1
-        digest = sha256((prev + text).encode()).hexdigest()
-        extend((seq, kind, version, symbol, request_id, sim_time, text, prev, digest))
-        prev = digest
+        chained = sha256(prev.encode() + canonical)
+        extend((seq, kind, version, symbol, request_id, sim_time, stored, chained.digest()))
+        prev = chained.hexdigest()
     return values
 
 

@@ -46,7 +46,9 @@ SESSION_STATUS_BY_KIND: dict[str, str] = {
 }
 
 #: A stream's row with every column the audit checks, the chain's columns first:
-#: (seq, kind, payload_json, prev_hash, hash, schema_version, symbol, request_id, sim_time).
+#: (seq, kind, payload_json, prev_hash, hash, schema_version, symbol, request_id, sim_time); as every
+#: reader gets rows, prev_hash is the hash of the row before (it is not stored), the hashes are hex and
+#: the payload is the canonical text that was hashed.
 AuditRow = tuple[int, str, str, str, str, int, str | None, str | None, dt.datetime | str | None]
 
 
@@ -238,8 +240,8 @@ class EventStore(ABC):
     @abstractmethod
     def stream_payloads(
         self, run_id: str, session_date: dt.date, until_seq: int | None = None
-    ) -> Sequence[tuple[int, str]]:
-        """(seq, payload_json) of one stream in seq order, up to `until_seq`: the replay's hot path."""
+    ) -> Sequence[tuple[int, bytes]]:
+        """(seq, canonical payload) of one stream in seq order, up to `until_seq`: the replay's hot path."""
 
     @abstractmethod
     def stream_rows(self, run_id: str, session_date: dt.date) -> Sequence[AuditRow]:

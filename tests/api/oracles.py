@@ -12,18 +12,27 @@ import exchange_calendars as xcals
 import pandas as pd
 import pyarrow.parquet as pq
 
+from eventlog.kinds import KIND_NAMES
+from tests.eventlog.tamper import stored_text
+
 XNYS = xcals.get_calendar("XNYS")
 
 
 def log_rows(db: Path, run_id: str, day: str) -> list[dict]:
-    """The stream's rows as stored: seq, kind, symbol, request_id and the payload as parsed JSON."""
+    """The stream's rows as stored: seq, kind, symbol, request_id and the payload as parsed JSON (the
+    stored layout read as documented: the day as days since 1970, the kind by its number, the payload
+    through its codec byte)."""
+    day_number = (dt.date.fromisoformat(day) - dt.date(1970, 1, 1)).days
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT seq, kind, symbol, request_id, payload_json FROM events "
-            "WHERE run_id = ? AND session_date = ? ORDER BY seq",
-            (run_id, day),
+            "SELECT e.seq, e.kind, e.symbol, e.request_id, e.payload FROM events AS e JOIN runs AS r "
+            "ON r.run_key = e.run_key WHERE r.run_id = ? AND e.session_date = ? ORDER BY e.seq",
+            (run_id, day_number),
         ).fetchall()
-    return [{"seq": s, "kind": k, "symbol": sym, "request_id": r, "payload": json.loads(p)} for s, k, sym, r, p in rows]
+    return [
+        {"seq": s, "kind": KIND_NAMES[k - 1], "symbol": sym, "request_id": r, "payload": json.loads(stored_text(p))}
+        for s, k, sym, r, p in rows
+    ]
 
 
 def sessions(start: str, end: str) -> list[dt.date]:

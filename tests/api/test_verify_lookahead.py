@@ -16,8 +16,10 @@ import yaml
 
 import daytape
 from eventlog.errors import TamperedStream
+from eventlog.kinds import KIND_NAMES
 from tests.e2e.conftest import daytape as cli
 from tests.e2e.conftest import october_session, write_session
+from tests.eventlog.tamper import stored_payload, stored_text
 
 PEEKER = "tests.api.backdoor:BackDoorPeeker"
 NEW_YORK_OPEN_UTC = {dt.date(2013, 10, d): dt.datetime(2013, 10, d, 13, 30, tzinfo=dt.UTC) for d in (8, 9, 10)}
@@ -149,17 +151,20 @@ def test_readers_verify_the_streams_they_read(demo, tmp_path):
     copy = tmp_path / "tampered.db"
     shutil.copy(folder / "daytape.db", copy)
     with sqlite3.connect(copy) as db:
-        (day, seq, payload) = db.execute(
-            "SELECT session_date, seq, payload_json FROM events WHERE run_id = ? AND kind = 'SymbolValidated' "
-            "ORDER BY session_date, seq LIMIT 1",
-            (run_id,),
+        (day_number, seq, payload) = db.execute(
+            "SELECT e.session_date, e.seq, e.payload FROM events AS e JOIN runs AS r ON r.run_key = e.run_key "
+            "WHERE r.run_id = ? AND e.kind = ? ORDER BY e.session_date, e.seq LIMIT 1",
+            (run_id, KIND_NAMES.index("SymbolValidated") + 1),
         ).fetchone()
-        edited = payload.replace('"can_proceed":true', '"can_proceed":false')
-        assert edited != payload
+        text = stored_text(payload)
+        edited = text.replace('"can_proceed":true', '"can_proceed":false')
+        assert edited != text
         db.execute(
-            "UPDATE events SET payload_json = ? WHERE run_id = ? AND session_date = ? AND seq = ?",
-            (edited, run_id, day, seq),
+            "UPDATE events SET payload = ? WHERE session_date = ? AND seq = ? "
+            "AND run_key = (SELECT run_key FROM runs WHERE run_id = ?)",
+            (stored_payload(edited), day_number, seq, run_id),
         )
+    day = (dt.date(1970, 1, 1) + dt.timedelta(days=day_number)).isoformat()
     with daytape.open_log(f"sqlite:///{copy}") as log:
         tampered = log.run(run_id).day(day)
         for read in (

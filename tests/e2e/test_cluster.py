@@ -80,7 +80,12 @@ def test_a_worker_killed_mid_run_loses_no_day_and_writes_none_twice(
         wait_for(
             lambda: (
                 run.poll() is not None
-                or pg_rows(pg_database, "SELECT count(*) FROM events WHERE run_id <> %s", serial_id)[0][0] > 0
+                or pg_rows(
+                    pg_database,
+                    "SELECT count(*) FROM events WHERE run_key <> (SELECT run_key FROM runs WHERE run_id = %s)",
+                    serial_id,
+                )[0][0]
+                > 0
             ),
             "the cluster run's first events",
         )
@@ -130,12 +135,11 @@ def test_workers_on_a_cluster_read_the_bars_from_object_storage(pg_database, lea
     assert digests[serial_id] == digests[cluster_id]
 
     def events(run_id: str, store: str) -> list[tuple]:
-        rows = pg_rows(
-            pg_database,
-            "SELECT session_date, seq, kind, payload_json FROM events WHERE run_id = %s ORDER BY session_date, seq",
-            run_id,
-        )
-        return [(str(day), seq, kind, payload.replace(store, "<store>")) for day, seq, kind, payload in rows]
+        from eventlog.store import open_store
+
+        with open_store(pg_database) as log:
+            rows = log.events(run_id)
+        return [(str(row.session_date), row.seq, row.kind, row.payload_json.replace(store, "<store>")) for row in rows]
 
     remote_events = events(cluster_id, f"parquet:{url}")
     assert remote_events == events(serial_id, f"parquet:{lean_store_root}")

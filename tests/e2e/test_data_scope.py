@@ -18,6 +18,7 @@ from marketdata.calendar import get_calendar
 from marketdata.store import BarStore
 from specs.config import SessionConfig
 from tests.e2e.conftest import october_session, write_session
+from tests.eventlog import tamper
 
 CONFIG_SYMBOLS = ("SPY", "AIG", "BAC")
 
@@ -52,12 +53,12 @@ def files_read_by_config_symbols(log_url: str, run_id: str) -> set[str]:
     (HistoricalLoaded start..end) and each session day it streamed."""
     calendar = get_calendar()
     found: set[str] = set()
-    with open_store(log_url) as store, store.engine.connect() as conn:
-        rows = conn.execute(
-            select(events.c.session_date, events.c.kind, events.c.symbol, events.c.payload_json).where(
-                events.c.run_id == run_id, events.c.kind.in_(["HistoricalLoaded", "SessionBarsLoaded"])
-            )
-        ).all()
+    with open_store(log_url) as store:
+        rows = [
+            (row.session_date, row.kind, row.symbol, row.payload_json)
+            for row in store.events(run_id)
+            if row.kind in ("HistoricalLoaded", "SessionBarsLoaded")
+        ]
     for session_date, kind, symbol, payload in rows:
         if symbol not in CONFIG_SYMBOLS:
             continue
@@ -185,9 +186,11 @@ def test_resume_checks_the_bars_a_plugin_loaded_outside_the_scope(capsys, tmp_pa
     log_url, run_id, path = a_run(capsys, tmp_path, store)
     _, files = recorded(log_url, run_id)
     assert not any("symbol=IBM" in name for name in files)
+    with open_store(log_url) as log:
+        key = tamper.run_key(log, run_id)
     with open_store(log_url) as log, log.engine.begin() as conn:
         conn.execute(update(runs).where(runs.c.run_id == run_id).values(status="running"))
-        conn.execute(events.delete().where(events.c.run_id == run_id, events.c.session_date == dt.date(2013, 10, 10)))
+        conn.execute(events.delete().where(events.c.run_key == key, events.c.session_date == dt.date(2013, 10, 10)))
         conn.execute(text("DELETE FROM sessions WHERE run_id = :run AND session_date = '2013-10-10'"), {"run": run_id})
     ibm = store / "1m" / "symbol=IBM"
     ibm_day = (ibm / "2013-10-09.parquet").read_bytes()

@@ -4,12 +4,12 @@ import, check, run and verify on it, with the same bars, digest and events as th
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from eventlog.store import open_store
 from tests.e2e.conftest import OCTOBER_SYMBOLS, daytape, october_session, write_session
 from tests.s3server import S3Server, running_s3
 
@@ -52,13 +52,12 @@ def test_data_check_on_s3_reports_what_it_reports_on_the_local_store(s3, s3_stor
 
 def events(db: Path, run_id: str, store: str) -> list[tuple[str, str, int, str, str]]:
     """The run's events in order, the store's name in them replaced by `<store>`."""
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT session_date, kind, seq, symbol, payload_json FROM events WHERE run_id = ? "
-            "ORDER BY session_date, seq",
-            (run_id,),
-        ).fetchall()
-    return [(str(d), k, n, str(sym), p.replace(store, "<store>")) for d, k, n, sym, p in rows]
+    with open_store(f"sqlite:///{db}") as log:
+        rows = log.events(run_id)
+    return [
+        (str(row.session_date), row.kind, row.seq, str(row.symbol), row.payload_json.replace(store, "<store>"))
+        for row in rows
+    ]
 
 
 def run_id_of(result) -> str:  # type: ignore[no-untyped-def]

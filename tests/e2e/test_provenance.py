@@ -7,11 +7,11 @@ import re
 import shutil
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from daytape.cli import main
 from daytape.provenance import LIBRARIES, code_changes, code_version, digest_sources, manifest_notes
-from eventlog.schema import events, runs
+from eventlog.schema import runs
 from eventlog.store import open_store
 from tests.e2e.conftest import october_session, write_session
 
@@ -49,8 +49,8 @@ def mark_unfinished(log_url: str, run_id: str) -> None:
 
 
 def event_count(log_url: str, run_id: str) -> int:
-    with open_store(log_url) as store, store.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).where(events.c.run_id == run_id)).scalar_one())
+    with open_store(log_url) as store:
+        return len(store.events(run_id))
 
 
 def with_numpy(version: str) -> str:

@@ -91,8 +91,8 @@ def test_audit_checks_every_session_the_config_names(capsys, tmp_path, lean_stor
 def _rows(log_url: str, run_id: str) -> dict[dt.date, list[tuple]]:
     with open_store(log_url) as store, store.engine.connect() as conn:
         query = (
-            select(events.c.session_date, events.c.id, events.c.seq, events.c.recorded_at, events.c.hash)
-            .where(events.c.run_id == run_id)
+            select(events.c.session_date, events.c.seq, events.c.recorded_at, events.c.hash)
+            .where(events.c.run_key == tamper.run_key(store, run_id))
             .order_by(events.c.session_date, events.c.seq)
         )
         found: dict[dt.date, list[tuple]] = {}
@@ -103,7 +103,7 @@ def _rows(log_url: str, run_id: str) -> dict[dt.date, list[tuple]]:
 
 def test_a_resume_leaves_the_finished_days_rows_untouched(capsys, tmp_path, lean_store_root):
     """Killed 40 events into its last day (the log as a kill leaves it: the stream's prefix, the run
-    running, unsealed); the resume must keep the first two days' rows (same ids, same recorded times)
+    running, unsealed); the resume must keep the first two days' rows (same seqs, recorded times and hashes)
     and redo the last day only."""
     log_url, path = plain_session(tmp_path, lean_store_root)
     code, out, err = cli(capsys, "run", str(path), "--quiet")
@@ -122,7 +122,7 @@ def test_a_resume_leaves_the_finished_days_rows_untouched(capsys, tmp_path, lean
     assert result.status == "completed" and result.seal is not None
     after = _rows(log_url, run_id)
     assert after[DAYS[0]] == before[DAYS[0]] and after[DAYS[1]] == before[DAYS[1]], "finished days were redone"
-    assert [row[1] for row in after[DAYS[2]]] == list(range(1, len(after[DAYS[2]]) + 1))
+    assert [row[0] for row in after[DAYS[2]]] == list(range(1, len(after[DAYS[2]]) + 1))
     assert len(after[DAYS[2]]) > 40, "the open day is run again to its end"
 
     code, out, _ = cli(capsys, "run", str(path), "--json", "--quiet")

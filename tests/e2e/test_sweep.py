@@ -16,6 +16,7 @@ import sys
 import pytest
 import yaml
 
+from eventlog.store import EventFilter, open_store
 from tests.conftest import REPO_ROOT
 from tests.e2e.cluster import wait_for
 from tests.e2e.conftest import daytape, october_session, write_session
@@ -50,12 +51,9 @@ def figures_session(tmp_path, store, db, **overrides):  # type: ignore[no-untype
 
 def closing_sma(db, run_id: str) -> dict[str, float]:
     """Per session date, SPY's SMA at the close as the run's SymbolStreamed records it (the oracle)."""
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT session_date, payload_json FROM events WHERE run_id = ? AND kind = 'SymbolStreamed' "
-            "AND symbol = 'SPY' ORDER BY session_date",
-            (run_id,),
-        ).fetchall()
+    with open_store(f"sqlite:///{db}") as log:
+        streamed = log.events(run_id, EventFilter(kinds=("SymbolStreamed",), symbol="SPY"))
+    rows = [(row.session_date, row.payload_json) for row in streamed]
     found = {}
     for day, payload in rows:
         indicators = json.loads(payload)["indicators"]

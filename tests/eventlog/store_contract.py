@@ -91,7 +91,9 @@ class StoreContract:
         store, run_id = written
         flat = flatten(small_run()[DAY2])
         payloads = store.stream_payloads(run_id, DAY2)
-        assert [tuple(row) for row in payloads] == [(i, canonical_json(e)) for i, e in enumerate(flat, start=1)]
+        assert [tuple(row) for row in payloads] == [
+            (i, canonical_json(e).encode()) for i, e in enumerate(flat, start=1)
+        ]
         assert [row[0] for row in store.stream_payloads(run_id, DAY2, until_seq=4)] == [1, 2, 3, 4]
         audit_rows = store.stream_rows(run_id, DAY2)
         chain, _ = store.chain_rows(run_id, DAY2)
@@ -107,6 +109,7 @@ class StoreContract:
             ev.SessionFailed(reason="a", symbol="0", request_id=""),
             ev.SessionFailed(reason="b", symbol=None, request_id="0"),
             ev.SessionFailed(reason="c", symbol="", sim_time=dt.datetime(2020, 1, 2, 15, tzinfo=dt.UTC)),
+            ev.SessionFailed(reason="d", symbol="e", sim_time=dt.datetime(1970, 1, 1, tzinfo=dt.UTC)),
         ]
         run_id = store.create_run(RunManifest(name="nulls"))
         day = dt.date(2020, 1, 2)
@@ -200,6 +203,34 @@ class StoreContract:
                 t.join()
             assert sorted(outcomes) == ["conflict", "ok"]
             assert [row[0] for row in store.stream_payloads(run_id, DAY1)] == [1]
+
+    def test_runs_created_at_once_each_get_a_run_of_their_own(self, store):
+        """Each run's events are keyed by a run key the store chooses; writers creating runs at once (each
+        through its own connection) must not choose the same one."""
+        with self.open_again(store) as second, self.open_again(store) as third:
+            barrier = threading.Barrier(3)
+            created: list[str] = []
+            errors: list[BaseException] = []
+
+            def create(writer: EventStore) -> None:
+                barrier.wait()
+                try:
+                    for _ in range(3):
+                        run_id = writer.create_run(RunManifest(name="at once"))
+                        writer.append(run_id, DAY1, [ev.SessionFailed(reason=run_id)])
+                        created.append(run_id)
+                except BaseException as exc:
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=create, args=(s,)) for s in (store, second, third)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert errors == [] and len(set(created)) == 9
+        for run_id in created:
+            [row] = store.events(run_id)
+            assert row.run_id == run_id and row.event().reason == run_id  # type: ignore[attr-defined]
 
     def test_concurrent_writers_on_different_streams_both_succeed(self, store):
         with self.open_again(store) as other:

@@ -15,6 +15,7 @@ from eventlog.manifest import RunManifest
 from eventlog.reading import read_events
 from eventlog.store import EventStore
 from specs import events as ev
+from tests.eventlog import tamper
 from tests.eventlog.streams import flatten, small_run
 
 DAY2 = dt.date(2013, 10, 10)
@@ -28,8 +29,8 @@ def _execute(store: EventStore, sql: str, **params) -> None:
 def _tamper(store: EventStore, run_id: str, seq: int, change: str, **params) -> None:
     """`change` (an UPDATE's SET clause, or DELETE) on the row `seq` of DAY2's stream."""
     statement = "DELETE FROM events" if change == "DELETE" else f"UPDATE events SET {change}"
-    where = " WHERE run_id = :r AND session_date = :d AND seq = :s"
-    _execute(store, statement + where, r=run_id, d=store.db_date(DAY2), s=seq, **params)
+    where = " WHERE run_key = :r AND session_date = :d AND seq = :s"
+    _execute(store, statement + where, r=tamper.run_key(store, run_id), d=store.db_date(DAY2), s=seq, **params)
 
 
 def _row(store: EventStore, run_id: str, day: dt.date, kind: str) -> tuple[int, str]:
@@ -56,7 +57,7 @@ def test_audit_reports_an_edited_payload(written, log_url, capsys):
     store, run_id = written
     seq, payload = _row(store, run_id, DAY2, "HistoricalLoaded")
     edited = json.dumps({**json.loads(payload), "rows": 1}, sort_keys=True, separators=(",", ":"))
-    _tamper(store, run_id, seq, "payload_json = :p", p=edited)
+    _tamper(store, run_id, seq, "payload = :p", p=tamper.stored_payload(edited))
     bad = audit_run(store, run_id).first_bad
     assert bad is not None and (bad.session_date, bad.seq, bad.kind) == (DAY2, seq, "HistoricalLoaded")
     assert "hash does not match" in bad.why
@@ -84,7 +85,7 @@ def test_audit_reports_two_swapped_rows(written, log_url, capsys):
     _tamper(store, run_id, -1, "seq = :n", n=seq + 1)
     bad = audit_run(store, run_id).first_bad
     assert bad is not None and (bad.session_date, bad.seq) == (DAY2, seq)
-    assert "prev_hash" in bad.why
+    assert "chained from the row before" in bad.why
     code, document = _audit_cli(log_url, run_id, capsys)
     assert code == 1 and document["first_bad"]["seq"] == seq
 

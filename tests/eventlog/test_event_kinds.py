@@ -76,3 +76,38 @@ def test_explain_refuses_a_kind_it_has_no_summary_for():
 def test_every_kind_parses_back_from_its_canonical_payload(kind):
     event = SAMPLES[kind]
     assert parse_payload(kind, event.schema_version, canonical_json(event)) == event
+
+
+def test_every_kind_has_its_fixed_number_in_the_log():
+    """The log stores a kind as its number (`eventlog.kinds`): every kind needs one, numbers are never reused,
+    and each number reads back as its kind."""
+    from eventlog.errors import PayloadError
+    from eventlog.kinds import KIND_CODES, KIND_NAMES, kind_code, kind_name
+
+    missing = sorted(set(ev.EVENT_KINDS) - set(KIND_CODES))
+    assert missing == [], f"add {missing} at the end of eventlog.kinds.KIND_NAMES"
+    assert len(set(KIND_NAMES)) == len(KIND_NAMES)
+    assert KIND_NAMES[:4] == ("TeardownStarted", "LoadingStarted", "StreamingStarted", "SessionEnded")
+    for kind in ev.EVENT_KINDS:
+        assert kind_name(kind_code(kind)) == kind
+    assert kind_name(999) == "?999"
+    with pytest.raises(PayloadError, match="no number"):
+        kind_code("NotAKind")
+
+
+def test_a_stored_payload_reads_back_as_the_text_that_was_hashed():
+    """Each kind's sample through the codec: the very canonical bytes back, whether compressed or stored as
+    its text; what is neither is a PayloadError."""
+    from eventlog import codec
+    from eventlog.errors import PayloadError
+
+    for event in SAMPLES.values():
+        canonical = canonical_json(event).encode()
+        packed = codec.pack(canonical)
+        assert len(packed) < len(canonical) and packed[:1] != b"{"
+        assert codec.unpack(packed) == canonical == codec.unpack(canonical)
+        assert codec.unpack_rows([(1, packed), (2, canonical)]) == [(1, canonical), (2, canonical)]
+    with pytest.raises(PayloadError):
+        codec.unpack(b"\x00not a frame")
+    with pytest.raises(PayloadError):
+        codec.unpack_rows([(1, b"\x00not a frame")])

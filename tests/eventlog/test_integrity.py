@@ -366,16 +366,13 @@ def test_an_event_chained_on_past_the_recorded_end_is_never_read_and_fails_the_a
     with store.engine.begin() as conn:
         conn.execute(
             events.insert().values(
-                run_id=run_id,
+                run_key=tamper.run_key(store, run_id),
                 session_date=DAY3,
                 seq=rows[-1].seq + 1,
-                kind="SymbolCreated",
+                **tamper.stored_values(kind="SymbolCreated", payload_json=extra, hash=digest),
                 schema_version=1,
                 symbol="EVIL",
                 recorded_at=rows[-1].recorded_at,
-                payload_json=extra,
-                prev_hash=rows[-1].hash,
-                hash=digest,
             )
         )
     assert read_events(store, run_id, symbol="EVIL") == []

@@ -147,10 +147,58 @@ def test_revision_0005_adds_the_data_scope_and_older_runs_read_as_whole_store_di
         command.downgrade(migrate.alembic_config(connection), "0004")
     with engine.connect() as connection:
         assert "data_scope" not in {column["name"] for column in inspect(connection).get_columns("runs")}
-    assert migrate.upgrade_engine(engine, "0005") == ("0004", "0005")
+    assert migrate.upgrade_engine(engine, "head") == ("0004", "0006")
     engine.dispose()
     with open_store(log_url) as store:
         info = get_run(store, run_id)
         assert info.data_scope is None
         assert info.summary()["data_scope"] == {"scope": "store", "files": None}
         assert audit_run(store, run_id).ok
+
+
+def test_revision_0006_compacts_the_rows_and_every_chain_and_seal_stays(log_url):
+    """0006 rebuilds the events table compactly. Going back writes the old layout, whose chain the oracle
+    checks with hashlib on the stored text (each prev_hash the row before's hash); coming forward again, a
+    run written in the old layout reads back as the same events, audits clean and keeps its seal."""
+    import hashlib
+
+    from alembic import command
+    from sqlalchemy import inspect, select
+
+    from eventlog.reading import read_events
+    from tests.eventlog import old_layout
+    from tests.eventlog.streams import flatten, small_run
+
+    engine = make_engine(log_url)
+    migrate.upgrade_engine(engine, "head")
+    with open_store(log_url) as store:
+        ended, running = write_run(store, "ended"), write_run(store, "running", days=2, finish=False)
+        before = {run: read_events(store, run) for run in (ended, running)}
+        seal = get_run(store, ended).seal
+    with engine.connect() as connection, connection.begin():
+        command.downgrade(migrate.alembic_config(connection), "0005")
+    with engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("events")}
+        old = old_layout.events
+        rows = connection.execute(
+            select(old).where(old.c.run_id == ended).order_by(old.c.session_date, old.c.seq)
+        ).all()
+    assert {"run_id", "payload_json", "prev_hash", "hash"} <= columns and "run_key" not in columns
+    written = [e for batches in small_run(3).values() for e in flatten(batches)]
+    assert [row.kind for row in rows] == [e.kind for e in written]
+    running_hash = None
+    for row in rows:
+        if row.seq == 1:
+            running_hash = hashlib.sha256(row.session_date.isoformat().encode()).hexdigest()
+        assert row.prev_hash == running_hash
+        running_hash = hashlib.sha256((row.prev_hash + row.payload_json).encode()).hexdigest()
+        assert row.hash == running_hash
+    assert migrate.upgrade_engine(engine, "head") == ("0005", "0006")
+    engine.dispose()
+    with open_store(log_url) as store:
+        assert {run: read_events(store, run) for run in (ended, running)} == before
+        assert get_run(store, ended).seal == seal
+        assert audit_run(store, ended).ok
+        assert audit_run(store, running, allow_open=True).ok
+        third = write_run(store, "after the upgrade")
+        assert audit_run(store, third).ok and get_run(store, third).seal == seal

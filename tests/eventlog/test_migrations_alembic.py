@@ -19,7 +19,8 @@ def test_an_upgrade_from_a_url_builds_the_log_tables_at_the_head_revision(tmp_pa
         columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
     assert {"events", "runs", "sessions", "alembic_version"} <= tables
     assert revision == head_revision()
-    assert {"run_id", "session_date", "seq", "kind", "payload_json", "prev_hash", "hash", "recorded_at"} <= columns
+    assert {"run_key", "session_date", "seq", "kind", "payload", "hash", "recorded_at"} <= columns
+    assert "prev_hash" not in columns
 
 
 def test_offline_the_schema_revisions_are_a_postgresql_script(capsys):

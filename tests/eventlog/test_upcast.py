@@ -16,11 +16,11 @@ from eventlog.engine import make_engine
 from eventlog.errors import SchemaBehind
 from eventlog.reading import read_events, streams
 from eventlog.replay import replay_day
-from eventlog.schema import events, runs
 from eventlog.store import open_store
 from eventlog.upcast import UPCASTERS, PayloadError, parse_payload, upcast, upcast_RequestReceived_v1_v2
 from specs.events import CURRENT_SCHEMA_VERSION, RequestReceived
 from specs.plan import BarScope
+from tests.eventlog.old_layout import events, runs
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v1_log.jsonl"
 RUN_ID = "v1fixture" + "0" * 23

@@ -4,6 +4,7 @@ the interpreter's start-up for each), and an independent reading of a SQLite log
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from daytape.cli import main
+from eventlog.kinds import KIND_NAMES
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import lean_store_root  # noqa: F401 (a fixture the fault tests share)
 
@@ -124,14 +126,20 @@ def assert_equal_to_clean_and_audited(log_url: str, run_id: str, clean_id: str) 
 
 
 def sqlite_rows(path: Path, run_id: str) -> list[tuple]:
-    """(id, session_date, seq, kind, hash, request_id, symbol) of a run's events, read with the sqlite3
-    module (not daytape)."""
+    """(run key, session_date, seq, kind, hash, request_id, symbol) of a run's events, read with the sqlite3
+    module (not daytape) in the stored layout: the date as days since 1970 (given back as ISO text), the
+    kind by its number (given back by name), the hash as 32 bytes (given back in hex)."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return conn.execute(
-            "SELECT id, session_date, seq, kind, hash, request_id, symbol FROM events WHERE run_id = ? "
-            "ORDER BY session_date, seq",
+        rows = conn.execute(
+            "SELECT e.run_key, e.session_date, e.seq, e.kind, e.hash, e.request_id, e.symbol FROM events AS e "
+            "JOIN runs AS r ON r.run_key = e.run_key WHERE r.run_id = ? ORDER BY e.session_date, e.seq",
             (run_id,),
         ).fetchall()
+    epoch = dt.date(1970, 1, 1)
+    return [
+        (key, (epoch + dt.timedelta(days=day)).isoformat(), seq, KIND_NAMES[kind - 1], digest.hex(), request, symbol)
+        for key, day, seq, kind, digest, request, symbol in rows
+    ]
 
 
 def appends_of(rows: list[tuple]) -> int:

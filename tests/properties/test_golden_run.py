@@ -153,10 +153,7 @@ def golden_run(
 
 
 def event_trail(run: GoldenRun) -> Trail:
-    rows = run.log.fetch(
-        "SELECT session_date, seq, kind, payload_json FROM events WHERE run_id = ? ORDER BY session_date, seq",
-        (run.result.run_id,),
-    )
+    rows = [(row.session_date, row.seq, row.kind, row.payload_json) for row in run.log.events(run.result.run_id)]
     digest = hashlib.sha256()
     streams: Counter[str] = Counter()
     kinds: Counter[str] = Counter()

@@ -59,7 +59,7 @@ from eventlog.audit import audit_run
 from eventlog.manifest import RunManifest
 from eventlog.replay import read_payload, replay_day, replay_rows
 from eventlog.sink import RunSink
-from eventlog.store import EventStore, open_store
+from eventlog.store import EventFilter, EventStore, open_store
 from marketdata.bars import SessionBars
 from marketdata.clock import SimulatedClock
 from marketdata.sources.storecache import StoreCache
@@ -241,11 +241,8 @@ class SessionMachine(RuleBasedStateMachine):
         return self.log.head(self.run_id, self.day)[0]
 
     def _rows_after(self, seq: int) -> list[tuple[Any, ...]]:
-        return self.log.fetch(
-            "SELECT seq, kind, request_id, symbol, payload_json FROM events "
-            "WHERE run_id = ? AND session_date = ? AND seq > ? ORDER BY seq",
-            (self.run_id, self.log.db_date(self.day), seq),
-        )
+        rows = self.log.events(self.run_id, EventFilter(session_date=self.day, seq_from=seq + 1))
+        return [(row.seq, row.kind, row.request_id, row.symbol, row.payload_json) for row in rows]
 
     def _book_summary(self) -> dict[str, Any]:
         """The book's entries by identity: a changed, added or re-made array shows."""
@@ -766,12 +763,10 @@ class SessionMachine(RuleBasedStateMachine):
             if not data.upgraded_from_adhoc:
                 continue
             assert symbol in self.adhoc_today, f"{symbol} is upgraded_from_adhoc but was never adhoc today"
-            created = self.log.fetch(
-                "SELECT payload_json FROM events WHERE run_id = ? AND session_date = ? AND kind = 'SymbolCreated' "
-                "AND symbol = ?",
-                (self.run_id, self.log.db_date(self.day), symbol),
+            created = self.log.events(
+                self.run_id, EventFilter(session_date=self.day, kinds=("SymbolCreated",), symbol=symbol)
             )
-            assert [read_payload(p).mode for (p,) in created] == [ADHOC], symbol  # type: ignore[attr-defined]
+            assert [read_payload(row.payload_json).mode for row in created] == [ADHOC], symbol  # type: ignore[attr-defined]
 
     @invariant()
     def nothing_survives_a_teardown(self) -> None:
