@@ -64,7 +64,8 @@ def run_rehearsal(
         clock=clock,
     )
     try:
-        result = run_live_day(config, run_store(config), RunSink(log, run_id), day, live, clock)
+        store = run_store(config)
+        result = run_live_day(config, store, RunSink(log, run_id), day, live, clock, record_to=store.store)
     except BaseException as exc:
         live.stop()
         mark_stopped(log, run_id, exc)

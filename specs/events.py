@@ -472,6 +472,16 @@ class FeedBackfilled(EventBase):
     bars: int = Field(ge=0)
 
 
+class BarsMissing(EventBase):
+    """Minute `minute`'s step (a live day's, run at this event's sim_time) had no bar of `symbols`, each
+    subscribed for that minute: none had arrived by the grace deadline. Quality as of now shows each as a gap
+    of the minute; a late bar for one of them (a BarReceived after this) fills it for the steps after."""
+
+    kind: Literal["BarsMissing"] = "BarsMissing"
+    minute: dt.datetime
+    symbols: list[str] = Field(min_length=1)
+
+
 #: The kinds of the live tape's input events, frames first, then the stream's notices.
 FRAME_EVENT_KINDS: tuple[str, ...] = ("BarReceived", "BarUpdated", "DailyBarReceived", "TradingStatusReceived")
 NOTICE_EVENT_KINDS: tuple[str, ...] = ("FeedConnected", "FeedDisconnected", "FeedReconnected", "FeedBackfilled")
@@ -511,7 +521,8 @@ Event = Annotated[
     | FeedConnected
     | FeedDisconnected
     | FeedReconnected
-    | FeedBackfilled,
+    | FeedBackfilled
+    | BarsMissing,
     Field(discriminator="kind"),
 ]
 
