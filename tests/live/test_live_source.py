@@ -3,7 +3,8 @@ the real alpaca-py SDK, and a backtest of the same day, show the plugins the sam
 every step, including for a symbol a scanner adds mid-session (IBM at 10:00, upgraded in full at 11:00).
 
 What a plugin sees is recorded by the plugin itself at each of its 390 steps: for every symbol of the session,
-each interval's closed bar count and last bar, each indicator's value, and quality as of now. The oracle is
+each interval's closed bar count and last bar, each indicator's value, and the state's figures as of now
+(counts, quality, gaps). The oracle is
 the backtest of the same day on the same store (the batch path), run in the same process.
 """
 
@@ -20,7 +21,7 @@ from daytape.examples import ListScanner, UpgradeStrategy
 from daytape.liveday import run_live_day
 from daytape.plugins import PluginContext
 from marketdata.clock import ScaledClock
-from marketdata.feedserver import FeedOptions, serve_in_thread
+from marketdata.feedserver import FeedFaults, FeedOptions, serve_in_thread
 from marketdata.live.alpaca_stream import AlpacaLiveStream
 from marketdata.live.credentials import credentials_from_env
 from specs import events as ev
@@ -48,8 +49,8 @@ def seen(ctx: PluginContext) -> dict[str, Any]:
         bars = {key: len(view.bars(symbol, key)) for key in view.intervals(symbol)}
         last = {key: tuple(view.last_bar(symbol, key) or ()) for key in view.intervals(symbol)}
         values = {key: view.indicator(symbol, key) for key in view.indicators(symbol)}
-        quality = view.state["symbols"][symbol].get("quality")
-        out[symbol] = {"bars": bars, "last": last, "values": values, "quality": quality}
+        state = view.state["symbols"][symbol]["bars"]  # per interval: counts, quality and gaps as of now
+        out[symbol] = {"bars": bars, "last": last, "values": values, "state": state}
     return out
 
 
@@ -82,7 +83,7 @@ def both_days(lean_store_root, tmp_path_factory):
     """(live plugins, live events, backtest plugins, backtest events) of 2013-10-09."""
     folder = tmp_path_factory.mktemp("live-source")
     session = october_session(lean_store_root, f"sqlite:///{folder / 'unused.db'}", start=str(DAY), end=str(DAY))
-    live_config = SessionConfig.model_validate({**session, "mode": "live", "feed": {"grace_seconds": 60.0}})
+    live_config = SessionConfig.model_validate({**session, "mode": "live", "feed": {"grace_seconds": 59.0}})
     backtest_config = SessionConfig.model_validate(session)
 
     backtest_plugins, backtest_sink = plugins(session), InMemorySink()
@@ -100,6 +101,7 @@ def both_days(lean_store_root, tmp_path_factory):
         store = run_store(live_config)
         result = run_live_day(live_config, store, live_sink, DAY, stream, clock, plugins=live_plugins)
     assert result.status == DayStatus.ENDED, result.error
+    assert stream.subscribed("bar") == stream.subscribed("updated_bar") == []  # the teardown unsubscribed all
     return live_plugins, live_sink.events(DAY), backtest_plugins, backtest_sink.events(DAY)
 
 
@@ -132,6 +134,9 @@ def test_every_step_shows_the_plugins_what_a_backtest_shows(both_days):
     steps = live_plugins[0].steps
     assert "IBM" not in steps[29] and "IBM" in steps[31]  # the scanner's 10:00 symbol, seen from its next step
     assert steps[-1]["IBM"]["values"]["sma_20_5m"] is not None and steps[-1]["IBM"]["bars"]["1m"] > 300
+    # IBM's bars after its subscription came through the feed: subscribed on the stream and the gate at 10:00
+    ibm = [e.ts for e in live_events if isinstance(e, ev.BarReceived) and e.symbol == "IBM"]
+    assert OPEN + 30 * MINUTE <= min(ibm) <= OPEN + 31 * MINUTE and len(ibm) >= 350
 
 
 def test_the_live_day_records_what_the_backtest_records(both_days):
@@ -154,3 +159,74 @@ def test_the_live_day_records_what_the_backtest_records(both_days):
     assert at_open and all(e.rows == 0 for e in at_open)  # subscribed at the open: nothing had arrived
     ibm = [e for e in loaded if e.symbol == "IBM" and str(e.interval) == "1m"]
     assert ibm[0].rows == 30  # 09:30 .. 09:59 from the store, the minutes before its subscription
+
+
+class BarWatcher(UpgradeStrategy):
+    """Records, at each step, SPY's 1m bars as the view gives them and BAC's quality as of now."""
+
+    def __init__(self) -> None:
+        super().__init__(symbols=[], at="16:00")
+        self.spy: list[dict[int, tuple]] = []
+        self.bac: list[dict[str, Any]] = []
+
+    def on_step(self, ctx: PluginContext) -> None:
+        bars = ctx.view.bars("SPY", "1m")
+        self.spy.append({t: (c, v) for t, c, v in zip(bars.ts.tolist(), bars.close, bars.volume, strict=True)})
+        self.bac.append(ctx.view.state["symbols"]["BAC"]["bars"]["1m"])
+
+
+@pytest.fixture(scope="module")
+def faulty_day(lean_store_root, tmp_path_factory):
+    """The first 20 minutes of the day through a server that sends minute 8 after minute 9, corrects minute 5's
+    bars 30 s after the minute, and never has a BAC bar; the rest of the day steps by its deadlines."""
+    folder = tmp_path_factory.mktemp("faulty")
+    session = october_session(lean_store_root, f"sqlite:///{folder / 'unused.db'}", start=str(DAY), end=str(DAY))
+    session = {**session, "scanner": None, "strategy": None, "mode": "live", "feed": {"grace_seconds": 20.0}}
+    config = SessionConfig.model_validate(session)
+    calendar = run_store(config).calendar
+    speed = 1000.0
+    clock = ScaledClock(calendar.open(DAY), speed)
+    faults = FeedFaults(late_minutes=(8,), corrected_minutes=(5,), never_trades=("BAC",))
+    options = FeedOptions(store=lean_store_root, day=DAY, speed=speed, end_minute=20, faults=faults)
+    watcher, sink = BarWatcher(), InMemorySink()
+    with serve_in_thread(options) as handle:
+        stream = AlpacaLiveStream(
+            credentials_from_env(environ=ENV), feed="iex", url=handle.ws_url(), rest_url=handle.http_url, clock=clock
+        )
+        result = run_live_day(config, run_store(config), sink, DAY, stream, clock, plugins=[watcher])
+    assert result.status == DayStatus.ENDED, result.error
+    return watcher, sink.events(DAY)
+
+
+def test_a_symbol_without_bars_is_a_recorded_gap_of_every_step(faulty_day):
+    watcher, events = faulty_day
+    missing = {e.minute: e.symbols for e in events if isinstance(e, ev.BarsMissing)}
+    assert len(missing) == 390 and all("BAC" in symbols for symbols in missing.values())
+    assert all(e.sim_time >= e.minute + MINUTE + dt.timedelta(seconds=20) for e in events if e.kind == "BarsMissing")
+    # quality as of now: every minute due is a gap of BAC's
+    assert watcher.bac[9]["present"] == 0 and watcher.bac[9]["expected"] == 10
+    assert watcher.bac[9]["quality"] == 0.0
+
+
+def test_a_late_bar_is_a_gap_of_its_step_and_there_for_the_steps_after(faulty_day):
+    watcher, events = faulty_day
+    missing = {e.minute: e.symbols for e in events if isinstance(e, ev.BarsMissing)}
+    eight = OPEN + 8 * MINUTE
+    assert {"SPY", "AIG"} <= set(missing[eight])  # sent after minute 9's bars: past its deadline
+    t8 = int(eight.timestamp()) * 10**9
+    assert t8 not in watcher.spy[8]  # what the step of minute 8 saw
+    assert t8 in watcher.spy[10] and len(watcher.spy[10]) == 11  # the late bar filled it for later steps
+    late = [e for e in events if isinstance(e, ev.BarReceived) and e.symbol == "SPY" and e.ts == eight]
+    assert late and late[0].received_at > eight + MINUTE + dt.timedelta(seconds=20)
+
+
+def test_a_correction_changes_the_bar_for_later_steps_only(faulty_day):
+    watcher, events = faulty_day
+    five = OPEN + 5 * MINUTE
+    t5 = int(five.timestamp()) * 10**9
+    [update] = [e for e in events if isinstance(e, ev.BarUpdated) and e.symbol == "SPY" and e.ts == five]
+    seen_at_step5 = watcher.spy[5][t5]
+    assert update.volume != seen_at_step5[1]  # the correction changed the minute's volume
+    assert watcher.spy[5][t5] == seen_at_step5  # what the step of minute 5 saw stays what it saw
+    assert watcher.spy[7][t5] == (update.close, update.volume)  # the steps after it see the corrected bar
+    assert watcher.spy[-1][t5] == (update.close, update.volume)
