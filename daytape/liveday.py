@@ -49,6 +49,7 @@ from marketdata.live.errors import LiveFeedError
 from marketdata.live.frames import FrameKind, LiveFrame, StreamNotice
 from marketdata.sources import BarSource
 from marketdata.sources.live import LiveBarSource, Row, record_received, store_earlier
+from marketdata.sources.rest import MinuteFetch, RestBarSource, rest_earlier
 from marketdata.store import BarStore
 from specs.config import SessionConfig
 from specs.lifecycle import SessionPhase
@@ -93,7 +94,7 @@ class LiveDay:
         steps: SessionSteps,
         feed: LiveFeed,
         clock: PacedClock,
-        source: LiveBarSource,
+        source: LiveBarSource | None = None,
     ) -> None:
         config = coordinator.config.live_feed
         day = coordinator.state.session_date
@@ -106,6 +107,10 @@ class LiveDay:
         )
         # the minutes a dropped connection missed are left as gaps (backfill is not wired yet): said on the tape
         self.recorder = TapeRecorder(config.feed, "gap", open_, close)
+        if source is None:
+            if not isinstance(coordinator.store, LiveBarSource):
+                raise TypeError("a live day's coordinator reads a LiveBarSource (run_live_day builds one)")
+            source = coordinator.store
         self.source, self.book = source, LiveBook(coordinator, source)
         for symbol in self.symbols:
             source.hold(symbol)
@@ -177,7 +182,7 @@ class LiveDay:
                     self._corrected.add(item.frame.symbol)
                 continue
             self._step(item)
-            self._run(self._subscribe_new(item.at))
+            self._run(self._subscribe_new())
 
     def _step(self, step: Step[LiveFrame]) -> None:
         """The step's bars held and in the book, its gaps recorded, the plugins at the step's time."""
@@ -199,14 +204,15 @@ class LiveDay:
             self.coordinator.record_missing(step.minute, step.gaps, step.at)
         self.steps.step(step.at)
 
-    def _subscribe_new(self, at: dt.datetime) -> list[Step[LiveFrame]]:
-        """The symbols the session holds that the gate does not: subscribed on the stream, and on the gate from
-        `at`; the steps due by then come back (they run without them)."""
+    def _subscribe_new(self) -> list[Step[LiveFrame]]:
+        """The symbols the session holds that the gate does not: subscribed on the stream, then on the gate at
+        the clock's now (the feed brings them from the minute in progress; the minutes stepped meanwhile are
+        caught up from history); the steps due by then come back (they run without them)."""
         new = sorted(set(self.coordinator.state.symbols) - self.gate.symbols)
         if not new:
             return []
         self.feed.subscribe(new, LIVE_KINDS)
-        at = self._monotone(at)
+        at = self._monotone(self.clock.now())
         released: list[Step[LiveFrame]] = []
         for symbol in new:
             released += self.gate.add(symbol, at)
@@ -224,6 +230,16 @@ def _row(frame: LiveFrame) -> Row:
     return values  # type: ignore[return-value]
 
 
+def live_source(config: SessionConfig, store: BarSource, day: dt.date, rest: MinuteFetch | None) -> LiveBarSource:
+    """The live day's bar source, its history from where `feed.history` says."""
+    calendar = get_calendar(config.exchange)
+    if config.live_feed.history == "store":
+        return LiveBarSource(store, calendar, day, store_earlier(store, day))
+    if rest is None:
+        raise UserError("feed.history: alpaca needs Alpaca's REST data API, and none was given")
+    return LiveBarSource(RestBarSource(rest, calendar, day), calendar, day, rest_earlier(rest, calendar))
+
+
 def run_live_day(
     config: SessionConfig,
     store: BarSource,
@@ -233,13 +249,15 @@ def run_live_day(
     clock: PacedClock,
     plugins: list[Plugin] | None = None,
     record_to: BarStore | None = None,
+    rest: MinuteFetch | None = None,
 ) -> DayResult:
     """One live session day: provisioning as `run_day` does at the open, then steps from `feed` (see above).
-    `store` gives history (and, for a symbol added mid-session, its earlier bars of the day); `record_to`, when
-    given, takes the received bars at the close (`record_received`)."""
+    History (and, for a symbol added mid-session, its earlier bars of the day) comes from `store`, or with
+    `feed.history: alpaca` from the REST API `rest`; `record_to`, when given, takes the received bars at the
+    close (`record_received`)."""
     calendar = get_calendar(config.exchange)
     session = SimulatedClock(calendar.open(day) - dt.timedelta(seconds=1))
-    source = LiveBarSource(store, calendar, day, store_earlier(store, day))
+    source = live_source(config, store, day, rest)
     coordinator = SessionCoordinator(config, source, calendar, sink, session)
     try:
         day_plugins = build_plugins(config) if plugins is None else plugins
@@ -247,7 +265,7 @@ def run_live_day(
             return day_result(coordinator, day, DayStatus.FAILED, coordinator.state.failure)
         steps = SessionSteps(coordinator, day_plugins)
         steps.start()
-        LiveDay(coordinator, steps, feed, clock, source).run()
+        LiveDay(coordinator, steps, feed, clock).run()
         steps.end()
         result = day_result(coordinator, day, DayStatus.ENDED)
         coordinator.end_day()
