@@ -114,8 +114,6 @@ class LiveDay:
         self.source, self.book = source, LiveBook(coordinator, source)
         for symbol in self.symbols:
             source.hold(symbol)
-        #: symbols subscribed mid-session → the first minute the feed brings them in (earlier: from history)
-        self._catching_up: dict[str, dt.datetime] = {}
         #: symbols whose held bars a late input changed since the last step
         self._corrected: set[str] = set()
 
@@ -185,19 +183,20 @@ class LiveDay:
             self._run(self._subscribe_new())
 
     def _step(self, step: Step[LiveFrame]) -> None:
-        """The step's bars held and in the book, its gaps recorded, the plugins at the step's time."""
+        """The step's bars held and in the book, its gaps recorded, the plugins at the step's time. A symbol
+        provisioned but not expected through the feed in this minute (added since, or subscribed after it
+        began) gets the minute's bar from history (`catch_up`)."""
         end = step.minute + MINUTE
         self.source.through = end
         rows: dict[str, Row] = {}
         for symbol, frame in step.bars.items():
             rows[symbol] = _row(frame)
             self.source.receive(symbol, frame.ts, rows[symbol])
-        for symbol, first in list(self._catching_up.items()):
-            if step.minute >= first:
-                del self._catching_up[symbol]
-                continue
-            for row in self.source.catch_up(symbol, step.minute, end).values():
-                rows[symbol] = row
+        for symbol in self.coordinator.book.symbols():  # provisioned, but not from this minute through the feed
+            first = self.gate.first_minute(symbol)
+            if first is None or step.minute < first:
+                for row in self.source.catch_up(symbol, step.minute, end).values():
+                    rows[symbol] = row
         self.book.step(step.minute, rows, self._corrected)
         self._corrected = set()
         if step.gaps:
@@ -216,9 +215,6 @@ class LiveDay:
         released: list[Step[LiveFrame]] = []
         for symbol in new:
             released += self.gate.add(symbol, at)
-            first = self.gate.first_minute(symbol)
-            if first is not None and first > self.source.through:
-                self._catching_up[symbol] = first
         return released
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from typing import Any
 
 import pytest
@@ -166,17 +167,22 @@ def test_the_live_day_records_what_the_backtest_records(both_days):
 
 
 class BarWatcher(UpgradeStrategy):
-    """Records, at each step, SPY's 1m bars as the view gives them and BAC's quality as of now."""
+    """Records, at each step, SPY's 1m bars as the view gives them and BAC's quality as of now; at the third
+    step it asks for IBM from a thread of its own, which the loop does not wait for."""
 
     def __init__(self) -> None:
         super().__init__(symbols=[], at="16:00")
         self.spy: list[dict[int, tuple]] = []
         self.bac: list[dict[str, Any]] = []
+        self.asker: threading.Thread | None = None
 
     def on_step(self, ctx: PluginContext) -> None:
         bars = ctx.view.bars("SPY", "1m")
         self.spy.append({t: (c, v) for t, c, v in zip(bars.ts.tolist(), bars.close, bars.volume, strict=True)})
         self.bac.append(ctx.view.state["symbols"]["BAC"]["bars"]["1m"])
+        if len(self.spy) == 3:
+            self.asker = threading.Thread(target=ctx.add_indicator, args=("IBM", "sma_20_5m"))
+            self.asker.start()
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +205,8 @@ def faulty_day(lean_store_root, tmp_path_factory):
         )
         result = run_live_day(config, run_store(config), sink, DAY, stream, clock, plugins=[watcher])
     assert result.status == DayStatus.ENDED, result.error
+    assert watcher.asker is not None
+    watcher.asker.join()
     return watcher, sink.events(DAY)
 
 
@@ -234,3 +242,13 @@ def test_a_correction_changes_the_bar_for_later_steps_only(faulty_day):
     assert watcher.spy[5][t5] == seen_at_step5  # what the step of minute 5 saw stays what it saw
     assert watcher.spy[7][t5] == (update.close, update.volume)  # the steps after it see the corrected bar
     assert watcher.spy[-1][t5] == (update.close, update.volume)
+
+
+def test_a_symbol_asked_for_from_another_thread_is_provisioned_and_subscribed(faulty_day):
+    """The coordinator's lock and the bar source's serve a plugin's thread; the loop subscribes the symbol after
+    its next step and catches up the minutes before the feed brings it: all 20 minutes the server played."""
+    _, events = faulty_day
+    [streamed] = [e for e in events if isinstance(e, ev.SymbolStreamed) and e.symbol == "IBM"]
+    assert streamed.bars["1m"] == 20
+    received = [e for e in events if isinstance(e, ev.BarReceived) and e.symbol == "IBM"]
+    assert received and min(e.ts for e in received) >= OPEN + 3 * MINUTE
