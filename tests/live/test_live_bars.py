@@ -15,10 +15,15 @@ import pytest
 
 from marketdata.calendar import get_calendar
 from marketdata.derive import derive_bars
+from marketdata.feedserver import FeedOptions, serve_in_thread
+from marketdata.live.alpaca_history import AlpacaHistory
+from marketdata.live.credentials import credentials_from_env
 from marketdata.sources.live import LiveBarSource, record_received, rows_of, store_earlier
+from marketdata.sources.rest import RestBarSource
 from marketdata.sources.storecache import StoreCache
 from marketdata.store import BarStore
 from specs.intervals import Interval
+from tests.feed.conftest import ENV
 
 DAY = dt.date(2013, 10, 9)
 OPEN = dt.datetime(2013, 10, 9, 13, 30, tzinfo=dt.UTC)
@@ -131,3 +136,19 @@ def test_a_rehearsal_on_a_stored_day_changes_no_stored_row(store_copy):
     done = record_received(BarStore(store_copy, CALENDAR), source)
     assert done.written == {"SPY": 1} and done.differing == {"SPY": 1}
     assert stored_session(store_copy, "SPY") == stored
+
+
+def test_rest_history_is_the_stores_history(lean_store_root):
+    """`feed.history: alpaca` through alpaca-py against the feed server's REST endpoint: the same sessions and
+    the same bars (base and derived) as the store's; a symbol the API has nothing of is unknown."""
+    cache = StoreCache(BarStore(lean_store_root, CALENDAR), CALENDAR)
+    with serve_in_thread(FeedOptions(store=lean_store_root, day=DAY, speed=60.0)) as handle:
+        fetch = AlpacaHistory(credentials_from_env(environ=ENV), url=handle.http_url).minute_bars
+        rest = RestBarSource(fetch, CALENDAR, DAY)
+        stored_days = [d for d in cache.days("SPY", M1) if d < DAY]
+        assert rest.days("SPY", M1) == stored_days and rest.intervals("SPY") == [M1]
+        for interval in (M1, M5, Interval("15m")):
+            assert rows_of(rest.history("SPY", interval, stored_days)) == rows_of(
+                cache.history("SPY", interval, stored_days)
+            )
+        assert rest.intervals("NOPE") == []
