@@ -119,7 +119,8 @@ class LiveBook:
                     grown = self.rebuilt(symbol, entry)
                 else:
                     grown = self._grown(symbol, entry, minute, end, bars.get(symbol))
-                coordinator.book.commit(symbol, grown)
+                if grown is not entry:
+                    coordinator.book.commit(symbol, grown)
                 if symbol in rebuild:
                     self._trackers[symbol] = _Tracker(self, symbol, grown)
                 else:
@@ -131,16 +132,21 @@ class LiveBook:
         tracker = self._trackers.get(symbol)
         if tracker is None or tracker.entry is not entry:
             tracker = self._trackers[symbol] = _Tracker(self, symbol, entry)
-        grown = entry.copy()
-        base_key = str(self.source.base)
-        if row is not None and base_key in grown.session_ts:
-            ts = np.int64(int(minute.timestamp()) * 1_000_000_000)
-            grown.session_ts[base_key] = _read_only(np.append(grown.session_ts[base_key], ts))
+        closed_by_key = {}
         for key, live in tracker.series.items():
             closed = live.push(minute, *row) if row is not None else []
             closed += live.advance(end)
-            if not closed:
-                continue
+            if closed:
+                closed_by_key[key] = closed
+        base_key = str(self.source.base)
+        if not closed_by_key and (row is None or base_key not in entry.session_ts):
+            return entry  # nothing new: the entry stays as it is
+        grown = entry.copy()
+        if row is not None and base_key in grown.session_ts:
+            ts = np.int64(int(minute.timestamp()) * 1_000_000_000)
+            grown.session_ts[base_key] = _read_only(np.append(grown.session_ts[base_key], ts))
+        for key, closed in closed_by_key.items():
+            live = tracker.series[key]
             series = grown.intervals[key]
             grown.intervals[key] = IntervalSeries(series.interval, _appended(series.bars, [c.bar for c in closed]))
             for spec_key in live.indicators:
