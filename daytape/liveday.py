@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
@@ -173,14 +174,17 @@ class LiveDay:
                 self.coordinator.record_inputs([self.recorder.notice(item, self.symbols)])
 
     def _run(self, released: Sequence[Step[LiveFrame] | LateInput[LiveFrame]]) -> None:
-        """Each released step, then what its plugins subscribed; each late input corrects its held bar."""
-        for item in released:
+        """Each released step, then what its plugins subscribed; each late input corrects its held bar. The
+        steps a subscription releases are later than every step released before it: they run last."""
+        pending = deque(released)
+        while pending:
+            item = pending.popleft()
             if isinstance(item, LateInput):
                 if self.source.receive(item.frame.symbol, item.frame.ts, _row(item.frame)):
                     self._corrected.add(item.frame.symbol)
                 continue
             self._step(item)
-            self._run(self._subscribe_new())
+            pending.extend(self._subscribe_new())
 
     def _step(self, step: Step[LiveFrame]) -> None:
         """The step's bars held and in the book, its gaps recorded, the plugins at the step's time. A symbol
