@@ -240,7 +240,8 @@ class HistoricalLoaded(EventBase):
 class SessionBarsLoaded(EventBase):
     """The session's bars of one interval, as they stood at `sim_time`: `rows`, `digest` and `flagged` cover
     the bars closed by then (none at the open), never a bar still to come; the whole day's figures are
-    SymbolStreamed's, at the close."""
+    SymbolStreamed's, at the close. In a live day it means "subscribed": the day's bars are the ones received,
+    and `rows` those received (or, for a symbol added mid-session, fetched from history) by then."""
 
     kind: Literal["SessionBarsLoaded"] = "SessionBarsLoaded"
     interval: Interval
