@@ -1,16 +1,29 @@
 """One live session day through the backtest's coordinator: the open as in a backtest, then steps from the feed.
 
-    open_day (teardown, load the config symbols: history and the day's bars from the store, `feed.history:
-    store`), StreamingStarted, then one loop on the stream's queue until the minute gate has stepped the close:
+    open_day (teardown, load the config symbols: history from `feed.history`, the day's bars from the live
+    bar source, empty at the open), StreamingStarted, then one loop on the stream's queue until the minute gate
+    has stepped the close:
       a frame   → its tape event recorded (coordinator.record_inputs) → minute bars offered to the gate
       a notice  → its tape event recorded (FeedConnected, FeedDisconnected, FeedReconnected)
       a timeout → the gate advanced to the clock's now (steps released by their grace deadline)
-      each Step → SessionSteps.step(step.at): the session clock to the step's time, the plugins' on_step
-    then the stream stopped (its notice recorded), on_session_end, SessionEnded and the teardown.
+      each Step → the step's bars held by the live bar source and appended to the book (LiveBook: derived
+                  bars and indicators incrementally), its gaps recorded (BarsMissing), then
+                  SessionSteps.step(step.at): the session clock to the step's time, the plugins' on_step;
+                  then the symbols the plugins added are subscribed on the stream and the gate
+      a LateInput → the held bar corrected (a late bar fills its gap, an updated bar replaces it); the
+                  symbol's book is rebuilt from the corrected bars before the next step
+    then every symbol unsubscribed, the stream stopped (its notice recorded), the book settled in batch (so the
+    day's figures are the batch path's over the received bars), on_session_end, SessionEnded and the teardown,
+    and the received bars added to the Parquet store (`record_received`: the store's rows never change).
 
 A frame is recorded before the gate sees it, so every step's bars precede the step's events in the day's
 stream. The loop's arrival times never go back: a frame stamped before the gate's time (the stream's
 thread stamped it while the loop was advancing) is recorded and offered at the gate's time.
+
+Threads: the stream runs on its own thread and only fills the queue; this loop is the one thread that reads
+it, moves the gate, holds bars and grows the book. A plugin may call the coordinator from another thread
+(the coordinator's lock, the bar source's lock): a symbol it adds is provisioned at once, and subscribed on
+the stream and the gate by the loop after the next step, its minutes in between caught up from history.
 
 This module lives beside daytape.day, not in daytape.live (whose pieces read frames only and know no
 coordinator or log, an import-linter contract).
@@ -20,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
@@ -35,14 +49,19 @@ from marketdata.clock import SimulatedClock
 from marketdata.live.errors import LiveFeedError
 from marketdata.live.frames import FrameKind, LiveFrame, StreamNotice
 from marketdata.sources import BarSource
+from marketdata.sources.live import LiveBarSource, Row, record_received, store_earlier
+from marketdata.sources.rest import MinuteFetch, RestBarSource, rest_earlier
+from marketdata.store import BarStore
 from specs.config import SessionConfig
 from specs.lifecycle import SessionPhase
 from specs.status import DayStatus
 from statemachine.coordinator import SessionCoordinator
+from statemachine.livebook import LiveBook
 from statemachine.sink import EventSink
 
 #: the stream kinds a live day subscribes: minute bars, their corrections, daily bars and trading statuses
 LIVE_KINDS: tuple[FrameKind, ...] = ("bar", "updated_bar", "daily_bar", "status")
+MINUTE = dt.timedelta(minutes=1)
 #: how long (real seconds) the day waits for the stream's first word after subscribing
 FIRST_ITEM_SECONDS = 30.0
 
@@ -60,6 +79,8 @@ class LiveFeed(Protocol):
 
     def subscribe(self, symbols: Iterable[str], kinds: Sequence[FrameKind]) -> None: ...
 
+    def unsubscribe(self, symbols: Iterable[str], kinds: Sequence[FrameKind]) -> None: ...
+
     def get(self, timeout: float | None = None) -> LiveFrame | StreamNotice: ...
 
     def stop(self, timeout: float = 10.0) -> None: ...
@@ -68,7 +89,14 @@ class LiveFeed(Protocol):
 class LiveDay:
     """The loop of one live day (see the module docstring); `run()` returns when the close has stepped."""
 
-    def __init__(self, coordinator: SessionCoordinator, steps: SessionSteps, feed: LiveFeed, clock: PacedClock) -> None:
+    def __init__(
+        self,
+        coordinator: SessionCoordinator,
+        steps: SessionSteps,
+        feed: LiveFeed,
+        clock: PacedClock,
+        source: LiveBarSource | None = None,
+    ) -> None:
         config = coordinator.config.live_feed
         day = coordinator.state.session_date
         assert day is not None
@@ -80,6 +108,15 @@ class LiveDay:
         )
         # the minutes a dropped connection missed are left as gaps (backfill is not wired yet): said on the tape
         self.recorder = TapeRecorder(config.feed, "gap", open_, close)
+        if source is None:
+            if not isinstance(coordinator.store, LiveBarSource):
+                raise TypeError("a live day's coordinator reads a LiveBarSource (run_live_day builds one)")
+            source = coordinator.store
+        self.source, self.book = source, LiveBook(coordinator, source)
+        for symbol in self.symbols:
+            source.hold(symbol)
+        #: symbols whose held bars a late input changed since the last step
+        self._corrected: set[str] = set()
 
     def run(self) -> None:
         self.feed.subscribe(self.symbols, LIVE_KINDS)
@@ -100,8 +137,11 @@ class LiveDay:
                 self._run(self.gate.advance(self._monotone(self.clock.now())))
                 continue
             self._take(item)
+        self.feed.unsubscribe(sorted(self.gate.symbols), LIVE_KINDS)
         self.feed.stop()
         self._drain()
+        self.source.through = self.gate.close
+        self.book.settle()
 
     def _monotone(self, t: dt.datetime) -> dt.datetime:
         return t if self.gate.now is None or t >= self.gate.now else self.gate.now
@@ -128,15 +168,76 @@ class LiveDay:
             if isinstance(item, LiveFrame):
                 frame = replace(item, received_at=self._monotone(item.received_at))
                 self.coordinator.record_inputs([self.recorder.frame(frame)])
+                if frame.kind in ("bar", "updated_bar"):
+                    self._run(self.gate.offer(frame))
             else:
                 self.coordinator.record_inputs([self.recorder.notice(item, self.symbols)])
 
-    def _run(self, released: list[Step[LiveFrame]] | list[Step[LiveFrame] | LateInput[LiveFrame]]) -> None:
-        """Each released step: the plugins at the step's time. Late inputs are on the tape already; the view
-        reads the day's bars from the store, so they change nothing else (docs/live-feed.md)."""
-        for item in released:
-            if isinstance(item, Step):
-                self.steps.step(item.at)
+    def _run(self, released: Sequence[Step[LiveFrame] | LateInput[LiveFrame]]) -> None:
+        """Each released step, then what its plugins subscribed; each late input corrects its held bar. The
+        steps a subscription releases are later than every step released before it: they run last."""
+        pending = deque(released)
+        while pending:
+            item = pending.popleft()
+            if isinstance(item, LateInput):
+                if self.source.receive(item.frame.symbol, item.frame.ts, _row(item.frame)):
+                    self._corrected.add(item.frame.symbol)
+                continue
+            self._step(item)
+            pending.extend(self._subscribe_new())
+
+    def _step(self, step: Step[LiveFrame]) -> None:
+        """The step's bars held and in the book, its gaps recorded, the plugins at the step's time. A symbol
+        provisioned but not expected through the feed in this minute (added since, or subscribed after it
+        began) gets the minute's bar from history (`catch_up`)."""
+        end = step.minute + MINUTE
+        self.source.through = end
+        rows: dict[str, Row] = {}
+        for symbol, frame in step.bars.items():
+            rows[symbol] = _row(frame)
+            self.source.receive(symbol, frame.ts, rows[symbol])
+        for symbol in self.coordinator.book.symbols():  # provisioned, but not from this minute through the feed
+            first = self.gate.first_minute(symbol)
+            if first is None or step.minute < first:
+                for row in self.source.catch_up(symbol, step.minute, end).values():
+                    rows[symbol] = row
+        self.book.step(step.minute, rows, self._corrected)
+        self._corrected = set()
+        if step.gaps:
+            self.coordinator.record_missing(step.minute, step.gaps, step.at)
+        self.steps.step(step.at)
+
+    def _subscribe_new(self) -> list[Step[LiveFrame]]:
+        """The symbols the session holds that the gate does not: subscribed on the stream, then on the gate at
+        the clock's now (the feed brings them from the minute in progress; the minutes stepped meanwhile are
+        caught up from history); the steps due by then come back (they run without them)."""
+        new = sorted(set(self.coordinator.state.symbols) - self.gate.symbols)
+        if not new:
+            return []
+        self.feed.subscribe(new, LIVE_KINDS)
+        at = self._monotone(self.clock.now())
+        released: list[Step[LiveFrame]] = []
+        for symbol in new:
+            released += self.gate.add(symbol, at)
+        return released
+
+
+def _row(frame: LiveFrame) -> Row:
+    """A minute frame's prices and volume (the SDK's Bar requires every one of them)."""
+    values = (frame.open, frame.high, frame.low, frame.close, frame.volume)
+    if any(v is None for v in values):
+        raise UserError(f"live feed: the {frame.symbol} {frame.kind} at {frame.ts.isoformat()} lacks a price or volume")
+    return values  # type: ignore[return-value]
+
+
+def live_source(config: SessionConfig, store: BarSource, day: dt.date, rest: MinuteFetch | None) -> LiveBarSource:
+    """The live day's bar source, its history from where `feed.history` says."""
+    calendar = get_calendar(config.exchange)
+    if config.live_feed.history == "store":
+        return LiveBarSource(store, calendar, day, store_earlier(store, day))
+    if rest is None:
+        raise UserError("feed.history: alpaca needs Alpaca's REST data API, and none was given")
+    return LiveBarSource(RestBarSource(rest, calendar, day), calendar, day, rest_earlier(rest, calendar))
 
 
 def run_live_day(
@@ -147,11 +248,17 @@ def run_live_day(
     feed: LiveFeed,
     clock: PacedClock,
     plugins: list[Plugin] | None = None,
+    record_to: BarStore | None = None,
+    rest: MinuteFetch | None = None,
 ) -> DayResult:
-    """One live session day: provisioning as `run_day` does at the open, then steps from `feed` (see above)."""
+    """One live session day: provisioning as `run_day` does at the open, then steps from `feed` (see above).
+    History (and, for a symbol added mid-session, its earlier bars of the day) comes from `store`, or with
+    `feed.history: alpaca` from the REST API `rest`; `record_to`, when given, takes the received bars at the
+    close (`record_received`)."""
     calendar = get_calendar(config.exchange)
     session = SimulatedClock(calendar.open(day) - dt.timedelta(seconds=1))
-    coordinator = SessionCoordinator(config, store, calendar, sink, session)
+    source = live_source(config, store, day, rest)
+    coordinator = SessionCoordinator(config, source, calendar, sink, session)
     try:
         day_plugins = build_plugins(config) if plugins is None else plugins
         if not open_day(coordinator, day):
@@ -162,6 +269,8 @@ def run_live_day(
         steps.end()
         result = day_result(coordinator, day, DayStatus.ENDED)
         coordinator.end_day()
+        if record_to is not None:
+            record_received(record_to, source)
         return replace(result, events=coordinator.state.events_applied)
     except (UserError, LogWriteFailed):
         feed.stop()

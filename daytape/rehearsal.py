@@ -39,6 +39,7 @@ def run_rehearsal(
     on_started: Callable[[str], None] | None = None,
 ) -> RunResult:
     """A new run of `config` rehearsing `day` on the feed at `feed_url`, `speed` times real time."""
+    from marketdata.live.alpaca_history import AlpacaHistory
     from marketdata.live.alpaca_stream import AlpacaLiveStream
     from marketdata.live.credentials import credentials_from_env
     from marketdata.live.errors import LiveFeedError
@@ -64,7 +65,10 @@ def run_rehearsal(
         clock=clock,
     )
     try:
-        result = run_live_day(config, run_store(config), RunSink(log, run_id), day, live, clock)
+        store = run_store(config)
+        rest = AlpacaHistory(credentials, feed=settings.feed, url=rest_url).minute_bars
+        sink = RunSink(log, run_id)
+        result = run_live_day(config, store, sink, day, live, clock, record_to=store.store, rest=rest)
     except BaseException as exc:
         live.stop()
         mark_stopped(log, run_id, exc)

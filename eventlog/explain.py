@@ -254,6 +254,9 @@ _SUMMARIES: dict[str, Any] = {
         f"backfilled {_plural(e.minutes, 'minute')} ({_at(e.start)} .. {_at(e.end)}) from history: "
         f"{_plural(e.bars, 'bar')}"
     ),
+    "BarsMissing": lambda e: (
+        f"the {_at(e.minute)} step ran without a bar of {', '.join(e.symbols)} (none by the grace deadline)"
+    ),
 }
 
 assert set(_SUMMARIES) == set(ev.EVENT_TYPES), "every event kind in specs needs its own summary"

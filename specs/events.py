@@ -240,7 +240,8 @@ class HistoricalLoaded(EventBase):
 class SessionBarsLoaded(EventBase):
     """The session's bars of one interval, as they stood at `sim_time`: `rows`, `digest` and `flagged` cover
     the bars closed by then (none at the open), never a bar still to come; the whole day's figures are
-    SymbolStreamed's, at the close."""
+    SymbolStreamed's, at the close. In a live day it means "subscribed": the day's bars are the ones received,
+    and `rows` those received (or, for a symbol added mid-session, fetched from history) by then."""
 
     kind: Literal["SessionBarsLoaded"] = "SessionBarsLoaded"
     interval: Interval
@@ -472,6 +473,16 @@ class FeedBackfilled(EventBase):
     bars: int = Field(ge=0)
 
 
+class BarsMissing(EventBase):
+    """Minute `minute`'s step (a live day's, run at this event's sim_time) had no bar of `symbols`, each
+    subscribed for that minute: none had arrived by the grace deadline. Quality as of now shows each as a gap
+    of the minute; a late bar for one of them (a BarReceived after this) fills it for the steps after."""
+
+    kind: Literal["BarsMissing"] = "BarsMissing"
+    minute: dt.datetime
+    symbols: list[str] = Field(min_length=1)
+
+
 #: The kinds of the live tape's input events, frames first, then the stream's notices.
 FRAME_EVENT_KINDS: tuple[str, ...] = ("BarReceived", "BarUpdated", "DailyBarReceived", "TradingStatusReceived")
 NOTICE_EVENT_KINDS: tuple[str, ...] = ("FeedConnected", "FeedDisconnected", "FeedReconnected", "FeedBackfilled")
@@ -511,7 +522,8 @@ Event = Annotated[
     | FeedConnected
     | FeedDisconnected
     | FeedReconnected
-    | FeedBackfilled,
+    | FeedBackfilled
+    | BarsMissing,
     Field(discriminator="kind"),
 ]
 

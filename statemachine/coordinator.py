@@ -8,6 +8,7 @@
                           (SymbolStreamed records the whole day's figures, known only now; `ended_state`
                           keeps the day as it ended, for exports)
     record_inputs(..)     BarReceived.., Feed.. (a live day's tape, while streaming)
+    record_missing(..)    BarsMissing (a live step's symbols without a bar, while streaming)
     report_figures(..)    FiguresReported (a plugin's session-end figures, while streaming)
     abort(error)          SessionAborted
 
@@ -224,6 +225,12 @@ class SessionCoordinator:
                 if event.kind not in kinds:
                     raise StatemachineError(f"{event.kind} is not a live input (a tape frame or feed notice)")
             self._record(list(events))
+
+    def record_missing(self, minute: dt.datetime, symbols: Sequence[str], at: dt.datetime) -> None:
+        """BarsMissing: a live step of `minute`, run at `at`, had no bar of `symbols` (while streaming)."""
+        with self.lock:
+            self._require_phase("record missing bars", (SessionPhase.STREAMING,))
+            self._record([ev.BarsMissing(sim_time=at, minute=minute, symbols=sorted(symbols))])
 
     def report_figures(self, plugin: str, figures: dict[str, Any]) -> None:
         """FiguresReported: what `plugin` returned from its session-end hook (checked by the event's model:

@@ -278,6 +278,13 @@ def _feed_input(state: SessionState, event: ev.EventBase) -> None:
         )
 
 
+def _bars_missing(state: SessionState, event: ev.BarsMissing) -> None:
+    """A live step's missing bars: the record of the step's gaps, which quality as of now shows from the bars
+    received (the book); it changes no state, and belongs to a streaming day."""
+    if state.phase != "streaming":
+        raise InvalidEvent(f"BarsMissing while the session is {state.phase}; a step's gaps belong to streaming")
+
+
 def _session_failed(state: SessionState, event: ev.SessionFailed) -> None:
     _session(state, event)
     state.failure = event.reason
@@ -572,6 +579,7 @@ _HANDLERS: dict[str, Callable[[SessionState, Any], None]] = {
     "SymbolStreamed": _symbol_streamed,
     "FiguresReported": _figures_reported,
     **dict.fromkeys((*ev.FRAME_EVENT_KINDS, *ev.NOTICE_EVENT_KINDS), _feed_input),
+    "BarsMissing": _bars_missing,
 }
 
 assert set(_HANDLERS) == set(ev.EVENT_TYPES), "every event kind in specs needs exactly one case in apply"

@@ -143,6 +143,10 @@ class MinuteGate(Generic[F]):
             self._first[symbol] = max(self.next_minute, minute_of(at))
         return steps
 
+    def first_minute(self, symbol: str) -> datetime | None:
+        """The first minute `symbol` is expected in (None when it is not subscribed)."""
+        return self._first.get(symbol)
+
     def remove(self, symbol: str, at: datetime) -> list[Step[F]]:
         """Unsubscribe `symbol` at `at`; the steps due by `at` run first (returned), with it."""
         steps = self.advance(at)

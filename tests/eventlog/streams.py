@@ -265,6 +265,7 @@ class _Day:
             ),
             ev.FeedBackfilled(at=self.at(3) + 3 * second, start=self.at(1), end=self.at(1), minutes=1, bars=1),
             ev.BarReceived(symbol=first, ts=self.at(1), received_at=self.at(3) + 3 * second, backfilled=True, **bar),
+            ev.BarsMissing(minute=self.at(2), symbols=[first], sim_time=self.at(3) + 5 * second),
         ]
 
     def build(self) -> list[Batch]:

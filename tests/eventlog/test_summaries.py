@@ -68,6 +68,10 @@ EXAMPLES: dict[str, tuple[ev.EventBase, str]] = {
         ev.FeedBackfilled(at=TEN + 3 * MINUTE, start=TEN, end=TEN + MINUTE, minutes=2, bars=3),
         "backfilled 2 minutes (14:00 UTC .. 14:01 UTC) from history: 3 bars",
     ),
+    "BarsMissing": (
+        ev.BarsMissing(minute=TEN, symbols=["AIG", "BAC"], sim_time=TEN + MINUTE + dt.timedelta(seconds=5)),
+        "the 14:00 UTC step ran without a bar of AIG, BAC (none by the grace deadline)",
+    ),
     "FiguresReported": (
         ev.FiguresReported(plugin="examples:Strategy", figures={"pnl": 12.5, "trades": 3}, sim_time=CLOSE),
         "examples:Strategy reported pnl=12.5, trades=3",
