@@ -41,6 +41,7 @@ KIND_NAMES: tuple[str, ...] = (
     "FeedDisconnected",
     "FeedReconnected",
     "FeedBackfilled",
+    "BarsMissing",
 )
 
 KIND_CODES: dict[str, int] = {name: code for code, name in enumerate(KIND_NAMES, start=1)}
