@@ -3,7 +3,10 @@
     open_day (teardown, load the config symbols: history and the day's bars from the store, `feed.history:
     store`), StreamingStarted, then one loop on the stream's queue until the minute gate has stepped the close:
       a frame   → its tape event recorded (coordinator.record_inputs) → minute bars offered to the gate
-      a notice  → its tape event recorded (FeedConnected, FeedDisconnected, FeedReconnected)
+      a notice  → its tape event recorded (FeedConnected, FeedDisconnected, FeedReconnected); after a
+                  reconnection that missed minutes, with `missed_minutes: backfill`, those minutes fetched from
+                  the REST history, recorded (FeedBackfilled and the bars) and offered to the gate (late
+                  inputs for minutes that have stepped); with `gap` they stay gaps, as FeedReconnected says
       a timeout → the gate advanced to the clock's now (steps released by their grace deadline)
       each Step → SessionSteps.step(step.at): the session clock to the step's time, the plugins' on_step
     then the stream stopped (its notice recorded), on_session_end, SessionEnded and the teardown.
@@ -36,6 +39,7 @@ from marketdata.live.errors import LiveFeedError
 from marketdata.live.frames import FrameKind, LiveFrame, StreamNotice
 from marketdata.sources import BarSource
 from specs.config import SessionConfig
+from specs.events import FeedReconnected
 from specs.lifecycle import SessionPhase
 from specs.status import DayStatus
 from statemachine.coordinator import SessionCoordinator
@@ -45,6 +49,7 @@ from statemachine.sink import EventSink
 LIVE_KINDS: tuple[FrameKind, ...] = ("bar", "updated_bar", "daily_bar", "status")
 #: how long (real seconds) the day waits for the stream's first word after subscribing
 FIRST_ITEM_SECONDS = 30.0
+MINUTE = dt.timedelta(minutes=1)
 
 
 class PacedClock(Protocol):
@@ -62,6 +67,8 @@ class LiveFeed(Protocol):
 
     def get(self, timeout: float | None = None) -> LiveFrame | StreamNotice: ...
 
+    def backfill(self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime) -> list[LiveFrame]: ...
+
     def stop(self, timeout: float = 10.0) -> None: ...
 
 
@@ -78,8 +85,7 @@ class LiveDay:
         self.gate: MinuteGate[LiveFrame] = MinuteGate(
             self.symbols, open_, close, dt.timedelta(seconds=config.grace_seconds)
         )
-        # the minutes a dropped connection missed are left as gaps (backfill is not wired yet): said on the tape
-        self.recorder = TapeRecorder(config.feed, "gap", open_, close)
+        self.recorder = TapeRecorder(config.feed, config.missed_minutes, open_, close)
 
     def run(self) -> None:
         self.feed.subscribe(self.symbols, LIVE_KINDS)
@@ -113,10 +119,26 @@ class LiveDay:
             if frame.kind in ("bar", "updated_bar"):
                 self._run(self.gate.offer(frame))
             return
-        self.coordinator.record_inputs([self.recorder.notice(item, self.symbols)])
+        event = self.recorder.notice(item, self.symbols)
+        self.coordinator.record_inputs([event])
         if item.kind == "failed":
             error = item.error if item.error is not None else LiveFeedError(item.detail or "the stream failed")
             raise UserError(f"live feed: {error}")
+        if isinstance(event, FeedReconnected) and event.policy == "backfill" and event.missed_minutes:
+            assert event.missed_start is not None and event.missed_end is not None
+            self._backfill(event.missed_start, event.missed_end)
+
+    def _backfill(self, start: dt.datetime, end: dt.datetime) -> None:
+        """The missed minutes start..end (inclusive) from REST: on the tape, then through the gate."""
+        try:
+            frames = self.feed.backfill(self.symbols, start, end + MINUTE)
+        except LiveFeedError as exc:
+            raise UserError(f"live feed: backfill of {start:%H:%M}..{end:%H:%M} UTC: {exc}") from None
+        at = self._monotone(self.clock.now())
+        frames = [replace(frame, received_at=at) for frame in frames]
+        self.coordinator.record_inputs(self.recorder.backfilled(at, start, end, frames))
+        for frame in frames:
+            self._run(self.gate.offer(frame))
 
     def _drain(self) -> None:
         """What the stream queued up to its stop (the frames after the close, its `stopped` notice): on the tape."""
