@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from eventlog.store import open_store
-from marketdata.feedserver import FeedFaults, FeedOptions, FeedStats, serve_in_thread
+from marketdata.feedserver import FeedFaults, FeedOptions, serve_in_thread
+from marketdata.feedserver.server import FeedStats
 from specs import events as ev
 from tests.e2e.conftest import daytape, october_session, write_session
 from tests.feed.conftest import ENV, oracle_bars
