@@ -30,7 +30,7 @@ from typing import Protocol
 from daytape.day import DayResult, SessionSteps, build_plugins, day_result, open_day
 from daytape.errors import UserError
 from daytape.live.gate import LateInput, MinuteGate, Step
-from daytape.live.tape import TapeRecorder
+from daytape.live.tape import TapeEvent, TapeRecorder
 from daytape.plugins import Plugin
 from eventlog.errors import LogWriteFailed
 from marketdata.calendar import get_calendar
@@ -50,6 +50,8 @@ LIVE_KINDS: tuple[FrameKind, ...] = ("bar", "updated_bar", "daily_bar", "status"
 #: how long (real seconds) the day waits for the stream's first word after subscribing
 FIRST_ITEM_SECONDS = 30.0
 MINUTE = dt.timedelta(minutes=1)
+#: the most tape events appended at once (frames queued together, see LiveDay._take_queued)
+MAX_BATCH = 5_000
 
 
 class PacedClock(Protocol):
@@ -105,12 +107,41 @@ class LiveDay:
             except queue.Empty:
                 self._run(self.gate.advance(self._monotone(self.clock.now())))
                 continue
-            self._take(item)
+            self._take_queued(item)
         self.feed.stop()
         self._drain()
 
     def _monotone(self, t: dt.datetime) -> dt.datetime:
         return t if self.gate.now is None or t >= self.gate.now else self.gate.now
+
+    def _take_queued(self, item: LiveFrame | StreamNotice) -> None:
+        """`item` and the frames queued behind it, as `_take` would take them one by one, but appended in
+        batches: each batch ends with the frame on which the gate releases something (or before a notice, or
+        when the queue is empty), and is appended before that release runs. The day's stream is the same event
+        for event; a minute of the whole market costs a few appends instead of one per frame."""
+        pending: list[TapeEvent] = []
+        while True:
+            if isinstance(item, StreamNotice):
+                self._record(pending)
+                self._take(item)
+            else:
+                frame = replace(item, received_at=self._monotone(item.received_at))
+                pending.append(self.recorder.frame(frame))
+                if frame.kind in ("bar", "updated_bar") and (released := self.gate.offer(frame)):
+                    self._record(pending)
+                    self._run(released)
+            if self.gate.done or len(pending) >= MAX_BATCH:
+                break
+            try:
+                item = self.feed.get(timeout=0)
+            except queue.Empty:
+                break
+        self._record(pending)
+
+    def _record(self, pending: list[TapeEvent]) -> None:
+        if pending:
+            self.coordinator.record_inputs(pending)
+            pending.clear()
 
     def _take(self, item: LiveFrame | StreamNotice) -> None:
         if isinstance(item, LiveFrame):
