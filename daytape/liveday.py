@@ -52,6 +52,8 @@ FIRST_ITEM_SECONDS = 30.0
 MINUTE = dt.timedelta(minutes=1)
 #: the most tape events appended at once (frames queued together, see LiveDay._take_queued)
 MAX_BATCH = 5_000
+#: how long (real seconds) frames held for the tape wait for more before they are appended without a release
+COALESCE_SECONDS = 0.02
 
 
 class PacedClock(Protocol):
@@ -117,15 +119,16 @@ class LiveDay:
     def _take_queued(self, item: LiveFrame | StreamNotice) -> None:
         """`item` and the frames queued behind it, as `_take` would take them one by one, but appended in
         batches: each batch ends with the frame on which the gate releases something (or before a notice, or
-        when the queue is empty), and is appended before that release runs. The day's stream is the same event
-        for event; a minute of the whole market costs a few appends instead of one per frame."""
+        when no frame has come for COALESCE_SECONDS), and is appended before that release runs. The day's
+        stream is the same, event for event; a minute of the whole market costs a few appends, not one a frame."""
         pending: list[TapeEvent] = []
         while True:
             if isinstance(item, StreamNotice):
                 self._record(pending)
                 self._take(item)
             else:
-                frame = replace(item, received_at=self._monotone(item.received_at))
+                at = self._monotone(item.received_at)
+                frame = item if at is item.received_at else replace(item, received_at=at)
                 pending.append(self.recorder.frame(frame))
                 if frame.kind in ("bar", "updated_bar") and (released := self.gate.offer(frame)):
                     self._record(pending)
@@ -135,7 +138,13 @@ class LiveDay:
             try:
                 item = self.feed.get(timeout=0)
             except queue.Empty:
-                break
+                release = self.gate.next_release()
+                if not pending or release is None:
+                    break
+                try:  # a burst (a minute of the market) is appended in a few batches, not frame by frame
+                    item = self.feed.get(timeout=min(COALESCE_SECONDS, self.clock.seconds_until(release)))
+                except queue.Empty:
+                    break
         self._record(pending)
 
     def _record(self, pending: list[TapeEvent]) -> None:
