@@ -169,14 +169,17 @@ class _StepTimer(Strategy):
     """Notes the monotonic and CPU times of the first step (the minute the server sent), then runs the clock
     fast."""
 
-    def __init__(self, clock: _FastForward) -> None:
+    def __init__(self, clock: _FastForward, sink: _TimedSink) -> None:
         super().__init__()
-        self.clock = clock
+        self.clock, self.sink = clock, sink
         self.first_step: tuple[float, float] | None = None
+        #: the minute bars on the tape when the first step ran (all of them, unless it ran by its deadline)
+        self.bars_before = 0
 
     def on_step(self, ctx: Any) -> None:
         if self.first_step is None:
             self.first_step = (time.monotonic(), time.process_time())
+            self.bars_before = self.sink.bars
             self.clock.fast()
 
 
@@ -201,7 +204,7 @@ class _TimedSink:
     """The run's sink, timing the appends of the tape's events (frames and feed notices)."""
 
     def __init__(self, sink: Any) -> None:
-        self.sink, self.seconds, self.events, self.appends = sink, 0.0, 0, 0
+        self.sink, self.seconds, self.events, self.appends, self.bars = sink, 0.0, 0, 0, 0
 
     def append(self, session_date: dt.date, events: Any) -> list[int]:
         tape = bool(events) and all(e.kind in TAPE_KINDS for e in events)
@@ -211,6 +214,7 @@ class _TimedSink:
             self.seconds += time.perf_counter() - start
             self.events += len(events)
             self.appends += 1
+            self.bars += sum(1 for e in events if e.kind == "BarReceived")
         return seqs
 
     def __getattr__(self, name: str) -> Any:
@@ -252,17 +256,18 @@ def _live_day(count: int) -> dict[str, Any]:
             "store": str(store),
             "symbols": names,
             "streams": ["1m"],
-            "feed": {"grace_seconds": 3.0},
+            # the longest grace (2 s at SPEED): the step must be released by the minute's last bar, not the deadline
+            "feed": {"grace_seconds": 60.0},
         }
     )
     log_path = BENCH / f"feed-live-{count}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{log_path}{suffix}").unlink(missing_ok=True)
     clock = _FastForward(get_calendar("XNYS").open(SESSION))
-    timer = _StepTimer(clock)
     with open_store(f"sqlite:///{log_path}") as log, _server(count) as (url, sent):
         run_id = start_run(log, config)
         sink = _TimedSink(RunSink(log, run_id))
+        timer = _StepTimer(clock, sink)
         live = AlpacaLiveStream(_credentials(), url=url, silence_timeout=None, clock=clock)
         first_bar = _first_bar_noted(live)
         started = time.perf_counter()
@@ -273,6 +278,8 @@ def _live_day(count: int) -> dict[str, Any]:
         bars = sum(1 for row in log.events(run_id) if row.kind == "BarReceived")
     assert timer.first_step is not None and first_bar and bars >= count
     stepped, stepped_cpu = timer.first_step
+    if timer.bars_before < count:
+        raise RuntimeError(f"the first minute stepped by its deadline with {timer.bars_before} bars of {count}")
     return {
         "feed_live_minute_symbols": count,
         "feed_live_minute_s": round(stepped - began, 4),
