@@ -39,7 +39,7 @@ SESSION = dt.date(2024, 3, 5)
 SYMBOLS = 8_000
 QUICK_SYMBOLS = 800
 #: simulated seconds per real second: the minute's bars go out 60 / SPEED s after the client subscribes
-SPEED = 30.0
+SPEED = 10.0
 #: the live day's clock after its first step: the rest of the session passes in about a second
 FAST = 30_000.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -256,7 +256,7 @@ def _live_day(count: int) -> dict[str, Any]:
             "store": str(store),
             "symbols": names,
             "streams": ["1m"],
-            # the longest grace (2 s at SPEED): the step must be released by the minute's last bar, not the deadline
+            # the longest grace (6 s at SPEED): the step must be released by the minute's last bar, not the deadline
             "feed": {"grace_seconds": 60.0},
         }
     )
