@@ -42,7 +42,8 @@ def credentials(monkeypatch):
 
 def live_file(tmp_path, store, **feed):
     log_url = f"sqlite:///{tmp_path / 'live.db'}"
-    session = october_session(store, log_url, mode="live", feed={"grace_seconds": 30.0, **feed})
+    settings = {"grace_seconds": 30.0, "silence_timeout_seconds": 3600.0, **feed}
+    session = october_session(store, log_url, mode="live", feed=settings)
     return write_session(tmp_path / "live.yaml", session), log_url
 
 
