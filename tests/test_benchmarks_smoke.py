@@ -46,6 +46,10 @@ def test_quick_benchmarks_write_every_contract_key(tmp_path):
         "log_bytes_per_symbol_day",
         "feed_minute_s",
         "feed_frames_per_s",
+        "feed_live_minute_s",
+        "feed_live_minute_cpu_s",
+        "feed_tape_append_events_per_s",
+        "feed_backtest_append_events_per_s",
     ):
         assert isinstance(figures[key], int | float) and figures[key] > 0, key
     for workers in (1, 2, 4):
