@@ -77,6 +77,9 @@ SUMMARY: tuple[tuple[str, str | None, str, float, str], ...] = (
     ("workers2_cpu_bound_speedup", None, ">=", 1.7, "x serial (CPU-bound estimate)"),
     ("log_bytes_per_symbol_day", None, "<=", 3000, " bytes/symbol-day"),
     ("feed_minute_s", None, "<=", 1.0, " s for a minute of 8,000 symbols"),
+    ("feed_live_minute_s", "feed_minute_s", "<=", 1.0, " s: received, taped, stepped (peer: received)"),
+    ("feed_live_minute_cpu_s", None, "<=", 1.0, " CPU s of that minute (one core)"),
+    ("feed_tape_append_events_per_s", "feed_backtest_append_events_per_s", ">=", 200_000, " events/s (peer: backtest)"),
 )
 
 

@@ -4,7 +4,10 @@
     bar source, empty at the open), StreamingStarted, then one loop on the stream's queue until the minute gate
     has stepped the close:
       a frame   → its tape event recorded (coordinator.record_inputs) → minute bars offered to the gate
-      a notice  → its tape event recorded (FeedConnected, FeedDisconnected, FeedReconnected)
+      a notice  → its tape event recorded (FeedConnected, FeedDisconnected, FeedReconnected); after a
+                  reconnection that missed minutes, with `missed_minutes: backfill`, those minutes fetched from
+                  the REST history, recorded (FeedBackfilled and the bars) and offered to the gate (late
+                  inputs for minutes that have stepped); with `gap` they stay gaps, as FeedReconnected says
       a timeout → the gate advanced to the clock's now (steps released by their grace deadline)
       each Step → the step's bars held by the live bar source and appended to the book (LiveBook: derived
                   bars and indicators incrementally), its gaps recorded (BarsMissing), then
@@ -41,7 +44,7 @@ from typing import Protocol
 from daytape.day import DayResult, SessionSteps, build_plugins, day_result, open_day
 from daytape.errors import UserError
 from daytape.live.gate import LateInput, MinuteGate, Step
-from daytape.live.tape import TapeRecorder
+from daytape.live.tape import TapeEvent, TapeRecorder
 from daytape.plugins import Plugin
 from eventlog.errors import LogWriteFailed
 from marketdata.calendar import get_calendar
@@ -53,6 +56,7 @@ from marketdata.sources.live import LiveBarSource, Row, record_received, store_e
 from marketdata.sources.rest import MinuteFetch, RestBarSource, rest_earlier
 from marketdata.store import BarStore
 from specs.config import SessionConfig
+from specs.events import FeedReconnected
 from specs.lifecycle import SessionPhase
 from specs.status import DayStatus
 from statemachine.coordinator import SessionCoordinator
@@ -61,9 +65,13 @@ from statemachine.sink import EventSink
 
 #: the stream kinds a live day subscribes: minute bars, their corrections, daily bars and trading statuses
 LIVE_KINDS: tuple[FrameKind, ...] = ("bar", "updated_bar", "daily_bar", "status")
-MINUTE = dt.timedelta(minutes=1)
 #: how long (real seconds) the day waits for the stream's first word after subscribing
 FIRST_ITEM_SECONDS = 30.0
+MINUTE = dt.timedelta(minutes=1)
+#: the most tape events appended at once (frames queued together, see LiveDay._take_queued)
+MAX_BATCH = 5_000
+#: how long (real seconds) frames held for the tape wait for more before they are appended without a release
+COALESCE_SECONDS = 0.02
 
 
 class PacedClock(Protocol):
@@ -82,6 +90,8 @@ class LiveFeed(Protocol):
     def unsubscribe(self, symbols: Iterable[str], kinds: Sequence[FrameKind]) -> None: ...
 
     def get(self, timeout: float | None = None) -> LiveFrame | StreamNotice: ...
+
+    def backfill(self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime) -> list[LiveFrame]: ...
 
     def stop(self, timeout: float = 10.0) -> None: ...
 
@@ -106,8 +116,7 @@ class LiveDay:
         self.gate: MinuteGate[LiveFrame] = MinuteGate(
             self.symbols, open_, close, dt.timedelta(seconds=config.grace_seconds)
         )
-        # the minutes a dropped connection missed are left as gaps (backfill is not wired yet): said on the tape
-        self.recorder = TapeRecorder(config.feed, "gap", open_, close)
+        self.recorder = TapeRecorder(config.feed, config.missed_minutes, open_, close)
         if source is None:
             if not isinstance(coordinator.store, LiveBarSource):
                 raise TypeError("a live day's coordinator reads a LiveBarSource (run_live_day builds one)")
@@ -136,7 +145,7 @@ class LiveDay:
             except queue.Empty:
                 self._run(self.gate.advance(self._monotone(self.clock.now())))
                 continue
-            self._take(item)
+            self._take_queued(item)
         self.feed.unsubscribe(sorted(self.gate.symbols), LIVE_KINDS)
         self.feed.stop()
         self._drain()
@@ -146,6 +155,42 @@ class LiveDay:
     def _monotone(self, t: dt.datetime) -> dt.datetime:
         return t if self.gate.now is None or t >= self.gate.now else self.gate.now
 
+    def _take_queued(self, item: LiveFrame | StreamNotice) -> None:
+        """`item` and the frames queued behind it, as `_take` would take them one by one, but appended in
+        batches: each batch ends with the frame on which the gate releases something (or before a notice, or
+        when no frame has come for COALESCE_SECONDS), and is appended before that release runs. The day's
+        stream is the same, event for event; a minute of the whole market costs a few appends, not one a frame."""
+        pending: list[TapeEvent] = []
+        while True:
+            if isinstance(item, StreamNotice):
+                self._record(pending)
+                self._take(item)
+            else:
+                at = self._monotone(item.received_at)
+                frame = item if at is item.received_at else replace(item, received_at=at)
+                pending.append(self.recorder.frame(frame))
+                if frame.kind in ("bar", "updated_bar") and (released := self.gate.offer(frame)):
+                    self._record(pending)
+                    self._run(released)
+            if self.gate.done or len(pending) >= MAX_BATCH:
+                break
+            try:
+                item = self.feed.get(timeout=0)
+            except queue.Empty:
+                release = self.gate.next_release()
+                if not pending or release is None:
+                    break
+                try:  # a burst (a minute of the market) is appended in a few batches, not frame by frame
+                    item = self.feed.get(timeout=min(COALESCE_SECONDS, self.clock.seconds_until(release)))
+                except queue.Empty:
+                    break
+        self._record(pending)
+
+    def _record(self, pending: list[TapeEvent]) -> None:
+        if pending:
+            self.coordinator.record_inputs(pending)
+            pending.clear()
+
     def _take(self, item: LiveFrame | StreamNotice) -> None:
         if isinstance(item, LiveFrame):
             frame = replace(item, received_at=self._monotone(item.received_at))
@@ -153,10 +198,26 @@ class LiveDay:
             if frame.kind in ("bar", "updated_bar"):
                 self._run(self.gate.offer(frame))
             return
-        self.coordinator.record_inputs([self.recorder.notice(item, self.symbols)])
+        event = self.recorder.notice(item, self.symbols)
+        self.coordinator.record_inputs([event])
         if item.kind == "failed":
             error = item.error if item.error is not None else LiveFeedError(item.detail or "the stream failed")
             raise UserError(f"live feed: {error}")
+        if isinstance(event, FeedReconnected) and event.policy == "backfill" and event.missed_minutes:
+            assert event.missed_start is not None and event.missed_end is not None
+            self._backfill(event.missed_start, event.missed_end)
+
+    def _backfill(self, start: dt.datetime, end: dt.datetime) -> None:
+        """The missed minutes start..end (inclusive) from REST: on the tape, then through the gate."""
+        try:
+            frames = self.feed.backfill(self.symbols, start, end + MINUTE)
+        except LiveFeedError as exc:
+            raise UserError(f"live feed: backfill of {start:%H:%M}..{end:%H:%M} UTC: {exc}") from None
+        at = self._monotone(self.clock.now())
+        frames = [replace(frame, received_at=at) for frame in frames]
+        self.coordinator.record_inputs(self.recorder.backfilled(at, start, end, frames))
+        for frame in frames:
+            self._run(self.gate.offer(frame))
 
     def _drain(self) -> None:
         """What the stream queued up to its stop (the frames after the close, its `stopped` notice): on the tape."""

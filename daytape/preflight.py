@@ -50,12 +50,6 @@ class Rehearsal:
         return self.feed_url is not None or self.date is not None or self.speed is not None
 
 
-LIVE_NOT_WIRED = (
-    "mode: live: live runs on Alpaca's real-time feed are not wired yet; rehearse the file on a stored day "
-    "with --feed-url (a local `daytape feed serve`) and --date"
-)
-
-
 @dataclass(frozen=True)
 class CheckedRun:
     """A session file that passed every check: the config a run records, its sessions and its log URL."""

@@ -3,6 +3,7 @@
 A run of one day, recorded like a backtest's (manifest, the day's stream, the seal): the config it records
 is the file's with `start` and `end` set to the rehearsed day. The stream is alpaca-py's, pointed at the URL
 (`ws://HOST:PORT` alone means the server's `/v2/<feed>` path); REST backfills go to the same host over http.
+`run_live` is the run around one live day, rehearsed or real (daytape.realtime).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from daytape.runner import RunResult, mark_stopped, run_status, start_run
 from eventlog.sink import RunSink
 from eventlog.store import EventStore
 from marketdata.calendar import get_calendar
-from marketdata.clock import ScaledClock
+from marketdata.clock import PacedClock, ScaledClock
 from specs.config import SessionConfig
 
 
@@ -39,6 +40,21 @@ def run_rehearsal(
     on_started: Callable[[str], None] | None = None,
 ) -> RunResult:
     """A new run of `config` rehearsing `day` on the feed at `feed_url`, `speed` times real time."""
+    clock = ScaledClock(get_calendar(config.exchange).open(day), speed)
+    stream_url, rest_url = stream_urls(feed_url, config.live_feed.feed)
+    return run_live(log, config, day, clock, stream_url, rest_url, on_started)
+
+
+def run_live(
+    log: EventStore,
+    config: SessionConfig,
+    day: dt.date,
+    clock: PacedClock,
+    stream_url: str | None,
+    rest_url: str | None,
+    on_started: Callable[[str], None] | None = None,
+) -> RunResult:
+    """A new run of `config`'s session on `day` from the stream at `stream_url` (None: Alpaca's), on `clock`."""
     from marketdata.live.alpaca_history import AlpacaHistory
     from marketdata.live.alpaca_stream import AlpacaLiveStream
     from marketdata.live.credentials import credentials_from_env
@@ -50,9 +66,6 @@ def run_rehearsal(
     except LiveFeedError as exc:
         raise UserError(str(exc)) from None
     config = config.model_copy(update={"start": day, "end": day})
-    calendar = get_calendar(config.exchange)
-    clock = ScaledClock(calendar.open(day), speed)
-    stream_url, rest_url = stream_urls(feed_url, settings.feed)
     run_id = start_run(log, config)
     if on_started is not None:
         on_started(run_id)
@@ -61,7 +74,7 @@ def run_rehearsal(
         feed=settings.feed,
         url=stream_url,
         rest_url=rest_url,
-        silence_timeout=settings.silence_timeout_seconds / speed,
+        silence_timeout=settings.silence_timeout_seconds / clock.speed,
         clock=clock,
     )
     try:

@@ -8,6 +8,8 @@ reads the wall clock through `WallClock`. `utc_now()` is for recording when some
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -56,11 +58,52 @@ class SimulatedClock:
         return f"SimulatedClock({self._now.isoformat()})"
 
 
+class PacedClock(Protocol):
+    """A clock that runs by itself (a live day's): `now()` stamps arrivals, `seconds_until(t)` is how many real
+    seconds until it reads `t`, and `speed` is how many of its seconds pass in a real one."""
+
+    speed: float
+
+    def now(self) -> datetime: ...
+
+    def seconds_until(self, t: datetime) -> float: ...
+
+
 class WallClock:
     """The real time, for live sessions."""
 
+    speed = 1.0
+
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def seconds_until(self, t: datetime) -> float:
+        return max(0.0, (t - self.now()).total_seconds())
+
+
+_live_clock: PacedClock | None = None
+
+
+def live_clock() -> PacedClock:
+    """The clock of a real-time live run: the wall clock, unless `using_live_clock` put another in its place."""
+    return _live_clock if _live_clock is not None else WallClock()
+
+
+@contextmanager
+def using_live_clock(clock: PacedClock) -> Iterator[PacedClock]:
+    """Real-time live runs read `clock` instead of the wall clock meanwhile (tests: a day before its open)."""
+    global _live_clock
+    previous, _live_clock = _live_clock, clock
+    try:
+        yield clock
+    finally:
+        _live_clock = previous
+
+
+def wait_until(clock: PacedClock, t: datetime, step: float = 1.0) -> None:
+    """Returns once `clock` reads `t` or later (sleeping at most `step` real seconds at a time)."""
+    while (seconds := clock.seconds_until(t)) > 0:
+        time.sleep(min(seconds, step))
 
 
 def utc_now() -> datetime:

@@ -56,7 +56,16 @@ def test_quick_benchmarks_write_every_contract_key(tmp_path):
         else:
             assert isinstance(figures[key], int | float) and figures[key] > 0, key
             assert figures["figure_sources"][key] in PREFERRED[key], key
-    for key in ("feed_minute_s", "feed_frames_per_s", "workers2_cpu_bound_speedup", "e2e_bars_per_cpu_s"):
+    for key in (
+        "feed_minute_s",
+        "feed_frames_per_s",
+        "feed_live_minute_s",
+        "feed_live_minute_cpu_s",
+        "feed_tape_append_events_per_s",
+        "feed_backtest_append_events_per_s",
+        "workers2_cpu_bound_speedup",
+        "e2e_bars_per_cpu_s",
+    ):
         assert isinstance(figures[key], int | float) and figures[key] > 0, key
     for workers in (1, 2, 4):
         assert figures[f"scale_days_per_s_workers{workers}"] > 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
         Example:
           daytape run examples/lean-oct-2013.yaml --from 2013-10-08 --to 2013-10-09
         """
-        from daytape.preflight import LIVE_NOT_WIRED, Rehearsal, check_session_file
+        from daytape.preflight import Rehearsal, check_session_file
         from daytape.resume import resume_run
         from daytape.runner import RunOptions, check_options, run_session
 
@@ -124,8 +124,9 @@ def register(app: typer.Typer) -> None:
         checked = check_session_file(file, from_day, to_day, log, rehearsal)
         if checked.config.mode == "live":
             if feed_url is None:
-                raise UserError(f"{file}: {LIVE_NOT_WIRED}")
-            rehearse(file, checked, rehearsal, as_json, quiet)
+                run_live_today(file, checked, as_json, quiet)
+            else:
+                rehearse(file, checked, rehearsal, as_json, quiet)
             return
         # a refused run leaves nothing behind: the scheduler must answer before a log file is made
         check_options(RunOptions(workers=workers, backend=executor, scheduler=scheduler))
@@ -165,20 +166,42 @@ def rehearse(file: Path, checked: CheckedRun, rehearsal: Rehearsal, as_json: boo
 
     assert rehearsal.feed_url is not None
     day = rehearsal.date or checked.days[0]
+    feed_url, speed = rehearsal.feed_url, rehearsal.speed or 1.0
+    result = live_run(
+        file, checked, lambda log, started: run_rehearsal(log, checked.config, feed_url, day, speed, started)
+    )
+    report(result, as_json, quiet)
+
+
+def run_live_today(file: Path, checked: CheckedRun, as_json: bool, quiet: bool) -> None:
+    """A live file without --feed-url: today's session in real time (daytape.realtime), on the live clock.
+    A day without a session left is refused before the log is opened."""
+    from daytape.realtime import run_today, todays_session
+    from marketdata.clock import live_clock
+
+    clock = live_clock()
+    today = todays_session(checked.config, clock)
+    if not quiet:
+        stderr.print(today.announcement(), markup=False)
+    result = live_run(file, checked, lambda log, started: run_today(log, checked.config, today, clock, started))
+    report(result, as_json, quiet)
+
+
+def live_run(
+    file: Path, checked: CheckedRun, start: Callable[[EventStore, Callable[[str], None]], RunResult]
+) -> RunResult:
+    """One live run (`start(log, on_started)`) in the file's log, stopped cleanly by a signal."""
     log_store = open_log(checked.log_url, create=True)
     started: list[str] = []
     try:
         with stop_on_signals(), plugin_output_to_stderr():
-            result = run_rehearsal(
-                log_store, checked.config, rehearsal.feed_url, day, rehearsal.speed or 1.0, started.append
-            )
+            return start(log_store, started.append)
     except Interrupted:
         if not started:
             raise
         raise Interrupted(f"interrupted; run {started[0]} of {file} stopped") from None
     finally:
         log_store.close()
-    report(result, as_json, quiet)
 
 
 def check_resume_file(

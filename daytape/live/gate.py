@@ -124,6 +124,8 @@ class MinuteGate(Generic[F]):
         #: the minutes each symbol was a gap in that no late bar has filled yet
         self._gaps: dict[str, set[datetime]] = {}
         self._last_at = open
+        #: how many symbols each minute expects (cached: a minute's bars are counted, not looked up, as they come)
+        self._expected_counts: dict[datetime, int] = {}
         self.counts = GateCounts()
 
     # --- what is subscribed ------------------------------------------------------------------------------
@@ -141,6 +143,7 @@ class MinuteGate(Generic[F]):
         steps = self.advance(at)
         if symbol not in self._first:
             self._first[symbol] = max(self.next_minute, minute_of(at))
+            self._expected_counts.clear()
         return steps
 
     def first_minute(self, symbol: str) -> datetime | None:
@@ -151,6 +154,7 @@ class MinuteGate(Generic[F]):
         """Unsubscribe `symbol` at `at`; the steps due by `at` run first (returned), with it."""
         steps = self.advance(at)
         if self._first.pop(symbol, None) is not None:
+            self._expected_counts.clear()
             for minute in self._pending.values():
                 if minute.bars.pop(symbol, None) is not None:
                     self.counts.unsubscribed += 1
@@ -175,9 +179,13 @@ class MinuteGate(Generic[F]):
         return end if self._complete(self.next_minute) else end + self.grace
 
     def _complete(self, minute: datetime) -> bool:
+        """Every symbol expected in `minute` has its bar: a minute holds bars of its expected symbols only
+        (`offer` takes no other, `remove` drops the removed symbol's), so counting them is enough."""
         held = self._pending.get(minute)
-        bars = held.bars if held is not None else {}
-        return all(symbol in bars for symbol in self._expected(minute))
+        count = self._expected_counts.get(minute)
+        if count is None:
+            count = self._expected_counts[minute] = len(self._expected(minute))
+        return (len(held.bars) if held is not None else 0) == count
 
     def advance(self, now: datetime) -> list[Step[F]]:
         """The steps due by `now`, in minute order."""
@@ -213,6 +221,7 @@ class MinuteGate(Generic[F]):
         for symbol in gaps:
             self._gaps.setdefault(symbol, set()).add(minute)
         self.next_minute = minute + MINUTE
+        self._expected_counts.pop(minute, None)
         self._last_at = at
         self.counts.steps += 1
         self.counts.gaps += len(gaps)

@@ -1,6 +1,5 @@
 """`mode: live` session files: `config check` validates them fully (the feed section, the credentials' variables
-named but never shown), and `run` checks the rehearsal options, and without --feed-url says that live runs on the
-real-time feed are not wired yet (a rehearsal on a local feed is: tests/live/test_rehearsal.py)."""
+named but never shown), and `run` checks the rehearsal options (the real-time run: tests/live/test_realtime.py)."""
 
 from __future__ import annotations
 
@@ -75,14 +74,14 @@ def test_config_check_follows_the_variables_the_file_names(tmp_path):
     assert ok.returncode == 0 and "live on sip" in ok.stdout and "PAPER_KEY/PAPER_SECRET" in ok.stdout
 
 
-def test_a_live_run_is_refused_in_one_line_before_anything_is_written(tmp_path):
+def test_a_real_time_run_of_a_file_whose_days_are_past_is_refused_in_one_line_before_anything_is_written(tmp_path):
+    """Whatever today is on the wall clock: no session today, none left, or today outside 2013-10-07..11."""
     path = live_file(tmp_path)
     result = daytape("run", path, env=CREDENTIALS)
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
-        f"{path}: mode: live: live runs on Alpaca's real-time feed are not wired yet; rehearse the file on a "
-        "stored day with --feed-url (a local `daytape feed serve`) and --date"
-    )
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(("no session today: ", "no session left today: ", "today ("))
+    assert SECRET not in result.stderr
     assert not (tmp_path / "live.db").exists()
 
 
