@@ -194,4 +194,6 @@ def test_a_symbol_that_never_trades_is_a_gap_every_minute_and_the_day_completes(
     [connected] = unruly.of(ev.FeedConnected)
     assert "BAC" in connected.symbols  # subscribed like the others
     assert not [e for e in unruly.events if getattr(e, "symbol", None) == "BAC" and e.kind in ev.FRAME_EVENT_KINDS]
-    assert {e.symbol for e in unruly.of(ev.BarReceived)} == {"SPY", "AIG"}
+    assert {e.symbol for e in unruly.of(ev.BarReceived)} == {"SPY", "AIG", "IBM"}  # IBM: the scanner's, mid-day
+    missing = {e.minute for e in unruly.of(ev.BarsMissing) if "BAC" in e.symbols}
+    assert missing == {OPEN + m * MINUTE for m in range(390)}  # a gap of every step, each recorded
