@@ -9,8 +9,11 @@
     then the stream stopped (its notice recorded), on_session_end, SessionEnded and the teardown.
 
 A frame is recorded before the gate sees it, so every step's bars precede the step's events in the day's
-stream. The loop's arrival times never go back: a frame stamped before the gate's time (the stream's
-thread stamped it while the loop was advancing) is recorded and offered at the gate's time.
+stream. The loop's arrival times never go back: a frame or notice stamped before the gate's time (the
+stream's thread stamped it while the loop was advancing) is recorded (and offered) at the gate's time. An
+item that arrived at or after the gate's next release (the loop was busy when it came) waits for that
+release to run first: which comes first, a step or an input, follows from the recorded arrival times alone,
+so `verify` (daytape.live.replayfeed) re-runs the day from its tape to the same events.
 
 This module lives beside daytape.day, not in daytape.live (whose pieces read frames only and know no
 coordinator or log, an import-linter contract).
@@ -27,6 +30,7 @@ from typing import Protocol
 from daytape.day import DayResult, SessionSteps, build_plugins, day_result, open_day
 from daytape.errors import UserError
 from daytape.live.gate import LateInput, MinuteGate, Step
+from daytape.live.replayfeed import item_arrival
 from daytape.live.tape import TapeRecorder
 from daytape.plugins import Plugin
 from eventlog.errors import LogWriteFailed
@@ -91,17 +95,23 @@ class LiveDay:
         if not (isinstance(first, StreamNotice) and first.kind == "connected"):
             said = first.detail if isinstance(first, StreamNotice) else f"a {first.kind} frame before connecting"
             raise UserError(f"live feed: the stream did not connect ({said})")
+        waiting: LiveFrame | StreamNotice | None = None
         while not self.gate.done:
             release = self.gate.next_release()
             assert release is not None
-            try:
-                item = self.feed.get(timeout=self.clock.seconds_until(release))
-            except queue.Empty:
-                self._run(self.gate.advance(self._monotone(self.clock.now())))
+            if waiting is None:
+                try:
+                    waiting = self.feed.get(timeout=self.clock.seconds_until(release))
+                except queue.Empty:
+                    self._run(self.gate.advance(self._monotone(self.clock.now())))
+                    continue
+            if self._monotone(item_arrival(waiting)) >= release:
+                self._run(self.gate.advance(release))  # it came once the release was due: the release first
                 continue
-            self._take(item)
+            self._take(waiting)
+            waiting = None
         self.feed.stop()
-        self._drain()
+        self._drain(waiting)
 
     def _monotone(self, t: dt.datetime) -> dt.datetime:
         return t if self.gate.now is None or t >= self.gate.now else self.gate.now
@@ -113,23 +123,28 @@ class LiveDay:
             if frame.kind in ("bar", "updated_bar"):
                 self._run(self.gate.offer(frame))
             return
+        item = replace(item, at=self._monotone(item.at))
         self.coordinator.record_inputs([self.recorder.notice(item, self.symbols)])
         if item.kind == "failed":
             error = item.error if item.error is not None else LiveFeedError(item.detail or "the stream failed")
             raise UserError(f"live feed: {error}")
 
-    def _drain(self) -> None:
+    def _drain(self, first: LiveFrame | StreamNotice | None = None) -> None:
         """What the stream queued up to its stop (the frames after the close, its `stopped` notice): on the tape."""
+        item = first
         while True:
-            try:
-                item = self.feed.get(timeout=0)
-            except queue.Empty:
-                return
+            if item is None:
+                try:
+                    item = self.feed.get(timeout=0)
+                except queue.Empty:
+                    return
             if isinstance(item, LiveFrame):
                 frame = replace(item, received_at=self._monotone(item.received_at))
                 self.coordinator.record_inputs([self.recorder.frame(frame)])
             else:
-                self.coordinator.record_inputs([self.recorder.notice(item, self.symbols)])
+                notice = replace(item, at=self._monotone(item.at))
+                self.coordinator.record_inputs([self.recorder.notice(notice, self.symbols)])
+            item = None
 
     def _run(self, released: list[Step[LiveFrame]] | list[Step[LiveFrame] | LateInput[LiveFrame]]) -> None:
         """Each released step: the plugins at the step's time. Late inputs are on the tape already; the view

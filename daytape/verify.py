@@ -1,4 +1,5 @@
-"""`verify`: re-run a logged run's recorded config on its data and compare the event streams."""
+"""`verify`: re-run a logged run's recorded config on its data (a live run: on its tape) and compare the event
+streams."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 from daytape.output import plural
 from daytape.provenance import code_changes
 from daytape.resume import recorded_config
-from daytape.runner import RunOptions, current_digest, run_session
+from daytape.liveverify import check_tape, rerun_live
+from daytape.runner import RunOptions, current_digest, run_session, run_status, start_run
 from eventlog.diff import DiffReport, diff_runs
 from eventlog.manifest import config_digest
 from eventlog.reading import get_run, resolve_run_id
@@ -24,6 +26,8 @@ class Verification:
     #: The recorded config no longer hashes to the run's config hash: it was edited after the run,
     #: so re-running it would not re-run what ran (and nothing was re-run).
     config_altered: bool = False
+    #: A live run, re-run from its recorded tape (daytape.liveverify) rather than from the store's bars.
+    from_tape: bool = False
 
     @property
     def deterministic(self) -> bool:
@@ -45,7 +49,7 @@ class Verification:
         code = f"; the code differs: {', '.join(self.code_changes)}" if self.code_changes else ""
         if self.deterministic:
             return (
-                f"deterministic: run {self.run_id} re-ran to the same {self.report.events} events "
+                f"deterministic: run {self.run_id} re-ran{' from its tape' if self.from_tape else ''} to the same {self.report.events} events "
                 f"in {plural(self.report.streams, 'session')}{code}"
             )
         data = "; the bar store changed since the run: its data digest differs" if self.data_changed else ""
@@ -53,18 +57,26 @@ class Verification:
 
 
 def verify_run(log: EventStore, run_text: str, options: RunOptions | None = None) -> Verification:
-    """Re-run into a scratch SQLite log beside nothing else, then diff the two runs stream by stream."""
+    """Re-run into a scratch SQLite log beside nothing else, then diff the two runs stream by stream. A live run
+    (`mode: live`) re-runs from its tape, checked first (daytape.liveverify)."""
     run_id = resolve_run_id(log, run_text)
     info = get_run(log, run_id)
     if config_digest(info.config_json) != info.config_hash:
         return Verification(run_id, DiffReport(run_a=run_id, run_b=""), data_changed=False, config_altered=True)
     config = recorded_config(log, run_id)
+    live = config.mode == "live"
+    if live:
+        check_tape(log, run_id)
     data_changed = current_digest(config.store) != info.data_digest
     with tempfile.TemporaryDirectory(prefix="daytape-verify-") as folder:
         scratch = open_store(f"sqlite:///{Path(folder) / 'verify.db'}")
         try:
-            rerun = run_session(scratch, config, options or RunOptions())
-            report = diff_runs(log, run_id, rerun.run_id, store_b=scratch)
+            if live:
+                rerun_id = start_run(scratch, config)
+                scratch.finish_run(rerun_id, run_status(rerun_live(log, run_id, config, scratch, rerun_id)))
+            else:
+                rerun_id = run_session(scratch, config, options or RunOptions()).run_id
+            report = diff_runs(log, run_id, rerun_id, store_b=scratch)
         finally:
             scratch.close()
-    return Verification(run_id, report, data_changed)
+    return Verification(run_id, report, data_changed, from_tape=live)
