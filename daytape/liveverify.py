@@ -37,7 +37,9 @@ def check_tape(log: EventStore, run_id: str) -> None:
     raise TapeNotSealed(f"verify: run {run_id}: {bad.why}; daytape audit {run_id} checks the whole run")
 
 
-def rerun_live(log: EventStore, run_id: str, config: SessionConfig, scratch: EventStore, rerun_id: str) -> list[DayResult]:
+def rerun_live(
+    log: EventStore, run_id: str, config: SessionConfig, scratch: EventStore, rerun_id: str
+) -> list[DayResult]:
     """Each day of live run `run_id` (in `log`) re-run from its tape into run `rerun_id` of `scratch`."""
     calendar = get_calendar(config.exchange)
     store = run_store(config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from daytape.day import run_store
@@ -21,6 +22,9 @@ from marketdata.calendar import get_calendar
 from marketdata.clock import ScaledClock
 from specs.config import SessionConfig
 
+if TYPE_CHECKING:
+    from marketdata.live.credentials import AlpacaCredentials
+
 
 def stream_urls(feed_url: str, feed: str) -> tuple[str, str]:
     """The stream URL alpaca-py connects to and the REST base URL of the same server."""
@@ -30,6 +34,17 @@ def stream_urls(feed_url: str, feed: str) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc}{path}", f"{scheme}://{parts.netloc}"
 
 
+def file_credentials(config: SessionConfig) -> AlpacaCredentials:
+    """The key and secret from the environment variables the session file names (UserError naming a missing one)."""
+    from marketdata.live.credentials import credentials_from_env
+    from marketdata.live.errors import LiveFeedError
+
+    try:
+        return credentials_from_env(config.live_feed.key_env, config.live_feed.secret_env)
+    except LiveFeedError as exc:
+        raise UserError(str(exc)) from None
+
+
 def run_rehearsal(
     log: EventStore,
     config: SessionConfig,
@@ -37,17 +52,14 @@ def run_rehearsal(
     day: dt.date,
     speed: float,
     on_started: Callable[[str], None] | None = None,
+    credentials: AlpacaCredentials | None = None,
 ) -> RunResult:
-    """A new run of `config` rehearsing `day` on the feed at `feed_url`, `speed` times real time."""
+    """A new run of `config` rehearsing `day` on the feed at `feed_url`, `speed` times real time, with the
+    credentials the file names (or `credentials`: the demo's, for its own local feed)."""
     from marketdata.live.alpaca_stream import AlpacaLiveStream
-    from marketdata.live.credentials import credentials_from_env
-    from marketdata.live.errors import LiveFeedError
 
     settings = config.live_feed
-    try:
-        credentials = credentials_from_env(settings.key_env, settings.secret_env)
-    except LiveFeedError as exc:
-        raise UserError(str(exc)) from None
+    credentials = credentials or file_credentials(config)
     config = config.model_copy(update={"start": day, "end": day})
     calendar = get_calendar(config.exchange)
     clock = ScaledClock(calendar.open(day), speed)

@@ -7,10 +7,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from daytape.liveverify import check_tape, rerun_live
 from daytape.output import plural
 from daytape.provenance import code_changes
 from daytape.resume import recorded_config
-from daytape.liveverify import check_tape, rerun_live
 from daytape.runner import RunOptions, current_digest, run_session, run_status, start_run
 from eventlog.diff import DiffReport, diff_runs
 from eventlog.manifest import config_digest
@@ -39,6 +39,10 @@ class Verification:
         recorded, current = self.report.manifest.get("code_version", ("", ""))
         return code_changes(recorded, current)
 
+    @property
+    def _source(self) -> str:
+        return " from its tape" if self.from_tape else ""
+
     def message(self) -> str:
         if self.config_altered:
             return (
@@ -49,7 +53,7 @@ class Verification:
         code = f"; the code differs: {', '.join(self.code_changes)}" if self.code_changes else ""
         if self.deterministic:
             return (
-                f"deterministic: run {self.run_id} re-ran{' from its tape' if self.from_tape else ''} to the same {self.report.events} events "
+                f"deterministic: run {self.run_id} re-ran{self._source} to the same {self.report.events} events "
                 f"in {plural(self.report.streams, 'session')}{code}"
             )
         data = "; the bar store changed since the run: its data digest differs" if self.data_changed else ""

@@ -30,7 +30,8 @@ def rehearsed(lean_store_root, tmp_path_factory):
     path = write_session(folder / "live.yaml", session)
     options = FeedOptions(store=lean_store_root, day=datetime(2013, 10, 9).date(), speed=SPEED)
     with serve_in_thread(options) as handle:
-        result = daytape("run", str(path), "--feed-url", handle.ws_url(), "--date", DAY, "--speed", f"{SPEED:g}", env=ENV)
+        url = handle.ws_url()
+        result = daytape("run", str(path), "--feed-url", url, "--date", DAY, "--speed", f"{SPEED:g}", env=ENV)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip(), db
 
@@ -107,3 +108,7 @@ def test_an_arrival_time_moved_with_hashes_and_seal_recomputed_diverges_in_the_r
     result = daytape("verify", run_id, "--log", f"sqlite:///{db}")
     assert result.returncode == 1, result.stdout
     assert result.stdout.startswith(f"not deterministic: run {run_id}: first divergence at {DAY} seq ")
+    report = json.loads(daytape("verify", run_id, "--log", f"sqlite:///{db}", "--json").stdout)
+    divergence = report["first_divergence"]
+    assert divergence["a"]["kind"] == divergence["b"]["kind"] == "RequestReceived"
+    assert divergence["a"]["payload"]["sim_time"] < divergence["b"]["payload"]["sim_time"]
