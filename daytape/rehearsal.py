@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from daytape.day import run_store
 from daytape.errors import UserError
 from daytape.liveday import run_live_day
+from daytape.liveresume import connected_at, resume_live_run
+from daytape.resume import recorded_config
 from daytape.runner import RunResult, mark_stopped, run_status, start_run
 from eventlog.sink import RunSink
 from eventlog.store import EventStore
@@ -23,6 +25,7 @@ from marketdata.clock import ScaledClock
 from specs.config import SessionConfig
 
 if TYPE_CHECKING:
+    from marketdata.live.alpaca_stream import AlpacaLiveStream
     from marketdata.live.credentials import AlpacaCredentials
 
 
@@ -56,25 +59,14 @@ def run_rehearsal(
 ) -> RunResult:
     """A new run of `config` rehearsing `day` on the feed at `feed_url`, `speed` times real time, with the
     credentials the file names (or `credentials`: the demo's, for its own local feed)."""
-    from marketdata.live.alpaca_stream import AlpacaLiveStream
-
-    settings = config.live_feed
     credentials = credentials or file_credentials(config)
     config = config.model_copy(update={"start": day, "end": day})
     calendar = get_calendar(config.exchange)
     clock = ScaledClock(calendar.open(day), speed)
-    stream_url, rest_url = stream_urls(feed_url, settings.feed)
     run_id = start_run(log, config)
     if on_started is not None:
         on_started(run_id)
-    live = AlpacaLiveStream(
-        credentials,
-        feed=settings.feed,
-        url=stream_url,
-        rest_url=rest_url,
-        silence_timeout=settings.silence_timeout_seconds / speed,
-        clock=clock,
-    )
+    live = rehearsal_stream(config, credentials, feed_url, speed, clock)
     try:
         result = run_live_day(config, run_store(config), RunSink(log, run_id), day, live, clock)
     except BaseException as exc:
@@ -84,3 +76,32 @@ def run_rehearsal(
     status = run_status([result])
     seal = log.finish_run(run_id, status)
     return RunResult(run_id, status, [result], seal=seal)
+
+
+def rehearsal_stream(
+    config: SessionConfig, credentials: AlpacaCredentials, feed_url: str, speed: float, clock: ScaledClock
+) -> AlpacaLiveStream:
+    """alpaca-py's stream pointed at the rehearsal's feed, stamping frames on the rehearsal's clock."""
+    from marketdata.live.alpaca_stream import AlpacaLiveStream
+
+    settings = config.live_feed
+    stream_url, rest_url = stream_urls(feed_url, settings.feed)
+    return AlpacaLiveStream(
+        credentials,
+        feed=settings.feed,
+        url=stream_url,
+        rest_url=rest_url,
+        silence_timeout=settings.silence_timeout_seconds / speed,
+        clock=clock,
+    )
+
+
+def resume_rehearsal(log: EventStore, run_id: str, feed_url: str, speed: float) -> RunResult:
+    """Go on with the rehearsal `run_id` whose process stopped mid-day (daytape.liveresume): its clock runs on
+    from when its day's stream first connected, at `speed`, in step with the feed that kept playing the day."""
+    config = recorded_config(log, run_id)
+    day = config.start
+    credentials = file_credentials(config)
+    started = connected_at(log, run_id, day)
+    clock = ScaledClock(get_calendar(config.exchange).open(day), speed, started=started)
+    return resume_live_run(log, run_id, lambda: rehearsal_stream(config, credentials, feed_url, speed, clock), clock)

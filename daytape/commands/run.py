@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
         if checked.config.mode == "live":
             if feed_url is None:
                 raise UserError(f"{file}: {LIVE_NOT_WIRED}")
-            rehearse(file, checked, rehearsal, as_json, quiet)
+            rehearse(file, checked, rehearsal, as_json, quiet, resume)
             return
         # a refused run leaves nothing behind: the scheduler must answer before a log file is made
         check_options(RunOptions(workers=workers, backend=executor, scheduler=scheduler))
@@ -159,26 +159,48 @@ def register(app: typer.Typer) -> None:
         report(result, as_json, quiet)
 
 
-def rehearse(file: Path, checked: CheckedRun, rehearsal: Rehearsal, as_json: bool, quiet: bool) -> None:
-    """A live file rehearsed on a local feed (daytape.rehearsal): one day, recorded like a backtest's."""
-    from daytape.rehearsal import run_rehearsal
+def rehearse(
+    file: Path, checked: CheckedRun, rehearsal: Rehearsal, as_json: bool, quiet: bool, resume: str | None = None
+) -> None:
+    """A live file rehearsed on a local feed (daytape.rehearsal): one day, recorded like a backtest's; with
+    `resume`, the stopped rehearsal of that run goes on from its tape (daytape.liveresume)."""
+    from daytape.rehearsal import resume_rehearsal, run_rehearsal
 
     assert rehearsal.feed_url is not None
     day = rehearsal.date or checked.days[0]
-    log_store = open_log(checked.log_url, create=True)
+    log_store = open_log(checked.log_url, create=resume is None)
     started: list[str] = []
     try:
         with stop_on_signals(), plugin_output_to_stderr():
-            result = run_rehearsal(
-                log_store, checked.config, rehearsal.feed_url, day, rehearsal.speed or 1.0, started.append
-            )
+            if resume is not None:
+                started.append(_resolve(log_store, resume))
+                check_live_resume(log_store, started[0], file, checked.config, rehearsal.date)
+                result = resume_rehearsal(log_store, started[0], rehearsal.feed_url, rehearsal.speed or 1.0)
+            else:
+                result = run_rehearsal(
+                    log_store, checked.config, rehearsal.feed_url, day, rehearsal.speed or 1.0, started.append
+                )
     except Interrupted:
         if not started:
             raise
         raise Interrupted(f"interrupted; run {started[0]} of {file} stopped") from None
     finally:
         log_store.close()
+    if result.nothing_to_resume and not quiet:
+        stderr.print(f"run {result.run_id} is {result.status}: its day has finished; nothing to resume", markup=False)
     report(result, as_json, quiet)
+
+
+def check_live_resume(log: EventStore, run_id: str, file: Path, given: SessionConfig, day: dt.date | None) -> None:
+    """Refuse to resume a live run with another file than it started with, or another day than it ran."""
+    from daytape.resume import recorded_config
+
+    recorded = recorded_config(log, run_id)
+    if recorded.mode != "live":
+        raise UserError(f"{file}: run {run_id} is a backtest; resume it with its backtest session file")
+    if day is not None and day != recorded.start:
+        raise UserError(f"--date {day}: run {run_id} ran {recorded.start}; --resume goes on with that day")
+    check_resume_file(log, run_id, file, given, recorded.start, recorded.end)
 
 
 def check_resume_file(
