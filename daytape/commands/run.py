@@ -183,7 +183,9 @@ def rehearse(
     except Interrupted:
         if not started:
             raise
-        raise Interrupted(f"interrupted; run {started[0]} of {file} stopped") from None
+        again = f"daytape run {file} --feed-url {rehearsal.feed_url} --date {day} --speed {rehearsal.speed or 1.0:g}"
+        hint = f"resume with: {again} --resume {started[0]}"
+        raise Interrupted(f"interrupted; run {started[0]} stopped; {hint}") from None
     finally:
         log_store.close()
     if result.nothing_to_resume and not quiet:
