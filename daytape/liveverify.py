@@ -9,7 +9,7 @@ ends, the stored seal) must pass, or a tape rewritten with its hashes recomputed
 from __future__ import annotations
 
 from daytape.day import DayResult, run_store
-from daytape.errors import CheckFailed
+from daytape.errors import CheckFailed, UserError
 from daytape.live.replayfeed import ReplayFeed
 from daytape.liveday import run_live_day
 from eventlog.audit import audit_run
@@ -18,7 +18,9 @@ from eventlog.reading import read_events, streams
 from eventlog.sink import RunSink
 from eventlog.store import EventStore
 from marketdata.calendar import get_calendar
+from specs import events as ev
 from specs.config import SessionConfig
+from specs.events import EventBase
 
 
 class TapeNotSealed(CheckFailed):
@@ -49,5 +51,15 @@ def rerun_live(
         day = stream.session_date
         tape = [row.event() for row in read_events(log, run_id, session_date=day)]
         feed = ReplayFeed(tape, calendar.open(day))
-        results.append(run_live_day(config, store, sink, day, feed, feed.clock))
+        try:
+            results.append(run_live_day(config, store, sink, day, feed, feed.clock))
+        except UserError:
+            if not stopped_by_the_feed(tape):
+                raise
+            # the day stopped at the feed's failure when it ran, and its re-run stops there too: the diff compares
     return results
+
+
+def stopped_by_the_feed(tape: list[EventBase]) -> bool:
+    """Whether the day's stream ends with the feed giving up (a refused key, a plan without the feed)."""
+    return any(isinstance(event, ev.FeedDisconnected) and event.reason == "failed" for event in tape)

@@ -112,3 +112,22 @@ def test_an_arrival_time_moved_with_hashes_and_seal_recomputed_diverges_in_the_r
     divergence = report["first_divergence"]
     assert divergence["a"]["kind"] == divergence["b"]["kind"] == "RequestReceived"
     assert divergence["a"]["payload"]["sim_time"] < divergence["b"]["payload"]["sim_time"]
+
+
+def test_a_rehearsal_the_feed_refused_verifies_to_where_it_stopped(lean_store_root, tmp_path):
+    """The day stopped at the feed's `failed` notice (a refused key); its re-run stops at the same notice."""
+    db = tmp_path / "refused.db"
+    session = october_session(lean_store_root, f"sqlite:///{db}", mode="live")
+    path = write_session(tmp_path / "live.yaml", session)
+    day = datetime(2013, 10, 9).date()
+    options = FeedOptions(store=lean_store_root, day=day, speed=SPEED, credentials=("other-key", "other-secret"))
+    with serve_in_thread(options) as handle:
+        refused = daytape("run", str(path), "--feed-url", handle.ws_url(), "--date", DAY, env=ENV)
+    assert refused.returncode == 2, refused.stderr
+    with open_store(f"sqlite:///{db}") as log:
+        [run] = log.list_runs()
+        kinds = [row.kind for row in log.events(run.run_id)]
+    assert kinds[-1] == "FeedDisconnected" and run.status == "aborted"
+    result = daytape("verify", run.run_id, "--log", f"sqlite:///{db}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(f"deterministic: run {run.run_id} re-ran from its tape to the same {len(kinds)}")

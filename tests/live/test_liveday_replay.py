@@ -67,7 +67,7 @@ def day_input(lean_root):
     frames = arriving(bars, seed=19, jitter_s=4.0, duplicates=0.05)
     connected = StreamNotice("connected", OPEN - timedelta(seconds=2), "ws://127.0.0.1/v2/iex")
     # a drop at 11:00 and the reconnection 40 s later, in their place among the frames
-    drop = StreamNotice("disconnected", OPEN + timedelta(minutes=90, seconds=1), "ConnectionClosedError: no close frame")
+    drop = StreamNotice("disconnected", OPEN + timedelta(minutes=90, seconds=1), "ConnectionClosedError: no close")
     back = StreamNotice("reconnected", OPEN + timedelta(minutes=90, seconds=41), "ws://127.0.0.1/v2/iex")
     items: list[LiveFrame | StreamNotice] = [connected, *frames, drop, back]
     return sorted(items, key=lambda item: (item is not connected, item_arrival(item)))
