@@ -10,18 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daytape.configfile import dump_session_yaml
-from daytape.demo import DemoLayout, demo_config, prepare_demo
+from daytape.demo import DemoLayout, demo_config, demo_sessions, prepare_demo
 from daytape.rehearsal import run_rehearsal
 from daytape.runner import RunResult
 from daytape.verify import Verification, verify_run
 from eventlog.store import EventStore
+from marketdata.calendar import get_calendar
 from marketdata.feedserver import FeedOptions, serve_in_thread
 from marketdata.live.credentials import AlpacaCredentials
 from specs.config import SessionConfig
 
-#: The demo week's early close (13:00 New York, the day after Thanksgiving): a live day is the calendar's
-LIVE_DAY = dt.date(2023, 11, 24)
-#: The demo's sessions up to LIVE_DAY (2023-11-21, -22, -24), so the store has its history
+#: The demo's sessions up to the live day, so that the store holds its history
 DEMO_DAYS = 3
 DEFAULT_SPEED = 2400.0
 #: seconds of the session clock a step waits for a late bar: at the demo's pace, a few hundredths of a second
@@ -43,13 +42,19 @@ class LiveDemo:
         return live_session_file(self.layout)
 
 
+def live_day() -> dt.date:
+    """The last of the demo's sessions: the Thanksgiving week's early close, so the live day ends at the
+    calendar's early close."""
+    return demo_sessions(get_calendar("XNYS"), DEMO_DAYS)[-1]
+
+
 def live_session_file(layout: DemoLayout) -> Path:
     return layout.root / "live-session.yaml"
 
 
 def live_demo_config(layout: DemoLayout) -> SessionConfig:
-    """The demo's session as a live one on LIVE_DAY (its feed section: the local feed's pace)."""
-    base = demo_config(layout, [LIVE_DAY]).to_yaml_dict()
+    """The demo's session as a live one on the live day (its feed section: the local feed's pace)."""
+    base = demo_config(layout, [live_day()]).to_yaml_dict()
     return SessionConfig.model_validate(
         {**base, "name": "demo-live", "mode": "live", "feed": {"grace_seconds": GRACE_SECONDS}}
     )
@@ -60,7 +65,8 @@ def run_live_demo(log: EventStore, root: Path, speed: float = DEFAULT_SPEED) -> 
     layout, _, _ = prepare_demo(root, DEMO_DAYS)
     config = live_demo_config(layout)
     live_session_file(layout).write_text(dump_session_yaml(config), encoding="utf-8")
-    with serve_in_thread(FeedOptions(store=layout.store, day=LIVE_DAY, speed=speed)) as feed:
+    day = live_day()
+    with serve_in_thread(FeedOptions(store=layout.store, day=day, speed=speed)) as feed:
         url = feed.ws_url()
-        result = run_rehearsal(log, config, url, LIVE_DAY, speed, credentials=DEMO_CREDENTIALS)
+        result = run_rehearsal(log, config, url, day, speed, credentials=DEMO_CREDENTIALS)
     return LiveDemo(layout, config, url, result, verify_run(log, result.run_id))

@@ -197,7 +197,7 @@ def tape_line(log: EventStore, run_id: str) -> str:
 def live_demo(folder: Path, speed: float | None, live: bool) -> None:
     """`demo --live`: the rehearsal on the local feed, its account, and its verification from the tape."""
     from daytape.demo import DemoLayout
-    from daytape.livedemo import DEFAULT_SPEED, LIVE_DAY, live_session_file, run_live_demo
+    from daytape.livedemo import DEFAULT_SPEED, live_day, live_session_file, run_live_demo
 
     if not live:
         raise UserError("--speed: goes with --live")
@@ -211,7 +211,7 @@ def live_demo(folder: Path, speed: float | None, live: bool) -> None:
     pace = speed or DEFAULT_SPEED
     stdout.print(
         f"Sample bar store: {layout.store}\nSession file:     {live_session_file(layout)}\n"
-        f"Live rehearsal of {LIVE_DAY} (an early close) on a local Alpaca-protocol feed at {pace:g}x, "
+        f"Live rehearsal of {live_day()} (an early close) on a local Alpaca-protocol feed at {pace:g}x, "
         "through alpaca-py",
         markup=False,
     )
@@ -232,7 +232,7 @@ def live_demo(folder: Path, speed: float | None, live: bool) -> None:
         f"  {daytape} verify {run} --log {url}\n"
         f"  {daytape} explain {run} TSLA --log {url}\n"
         f"  {daytape} replay {run} --log {url} --until 400\n"
-        f"  {daytape} feed serve --store {shlex.quote(str(layout.store))} --date {LIVE_DAY} --speed 60",
+        f"  {daytape} feed serve --store {shlex.quote(str(layout.store))} --date {live_day()} --speed 60",
         markup=False,
     )
     if demo.result.status != RunStatus.COMPLETED:
