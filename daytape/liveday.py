@@ -20,8 +20,11 @@
     and the received bars added to the Parquet store (`record_received`: the store's rows never change).
 
 A frame is recorded before the gate sees it, so every step's bars precede the step's events in the day's
-stream. The loop's arrival times never go back: a frame stamped before the gate's time (the stream's
-thread stamped it while the loop was advancing) is recorded and offered at the gate's time.
+stream. The loop's arrival times never go back: a frame or notice stamped before the gate's time (the
+stream's thread stamped it while the loop was advancing) is recorded (and offered) at the gate's time. An
+item that arrived at or after the gate's next release (the loop was busy when it came) waits for that
+release to run first: which comes first, a step or an input, follows from the recorded arrival times alone,
+so `verify` (daytape.live.replayfeed) re-runs the day from its tape to the same events.
 
 Threads: the stream runs on its own thread and only fills the queue; this loop is the one thread that reads
 it, moves the gate, holds bars and grows the book. A plugin may call the coordinator from another thread
@@ -44,6 +47,7 @@ from typing import Protocol
 from daytape.day import DayResult, SessionSteps, build_plugins, day_result, open_day
 from daytape.errors import UserError
 from daytape.live.gate import LateInput, MinuteGate, Step
+from daytape.live.replayfeed import item_arrival
 from daytape.live.tape import TapeEvent, TapeRecorder
 from daytape.plugins import Plugin
 from eventlog.errors import LogWriteFailed
@@ -137,29 +141,35 @@ class LiveDay:
         if not (isinstance(first, StreamNotice) and first.kind == "connected"):
             said = first.detail if isinstance(first, StreamNotice) else f"a {first.kind} frame before connecting"
             raise UserError(f"live feed: the stream did not connect ({said})")
+        waiting: LiveFrame | StreamNotice | None = None
         while not self.gate.done:
             release = self.gate.next_release()
             assert release is not None
-            try:
-                item = self.feed.get(timeout=self.clock.seconds_until(release))
-            except queue.Empty:
-                self._run(self.gate.advance(self._monotone(self.clock.now())))
+            if waiting is None:
+                try:
+                    waiting = self.feed.get(timeout=self.clock.seconds_until(release))
+                except queue.Empty:
+                    self._run(self.gate.advance(self._monotone(self.clock.now())))
+                    continue
+            if self._monotone(item_arrival(waiting)) >= release:
+                self._run(self.gate.advance(release))  # it came once the release was due: the release first
                 continue
-            self._take_queued(item)
+            waiting = self._take_queued(waiting)
         self.feed.unsubscribe(sorted(self.gate.symbols), LIVE_KINDS)
         self.feed.stop()
-        self._drain()
+        self._drain(waiting)
         self.source.through = self.gate.close
         self.book.settle()
 
     def _monotone(self, t: dt.datetime) -> dt.datetime:
         return t if self.gate.now is None or t >= self.gate.now else self.gate.now
 
-    def _take_queued(self, item: LiveFrame | StreamNotice) -> None:
+    def _take_queued(self, item: LiveFrame | StreamNotice) -> LiveFrame | StreamNotice | None:
         """`item` and the frames queued behind it, as `_take` would take them one by one, but appended in
         batches: each batch ends with the frame on which the gate releases something (or before a notice, or
         when no frame has come for COALESCE_SECONDS), and is appended before that release runs. The day's
-        stream is the same, event for event; a minute of the whole market costs a few appends, not one a frame."""
+        stream is the same, event for event; a minute of the whole market costs a few appends, not one a frame.
+        An item that arrived once the gate's next release was due is handed back: the release runs first."""
         pending: list[TapeEvent] = []
         while True:
             if isinstance(item, StreamNotice):
@@ -184,7 +194,12 @@ class LiveDay:
                     item = self.feed.get(timeout=min(COALESCE_SECONDS, self.clock.seconds_until(release)))
                 except queue.Empty:
                     break
+            release = self.gate.next_release()
+            if release is not None and self._monotone(item_arrival(item)) >= release:
+                self._record(pending)
+                return item
         self._record(pending)
+        return None
 
     def _record(self, pending: list[TapeEvent]) -> None:
         if pending:
@@ -198,6 +213,7 @@ class LiveDay:
             if frame.kind in ("bar", "updated_bar"):
                 self._run(self.gate.offer(frame))
             return
+        item = replace(item, at=self._monotone(item.at))
         event = self.recorder.notice(item, self.symbols)
         self.coordinator.record_inputs([event])
         if item.kind == "failed":
@@ -219,20 +235,24 @@ class LiveDay:
         for frame in frames:
             self._run(self.gate.offer(frame))
 
-    def _drain(self) -> None:
+    def _drain(self, first: LiveFrame | StreamNotice | None = None) -> None:
         """What the stream queued up to its stop (the frames after the close, its `stopped` notice): on the tape."""
+        item = first
         while True:
-            try:
-                item = self.feed.get(timeout=0)
-            except queue.Empty:
-                return
+            if item is None:
+                try:
+                    item = self.feed.get(timeout=0)
+                except queue.Empty:
+                    return
             if isinstance(item, LiveFrame):
                 frame = replace(item, received_at=self._monotone(item.received_at))
                 self.coordinator.record_inputs([self.recorder.frame(frame)])
                 if frame.kind in ("bar", "updated_bar"):
                     self._run(self.gate.offer(frame))
             else:
-                self.coordinator.record_inputs([self.recorder.notice(item, self.symbols)])
+                notice = replace(item, at=self._monotone(item.at))
+                self.coordinator.record_inputs([self.recorder.notice(notice, self.symbols)])
+            item = None
 
     def _run(self, released: Sequence[Step[LiveFrame] | LateInput[LiveFrame]]) -> None:
         """Each released step, then what its plugins subscribed; each late input corrects its held bar. The

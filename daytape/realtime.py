@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from daytape.errors import UserError
-from daytape.rehearsal import run_live
+from daytape.liveresume import resume_live_run
+from daytape.rehearsal import file_credentials, live_stream, rest_history, run_live
+from daytape.resume import recorded_config
 from daytape.runner import RunResult
 from eventlog.store import EventStore
 from marketdata.calendar import TradingCalendar, get_calendar
@@ -83,3 +85,20 @@ def run_today(
     wait_until(clock, today.open)
     settings = config.live_feed
     return run_live(log, config, today.day, clock, settings.stream_url, settings.rest_url, on_started)
+
+
+def resume_today(log: EventStore, run_id: str, today: Today, clock: PacedClock) -> RunResult:
+    """Go on with today's live run `run_id`, stopped mid-day: its tape re-run, then the stream connected again
+    (daytape.liveresume); the minutes it was down are the reconnection's missed minutes. Only today's run."""
+    config = recorded_config(log, run_id)
+    if config.start != today.day:
+        raise UserError(f"run {run_id} ran {config.start}: a live run goes on only on its own day ({today.day} today)")
+    settings = config.live_feed
+    credentials = file_credentials(config)
+    return resume_live_run(
+        log,
+        run_id,
+        lambda: live_stream(config, credentials, settings.stream_url, settings.rest_url, clock),
+        clock,
+        rest=rest_history(config, credentials, settings.rest_url),
+    )

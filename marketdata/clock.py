@@ -120,13 +120,18 @@ def elapsed() -> float:
 class ScaledClock:
     """A rehearsal's clock: `origin` at the first reading, then `speed` times real time. The first reading is
     the stream's stamp of its `connected` notice, just before alpaca-py subscribes: a feed server that starts
-    its day on the first subscription then plays it from the open at the same pace and nearly in step."""
+    its day on the first subscription then plays it from the open at the same pace and nearly in step.
 
-    def __init__(self, origin: datetime, speed: float = 1.0) -> None:
+    `started` is the wall time at which the clock read `origin` instead: a resumed rehearsal's clock goes on at
+    its first run's pace, in step with the feed server that went on playing the day meanwhile."""
+
+    def __init__(self, origin: datetime, speed: float = 1.0, started: datetime | None = None) -> None:
         if not speed > 0:
             raise ClockError(f"speed: {speed} must be above 0")
         self.origin, self.speed = origin, speed
         self._start: float | None = None
+        if started is not None:
+            self._start = elapsed() - (utc_now() - _aware(started)).total_seconds()
 
     def now(self) -> datetime:
         if self._start is None:

@@ -118,12 +118,23 @@ def register(app: typer.Typer) -> None:
         ),
         days: int = typer.Option(3, "--days", metavar="N", help="How many sessions to run (from 2023-11-21)."),
         quiet: bool = typer.Option(False, "--quiet", help="Nothing on stderr but errors."),
+        live: bool = typer.Option(
+            False, "--live", help="Instead: rehearse a live day on a local feed at speed, then verify it from its tape."
+        ),
+        speed: float | None = typer.Option(
+            None, "--speed", metavar="N", help="With --live: the feed's pace, N times real time (default 2400)."
+        ),
     ) -> None:
         """Make sample data, a session file and a log under DIR; run N sessions; show what was loaded and why.
+
+        With --live: the sample day 2023-11-24 (an early close) played by a local Alpaca-protocol feed on a
+        thread of this process, a live session rehearsed on it through alpaca-py with the same scanner and
+        strategy, and `verify` of the run from its recorded tape. Nothing leaves the machine.
 
         \b
         Example:
           daytape demo --dir /tmp/daytape-demo --days 1
+          daytape demo --live --dir /tmp/daytape-demo
         """
         from daytape.demo import UPGRADED_SYMBOL, prepare_demo
         from daytape.runner import run_session
@@ -132,6 +143,9 @@ def register(app: typer.Typer) -> None:
             raise UserError(f"--days: must be at least 1, got {days}")
         if folder.exists() and not folder.is_dir():
             raise UserError(f"--dir {folder}: exists and is not a folder")
+        if live or speed is not None:
+            live_demo(folder, speed, live)
+            return
         try:
             layout, config, checks = prepare_demo(folder.resolve(), days)
         except OSError as exc:
@@ -159,3 +173,69 @@ def register(app: typer.Typer) -> None:
         )
         if result.status != RunStatus.COMPLETED:
             raise CheckFailed(f"demo run {result.run_id} {result.status}")
+
+
+def tape_line(log: EventStore, run_id: str) -> str:
+    """What the live day's tape holds, counted from the log."""
+    from collections import Counter
+
+    kinds = Counter(row.kind for row in log.events(run_id))
+    said = [
+        plural(kinds[kind], name)
+        for kind, name in (
+            ("BarReceived", "minute bar"),
+            ("BarUpdated", "corrected bar"),
+            ("DailyBarReceived", "daily bar"),
+            ("TradingStatusReceived", "status frame"),
+            ("FeedConnected", "connection"),
+        )
+        if kinds[kind]
+    ]
+    return f"tape: {', '.join(said)} received, each an event before the step it fed"
+
+
+def live_demo(folder: Path, speed: float | None, live: bool) -> None:
+    """`demo --live`: the rehearsal on the local feed, its account, and its verification from the tape."""
+    from daytape.demo import DemoLayout
+    from daytape.livedemo import DEFAULT_SPEED, live_day, live_session_file, run_live_demo
+
+    if not live:
+        raise UserError("--speed: goes with --live")
+    if speed is not None and not speed > 0:
+        raise UserError(f"--speed: must be above 0, got {speed}")
+    layout = DemoLayout(folder.resolve())
+    try:
+        layout.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--dir {folder}: cannot write the demo there: {exc.strerror or exc}") from None
+    pace = speed or DEFAULT_SPEED
+    stdout.print(
+        f"Sample bar store: {layout.store}\nSession file:     {live_session_file(layout)}\n"
+        f"Live rehearsal of {live_day()} (an early close) on a local Alpaca-protocol feed at {pace:g}x, "
+        "through alpaca-py",
+        markup=False,
+    )
+    log = open_log(layout.log_url, create=True)
+    try:
+        demo = run_live_demo(log, layout.root, pace)
+        stdout.print(f"\nRun {demo.result.run_id}: {demo.result.status}, log {layout.log_url}", markup=False)
+        stdout.print(tape_line(log, demo.result.run_id) + "\n", markup=False)
+        account(log, demo.result)
+    finally:
+        log.close()
+    verdict = demo.verification.message()
+    stdout.print(f"\nverify: {verdict}", markup=False, highlight=False)
+    url, run = shlex.quote(layout.log_url), demo.result.run_id[:8]
+    daytape = _command_name()
+    stdout.print(
+        "\nTry:\n"
+        f"  {daytape} verify {run} --log {url}\n"
+        f"  {daytape} explain {run} TSLA --log {url}\n"
+        f"  {daytape} replay {run} --log {url} --until 400\n"
+        f"  {daytape} feed serve --store {shlex.quote(str(layout.store))} --date {live_day()} --speed 60",
+        markup=False,
+    )
+    if demo.result.status != RunStatus.COMPLETED:
+        raise CheckFailed(f"demo run {demo.result.run_id} {demo.result.status}")
+    if not demo.verification.deterministic:
+        raise CheckFailed(f"demo run {demo.result.run_id}: {verdict}")

@@ -124,9 +124,9 @@ def register(app: typer.Typer) -> None:
         checked = check_session_file(file, from_day, to_day, log, rehearsal)
         if checked.config.mode == "live":
             if feed_url is None:
-                run_live_today(file, checked, as_json, quiet)
+                run_live_today(file, checked, as_json, quiet, resume)
             else:
-                rehearse(file, checked, rehearsal, as_json, quiet)
+                rehearse(file, checked, rehearsal, as_json, quiet, resume)
             return
         # a refused run leaves nothing behind: the scheduler must answer before a log file is made
         check_options(RunOptions(workers=workers, backend=executor, scheduler=scheduler))
@@ -160,38 +160,62 @@ def register(app: typer.Typer) -> None:
         report(result, as_json, quiet)
 
 
-def rehearse(file: Path, checked: CheckedRun, rehearsal: Rehearsal, as_json: bool, quiet: bool) -> None:
-    """A live file rehearsed on a local feed (daytape.rehearsal): one day, recorded like a backtest's."""
-    from daytape.rehearsal import run_rehearsal
+def rehearse(
+    file: Path, checked: CheckedRun, rehearsal: Rehearsal, as_json: bool, quiet: bool, resume: str | None = None
+) -> None:
+    """A live file rehearsed on a local feed (daytape.rehearsal): one day, recorded like a backtest's; with
+    `resume`, the stopped rehearsal of that run goes on from its tape (daytape.liveresume)."""
+    from daytape.rehearsal import resume_rehearsal, run_rehearsal
 
     assert rehearsal.feed_url is not None
     day = rehearsal.date or checked.days[0]
     feed_url, speed = rehearsal.feed_url, rehearsal.speed or 1.0
-    result = live_run(
-        file, checked, lambda log, started: run_rehearsal(log, checked.config, feed_url, day, speed, started)
-    )
-    report(result, as_json, quiet)
+
+    def start(log: EventStore, started: Callable[[str], None]) -> RunResult:
+        if resume is None:
+            return run_rehearsal(log, checked.config, feed_url, day, speed, started)
+        run_id = _resolve(log, resume)
+        started(run_id)
+        check_live_resume(log, run_id, file, checked.config, rehearsal.date)
+        return resume_rehearsal(log, run_id, feed_url, speed)
+
+    again = f"daytape run {file} --feed-url {feed_url} --date {day} --speed {speed:g}"
+    report_live(live_run(file, checked, start, again, create=resume is None), as_json, quiet)
 
 
-def run_live_today(file: Path, checked: CheckedRun, as_json: bool, quiet: bool) -> None:
+def run_live_today(file: Path, checked: CheckedRun, as_json: bool, quiet: bool, resume: str | None = None) -> None:
     """A live file without --feed-url: today's session in real time (daytape.realtime), on the live clock.
-    A day without a session left is refused before the log is opened."""
-    from daytape.realtime import run_today, todays_session
+    A day without a session left is refused before the log is opened; with `resume`, today's stopped run goes
+    on from its tape."""
+    from daytape.realtime import resume_today, run_today, todays_session
     from marketdata.clock import live_clock
 
     clock = live_clock()
     today = todays_session(checked.config, clock)
     if not quiet:
         stderr.print(today.announcement(), markup=False)
-    result = live_run(file, checked, lambda log, started: run_today(log, checked.config, today, clock, started))
-    report(result, as_json, quiet)
+
+    def start(log: EventStore, started: Callable[[str], None]) -> RunResult:
+        if resume is None:
+            return run_today(log, checked.config, today, clock, started)
+        run_id = _resolve(log, resume)
+        started(run_id)
+        check_live_resume(log, run_id, file, checked.config, None)
+        return resume_today(log, run_id, today, clock)
+
+    report_live(live_run(file, checked, start, f"daytape run {file}", create=resume is None), as_json, quiet)
 
 
 def live_run(
-    file: Path, checked: CheckedRun, start: Callable[[EventStore, Callable[[str], None]], RunResult]
+    file: Path,
+    checked: CheckedRun,
+    start: Callable[[EventStore, Callable[[str], None]], RunResult],
+    again: str,
+    create: bool = True,
 ) -> RunResult:
-    """One live run (`start(log, on_started)`) in the file's log, stopped cleanly by a signal."""
-    log_store = open_log(checked.log_url, create=True)
+    """One live run (`start(log, on_started)`) in the file's log, stopped cleanly by a signal; an interrupted
+    run says how to resume it (`again` is the command that ran it)."""
+    log_store = open_log(checked.log_url, create=create)
     started: list[str] = []
     try:
         with stop_on_signals(), plugin_output_to_stderr():
@@ -199,9 +223,28 @@ def live_run(
     except Interrupted:
         if not started:
             raise
-        raise Interrupted(f"interrupted; run {started[0]} of {file} stopped") from None
+        hint = f"resume with: {again} --resume {started[0]}"
+        raise Interrupted(f"interrupted; run {started[0]} stopped; {hint}") from None
     finally:
         log_store.close()
+
+
+def report_live(result: RunResult, as_json: bool, quiet: bool) -> None:
+    if result.nothing_to_resume and not quiet:
+        stderr.print(f"run {result.run_id} is {result.status}: its day has finished; nothing to resume", markup=False)
+    report(result, as_json, quiet)
+
+
+def check_live_resume(log: EventStore, run_id: str, file: Path, given: SessionConfig, day: dt.date | None) -> None:
+    """Refuse to resume a live run with another file than it started with, or another day than it ran."""
+    from daytape.resume import recorded_config
+
+    recorded = recorded_config(log, run_id)
+    if recorded.mode != "live":
+        raise UserError(f"{file}: run {run_id} is a backtest; resume it with its backtest session file")
+    if day is not None and day != recorded.start:
+        raise UserError(f"--date {day}: run {run_id} ran {recorded.start}; --resume goes on with that day")
+    check_resume_file(log, run_id, file, given, recorded.start, recorded.end)
 
 
 def check_resume_file(

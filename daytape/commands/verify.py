@@ -49,6 +49,9 @@ def register(app: typer.Typer) -> None:
         """Re-run the run's stored config on the same data and compare the event streams (or, with --warmup,
         check that each indicator's warm-up was long enough, or with --lookahead that nothing looked ahead).
 
+        A live run is re-run from its recorded tape (every frame at its recorded arrival time, on a simulated
+        clock, through the same live path): no feed is needed. Its log is audited first: the tape is the input.
+
         The verdict goes to stdout; progress (on a terminal) and what plugins print go to stderr.
 
         \b
