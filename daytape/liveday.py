@@ -12,7 +12,8 @@
       each Step → the step's bars held by the live bar source and appended to the book (LiveBook: derived
                   bars and indicators incrementally), its gaps recorded (BarsMissing), then
                   SessionSteps.step(step.at): the session clock to the step's time, the plugins' on_step;
-                  then the symbols the plugins added are subscribed on the stream and the gate
+                  then the symbols the plugins added are subscribed on the stream, recorded at the clock's
+                  reading (FeedSubscribed), and added to the gate from that time
       a LateInput → the held bar corrected (a late bar fills its gap, an updated bar replaces it); the
                   symbol's book is rebuilt from the corrected bars before the next step
     then every symbol unsubscribed, the stream stopped (its notice recorded), the book settled in batch (so the
@@ -290,13 +291,15 @@ class LiveDay:
 
     def _subscribe_new(self) -> list[Step[LiveFrame]]:
         """The symbols the session holds that the gate does not: subscribed on the stream, then on the gate at
-        the clock's now (the feed brings them from the minute in progress; the minutes stepped meanwhile are
-        caught up from history); the steps due by then come back (they run without them)."""
+        the clock's now, recorded first (FeedSubscribed: a re-run from the tape subscribes at that time, not
+        at its own clock's). The feed brings them from the minute in progress; the minutes stepped meanwhile
+        are caught up from history; the steps due by then come back (they run without them)."""
         new = sorted(set(self.coordinator.state.symbols) - self.gate.symbols)
         if not new:
             return []
         self.feed.subscribe(new, LIVE_KINDS)
         at = self._monotone(self.clock.now())
+        self.coordinator.record_inputs([self.recorder.subscribed(at, new, LIVE_KINDS)])
         released: list[Step[LiveFrame]] = []
         for symbol in new:
             released += self.gate.add(symbol, at)

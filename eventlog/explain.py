@@ -254,6 +254,9 @@ _SUMMARIES: dict[str, Any] = {
         f"backfilled {_plural(e.minutes, 'minute')} ({_at(e.start)} .. {_at(e.end)}) from history: "
         f"{_plural(e.bars, 'bar')}"
     ),
+    "FeedSubscribed": lambda e: (
+        f"the feed was subscribed to {', '.join(e.symbols)} at {_arrival(e.at)} ({', '.join(e.kinds)})"
+    ),
     "BarsMissing": lambda e: (
         f"the {_at(e.minute)} step ran without a bar of {', '.join(e.symbols)} (none by the grace deadline)"
     ),

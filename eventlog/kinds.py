@@ -42,6 +42,7 @@ KIND_NAMES: tuple[str, ...] = (
     "FeedReconnected",
     "FeedBackfilled",
     "BarsMissing",
+    "FeedSubscribed",
 )
 
 KIND_CODES: dict[str, int] = {name: code for code, name in enumerate(KIND_NAMES, start=1)}

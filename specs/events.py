@@ -473,6 +473,17 @@ class FeedBackfilled(EventBase):
     bars: int = Field(ge=0)
 
 
+class FeedSubscribed(EventBase):
+    """The stream was subscribed to `symbols` (for `kinds`) mid-session: symbols a plugin added. `at` is the
+    clock's reading then, from which minute the day expects their bars (the first subscription is said by
+    FeedConnected)."""
+
+    kind: Literal["FeedSubscribed"] = "FeedSubscribed"
+    at: dt.datetime
+    symbols: list[str] = Field(min_length=1)
+    kinds: list[Literal["bar", "updated_bar", "daily_bar", "status"]] = Field(min_length=1)
+
+
 class BarsMissing(EventBase):
     """Minute `minute`'s step (a live day's, run at this event's sim_time) had no bar of `symbols`, each
     subscribed for that minute: none had arrived by the grace deadline. Quality as of now shows each as a gap
@@ -485,7 +496,13 @@ class BarsMissing(EventBase):
 
 #: The kinds of the live tape's input events, frames first, then the stream's notices.
 FRAME_EVENT_KINDS: tuple[str, ...] = ("BarReceived", "BarUpdated", "DailyBarReceived", "TradingStatusReceived")
-NOTICE_EVENT_KINDS: tuple[str, ...] = ("FeedConnected", "FeedDisconnected", "FeedReconnected", "FeedBackfilled")
+NOTICE_EVENT_KINDS: tuple[str, ...] = (
+    "FeedConnected",
+    "FeedDisconnected",
+    "FeedReconnected",
+    "FeedBackfilled",
+    "FeedSubscribed",
+)
 
 
 #: Every event kind, the one list: adding a class here is adding a kind. Everything else that knows the
@@ -523,6 +540,7 @@ Event = Annotated[
     | FeedDisconnected
     | FeedReconnected
     | FeedBackfilled
+    | FeedSubscribed
     | BarsMissing,
     Field(discriminator="kind"),
 ]

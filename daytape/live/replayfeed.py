@@ -10,6 +10,9 @@ the wall clock (daytape.liveday.PacedClock). The items are `play_tape`'s, in the
   in the day as in its replay (daytape.liveday).
 - `backfill(...)` returns the bars the tape recorded for the next backfill (its FeedBackfilled and the
   `backfilled` bars after it), the clock at the backfill's time: nothing is asked of the REST history.
+- `subscribe(...)` after the first (the open's, which FeedConnected records) plays the tape's next
+  FeedSubscribed, which must name the same symbols and kinds: the clock moves to its recorded time, so the
+  loop gives the new symbols the first minute it gave them when the day ran.
 - After `stop()` the rest of the tape comes out at once: the stream's queue held it when the day stopped it
   (the frames after the close, its `stopped` notice).
 """
@@ -56,6 +59,7 @@ class ReplayFeed:
         self._items = play_tape(recorded, TapeClock(self.clock.now()))
         self._next: LiveFrame | StreamNotice | None = next(self._items, None)
         self._backfills = deque(e for e in recorded if isinstance(e, ev.FeedBackfilled))
+        self._subscriptions = deque(e for e in recorded if isinstance(e, ev.FeedSubscribed))
         self.subscribed: list[tuple[list[str], tuple[FrameKind, ...]]] = []
         self.unsubscribed: list[tuple[list[str], tuple[FrameKind, ...]]] = []
         self.played = 0
@@ -65,8 +69,29 @@ class ReplayFeed:
     def played_out(self) -> bool:
         return self._next is None
 
+    @property
+    def subscriptions_left(self) -> int:
+        """How many recorded mid-session subscriptions the re-run has yet to make."""
+        return len(self._subscriptions)
+
     def subscribe(self, symbols: Iterable[str], kinds: Sequence[FrameKind]) -> None:
-        self.subscribed.append((list(symbols), tuple(kinds)))
+        names, wanted = list(symbols), tuple(kinds)
+        if self.subscribed:
+            self._play_subscription(names, wanted)
+        self.subscribed.append((names, wanted))
+
+    def _play_subscription(self, symbols: list[str], kinds: tuple[FrameKind, ...]) -> None:
+        """The tape's next mid-session subscription, which must be this one: the clock to its time."""
+        said = f"{', '.join(symbols)} ({', '.join(kinds)})"
+        if not self._subscriptions:
+            raise TapeError(f"the tape has no subscription of {said} to play (no FeedSubscribed left)")
+        recorded = self._subscriptions.popleft()
+        if recorded.symbols != symbols or tuple(recorded.kinds) != kinds:
+            raise TapeError(
+                f"the re-run subscribed {said}, but the tape's next FeedSubscribed (at {recorded.at.isoformat()}) "
+                f"subscribed {', '.join(recorded.symbols)} ({', '.join(recorded.kinds)})"
+            )
+        self.clock.set(recorded.at)
 
     def unsubscribe(self, symbols: Iterable[str], kinds: Sequence[FrameKind]) -> None:
         self.unsubscribed.append((list(symbols), tuple(kinds)))

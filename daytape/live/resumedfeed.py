@@ -8,6 +8,10 @@ lost there (daytape stopped), the stream is connected again with everything the 
 `connected` notice is handed on as `reconnected`, so the tape records the hole with the minutes it missed (the
 recorder's FeedReconnected, by the session's `missed_minutes` policy). From then on the stream and its clock
 are the day's.
+
+A mid-session subscription while replaying plays the tape's recorded one (its FeedSubscribed, its time); one
+the re-run makes once it has re-made the whole log (the process stopped before recording it) is new: it is
+recorded at the tape's clock and subscribed on the stream at the hand-over.
 """
 
 from __future__ import annotations
@@ -74,7 +78,17 @@ class ResumedFeed:
         names = list(symbols)
         self._symbols.update(dict.fromkeys(names))
         self._kinds.update(dict.fromkeys(kinds))
-        (self.replay if self.live is None else self.live).subscribe(names, kinds)
+        if self.live is not None:
+            self.live.subscribe(names, kinds)
+        elif not self._past_the_tape():
+            self.replay.subscribe(names, kinds)
+
+    def _past_the_tape(self) -> bool:
+        """Whether the re-run has played the whole tape and re-made every event of the log, and this is not
+        the open's subscription: a subscription then is new (the process stopped before recording it); the
+        hand-over subscribes it on the stream."""
+        replay = self.replay
+        return bool(replay.subscribed) and replay.played_out and not replay.subscriptions_left and self._caught_up()
 
     def unsubscribe(self, symbols: Iterable[str], kinds: Sequence[FrameKind]) -> None:
         names = list(symbols)

@@ -1,17 +1,18 @@
 """The tape: what a live day received, as events of its stream, and back.
 
-`TapeRecorder` turns each `LiveFrame` and `StreamNotice` (marketdata.live.frames) into the tape's input
-event (specs.events: BarReceived, BarUpdated, DailyBarReceived, TradingStatusReceived, FeedConnected,
-FeedDisconnected, FeedReconnected, FeedBackfilled), to be appended before the frame can affect any state. It
-keeps what a notice needs to say: the last minute received before a drop, and so the minutes a reconnection
-missed.
+`TapeRecorder` turns each `LiveFrame` and `StreamNotice` (marketdata.live.frames), and each mid-session
+subscription, into the tape's input event (specs.events: BarReceived, BarUpdated, DailyBarReceived,
+TradingStatusReceived, FeedConnected, FeedDisconnected, FeedReconnected, FeedBackfilled, FeedSubscribed), to be
+appended before the frame can affect any state. It keeps what a notice needs to say: the last minute received
+before a drop, and so the minutes a reconnection missed.
 
 `play_tape` reads a recorded day's events back into the frames and notices the live path takes, setting a
 `SimulatedClock` to each one's recorded arrival time before yielding it: the input `verify` feeds through the
 live path. Frames come back identical to the ones recorded; a notice comes back with its kind, time and
 detail (an exception object is not recorded, only its text). A FeedBackfilled yields nothing: the backfilled
 bars follow it as frames with `backfilled` set, so a replaying loop takes them instead of asking the REST
-history.
+history. A FeedSubscribed yields nothing either: the replaying loop subscribes itself, and the replay feed
+plays the subscription's recorded time then (daytape.live.replayfeed).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Literal
 
 from daytape.errors import CheckFailed
 from marketdata.clock import SimulatedClock
-from marketdata.live.frames import LiveFrame, NoticeKind, StreamNotice
+from marketdata.live.frames import FrameKind, LiveFrame, NoticeKind, StreamNotice
 from specs import events as ev
 
 MINUTE = timedelta(minutes=1)
@@ -52,6 +53,7 @@ TapeEvent = (
     | ev.FeedDisconnected
     | ev.FeedReconnected
     | ev.FeedBackfilled
+    | ev.FeedSubscribed
 )
 
 
@@ -196,6 +198,10 @@ class TapeRecorder:
             return None, None, 0
         return start, end, (end - start) // MINUTE + 1
 
+    def subscribed(self, at: datetime, symbols: Iterable[str], kinds: Iterable[FrameKind]) -> TapeEvent:
+        """FeedSubscribed: `symbols` subscribed mid-session at `at`, the time their first minute follows from."""
+        return ev.FeedSubscribed(at=at, symbols=list(symbols), kinds=list(kinds))
+
     def backfilled(self, at: datetime, start: datetime, end: datetime, frames: Iterable[LiveFrame]) -> list[TapeEvent]:
         """FeedBackfilled for the minutes `start`..`end`, then each backfilled bar (marked so) as BarReceived."""
         bars = [frame if frame.backfilled else _as_backfilled(frame) for frame in frames]
@@ -227,7 +233,9 @@ def arrival_time(event: ev.EventBase) -> datetime | None:
     """When an input event's frame or notice arrived (None for an event that is not the tape's)."""
     if isinstance(event, ev.BarReceived | ev.BarUpdated | ev.DailyBarReceived | ev.TradingStatusReceived):
         return event.received_at
-    if isinstance(event, ev.FeedConnected | ev.FeedDisconnected | ev.FeedReconnected | ev.FeedBackfilled):
+    if isinstance(
+        event, ev.FeedConnected | ev.FeedDisconnected | ev.FeedReconnected | ev.FeedBackfilled | ev.FeedSubscribed
+    ):
         return event.at
     return None
 
@@ -237,7 +245,7 @@ def play_tape(events: Iterable[ev.EventBase], clock: SimulatedClock) -> Iterator
     arrival time. Events that are not the tape's (the steps' own events) are skipped."""
     for event in events:
         at = arrival_time(event)
-        if at is None or isinstance(event, ev.FeedBackfilled):
+        if at is None or isinstance(event, ev.FeedBackfilled | ev.FeedSubscribed):
             continue
         clock.set(at)
         if isinstance(event, ev.FeedConnected):

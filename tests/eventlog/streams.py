@@ -293,6 +293,10 @@ class _Day:
             self.batches.append(self.tape(live))
         if plan.scanner_symbol:
             self.batches.append(self.scanner_add(plan.scanner_symbol, self.at(60)))
+            if plan.live:  # the loop subscribes the added symbol after the step
+                self.batches.append(
+                    [ev.FeedSubscribed(at=self.at(61), symbols=[plan.scanner_symbol], kinds=["bar", "updated_bar"])]
+                )
             live.append(plan.scanner_symbol)
             if plan.upgrade:
                 self.batches.append(self.strategy_upgrade(plan.scanner_symbol, self.at(90)))

@@ -68,6 +68,10 @@ EXAMPLES: dict[str, tuple[ev.EventBase, str]] = {
         ev.FeedBackfilled(at=TEN + 3 * MINUTE, start=TEN, end=TEN + MINUTE, minutes=2, bars=3),
         "backfilled 2 minutes (14:00 UTC .. 14:01 UTC) from history: 3 bars",
     ),
+    "FeedSubscribed": (
+        ev.FeedSubscribed(at=ARRIVED, symbols=["IBM", "MSFT"], kinds=["bar", "updated_bar", "daily_bar", "status"]),
+        "the feed was subscribed to IBM, MSFT at 14:00:01.250 UTC (bar, updated_bar, daily_bar, status)",
+    ),
     "BarsMissing": (
         ev.BarsMissing(minute=TEN, symbols=["AIG", "BAC"], sim_time=TEN + MINUTE + dt.timedelta(seconds=5)),
         "the 14:00 UTC step ran without a bar of AIG, BAC (none by the grace deadline)",

@@ -17,8 +17,10 @@ import pytest
 
 from daytape.day import run_store
 from daytape.live.replayfeed import ReplayFeed, TapeClock, item_arrival
+from daytape.live.tape import minute_of
 from daytape.liveday import run_live_day
 from marketdata.live.frames import FrameKind, LiveFrame, StreamNotice
+from specs import events as ev
 from specs.config import SessionConfig
 from specs.status import DayStatus
 from statemachine.sink import InMemorySink
@@ -44,6 +46,9 @@ class BusyFeed:
     def subscribe(self, symbols: Iterable[str], kinds: Sequence[FrameKind]) -> None:
         pass
 
+    def unsubscribe(self, symbols: Iterable[str], kinds: Sequence[FrameKind]) -> None:
+        pass
+
     def get(self, timeout: float | None = None) -> LiveFrame | StreamNotice:
         lag = timedelta(seconds=self.rng.uniform(0, self.max_lag_s))
         until = None if timeout is None or self.stopped else self.clock.now() + timedelta(seconds=timeout) + lag
@@ -59,6 +64,21 @@ class BusyFeed:
         if not self.stopped:
             self.stopped = True
             self.items.append(StreamNotice("stopped", max(self.clock.now(), CLOSE)))
+
+
+class SlowSubscribeFeed(BusyFeed):
+    """A busy loop whose subscriptions take `subscribe_lag` (a loaded machine, a stream slow to answer): the
+    clock the loop reads right after subscribing is that much later, past a minute boundary."""
+
+    def __init__(self, items: list[LiveFrame | StreamNotice], seed: int, subscribe_lag: timedelta) -> None:
+        super().__init__(items, seed, max_lag_s=2.0)
+        self.subscribe_lag = subscribe_lag
+        self.subscriptions = 0
+
+    def subscribe(self, symbols: Iterable[str], kinds: Sequence[FrameKind]) -> None:
+        self.subscriptions += 1
+        if self.subscriptions > 1:  # not the open's
+            self.clock.set(self.clock.now() + self.subscribe_lag)
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +116,26 @@ def test_a_live_day_re_runs_from_its_tape_to_the_same_events(lean_store_root, da
     assert kinds.count("BarReceived") > 1000 and {"FeedDisconnected", "FeedReconnected"} <= set(kinds)
     requests = [e for e in recorded if e.kind == "RequestReceived" and e.sim_time is not None and e.sim_time > OPEN]
     assert len(requests) >= 2  # the scanner's and the strategy's, at the steps that ran them
+
+
+def test_a_mid_session_subscription_re_runs_at_its_recorded_time(lean_store_root, day_input):
+    """The scanner's IBM is subscribed after the 10:00 step while the loop's clock is 70 s late: the minute the
+    gate expects IBM from follows from that late reading, which the re-run takes from the tape (FeedSubscribed),
+    not from its own clock (which reads the step's time)."""
+    config = config_of(lean_store_root)
+    live_sink = InMemorySink()
+    slow = SlowSubscribeFeed(day_input, seed=5, subscribe_lag=timedelta(seconds=70))
+    result = run_live_day(config, run_store(config), live_sink, DAY, slow, slow.clock)
+    assert result.status == DayStatus.ENDED, result.error
+    recorded = live_sink.events(DAY)
+    [subscribed] = [e for e in recorded if isinstance(e, ev.FeedSubscribed)]
+    assert subscribed.symbols == ["IBM"] and subscribed.kinds == ["bar", "updated_bar", "daily_bar", "status"]
+    index = recorded.index(subscribed)
+    step_time = max(e.sim_time for e in recorded[:index] if e.kind == "RequestReceived" and e.symbol == "IBM")
+    assert minute_of(subscribed.at) > minute_of(step_time)  # past a minute boundary: IBM from a later minute
+    replay_sink = InMemorySink()
+    replay = ReplayFeed(recorded, OPEN)
+    again = run_live_day(config, run_store(config), replay_sink, DAY, replay, replay.clock)
+    assert again.status == DayStatus.ENDED, again.error
+    assert [e.model_dump() for e in replay_sink.events(DAY)] == [e.model_dump() for e in recorded]
+    assert replay.subscriptions_left == 0

@@ -90,3 +90,42 @@ def test_a_backfill_is_played_from_the_tape_at_its_recorded_time():
     assert isinstance(following, LiveFrame) and not following.backfilled
     with pytest.raises(TapeError):
         feed.backfill(["SPY"], OPEN, OPEN + MINUTE)
+
+
+KINDS = ("bar", "updated_bar", "daily_bar", "status")
+
+
+def subscribing_tape(at: datetime) -> list[ev.EventBase]:
+    """SPY from the open; IBM subscribed mid-session at `at`, after SPY's first bar."""
+    recorder = TapeRecorder("iex", "backfill", OPEN, OPEN + 390 * MINUTE)
+    events = [recorder.notice(StreamNotice("connected", OPEN, "ws://x"), ["SPY"])]
+    events.append(recorder.frame(bar("SPY", 0, 0.5)))
+    events.append(recorder.subscribed(at, ["IBM"], KINDS))
+    events.append(recorder.frame(bar("IBM", 2, 0.3)))
+    return events
+
+
+def test_a_mid_session_subscription_plays_its_recorded_time_and_is_no_item():
+    at = OPEN + 2 * MINUTE + timedelta(seconds=10)
+    feed = ReplayFeed(subscribing_tape(at), OPEN)
+    feed.subscribe(["SPY"], KINDS)  # the open's: FeedConnected says it, nothing to play
+    assert feed.subscriptions_left == 1 and feed.clock.now() == OPEN
+    feed.get(timeout=30)
+    spy = feed.get(timeout=120)
+    assert isinstance(spy, LiveFrame) and spy.symbol == "SPY"
+    feed.subscribe(["IBM"], KINDS)
+    assert feed.clock.now() == at and feed.subscriptions_left == 0
+    ibm = feed.get(timeout=120)
+    assert isinstance(ibm, LiveFrame) and ibm.symbol == "IBM" and feed.played_out
+
+
+def test_a_subscription_the_tape_does_not_hold_or_names_otherwise_is_a_tape_error():
+    at = OPEN + 2 * MINUTE
+    feed = ReplayFeed(subscribing_tape(at), OPEN)
+    feed.subscribe(["SPY"], KINDS)
+    with pytest.raises(TapeError, match=r"subscribed MSFT \(bar, updated_bar, daily_bar, status\), but .* IBM"):
+        feed.subscribe(["MSFT"], KINDS)
+    plain = ReplayFeed(tape(), OPEN)
+    plain.subscribe(["SPY"], KINDS)
+    with pytest.raises(TapeError, match=r"no subscription of IBM .*\(no FeedSubscribed left\)"):
+        plain.subscribe(["IBM"], KINDS)
