@@ -122,6 +122,11 @@ ALLOWED_DATES = (
         "the Unix epoch, origin of the nanosecond timestamps marketdata converts (elsewhere: its conversions)",
     ),
     Allowed(
+        "eventlog/schema.py",
+        "date literal 1970-01-01",
+        "the Unix epoch, origin of the log's stored integer times and day numbers (the compact event rows)",
+    ),
+    Allowed(
         "daytape/demo.py",
         "date literal 2023-11-21",
         "where the demo's generated data starts, chosen so that its days hold a holiday and an early close; "
