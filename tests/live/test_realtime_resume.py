@@ -24,7 +24,7 @@ from tests.live.test_realtime import StoppedClock, credentials, live_file
 __all__ = ["credentials"]
 
 OPEN = datetime(2013, 10, 9, 13, 30, tzinfo=UTC)
-SPEED = 1200.0
+SPEED = 2400.0
 #: the feed's minute (from the open) at which the run gets Ctrl-C: after the scanner's 10:00 request
 STOP_AFTER_MINUTES = 45
 #: the feed's minute by which the run is resumed: the minutes between are the hole
@@ -90,12 +90,13 @@ def test_a_stopped_real_time_run_resumes_on_its_day_from_its_tape_records_the_ho
     lean_store_root, tmp_path, capsys, credentials
 ):
     with serve_in_thread(FeedOptions(store=lean_store_root, day=OPEN.date(), speed=SPEED)) as handle:
-        path, log_url = live_file(tmp_path, lean_store_root, stream_url=handle.ws_url(), rest_url=handle.http_url)
+        path, _ = live_file(tmp_path, lean_store_root, stream_url=handle.ws_url(), rest_url=handle.http_url)
+        log_url = f"sqlite:///{tmp_path / 'given.db'}"  # --log given, not the file's: the hint names it
         stop = threading.Event()
         with using_live_clock(FeedClock(handle, SPEED)):
             sender = _ctrl_c_at(handle, STOP_AFTER_MINUTES, stop)
             try:
-                code = cli.main(["run", str(path)])
+                code = cli.main(["run", str(path), "--log", log_url])
             finally:
                 stop.set()
                 sender.join()
@@ -105,13 +106,13 @@ def test_a_stopped_real_time_run_resumes_on_its_day_from_its_tape_records_the_ho
                 [info] = log.list_runs()
             run_id = info.run_id
             assert err.strip().splitlines()[-1] == (
-                f"interrupted; run {run_id} stopped; resume with: daytape run {path} --resume {run_id}"
+                f"interrupted; run {run_id} stopped; resume with: daytape run {path} --resume {run_id} --log {log_url}"
             )
             assert run_status(log_url, run_id) == "interrupted"
             before = chain(log_url, run_id)
 
             with using_live_clock(StoppedClock(NEXT_DAY)):
-                code = cli.main(["run", str(path), "--resume", run_id])
+                code = cli.main(["run", str(path), "--resume", run_id, "--log", log_url])
             out, err = capsys.readouterr()
             assert (code, out) == (2, "")
             assert err.strip().splitlines()[-1] == (
@@ -120,7 +121,7 @@ def test_a_stopped_real_time_run_resumes_on_its_day_from_its_tape_records_the_ho
             assert chain(log_url, run_id) == before and run_status(log_url, run_id) == "interrupted"
 
             assert _wait_for_minute(handle, RESUME_AFTER_MINUTES, threading.Event())
-            code = cli.main(["run", str(path), "--resume", run_id[:8]])
+            code = cli.main(["run", str(path), "--resume", run_id[:8], "--log", log_url])
         out, err = capsys.readouterr()
     assert code == 0, err
     assert out.strip() == run_id
@@ -129,6 +130,7 @@ def test_a_stopped_real_time_run_resumes_on_its_day_from_its_tape_records_the_ho
     after = chain(log_url, run_id)
     assert after[: len(before)] == before, "the events written before the stop stay as they were"
     assert run_status(log_url, run_id) == "completed"
+    assert not (tmp_path / "live.db").exists(), "the file's log is not the one --log gave"
     with open_store(log_url) as log:
         events = [row.event() for row in log.events(run_id)]
     [hole] = [e for e in events if isinstance(e, ev.FeedDisconnected) and e.detail == STOPPED_DETAIL]
@@ -157,7 +159,7 @@ def test_a_stopped_real_time_run_resumes_on_its_day_from_its_tape_records_the_ho
     assert verify.stdout.startswith(f"deterministic: run {run_id} re-ran from its tape to the same {len(after)} events")
 
     with using_live_clock(StoppedClock(MIDDAY)):
-        code = cli.main(["run", str(path), "--resume", run_id])
+        code = cli.main(["run", str(path), "--resume", run_id, "--log", log_url])
     out, err = capsys.readouterr()
     assert (code, out.strip()) == (0, run_id), err
     assert f"run {run_id} is completed: its day has finished; nothing to resume" in err.splitlines()
@@ -172,11 +174,10 @@ def test_a_backtest_run_is_not_resumed_as_todays_live_run(lean_store_root, tmp_p
     run_id = done.stdout.strip()
     before = chain(log_url, run_id)
     with using_live_clock(StoppedClock(MIDDAY)):
-        code = cli.main(["run", str(path), "--resume", run_id])
+        code = cli.main(["run", str(path), "--resume", run_id, "--log", log_url])
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert err.strip().splitlines()[-1] == (
         f"{path}: run {run_id} is a backtest; resume it with its backtest session file"
     )
     assert chain(log_url, run_id) == before
-
