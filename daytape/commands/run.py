@@ -124,9 +124,9 @@ def register(app: typer.Typer) -> None:
         checked = check_session_file(file, from_day, to_day, log, rehearsal)
         if checked.config.mode == "live":
             if feed_url is None:
-                run_live_today(file, checked, as_json, quiet, resume)
+                run_live_today(file, checked, as_json, quiet, resume, log)
             else:
-                rehearse(file, checked, rehearsal, as_json, quiet, resume)
+                rehearse(file, checked, rehearsal, as_json, quiet, resume, log)
             return
         # a refused run leaves nothing behind: the scheduler must answer before a log file is made
         check_options(RunOptions(workers=workers, backend=executor, scheduler=scheduler))
@@ -161,7 +161,13 @@ def register(app: typer.Typer) -> None:
 
 
 def rehearse(
-    file: Path, checked: CheckedRun, rehearsal: Rehearsal, as_json: bool, quiet: bool, resume: str | None = None
+    file: Path,
+    checked: CheckedRun,
+    rehearsal: Rehearsal,
+    as_json: bool,
+    quiet: bool,
+    resume: str | None = None,
+    log: str | None = None,
 ) -> None:
     """A live file rehearsed on a local feed (daytape.rehearsal): one day, recorded like a backtest's; with
     `resume`, the stopped rehearsal of that run goes on from its tape (daytape.liveresume)."""
@@ -180,10 +186,12 @@ def rehearse(
         return resume_rehearsal(log, run_id, feed_url, speed)
 
     again = f"daytape run {file} --feed-url {feed_url} --date {day} --speed {speed:g}"
-    report_live(live_run(file, checked, start, again, create=resume is None), as_json, quiet)
+    report_live(live_run(file, checked, start, again, create=resume is None, log=log), as_json, quiet)
 
 
-def run_live_today(file: Path, checked: CheckedRun, as_json: bool, quiet: bool, resume: str | None = None) -> None:
+def run_live_today(
+    file: Path, checked: CheckedRun, as_json: bool, quiet: bool, resume: str | None = None, log: str | None = None
+) -> None:
     """A live file without --feed-url: today's session in real time (daytape.realtime), on the live clock.
     A day without a session left is refused before the log is opened; with `resume`, today's stopped run goes
     on from its tape."""
@@ -203,7 +211,7 @@ def run_live_today(file: Path, checked: CheckedRun, as_json: bool, quiet: bool, 
         check_live_resume(log, run_id, file, checked.config, None)
         return resume_today(log, run_id, today, clock)
 
-    report_live(live_run(file, checked, start, f"daytape run {file}", create=resume is None), as_json, quiet)
+    report_live(live_run(file, checked, start, f"daytape run {file}", create=resume is None, log=log), as_json, quiet)
 
 
 def live_run(
@@ -212,9 +220,10 @@ def live_run(
     start: Callable[[EventStore, Callable[[str], None]], RunResult],
     again: str,
     create: bool = True,
+    log: str | None = None,
 ) -> RunResult:
     """One live run (`start(log, on_started)`) in the file's log, stopped cleanly by a signal; an interrupted
-    run says how to resume it (`again` is the command that ran it)."""
+    run says how to resume it (`again` is the command that ran it, `log` the --log it was given)."""
     log_store = open_log(checked.log_url, create=create)
     started: list[str] = []
     try:
@@ -223,7 +232,11 @@ def live_run(
     except Interrupted:
         if not started:
             raise
+        from eventlog.engine import display_url
+
         hint = f"resume with: {again} --resume {started[0]}"
+        if log is not None:
+            hint += f" --log {display_url(log)}"
         raise Interrupted(f"interrupted; run {started[0]} stopped; {hint}") from None
     finally:
         log_store.close()
