@@ -20,8 +20,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from eventlog.engine import WRITE_TRANSACTION, connecting, make_engine, normalize_url, sqlite_path
-from eventlog.errors import LogNotFound, LogUnavailable, SchemaAhead, SchemaBehind
-from eventlog.revisions import head_revision, known_revisions, script_location
+from eventlog.errors import LogUnavailable
+from eventlog.revisions import check_revision, head_revision, script_location
+from eventlog.revisions import known_revisions as known_revisions
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -141,13 +142,4 @@ def check_schema(engine: Engine, url: str, *, create: bool) -> None:
         empty = current is None and is_empty(connection)
     if current != head and create:
         current, empty = _create_if_empty(engine)
-    if current == head:
-        return
-    if empty:
-        raise LogNotFound(f"no event log at {url} (the database has no daytape tables)")
-    if current is not None and current not in known_revisions():
-        raise SchemaAhead(
-            f"the event log {url} has schema revision {current}, unknown to this daytape (head {head}); "
-            "it was written by a newer daytape: upgrade daytape"
-        )
-    raise SchemaBehind(url, current, head)
+    check_revision(url, current, empty)

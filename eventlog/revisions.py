@@ -8,6 +8,8 @@ import importlib.util
 from functools import cache
 from pathlib import Path
 
+from eventlog.errors import LogNotFound, SchemaAhead, SchemaBehind
+
 
 def script_location() -> str:
     """The installed `migrations` package folder (found without importing it: eventlog must not)."""
@@ -60,3 +62,19 @@ def head_revision() -> str:
 @cache
 def known_revisions() -> frozenset[str]:
     return frozenset(_revision_graph())
+
+
+def check_revision(url: str, current: str | None, empty: bool) -> None:
+    """The verdict on a log at schema revision `current` (None: no revision; `empty`: no daytape tables either):
+    nothing at the head revision, else LogNotFound, SchemaAhead or SchemaBehind, each naming `url`."""
+    head = head_revision()
+    if current == head:
+        return
+    if empty:
+        raise LogNotFound(f"no event log at {url} (the database has no daytape tables)")
+    if current is not None and current not in known_revisions():
+        raise SchemaAhead(
+            f"the event log {url} has schema revision {current}, unknown to this daytape (head {head}); "
+            "it was written by a newer daytape: upgrade daytape"
+        )
+    raise SchemaBehind(url, current, head)

@@ -20,8 +20,8 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
 
-from eventlog.errors import LogNotFound, LogUnavailable, SchemaAhead, SchemaBehind
-from eventlog.revisions import head_revision, known_revisions
+from eventlog.errors import LogNotFound, LogUnavailable
+from eventlog.revisions import check_revision
 from eventlog.store import RunInfo
 
 _PLAIN_SQLITE_URL = re.compile(r"^sqlite(?:\+pysqlite)?:///(?P<path>[^?#%]+)$")
@@ -162,14 +162,4 @@ def _check_schema(connection: sqlite3.Connection, url: str) -> None:
             current = heads[0] if heads else None
     except sqlite3.Error as exc:
         raise _unavailable(url, exc) from None
-    head = head_revision()
-    if current == head:
-        return
-    if current is None and not LOG_TABLES & tables:
-        raise LogNotFound(f"no event log at {url} (the database has no daytape tables)")
-    if current is not None and current not in known_revisions():
-        raise SchemaAhead(
-            f"the event log {url} has schema revision {current}, unknown to this daytape (head {head}); "
-            "it was written by a newer daytape: upgrade daytape"
-        )
-    raise SchemaBehind(url, current, head)
+    check_revision(url, current, current is None and not LOG_TABLES & tables)
