@@ -7,7 +7,7 @@ closes; it gives exactly the bars of `marketdata.derive.derive_bars` (the tests 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -127,3 +127,14 @@ def bars_from_derived(derived: Sequence[DerivedBar]) -> SessionBars:
         return SessionBars.empty()
     ts, closes, o, h, lo, c, v = (np.array(col) for col in zip(*derived, strict=True))
     return SessionBars(ts, o, h, lo, c, v, closes)
+
+
+def play_closing(bars: SessionBars, interval: Interval, calendar: TradingCalendar, day: date) -> Iterator[DerivedBar]:
+    """The `interval` bars of one session as they close, played from its base `bars` in time order (what a
+    subscription to a stored day yields)."""
+    aggregator = IncrementalAggregator(interval, calendar, day)
+    for row in zip(bars.ts.tolist(), bars.open, bars.high, bars.low, bars.close, bars.volume, strict=True):
+        yield from aggregator.push(*row)
+    last = aggregator.flush()
+    if last is not None:
+        yield last

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import pyarrow as pa
 
-from marketdata.aggregator import DerivedBar, IncrementalAggregator
+from marketdata.aggregator import DerivedBar, play_closing
 from marketdata.bars import SessionBars, frozen
 from marketdata.calendar import TradingCalendar
 from marketdata.checks import clean_bars, flagged_rows
@@ -128,13 +128,7 @@ class RestBarSource:
         stored = self.session(symbol, _M1, day)
         if stored is None:
             raise MissingBarsError(symbol, _M1, [day])
-        aggregator = IncrementalAggregator(interval, self.calendar, day)
-        bars = stored.bars
-        for row in zip(bars.ts.tolist(), bars.open, bars.high, bars.low, bars.close, bars.volume, strict=True):
-            yield from aggregator.push(*row)
-        last = aggregator.flush()
-        if last is not None:
-            yield last
+        yield from play_closing(stored.bars, interval, self.calendar, day)
 
 
 def rest_earlier(fetch: MinuteFetch, calendar: TradingCalendar) -> EarlierBars:

@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from marketdata.aggregator import DerivedBar, IncrementalAggregator
+from marketdata.aggregator import DerivedBar, play_closing
 from marketdata.bars import SessionBars, frozen
 from marketdata.calendar import TradingCalendar
 from marketdata.checks import FlaggedRows, clean_bars, flagged_rows
@@ -187,16 +187,10 @@ class StoreCache:
 
     def subscribe(self, symbol: str, interval: Interval, day: dt.date) -> Iterator[DerivedBar]:
         """The day's bars of an intraday `interval` as they close, played from the stored base bars in order."""
-        aggregator = IncrementalAggregator(interval, self.calendar, day)
         stored = self.day(symbol, interval.base, day)
         if stored is None:
             raise MissingBarsError(symbol, interval.base, [day])
-        bars = stored.bars
-        for row in zip(bars.ts.tolist(), bars.open, bars.high, bars.low, bars.close, bars.volume, strict=True):
-            yield from aggregator.push(*row)
-        last = aggregator.flush()
-        if last is not None:
-            yield last
+        yield from play_closing(stored.bars, interval, self.calendar, day)
 
     # -- what the executor reads -----------------------------------------------------------------------
 
