@@ -274,7 +274,11 @@ class AlpacaLiveStream:
             return
         if self._sdk.loop_ready.wait(timeout) and self._sdk._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop ended meanwhile
-                asyncio.run_coroutine_threadsafe(self._sdk.shutdown(), self._sdk._loop).result(timeout)
+                shutdown = asyncio.run_coroutine_threadsafe(self._sdk.shutdown(), self._sdk._loop)
+                try:
+                    shutdown.result(timeout)
+                except TimeoutError:  # the loop stopped (a refused stream) before it ran the shutdown
+                    shutdown.cancel()
         thread.join(timeout)
         self.notice("stopped")
 
